@@ -1,0 +1,24 @@
+"""consentkit: cookie and tracking consent for ASGI applications.
+
+Signed consent cookies, server-side proof of consent, and aggregated analytics that keep
+nothing identifying.
+"""
+
+from .categories import Category
+from .consent import Consent
+from .errors import ConfigurationError, ConsentkitError, QueryError, StoreError
+from .middleware import ConsentMiddleware
+from .store import Store, open_store
+
+__all__ = [
+    "Category",
+    "ConfigurationError",
+    "Consent",
+    "ConsentMiddleware",
+    "ConsentkitError",
+    "QueryError",
+    "Store",
+    "StoreError",
+    "open_store",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,148 @@
+"""Page views are counted here: in memory, on the request path, with no I/O.
+
+A background task (started by the middleware's lifespan) swaps the buffer out about once a
+second and hands it to the store in a worker thread. If the store fails, the counts are
+merged back and retried; past ``max_cells`` pending cells new ones are dropped and counted
+in ``dropped``, never silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import anyio.to_thread
+
+from .records import CubeDelta, CubeKey
+from .sketch import DistinctSketch
+from .store import Store
+
+logger = logging.getLogger("consentkit")
+
+
+class _Cell:
+    __slots__ = ("anonymous", "pageviews", "visitors")
+
+    def __init__(self) -> None:
+        self.pageviews = 0
+        self.anonymous = 0
+        self.visitors: set[int] = set()
+
+
+class PageViewBuffer:
+    """Aggregates page views per cube cell until the next flush."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        site: str,
+        interval: float = 1.0,
+        max_cells: int = 200_000,
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.site = site
+        self.interval = interval
+        self.max_cells = max_cells
+        self.dropped = 0
+        self.on_error = on_error
+        self._cells: dict[CubeKey, _Cell] = {}
+        self._bots: dict[int, int] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._flush_lock = asyncio.Lock()
+
+    def count(self, key: CubeKey, visitor: int | None) -> None:
+        """One page view; ``visitor`` is the visitor's keyed hash, None when anonymous."""
+        cell = self._cells.get(key)
+        if cell is None:
+            if len(self._cells) >= self.max_cells:
+                self.dropped += 1
+                return
+            cell = self._cells[key] = _Cell()
+        if visitor is None:
+            cell.anonymous += 1
+        else:
+            cell.pageviews += 1
+            cell.visitors.add(visitor)
+
+    def count_bot(self, hour: int) -> None:
+        self._bots[hour] = self._bots.get(hour, 0) + 1
+
+    @property
+    def pending(self) -> int:
+        """Page views counted and not yet flushed."""
+        return sum(c.pageviews + c.anonymous for c in self._cells.values()) + sum(
+            self._bots.values()
+        )
+
+    async def flush(self) -> None:
+        """Write everything counted so far to the store (in a worker thread)."""
+        async with self._flush_lock:
+            cells, bots = self._cells, self._bots
+            if not cells and not bots:
+                return
+            self._cells, self._bots = {}, {}
+            deltas = [
+                CubeDelta(key, c.pageviews, c.anonymous, _sketch(c.visitors))
+                for key, c in cells.items()
+            ]
+            try:
+                await anyio.to_thread.run_sync(
+                    self.store.write_pageviews, self.site, deltas, sorted(bots.items())
+                )
+            except Exception as error:
+                self._restore(cells, bots)
+                if self.on_error is not None:
+                    self.on_error(error)
+                raise
+
+    def _restore(self, cells: dict[CubeKey, _Cell], bots: dict[int, int]) -> None:
+        for key, old in cells.items():
+            cell = self._cells.get(key)
+            if cell is None:
+                if len(self._cells) >= self.max_cells:
+                    self.dropped += old.pageviews + old.anonymous
+                    continue
+                self._cells[key] = old
+            else:
+                cell.pageviews += old.pageviews
+                cell.anonymous += old.anonymous
+                cell.visitors |= old.visitors
+        for hour, n in bots.items():
+            self._bots[hour] = self._bots.get(hour, 0) + n
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.flush()
+            except Exception:
+                logger.exception("consentkit: flushing page views failed; will retry")
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop the background task and flush what is left."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        try:
+            await self.flush()
+        except Exception:
+            logger.exception(
+                "consentkit: final flush failed; %d page views not stored", self.pending
+            )
+
+
+def _sketch(visitors: set[int]) -> bytes:
+    sketch = DistinctSketch()
+    sketch.update(visitors)
+    return sketch.to_bytes()

@@ -1,0 +1,100 @@
+"""The ``consentkit`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import ConsentkitError, QueryError
+
+DEFAULT_STORE = "sqlite:///consentkit.sqlite3"
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .demo.app import build_app
+
+    secret = os.environ.get("CONSENTKIT_SECRET") or secrets.token_urlsafe(32)
+    token = os.environ.get("CONSENTKIT_ADMIN_TOKEN") or secrets.token_urlsafe(18)
+    app = build_app(store=args.store, secret_key=secret, admin_token=token)
+    print(f"consentkit demo on http://{args.host}:{args.port}/", flush=True)
+    print(f"  store:        {args.store}", flush=True)
+    print(f"  admin token:  {token}", flush=True)
+    print(f"  query it:     consentkit query --store {args.store} "
+          "'{\"metrics\": [\"visitors\", \"pageviews\"], \"date_range\": \"day\"}'", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    from .store import open_store
+
+    try:
+        query = json.loads(args.query)
+    except ValueError as error:
+        print(f"consentkit query: the query is not JSON ({error})", file=sys.stderr)
+        return 2
+    store = open_store(args.store)
+    try:
+        answer = store.query(query)
+    finally:
+        store.close()
+    _print_answer(answer, args.format)
+    return 0
+
+
+def _print_answer(answer: dict[str, Any], form: str) -> None:
+    if form == "json":
+        print(json.dumps(answer, indent=2))
+        return
+    query = answer["query"]
+    header = [*query["dimensions"], *query["metrics"]]
+    rows = [[*r["dimensions"], *r["metrics"]] for r in answer["results"]]
+    if form == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(header)
+        writer.writerows(rows)
+        return
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
+    for line in [header, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=False)).rstrip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="consentkit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run a demo site with the banner on SQLite")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--store", default="sqlite:///consentkit-demo.sqlite3")
+    demo.set_defaults(run=_demo)
+    query = commands.add_parser("query", help="run an analytics query (JSON, as the HTTP API)")
+    query.add_argument("query", help='e.g. \'{"metrics": ["visitors"], "date_range": "7d"}\'')
+    query.add_argument("--store", default=DEFAULT_STORE)
+    query.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    query.set_defaults(run=_query)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except QueryError as error:
+        print(f"consentkit: bad query: {error}", file=sys.stderr)
+        return 2
+    except ConsentkitError as error:
+        print(f"consentkit: {error}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,34 @@
+"""The visitor's consent as the application sees it (``request.state.consent``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .categories import NECESSARY
+
+_ONLY_NECESSARY = frozenset({NECESSARY})
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """What this visitor has decided.
+
+    ``categories`` holds the granted categories, ``necessary`` included. Before a decision
+    only ``necessary`` is allowed. ``gpc`` is true when the browser sends Global Privacy
+    Control (``Sec-GPC: 1``), which opts out of marketing whatever else is decided.
+    """
+
+    decided: bool
+    categories: frozenset[str]
+    policy_version: str | None
+    gpc: bool = False
+    decided_at: int | None = None  # Unix time of the decision
+    decision_id: str | None = None  # random, carried by the decision cookie for the ledger
+
+    def allows(self, category: str) -> bool:
+        """True when the visitor granted ``category`` (``necessary`` always is)."""
+        return category in self.categories
+
+    @classmethod
+    def undecided(cls, *, gpc: bool = False) -> Consent:
+        return cls(decided=False, categories=_ONLY_NECESSARY, policy_version=None, gpc=gpc)

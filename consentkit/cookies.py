@@ -1,0 +1,163 @@
+"""The two cookies: the signed decision (``consentkit``) and the random ID (``consentkit_id``).
+
+The decision cookie is readable by the banner script, so its payload is plain text:
+``<policy_version>|<granted categories joined by '+'>|<decision id>`` followed by
+itsdangerous' ``.<timestamp>.<signature>``. ``necessary`` is implied and never written.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import itsdangerous
+
+from .categories import NECESSARY
+from .consent import Consent
+from .errors import ConfigurationError
+
+DECISION_COOKIE = "consentkit"
+ID_COOKIE = "consentkit_id"
+DECISION_SALT = "consentkit.decision"
+MAX_DECISION_COOKIE = 256  # longer values are not ours: treated as "no decision" unread
+_ID_FORMAT = re.compile(r"[A-Za-z0-9_-]{22,64}")
+_EXPIRED = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+POLICY_VERSION = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def new_token() -> str:
+    """128 random bits from ``secrets``, URL-safe: for ``consentkit_id`` and decision IDs."""
+    return secrets.token_urlsafe(16)
+
+
+def is_visitor_id(value: str | None) -> bool:
+    return value is not None and _ID_FORMAT.fullmatch(value) is not None
+
+
+def secret_keys(secret_key: str | Sequence[str] | None) -> list[str]:
+    """Validate the ``secret_key`` option: one key, or a list from oldest to newest."""
+    keys = [secret_key] if isinstance(secret_key, str) else list(secret_key or [])
+    if not keys or not all(isinstance(k, str) and k for k in keys):
+        raise ConfigurationError(
+            "secret_key is required: a non-empty string, or a list of them from oldest to "
+            "newest (the newest signs) to rotate keys"
+        )
+    return keys
+
+
+class _ClockSigner(itsdangerous.TimestampSigner):
+    def __init__(self, keys: list[str], salt: str, clock: Callable[[], float]) -> None:
+        super().__init__(keys, salt=salt)
+        self._clock = clock
+
+    def get_timestamp(self) -> int:
+        return int(self._clock())
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    version: str
+    granted: frozenset[str]
+    decision_id: str
+    timestamp: int
+
+
+class DecisionCodec:
+    """Signs and verifies the decision cookie; verification results are cached."""
+
+    def __init__(
+        self,
+        secret_key: str | Sequence[str],
+        *,
+        policy_version: str,
+        max_age: int,
+        categories: frozenset[str],
+        clock: Callable[[], float],
+        cache_size: int = 2048,
+    ) -> None:
+        self.signer = _ClockSigner(secret_keys(secret_key), DECISION_SALT, clock)
+        self.policy_version = policy_version
+        self.max_age = max_age
+        self.categories = categories
+        self.clock = clock
+        self.cache_size = cache_size
+        self._cache: dict[str, _Verified] = {}
+
+    def encode(self, granted: frozenset[str], decision_id: str) -> str:
+        names = "+".join(sorted(granted & self.categories))
+        payload = f"{self.policy_version}|{names}|{decision_id}"
+        return self.signer.sign(payload).decode("ascii")
+
+    def decode(self, value: str | None, *, gpc: bool = False) -> Consent | None:
+        """The decision the cookie holds, or None when absent, forged, stale or expired."""
+        if not value or len(value) > MAX_DECISION_COOKIE:
+            return None
+        verified = self._cache.get(value)
+        if verified is None:
+            verified = self._verify(value)
+            if verified is None:
+                return None
+            if len(self._cache) >= self.cache_size:
+                del self._cache[next(iter(self._cache))]
+            self._cache[value] = verified
+        if verified.version != self.policy_version:
+            return None
+        if self.clock() - verified.timestamp > self.max_age:
+            return None
+        return Consent(
+            decided=True,
+            categories=verified.granted | {NECESSARY},
+            policy_version=verified.version,
+            gpc=gpc,
+            decided_at=verified.timestamp,
+            decision_id=verified.decision_id,
+        )
+
+    def _verify(self, value: str) -> _Verified | None:
+        try:
+            raw, signed_at = self.signer.unsign(value, return_timestamp=True)
+            version, names, decision_id = raw.decode("ascii").split("|")
+        except (itsdangerous.BadData, UnicodeDecodeError, ValueError):
+            return None
+        if not is_visitor_id(decision_id) or not POLICY_VERSION.fullmatch(version):
+            return None
+        granted = frozenset(names.split("+")) & self.categories if names else frozenset()
+        return _Verified(version, granted, decision_id, int(signed_at.timestamp()))
+
+
+class CookieHeaders:
+    """``Set-Cookie`` values, their attribute strings computed once at start-up."""
+
+    def __init__(self, *, decision_max_age: int, id_max_age: int, domain: str | None) -> None:
+        scope = "; Path=/" + (f"; Domain={domain}" if domain else "")
+        self._decision = f"{scope}; Max-Age={decision_max_age}; SameSite=Lax"
+        self._id = f"; HttpOnly{scope}; Max-Age={id_max_age}; SameSite=Lax"
+        self._expired = f"{scope}; {_EXPIRED}; SameSite=Lax"
+
+    def decision(self, value: str, *, secure: bool) -> str:
+        return f"{DECISION_COOKIE}={value}{self._decision}{'; Secure' if secure else ''}"
+
+    def visitor_id(self, value: str, *, secure: bool) -> str:
+        return f"{ID_COOKIE}={value}{self._id}{'; Secure' if secure else ''}"
+
+    def expire(self, name: str, *, secure: bool) -> str:
+        return f"{name}={self._expired}{'; Secure' if secure else ''}"
+
+
+def read_cookies(cookie_header: str) -> tuple[str | None, str | None]:
+    """The ``consentkit`` and ``consentkit_id`` values in a Cookie header, if present."""
+    decision = visitor = None
+    if "consentkit" not in cookie_header:
+        return None, None
+    for chunk in cookie_header.split(";"):
+        name, sep, value = chunk.partition("=")
+        if not sep:
+            continue
+        name = name.strip()
+        if name == DECISION_COOKIE:
+            decision = value.strip().strip('"')
+        elif name == ID_COOKIE:
+            visitor = value.strip().strip('"')
+    return decision, visitor

@@ -1,0 +1,118 @@
+"""A visitor's choice becomes a decision: granted categories, a ledger record, cookies.
+
+The ledger record is written before the visitor is answered; if the store cannot take it,
+the decision is not acknowledged (no cookie is set) and the visitor is told to retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio.to_thread
+
+from .categories import ANALYTICS, NECESSARY, CategorySet
+from .consent import Consent
+from .cookies import ID_COOKIE, CookieHeaders, DecisionCodec, new_token
+from .ledger import SubjectHasher, decision_record
+from .records import ConsentTally, CubeKey
+from .store import Store
+
+ACTIONS = ("accept_all", "reject_all", "custom")
+GPC_OPT_OUT = "marketing"  # Sec-GPC is an opt-out of sale/sharing: the marketing category
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    action: str
+    categories: frozenset[str]  # only meaningful for "custom"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    consent: Consent
+    set_cookies: tuple[str, ...]
+
+
+class DecisionRecorder:
+    def __init__(
+        self,
+        *,
+        site: str,
+        categories: CategorySet,
+        codec: DecisionCodec,
+        cookies: CookieHeaders,
+        store: Store,
+        subjects: SubjectHasher,
+        clock: Callable[[], float],
+    ) -> None:
+        self.site = site
+        self.categories = categories
+        self.codec = codec
+        self.cookies = cookies
+        self.store = store
+        self.subjects = subjects
+        self.clock = clock
+
+    def granted(self, choice: Choice, *, gpc: bool) -> frozenset[str]:
+        if choice.action == "accept_all":
+            # With GPC on, "accept all" keeps marketing off: only an explicit, per-category
+            # grant of marketing (action "custom") overrides the browser's signal.
+            return self.categories.optional - ({GPC_OPT_OUT} if gpc else set())
+        if choice.action == "reject_all":
+            return frozenset()
+        return choice.categories & self.categories.optional
+
+    async def decide(
+        self,
+        choice: Choice,
+        *,
+        previous: Consent,
+        visitor_id: str | None,
+        secure: bool,
+        language: str,
+        config: tuple[str, str],
+        place: CubeKey,
+    ) -> Outcome:
+        granted = self.granted(choice, gpc=previous.gpc)
+        decision_id = previous.decision_id or new_token()
+        now = int(self.clock())
+        canonical, config_hash = config
+        record = decision_record(
+            site=self.site,
+            subject=self.subjects(decision_id),
+            decided_at=now,
+            policy_version=self.codec.policy_version,
+            action=choice.action,
+            granted=granted | {NECESSARY},
+            language=language,
+            config_hash=config_hash,
+        )
+        tally = ConsentTally(
+            hour=now // 3600,
+            country=place.country,
+            device=place.device,
+            browser=place.browser,
+            action=choice.action,
+            offered=tuple(sorted(self.categories.optional)),
+            granted=tuple(sorted(granted)),
+        )
+        await anyio.to_thread.run_sync(self.store.append_decision, record, tally, canonical)
+        headers = [self.cookies.decision(self.codec.encode(granted, decision_id), secure=secure)]
+        if ANALYTICS in granted:
+            if visitor_id is None:
+                headers.append(self.cookies.visitor_id(new_token(), secure=secure))
+        elif visitor_id is not None:
+            headers.append(self.cookies.expire(ID_COOKIE, secure=secure))
+        consent = Consent(
+            decided=True,
+            categories=granted | {NECESSARY},
+            policy_version=self.codec.policy_version,
+            gpc=previous.gpc,
+            decided_at=now,
+            decision_id=decision_id,
+        )
+        return Outcome(consent, tuple(headers))
+
+
+

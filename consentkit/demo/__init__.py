@@ -1,0 +1,1 @@
+"""A small demo site: a few pages with the banner, served by uvicorn on SQLite."""

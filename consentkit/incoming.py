@@ -1,0 +1,58 @@
+"""The few request headers consentkit reads, collected in one pass over the scope."""
+
+from __future__ import annotations
+
+from starlette.types import Scope
+
+from .derive import RequestFacts
+
+COOKIE = b"cookie"
+USER_AGENT = b"user-agent"
+SEC_GPC = b"sec-gpc"
+FORWARDED_FOR = b"x-forwarded-for"
+ORIGIN = b"origin"
+REFERER = b"referer"
+HOST = b"host"
+ACCEPT_LANGUAGE = b"accept-language"
+CONTENT_TYPE = b"content-type"
+CONTENT_LENGTH = b"content-length"
+SEC_FETCH_SITE = b"sec-fetch-site"
+AUTHORIZATION = b"authorization"
+IF_NONE_MATCH = b"if-none-match"
+
+_ALWAYS = frozenset({COOKIE, USER_AGENT, SEC_GPC})
+_ENDPOINTS = frozenset({
+    FORWARDED_FOR, ORIGIN, REFERER, HOST, ACCEPT_LANGUAGE, CONTENT_TYPE, CONTENT_LENGTH,
+    SEC_FETCH_SITE, AUTHORIZATION, IF_NONE_MATCH,
+})
+
+
+class HeaderReader:
+    """Picks the wanted headers out of ``scope["headers"]``; decided once at start-up."""
+
+    def __init__(self, country_header: str | None) -> None:
+        self.country = country_header.lower().encode("latin-1") if country_header else None
+        extra = {self.country} if self.country else set()
+        self.page_headers = _ALWAYS | {FORWARDED_FOR} | extra
+        self.endpoint_headers = _ALWAYS | _ENDPOINTS | extra
+
+    def read(self, scope: Scope, wanted: frozenset[bytes]) -> dict[bytes, str]:
+        found: dict[bytes, str] = {}
+        for name, value in scope["headers"]:
+            if name in wanted:
+                text = value.decode("latin-1")
+                # HTTP/2 may split the Cookie header; other repeats keep the first value.
+                if name == COOKIE and name in found:
+                    found[name] += "; " + text
+                else:
+                    found.setdefault(name, text)
+        return found
+
+    def facts(self, scope: Scope, headers: dict[bytes, str]) -> RequestFacts:
+        client = scope.get("client")
+        return RequestFacts(
+            peer=client[0] if client else None,
+            user_agent=headers.get(USER_AGENT, ""),
+            forwarded_for=headers.get(FORWARDED_FOR),
+            country_header=headers.get(self.country) if self.country else None,
+        )

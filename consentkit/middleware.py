@@ -1,0 +1,232 @@
+"""``ConsentMiddleware``: reads and records consent, enforces it, counts page views.
+
+The request path, top to bottom: read the decision cookie (verification is cached), put the
+``Consent`` on the scope, run the app, and on ``http.response.start`` add ``Vary: Cookie``,
+drop cookies the visitor has not allowed, set or expire ``consentkit_id``, and count the
+page view in memory. Nothing on this path touches the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .banner_files import load_banner_files
+from .categories import ANALYTICS, DEFAULT_CATEGORIES, Category, CategorySet
+from .consent import Consent
+from .cookies import (
+    DECISION_COOKIE, ID_COOKIE, POLICY_VERSION, CookieHeaders, DecisionCodec, is_visitor_id,
+    new_token, read_cookies, secret_keys,
+)
+from .buffer import PageViewBuffer
+from .decisions import DecisionRecorder
+from .derive import VisitorClassifier
+from .endpoints import ConsentEndpoints
+from .errors import ConfigurationError
+from .incoming import COOKIE, SEC_GPC, USER_AGENT, HeaderReader
+from .ledger import SubjectHasher
+from .sketch import visitor_hash
+from .store import Store, open_store
+from .texts import BannerTexts
+
+DAY = 24 * 3600
+MAX_ID_AGE = 396 * DAY  # 13 months
+SKETCH_SALT = b"consentkit.visitors"
+
+
+class ConsentMiddleware:
+    """Cookie and tracking consent for an ASGI app. See DESIGN section 2 for the options."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        secret_key: str | Sequence[str],
+        store: str | Store = "sqlite:///consentkit.sqlite3",
+        categories: Sequence[Category | str] = DEFAULT_CATEGORIES,
+        policy_version: str = "1",
+        geoip_database: str | os.PathLike[str] | None = None,
+        country_header: str | None = None,
+        trusted_proxies: Sequence[str] = (),
+        admin_token: str | None = None,
+        prefix: str = "/consentkit",
+        site_id: str = "default",
+        decision_max_age: int = 182 * DAY,
+        id_max_age: int = MAX_ID_AGE,
+        cookie_domain: str | None = None,
+        vary_cookie: bool = True,
+        count_refused: bool = False,
+        languages: list[str] | None = None,
+        default_language: str = "en",
+        texts: Mapping[str, Mapping[str, str]] | None = None,
+        banner_position: Literal["bar", "box"] = "bar",
+        max_body_size: int = 4096,
+        flush_interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        keys = secret_keys(secret_key)
+        if not isinstance(policy_version, str) or not POLICY_VERSION.fullmatch(policy_version):
+            raise ConfigurationError(
+                "policy_version must be 1-64 letters, digits, '.', '_' or '-', e.g. '2026-11'"
+            )
+        if not 0 < id_max_age <= MAX_ID_AGE:
+            raise ConfigurationError("id_max_age must be positive and at most 13 months")
+        if decision_max_age <= 0:
+            raise ConfigurationError("decision_max_age must be a positive number of seconds")
+        if not prefix.startswith("/") or prefix.endswith("/"):
+            raise ConfigurationError("prefix must start with '/' and not end with it")
+        if banner_position not in ("bar", "box"):
+            raise ConfigurationError("banner_position must be 'bar' or 'box'")
+        self.app = app
+        self.prefix = prefix
+        self.admin_token = admin_token
+        self.vary_cookie = vary_cookie
+        self.count_refused = count_refused
+        self.clock = clock
+        self.categories = CategorySet.build(categories)
+        self.codec = DecisionCodec(
+            keys, policy_version=policy_version, max_age=decision_max_age,
+            categories=self.categories.optional, clock=clock,
+        )
+        self.cookies = CookieHeaders(
+            decision_max_age=decision_max_age, id_max_age=id_max_age, domain=cookie_domain
+        )
+        self.headers = HeaderReader(country_header)
+        self.visitor = VisitorClassifier(
+            geoip_database=geoip_database, country_header=country_header,
+            trusted_proxies=trusted_proxies,
+        )
+        self.store = store if isinstance(store, Store) else open_store(store, clock=clock)
+        self.counter = PageViewBuffer(self.store, site=site_id, interval=flush_interval)
+        self.sketch_key = hmac.new(keys[-1].encode(), SKETCH_SALT, hashlib.sha256).digest()[:32]
+        recorder = DecisionRecorder(
+            site=site_id, categories=self.categories, codec=self.codec, cookies=self.cookies,
+            store=self.store, subjects=SubjectHasher(keys[-1]), clock=clock,
+        )
+        self.endpoints = ConsentEndpoints(
+            prefix=prefix, categories=self.categories,
+            texts=BannerTexts(languages=languages, default_language=default_language,
+                              overrides=texts),
+            recorder=recorder, visitor=self.visitor, reader=self.headers,
+            banner_files=load_banner_files(), position=banner_position,
+            max_body_size=max_body_size,
+        )
+        self.endpoint_prefix = prefix + "/"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.lifespan(scope, receive, send)
+            return
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        self.counter.start()  # no-op once running; covers servers that skip lifespan
+        is_endpoint = scope["path"].startswith(self.endpoint_prefix)
+        wanted = self.headers.endpoint_headers if is_endpoint else self.headers.page_headers
+        headers = self.headers.read(scope, wanted)
+        decision_value, visitor_id = read_cookies(headers.get(COOKIE, ""))
+        gpc = headers.get(SEC_GPC, "").strip() == "1"
+        consent = self.codec.decode(decision_value, gpc=gpc) or Consent.undecided(gpc=gpc)
+        if not is_visitor_id(visitor_id):
+            visitor_id = None
+        scope.setdefault("state", {})["consent"] = consent
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            return
+        if is_endpoint:
+            await self.endpoints(scope, receive, send, consent, headers, visitor_id)
+            return
+        stale_decision = decision_value is not None and not consent.decided
+        secure = scope.get("scheme") == "https"
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.on_response(
+                    message, scope, consent, headers, visitor_id, stale_decision, secure
+                )
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+    def on_response(
+        self, message: Message, scope: Scope, consent: Consent, headers: dict[bytes, str],
+        visitor_id: str | None, stale_decision: bool, secure: bool,
+    ) -> None:
+        response = MutableHeaders(scope=message)
+        is_html = response.get("content-type", "").startswith("text/html")
+        if is_html and self.vary_cookie:
+            response.add_vary_header("Cookie")
+        if self.categories.cookie_pattern and "set-cookie" in response:
+            self.enforce(response, consent)
+        if stale_decision:
+            response.append("Set-Cookie", self.cookies.expire(DECISION_COOKIE, secure=secure))
+        analytics = consent.allows(ANALYTICS)
+        if not analytics:
+            if visitor_id is not None:
+                response.append("Set-Cookie", self.cookies.expire(ID_COOKIE, secure=secure))
+            if not self.count_refused:
+                return
+        if not (is_html and scope["method"] == "GET" and 200 <= message["status"] < 300):
+            return
+        agent = self.visitor.agent(headers.get(USER_AGENT, ""))
+        hour = int(self.clock() // 3600)
+        if agent.is_bot:
+            self.counter.count_bot(hour)
+            return
+        visitor = None
+        if analytics:
+            if visitor_id is None:
+                visitor_id = new_token()
+                response.append("Set-Cookie", self.cookies.visitor_id(visitor_id, secure=secure))
+            visitor = visitor_hash(self.sketch_key, visitor_id)
+        key = self.visitor.cube_key(
+            self.headers.facts(scope, headers), agent, hour=hour, page=page_of(scope)
+        )
+        self.counter.count(key, visitor)
+
+    def enforce(self, response: MutableHeaders, consent: Consent) -> None:
+        """Drop ``Set-Cookie`` headers for declared cookies of categories not granted."""
+        kept = []
+        for value in response.getlist("set-cookie"):
+            name = value.split("=", 1)[0].strip()
+            category = self.categories.category_of_cookie(name)
+            if category is None or consent.allows(category):
+                kept.append(value)
+        if len(kept) != len(response.getlist("set-cookie")):
+            del response["set-cookie"]
+            for value in kept:
+                response.append("Set-Cookie", value)
+
+    async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def receive_wrapper() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.counter.start()
+            return message
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await self.counter.stop()
+            await send(message)
+
+        await self.app(scope, receive_wrapper, send_wrapper)
+
+
+def page_of(scope: Scope) -> str:
+    """The route template when the framework names one, else the path (no query string)."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if isinstance(template, str):
+        root = scope.get("root_path", "")
+        mount = root[len(scope.get("app_root_path", root)) :]
+        return mount + template if template else mount or "/"
+    path: str = scope["path"]
+    return path
+

@@ -1,0 +1,51 @@
+"""A parsed analytics query: plain data, checked, before any backend sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+VISIT_DIMENSIONS = ("visit:country", "visit:device", "visit:browser", "visit:os", "event:page")
+TIME_DIMENSIONS = ("time:hour", "time:day", "time:week", "time:month")
+DIMENSIONS = VISIT_DIMENSIONS + TIME_DIMENSIONS
+METRICS = ("visitors", "pageviews", "percentage")
+NAMED_RANGES = ("day", "7d", "30d", "month", "12mo", "all")
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    op: Literal["is", "is_not", "contains"]
+    dimension: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    filters: tuple[Filter, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    filters: tuple[Filter, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Negation:
+    filter: Filter
+
+
+Filter = Condition | AllOf | AnyOf | Negation
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    site_id: str
+    metrics: tuple[str, ...]
+    dimensions: tuple[str, ...]
+    first_day: date  # inclusive, UTC
+    last_day: date  # inclusive, UTC
+    filters: AllOf
+    order_by: tuple[tuple[str, Literal["asc", "desc"]], ...]
+    limit: int
+    offset: int

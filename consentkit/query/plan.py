@@ -1,0 +1,85 @@
+"""Plans a parsed ``Query`` into one parameterised SQL statement over the analytics cube.
+
+Column names come from a fixed table here; every value the query carries is a bound
+parameter, so nothing in a query reaches SQL as text. Time buckets finer than a month are
+integer arithmetic on the cube's ``hour`` column (hours since the epoch, UTC); months are
+folded from days afterwards (see ``results.py``), which keeps the SQL portable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from .model import AllOf, AnyOf, Condition, Filter, Negation, Query
+
+COLUMNS = {
+    "visit:country": "country",
+    "visit:device": "device",
+    "visit:browser": "browser",
+    "visit:os": "os",
+    "event:page": "page",
+}
+# SQL expressions over the hour column; all operands are non-negative integers.
+TIME_EXPRESSIONS = {
+    "time:hour": "hour",
+    "time:day": "hour / 24",
+    "time:week": "(hour / 24 + 3) / 7",  # weeks start on Monday; 1970-01-01 was a Thursday
+    "time:month": "hour / 24",  # folded into months after the query
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """The few places where SQLite and PostgreSQL spell things differently."""
+
+    placeholder: str  # "?" or "%s"
+    contains: str  # SQL true when {column} contains the parameter, case-sensitively
+    union: str  # aggregate that unions visitor sketches
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    sql: str
+    params: tuple[object, ...]
+    dimensions: tuple[str, ...]
+
+
+def _epoch_hour(day: date) -> int:
+    return (day - date(1970, 1, 1)).days * 24
+
+
+def plan_query(query: Query, dialect: Dialect, *, table: str = "ck_pageviews") -> Plan:
+    params: list[object] = [query.site_id, _epoch_hour(query.first_day), _epoch_hour(query.last_day) + 24]
+    where = ["site = {p}", "hour >= {p}", "hour < {p}"]
+    if query.filters.filters:
+        where.append(_condition_sql(query.filters, params, dialect))
+    group = [
+        TIME_EXPRESSIONS[d] if d.startswith("time:") else COLUMNS[d] for d in query.dimensions
+    ]
+    select = [*(f"{expr} AS d{i}" for i, expr in enumerate(group)),
+              "SUM(pageviews)", f"{dialect.union}(visitors)"]
+    sql = f"SELECT {', '.join(select)} FROM {table} WHERE {' AND '.join(where)}"
+    if group:
+        sql += " GROUP BY " + ", ".join(f"d{i}" for i in range(len(group)))
+    return Plan(sql.replace("{p}", dialect.placeholder), tuple(params), query.dimensions)
+
+
+def _condition_sql(item: Filter, params: list[object], dialect: Dialect) -> str:
+    if isinstance(item, AllOf):
+        return "(" + " AND ".join(_condition_sql(f, params, dialect) for f in item.filters) + ")"
+    if isinstance(item, AnyOf):
+        return "(" + " OR ".join(_condition_sql(f, params, dialect) for f in item.filters) + ")"
+    if isinstance(item, Negation):
+        return "(NOT " + _condition_sql(item.filter, params, dialect) + ")"
+    return _leaf_sql(item, params, dialect)
+
+
+def _leaf_sql(item: Condition, params: list[object], dialect: Dialect) -> str:
+    column = COLUMNS[item.dimension]
+    params.extend(item.values)
+    if item.op == "contains":
+        one = dialect.contains.replace("{column}", column)
+        return "(" + " OR ".join([one] * len(item.values)) + ")"
+    marks = ", ".join(["{p}"] * len(item.values))
+    return f"{column} {'IN' if item.op == 'is' else 'NOT IN'} ({marks})"

@@ -1,0 +1,87 @@
+"""Turns the rows a store returns for a ``Plan`` into the ``{results, meta, query}`` answer.
+
+Rows carry summed page views and the union of visitor sketches per group; visitors are
+estimated here, after any folding, so a unique count is always a union and never a sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from ..sketch import DistinctSketch, union
+from .model import Query
+
+_EPOCH = date(1970, 1, 1)
+
+
+def _label(dimension: str, value: Any) -> str:
+    if dimension == "time:hour":
+        day = _EPOCH + timedelta(days=value // 24)
+        return f"{day.isoformat()} {value % 24:02d}:00:00"
+    if dimension == "time:day":
+        return (_EPOCH + timedelta(days=value)).isoformat()
+    if dimension == "time:week":
+        return (_EPOCH + timedelta(days=value * 7 - 3)).isoformat()
+    if dimension == "time:month":
+        return (_EPOCH + timedelta(days=value)).isoformat()[:7]
+    return str(value)
+
+
+def build_response(
+    query: Query,
+    rows: Iterable[Sequence[Any]],
+    *,
+    meta: dict[str, Any],
+    echo: dict[str, Any],
+) -> dict[str, Any]:
+    width = len(query.dimensions)
+    groups: dict[tuple[str, ...], tuple[int, list[bytes | DistinctSketch]]] = {}
+    for row in rows:
+        labels = tuple(_label(d, row[i]) for i, d in enumerate(query.dimensions))
+        pageviews, sketch = int(row[width] or 0), row[width + 1]
+        if pageviews == 0 and not sketch:
+            continue
+        previous = groups.get(labels)
+        if previous is None:
+            groups[labels] = (pageviews, [sketch] if sketch else [])
+        else:
+            previous[1].append(sketch)
+            groups[labels] = (previous[0] + pageviews, previous[1])
+    merged = {labels: (views, union(sketches)) for labels, (views, sketches) in groups.items()}
+    total_visitors = union(s for _, s in merged.values()).estimate() if merged else 0
+    table = []
+    for labels, (views, sketch) in merged.items():
+        visitors = sketch.estimate()
+        values = {
+            "visitors": visitors,
+            "pageviews": views,
+            "percentage": round(100 * visitors / total_visitors, 1) if total_visitors else 0.0,
+        }
+        table.append((labels, values))
+    table = _ordered(query, table)
+    page = table[query.offset : query.offset + query.limit]
+    return {
+        "results": [
+            {"dimensions": list(labels), "metrics": [values[m] for m in query.metrics]}
+            for labels, values in page
+        ],
+        "meta": {**meta, "total_rows": len(table)},
+        "query": echo,
+    }
+
+
+def _ordered(
+    query: Query, table: list[tuple[tuple[str, ...], dict[str, Any]]]
+) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    # Stable sorts from the last key to the first give a multi-key order; the dimension
+    # labels break ties so equal counts come back in the same order every time.
+    table.sort(key=lambda row: row[0])
+    for name, direction in reversed(query.order_by):
+        if name in query.dimensions:
+            index = query.dimensions.index(name)
+            table.sort(key=lambda row: row[0][index], reverse=direction == "desc")
+        else:
+            table.sort(key=lambda row: row[1][name], reverse=direction == "desc")
+    return table

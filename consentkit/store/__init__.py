@@ -1,0 +1,25 @@
+"""Stores: SQLite embedded by default; a URL chooses the backend."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from ..errors import ConfigurationError
+from .base import Store
+
+
+def open_store(url: str, *, clock: Callable[[], float] = time.time) -> Store:
+    """Open (and migrate) the store at ``url``: ``sqlite:///path/to/file.sqlite3``."""
+    if not isinstance(url, str):
+        raise ConfigurationError(f"store must be a URL string, got {url!r}")
+    if url.startswith("sqlite:"):
+        from .sqlite import SQLiteStore
+
+        return SQLiteStore(url, clock=clock)
+    raise ConfigurationError(
+        f"store {url!r}: unsupported URL; use sqlite:///path/to/file.sqlite3"
+    )
+
+
+__all__ = ["Store", "open_store"]

@@ -1,0 +1,78 @@
+"""The store interface: what the middleware, the HTTP API and the CLI need from a backend."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ..query.parse import parse_query
+from ..query.plan import Dialect, Plan, plan_query
+from ..query.results import build_response
+from ..records import ConsentTally, CubeDelta, DecisionRecord
+
+
+class Store(ABC):
+    """A place for the analytics cube and the consent ledger.
+
+    Methods are synchronous and thread-safe; the middleware calls them from a worker
+    thread, never on the request path. ``query`` is the one entry point behind
+    ``store.query(...)``, ``POST /consentkit/api/query`` and ``consentkit query``.
+    """
+
+    dialect: Dialect
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+
+    @abstractmethod
+    def write_pageviews(
+        self, site: str, cells: Sequence[CubeDelta], bots: Sequence[tuple[int, int]]
+    ) -> None:
+        """Add counts to the cube: commutative, so any number of writers may flush."""
+
+    @abstractmethod
+    def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
+        """Append one decision to the ledger (durably, before the visitor is answered)."""
+
+    @abstractmethod
+    def decisions(self, site: str, subject: str) -> list[DecisionRecord]:
+        """The ledger records of one visitor, oldest first."""
+
+    @abstractmethod
+    def _fetch(self, plan: Plan) -> Iterable[Sequence[Any]]:
+        """Run a planned query and return its rows."""
+
+    @abstractmethod
+    def _bot_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
+        """Bot page views counted apart in a range of hours."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    def query(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Answer an analytics query (DESIGN section 6); raises ``QueryError`` when it is bad."""
+        today = datetime.fromtimestamp(self.clock(), UTC).date()
+        parsed = parse_query(query, today=today)
+        plan = plan_query(parsed, self.dialect)
+        rows = self._fetch(plan)
+        first_hour, end_hour = plan.params[1], plan.params[2]
+        assert isinstance(first_hour, int) and isinstance(end_hour, int)
+        meta = {
+            "time_zone": "UTC",
+            "date_range": [parsed.first_day.isoformat(), parsed.last_day.isoformat()],
+            "bots_filtered": self._bot_pageviews(parsed.site_id, first_hour, end_hour),
+        }
+        echo = {
+            "site_id": parsed.site_id,
+            "metrics": list(parsed.metrics),
+            "dimensions": list(parsed.dimensions),
+            "date_range": meta["date_range"],
+            "filters": query.get("filters", []),
+            "order_by": [list(o) for o in parsed.order_by],
+            "pagination": {"limit": parsed.limit, "offset": parsed.offset},
+        }
+        return build_response(parsed, rows, meta=meta, echo=echo)
