@@ -58,7 +58,7 @@ def plan_query(query: Query, dialect: Dialect, *, table: str = "ck_pageviews") -
         TIME_EXPRESSIONS[d] if d.startswith("time:") else COLUMNS[d] for d in query.dimensions
     ]
     select = [*(f"{expr} AS d{i}" for i, expr in enumerate(group)),
-              "SUM(pageviews)", f"{dialect.union}(visitors)"]
+              "SUM(pageviews + anonymous_pageviews)", f"{dialect.union}(visitors)"]
     sql = f"SELECT {', '.join(select)} FROM {table} WHERE {' AND '.join(where)}"
     if group:
         sql += " GROUP BY " + ", ".join(f"d{i}" for i in range(len(group)))

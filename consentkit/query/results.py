@@ -49,6 +49,8 @@ def build_response(
         else:
             previous[1].append(sketch)
             groups[labels] = (previous[0] + pageviews, previous[1])
+    if not query.dimensions and not groups:
+        groups[()] = (0, [])  # a total is always one row, zero when nothing was counted
     merged = {labels: (views, union(sketches)) for labels, (views, sketches) in groups.items()}
     total_visitors = union(s for _, s in merged.values()).estimate() if merged else 0
     table = []

@@ -1,0 +1,200 @@
+"""Builds the apps the tests visit, and the small GeoIP databases they need.
+
+Every test goes through the real ASGI stack (httpx against the app, lifespan running) and
+a real SQLite file. Set CONSENTKIT_REQUIRE_ALL=1 (CI does) to turn any skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from consentkit import Category, ConsentMiddleware
+
+SECRET = "test-secret"
+SHARED_GEOIP = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "geoip"
+REQUIRE_ALL = os.environ.get("CONSENTKIT_REQUIRE_ALL") == "1"
+
+UA = {
+    "iphone": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+    "windows_chrome": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36",
+    "ipad": "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/16.6 Mobile/15E148 Safari/604.1",
+    "googlebot": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_ALL and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"skipped while CONSENTKIT_REQUIRE_ALL=1: {report.longrepr}"
+
+
+class Clock:
+    """A controllable clock, passed to the middleware as ``clock=``."""
+
+    def __init__(self, now: float = 1_790_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+async def html_page(request: Request) -> Response:
+    return HTMLResponse("<!doctype html><p>page</p>")
+
+
+async def item_page(request: Request) -> Response:
+    return HTMLResponse(f"<p>item {request.path_params['item_id']}</p>")
+
+
+async def json_data(request: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
+async def missing(request: Request) -> Response:
+    return HTMLResponse("<p>gone</p>", status_code=404)
+
+
+async def consent_echo(request: Request) -> Response:
+    consent = request.state.consent
+    return JSONResponse({
+        "decided": consent.decided,
+        "categories": sorted(consent.categories),
+        "analytics": consent.allows("analytics"),
+        "policy_version": consent.policy_version,
+        "gpc": consent.gpc,
+    })
+
+
+async def sets_cookies(request: Request) -> Response:
+    response = HTMLResponse("<p>cookies</p>", headers={"Vary": "Accept-Encoding"})
+    response.set_cookie("_ga", "GA1.1.123")
+    response.set_cookie("_ga_XYZ", "GS1.1.456")
+    response.set_cookie("_fbp", "fb.1.789")
+    response.set_cookie("session", "abc")
+    return response
+
+
+async def ws_consent(websocket: WebSocket) -> None:
+    await websocket.accept()
+    consent = websocket.scope["state"]["consent"]
+    await websocket.send_json({"decided": consent.decided, "categories": sorted(consent.categories)})
+    await websocket.close()
+
+
+ROUTES = [
+    Route("/", html_page),
+    Route("/items/{item_id}", item_page),
+    Route("/api/data", json_data),
+    Route("/missing", missing),
+    Route("/consent-echo", consent_echo),
+    Route("/sets-cookies", sets_cookies),
+    Route("/form", html_page, methods=["POST"]),
+    Route("/text", lambda r: PlainTextResponse("plain")),
+    WebSocketRoute("/ws", ws_consent),
+]
+
+CATEGORIES = [
+    Category("analytics", title="Analytics", description="Counts visits.",
+             cookies=["_ga", "_ga_*"]),
+    Category("marketing", title="Marketing", description="Ads.", cookies=["_fbp"]),
+]
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'consentkit.sqlite3'}"
+
+
+@pytest.fixture
+def make_site(store_url: str) -> Callable[..., Starlette]:
+    def build(**options: Any) -> Starlette:
+        settings: dict[str, Any] = {
+            "secret_key": SECRET,
+            "store": store_url,
+            "categories": CATEGORIES,
+            "policy_version": "2026-11",
+            "flush_interval": 0.05,
+        }
+        settings.update(options)
+        app = Starlette(routes=ROUTES)
+        app.add_middleware(ConsentMiddleware, **settings)
+        return app
+
+    return build
+
+
+@asynccontextmanager
+async def visit(
+    app: Starlette, *, base_url: str = "http://testserver", client: tuple[str, int] = ("127.0.0.1", 5000)
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app with its lifespan and give a browser-like client (it keeps cookies)."""
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, client=client)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as browser:
+            yield browser
+
+
+def set_cookies(response: httpx.Response) -> dict[str, str]:
+    """Set-Cookie headers by cookie name."""
+    return {v.split("=", 1)[0]: v for v in response.headers.get_list("set-cookie")}
+
+
+@pytest.fixture
+def country_db(tmp_path: Path) -> Path:
+    """A small country database built for the tests (mmdb-writer)."""
+    from mmdb_writer import MMDBWriter
+    from netaddr import IPSet
+
+    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoLite2-Country",
+                        languages=["en"], description="consentkit test countries")
+    networks = {
+        "203.0.113.0/24": "DE",
+        "198.51.100.0/24": "FR",
+        "192.0.2.0/24": "NL",
+        "2001:db8::/32": "JP",
+    }
+    for network, code in networks.items():
+        writer.insert_network(IPSet([network]), {"country": {"iso_code": code}})
+    path = tmp_path / "countries.mmdb"
+    writer.to_db_file(str(path))
+    return path
+
+
+@pytest.fixture
+def maxmind_dir() -> Path:
+    if not (SHARED_GEOIP / "GeoLite2-Country-Test.mmdb").exists():
+        pytest.skip(f"MaxMind's test databases are not at {SHARED_GEOIP}")
+    return SHARED_GEOIP
+
+
+def put_cookie(browser: httpx.AsyncClient, name: str, value: str) -> None:
+    """Replace a cookie in the client's jar, as a visitor editing their cookies would."""
+    browser.cookies.delete(name)
+    browser.cookies.set(name, value, domain="testserver.local")

@@ -1,0 +1,70 @@
+"""Bad configuration fails at start-up with a message that says what to change."""
+
+from __future__ import annotations
+
+import pytest
+
+from consentkit import Category, ConfigurationError, ConsentMiddleware
+
+
+def build(store_url, **options):
+    settings = {"secret_key": "s", "store": store_url, **options}
+    return ConsentMiddleware(None, **settings)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"secret_key": None}, "secret_key is required"),
+        ({"secret_key": ""}, "secret_key is required"),
+        ({"secret_key": []}, "secret_key is required"),
+        ({"policy_version": "2026 11; drop"}, "policy_version"),
+        ({"id_max_age": 800 * 86400}, "13 months"),
+        ({"prefix": "consentkit"}, "prefix"),
+        ({"banner_position": "top"}, "banner_position"),
+        ({"categories": [Category("analytics"), Category("analytics")]}, "listed twice"),
+        ({"categories": ["analytics", 3]}, "Category objects"),
+        ({"trusted_proxies": ["not-a-network"]}, "trusted_proxies"),
+        ({"default_language": "xx"}, "default_language"),
+        ({"texts": {"tlh": {"title": "Qapla'"}}}, "lack"),
+    ],
+)
+def test_bad_options_fail_at_start_up(store_url, options, message):
+    with pytest.raises(ConfigurationError, match=message):
+        build(store_url, **options)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": "Analytics"}, "lowercase"),
+        ({"name": "a b"}, "lowercase"),
+        ({"name": "ads", "cookies": "_fbp"}, "list of names"),
+        ({"name": "ads", "cookies": ["_fbp; Path=/"]}, "not a cookie name"),
+    ],
+)
+def test_bad_categories_fail_when_declared(kwargs, message):
+    with pytest.raises(ConfigurationError, match=message):
+        Category(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://localhost/db", "sqlite://relative.db", "sqlite:///:memory:",
+     "sqlite:////no/such/directory/x.sqlite3", 42],
+)
+def test_bad_store_urls_fail_at_start_up(url):
+    with pytest.raises(ConfigurationError, match="store"):
+        ConsentMiddleware(None, secret_key="s", store=url)
+
+
+def test_a_file_that_is_not_a_database_fails_at_start_up(tmp_path):
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(ConfigurationError, match="SQLite"):
+        ConsentMiddleware(None, secret_key="s", store=f"sqlite:///{junk}")
+
+
+def test_configuration_errors_are_value_errors_too(store_url):
+    with pytest.raises(ValueError):
+        build(store_url, secret_key="")

@@ -1,0 +1,149 @@
+"""Page views counted in memory, flushed to SQLite, read back through store.query."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from conftest import UA, Clock, visit
+
+from consentkit import open_store
+
+pytestmark = pytest.mark.anyio
+
+TOTALS = {"metrics": ["visitors", "pageviews"], "date_range": "all"}
+
+
+async def consented(app, user_agent=UA["windows_chrome"], categories=None):
+    """A browser-like client that has granted analytics (or ``categories``)."""
+    manager = visit(app)
+    browser = await manager.__aenter__()
+    browser.headers["user-agent"] = user_agent
+    body = {"action": "custom", "categories": categories} if categories is not None else {
+        "action": "accept_all"}
+    await browser.post("/consentkit/consent", json=body)
+    return manager, browser
+
+
+async def test_counts_equal_the_consented_html_gets(make_site, store_url):
+    app = make_site()
+    async with visit(app) as refused, visit(app) as undecided, visit(app) as bot:
+        await refused.post("/consentkit/consent", json={"action": "reject_all"})
+        visitors = []
+        for agent in ("windows_chrome", "iphone", "ipad"):
+            manager, browser = await consented(app, UA[agent])
+            visitors.append((manager, browser))
+        bot.headers["user-agent"] = UA["googlebot"]
+        sent = 0
+        for _, browser in visitors:
+            for path in ("/", "/items/1", "/items/2", "/"):
+                assert (await browser.get(path)).status_code == 200
+                sent += 1
+            # none of these is a page view
+            await browser.get("/api/data")
+            await browser.get("/missing")
+            await browser.get("/text")
+            await browser.post("/form")
+            await browser.get("/consentkit/state")
+        for _ in range(3):
+            await refused.get("/")
+            await undecided.get("/")
+        await bot.get("/")
+        await bot.get("/items/9")
+        await asyncio.sleep(0.2)
+        store = open_store(store_url)
+        totals = store.query(TOTALS)
+        assert totals["results"] == [{"dimensions": [], "metrics": [3, sent]}]
+        assert totals["meta"]["bots_filtered"] == 0  # the bot had not consented
+        for manager, _ in visitors:
+            await manager.__aexit__(None, None, None)
+
+
+async def test_bots_that_carry_consent_are_counted_apart(make_site, store_url):
+    app = make_site()
+    manager, bot = await consented(app, UA["googlebot"])
+    for _ in range(4):
+        await bot.get("/")
+    await manager.__aexit__(None, None, None)
+    answer = open_store(store_url).query(TOTALS)
+    assert answer["results"] == [{"dimensions": [], "metrics": [0, 0]}]
+    assert answer["meta"]["bots_filtered"] == 4
+
+
+async def test_shutdown_flushes_what_is_buffered(make_site, store_url):
+    app = make_site(flush_interval=3600)
+    manager, browser = await consented(app)
+    for _ in range(5):
+        await browser.get("/items/5")
+    await manager.__aexit__(None, None, None)  # lifespan shutdown
+    answer = open_store(store_url).query(TOTALS)
+    assert answer["results"] == [{"dimensions": [], "metrics": [1, 5]}]
+
+
+async def test_pages_are_route_templates_and_traits_are_derived(make_site, store_url):
+    app = make_site(flush_interval=3600)
+    manager, phone = await consented(app, UA["iphone"])
+    for item in range(1, 4):
+        await phone.get(f"/items/{item}?utm_source=x")
+    await phone.get("/")
+    await manager.__aexit__(None, None, None)
+    answer = open_store(store_url).query({
+        "metrics": ["pageviews", "visitors"],
+        "dimensions": ["event:page", "visit:device", "visit:browser", "visit:os",
+                       "visit:country"],
+        "date_range": "day",
+    })
+    assert answer["results"] == [
+        {"dimensions": ["/items/{item_id}", "mobile", "Mobile Safari", "iOS", "ZZ"],
+         "metrics": [3, 1]},
+        {"dimensions": ["/", "mobile", "Mobile Safari", "iOS", "ZZ"], "metrics": [1, 1]},
+    ]
+
+
+async def test_a_returning_visitor_is_one_visitor_across_hours(make_site, store_url):
+    clock = Clock()
+    app = make_site(clock=clock, flush_interval=3600)
+    manager, browser = await consented(app)
+    for _ in range(3):
+        await browser.get("/")
+        clock.advance(3600)
+    await manager.__aexit__(None, None, None)
+    store = open_store(store_url, clock=clock)
+    hourly = store.query({"metrics": ["visitors", "pageviews"], "dimensions": ["time:hour"],
+                          "date_range": "all"})
+    assert [r["metrics"] for r in hourly["results"]] == [[1, 1], [1, 1], [1, 1]]
+    assert store.query(TOTALS)["results"][0]["metrics"] == [1, 3]
+
+
+async def test_refused_visitors_are_anonymous_page_views_only_when_enabled(make_site, store_url):
+    app = make_site(count_refused=True, flush_interval=3600)
+    async with visit(app) as browser:
+        await browser.post("/consentkit/consent", json={"action": "reject_all"})
+        await browser.get("/")
+        await browser.get("/")
+        assert "consentkit_id" not in browser.cookies
+    import sqlite3
+
+    with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
+        row = db.execute(
+            "SELECT SUM(pageviews), SUM(anonymous_pageviews) FROM ck_pageviews").fetchone()
+    assert row == (0, 2)
+    answer = open_store(store_url).query(TOTALS)  # page views, never visitors
+    assert answer["results"] == [{"dimensions": [], "metrics": [0, 2]}]
+
+
+async def test_the_site_keeps_serving_when_the_database_goes_away(make_site, store_url):
+    import sqlite3
+
+    app = make_site(flush_interval=0.02)
+    manager, browser = await consented(app)
+    with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
+        db.execute("ALTER TABLE ck_pageviews RENAME TO ck_pageviews_away")
+    for _ in range(3):
+        assert (await browser.get("/")).status_code == 200
+    await asyncio.sleep(0.1)  # flushes fail; counts are kept for the next try
+    with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
+        db.execute("ALTER TABLE ck_pageviews_away RENAME TO ck_pageviews")
+    await asyncio.sleep(0.1)
+    await manager.__aexit__(None, None, None)
+    assert open_store(store_url).query(TOTALS)["results"][0]["metrics"] == [1, 3]

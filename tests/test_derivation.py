@@ -1,0 +1,123 @@
+"""Country, device, browser and OS derived from each request, and nothing else kept."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import UA, visit
+
+from consentkit import ConfigurationError, ConsentMiddleware, open_store
+
+pytestmark = pytest.mark.anyio
+
+BY_COUNTRY = {"metrics": ["pageviews"], "dimensions": ["visit:country"], "date_range": "day",
+              "order_by": [["visit:country", "asc"]]}
+
+
+async def page_views_from(app, store_url, requests):
+    """Grant analytics, then GET / once per (client address, headers) pair."""
+    async with visit(app) as browser:
+        await browser.post("/consentkit/consent", json={"action": "accept_all"})
+        cookies = dict(browser.cookies)
+    for client, headers in requests:
+        async with visit(app, client=(client, 4000)) as browser:
+            for name, value in cookies.items():
+                browser.cookies.set(name, value, domain="testserver.local")
+            assert (await browser.get("/", headers=headers)).status_code == 200
+    rows = open_store(store_url).query(BY_COUNTRY)["results"]
+    return {r["dimensions"][0]: r["metrics"][0] for r in rows}
+
+
+async def test_country_from_a_geoip_database_built_for_the_test(make_site, store_url, country_db):
+    app = make_site(geoip_database=country_db)
+    counts = await page_views_from(app, store_url, [
+        ("203.0.113.9", {}), ("203.0.113.77", {}), ("198.51.100.1", {}),
+        ("2001:db8::5", {}), ("10.1.2.3", {}),
+    ])
+    assert counts == {"DE": 2, "FR": 1, "JP": 1, "ZZ": 1}
+
+
+async def test_country_from_maxminds_own_test_database(make_site, store_url, maxmind_dir):
+    app = make_site(geoip_database=maxmind_dir / "GeoLite2-Country-Test.mmdb")
+    counts = await page_views_from(app, store_url, [
+        ("81.2.69.142", {}), ("216.160.83.56", {}), ("89.160.20.112", {}), ("2001:218::1", {}),
+    ])
+    assert counts == {"GB": 1, "US": 1, "SE": 1, "JP": 1}
+
+
+async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
+    make_site, store_url, country_db
+):
+    app = make_site(geoip_database=country_db, trusted_proxies=["10.0.0.0/8"])
+    counts = await page_views_from(app, store_url, [
+        ("10.0.0.2", {"X-Forwarded-For": "203.0.113.5"}),  # trusted: DE
+        ("10.0.0.2", {"X-Forwarded-For": "198.51.100.3, 10.0.0.9"}),  # skips proxies: FR
+        ("198.51.100.8", {"X-Forwarded-For": "203.0.113.5"}),  # untrusted peer: its own FR
+        ("10.0.0.2", {"X-Forwarded-For": "not-an-ip"}),  # hostile: unknown
+        ("10.0.0.2", {"X-Forwarded-For": "1.1.1.1, " * 2000}),  # oversized: unknown
+    ])
+    assert counts == {"DE": 1, "FR": 2, "ZZ": 2}
+
+
+async def test_a_cdn_country_header_from_a_trusted_proxy(make_site, store_url):
+    app = make_site(country_header="CF-IPCountry", trusted_proxies=["10.0.0.0/8"])
+    counts = await page_views_from(app, store_url, [
+        ("10.0.0.2", {"CF-IPCountry": "de"}),
+        ("10.0.0.2", {"CF-IPCountry": "XX"}),  # Cloudflare's "unknown"
+        ("10.0.0.2", {"CF-IPCountry": "<script>"}),
+        ("203.0.113.1", {"CF-IPCountry": "FR"}),  # not from the proxy: ignored
+    ])
+    assert counts == {"DE": 1, "ZZ": 3}
+
+
+def test_a_country_header_needs_trusted_proxies(store_url):
+    with pytest.raises(ConfigurationError, match="trusted_proxies"):
+        ConsentMiddleware(None, secret_key="s", store=store_url, country_header="cf-ipcountry")
+
+
+def test_unreadable_or_corrupt_geoip_databases_fail_at_start_up(
+    tmp_path, store_url, country_db, maxmind_dir
+):
+    broken = maxmind_dir / "MaxMind-DB-test-broken-search-tree-24.mmdb"
+    truncated = tmp_path / "truncated.mmdb"
+    truncated.write_bytes(country_db.read_bytes()[:200])
+    not_a_db = tmp_path / "notes.txt"
+    not_a_db.write_text("hello")
+    copied = tmp_path / "copy.mmdb"
+    shutil.copy(country_db, copied)
+    for path in (tmp_path / "missing.mmdb", truncated, not_a_db, broken):
+        with pytest.raises(ConfigurationError, match="geoip_database"):
+            ConsentMiddleware(None, secret_key="s", store=store_url, geoip_database=path)
+    ConsentMiddleware(None, secret_key="s", store=store_url, geoip_database=copied)
+
+
+@pytest.mark.parametrize(
+    ("agent", "device", "browser", "os"),
+    [
+        ("iphone", "mobile", "Mobile Safari", "iOS"),
+        ("ipad", "tablet", "Mobile Safari", "iOS"),
+        ("windows_chrome", "desktop", "Chrome", "Windows"),
+        ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+         "Chrome/120.0.6099.43 Mobile Safari/537.36", "mobile", "Chrome Mobile", "Android"),
+        ("Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) "
+         "Chrome/119.0.0.0 Safari/537.36", "tablet", "Chrome", "Android"),
+        ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like "
+         "Gecko) Version/17.1 Safari/605.1.15", "desktop", "Safari", "Mac OS X"),
+        ("Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+         "desktop", "Firefox", "Linux"),
+        ("", "other", "Other", "Other"),
+    ],
+)
+async def test_device_browser_and_os_reach_the_cube(make_site, store_url, agent, device, browser,
+                                                    os):
+    user_agent = UA.get(agent, agent)
+    app = make_site(flush_interval=3600)
+    async with visit(app) as client:
+        client.headers["user-agent"] = user_agent
+        await client.post("/consentkit/consent", json={"action": "accept_all"})
+        await client.get("/")
+    rows = open_store(store_url).query({
+        "metrics": ["pageviews"], "dimensions": ["visit:device", "visit:browser", "visit:os"],
+        "date_range": "day"})["results"]
+    assert rows == [{"dimensions": [device, browser, os], "metrics": [1]}]
