@@ -9,6 +9,7 @@ in ``dropped``, never silently.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -129,10 +130,8 @@ class PageViewBuffer:
         """Stop the background task and flush what is left."""
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         try:
             await self.flush()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import itsdangerous
 
@@ -21,6 +21,8 @@ from .errors import ConfigurationError
 DECISION_COOKIE = "consentkit"
 ID_COOKIE = "consentkit_id"
 DECISION_SALT = "consentkit.decision"
+_DECISION_PREFIX = DECISION_COOKIE + "="
+_ID_PREFIX = ID_COOKIE + "="
 MAX_DECISION_COOKIE = 256  # longer values are not ours: treated as "no decision" unread
 _ID_FORMAT = re.compile(r"[A-Za-z0-9_-]{22,64}")
 _EXPIRED = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
@@ -59,9 +61,9 @@ class _ClockSigner(itsdangerous.TimestampSigner):
 @dataclass(frozen=True, slots=True)
 class _Verified:
     version: str
-    granted: frozenset[str]
-    decision_id: str
     timestamp: int
+    consent: Consent  # without GPC
+    consent_gpc: Consent  # the same decision, seen with Sec-GPC: 1
 
 
 class DecisionCodec:
@@ -106,14 +108,7 @@ class DecisionCodec:
             return None
         if self.clock() - verified.timestamp > self.max_age:
             return None
-        return Consent(
-            decided=True,
-            categories=verified.granted | {NECESSARY},
-            policy_version=verified.version,
-            gpc=gpc,
-            decided_at=verified.timestamp,
-            decision_id=verified.decision_id,
-        )
+        return verified.consent_gpc if gpc else verified.consent
 
     def _verify(self, value: str) -> _Verified | None:
         try:
@@ -124,7 +119,15 @@ class DecisionCodec:
         if not is_visitor_id(decision_id) or not POLICY_VERSION.fullmatch(version):
             return None
         granted = frozenset(names.split("+")) & self.categories if names else frozenset()
-        return _Verified(version, granted, decision_id, int(signed_at.timestamp()))
+        timestamp = int(signed_at.timestamp())
+        consent = Consent(
+            decided=True,
+            categories=granted | {NECESSARY},
+            policy_version=version,
+            decided_at=timestamp,
+            decision_id=decision_id,
+        )
+        return _Verified(version, timestamp, consent, replace(consent, gpc=True))
 
 
 class CookieHeaders:
@@ -148,16 +151,13 @@ class CookieHeaders:
 
 def read_cookies(cookie_header: str) -> tuple[str | None, str | None]:
     """The ``consentkit`` and ``consentkit_id`` values in a Cookie header, if present."""
-    decision = visitor = None
-    if "consentkit" not in cookie_header:
+    if "consentkit" not in cookie_header:  # the common case for undecided visitors
         return None, None
+    decision = visitor = None
     for chunk in cookie_header.split(";"):
-        name, sep, value = chunk.partition("=")
-        if not sep:
-            continue
-        name = name.strip()
-        if name == DECISION_COOKIE:
-            decision = value.strip().strip('"')
-        elif name == ID_COOKIE:
-            visitor = value.strip().strip('"')
+        chunk = chunk.strip()
+        if chunk.startswith(_DECISION_PREFIX):
+            decision = chunk[len(_DECISION_PREFIX) :].strip('"')
+        elif chunk.startswith(_ID_PREFIX):
+            visitor = chunk[len(_ID_PREFIX) :].strip('"')
     return decision, visitor

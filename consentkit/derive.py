@@ -9,25 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from starlette.types import Scope
 
 from .client_ip import ClientAddress
 from .errors import ConfigurationError
 from .geoip import CountryLocator
+from .incoming import FORWARDED_FOR, USER_AGENT
 from .records import CubeKey
 from .useragent import Agent, UserAgentClassifier
 
 MAX_PAGE = 512  # longer paths are truncated; no real route template is this long
-
-
-@dataclass(frozen=True, slots=True)
-class RequestFacts:
-    """The raw request inputs to derivation; never stored."""
-
-    peer: str | None
-    user_agent: str
-    forwarded_for: str | None = None
-    country_header: str | None = None
 
 
 class VisitorClassifier:
@@ -48,28 +40,26 @@ class VisitorClassifier:
                 "believed only from the proxy that sets it (e.g. Cloudflare's address ranges)"
             )
         self.countries = CountryLocator(database=geoip_database, header=country_header)
-        self.agents = UserAgentClassifier(cache_size=user_agent_cache)
+        self.country_header = country_header.lower().encode("latin-1") if country_header else None
+        self.agent = UserAgentClassifier(cache_size=user_agent_cache)
 
-    def agent(self, user_agent: str) -> Agent:
-        return self.agents(user_agent)
+    def agent_of(self, headers: dict[bytes, str]) -> Agent:
+        return self.agent(headers.get(USER_AGENT, ""))
 
-    def country(self, facts: RequestFacts) -> str:
-        trusted = self.client.peer_is_trusted(facts.peer)
-        if trusted and facts.country_header is not None:
-            code = self.countries.from_header(facts.country_header)
+    def country(self, scope: Scope, headers: dict[bytes, str]) -> str:
+        client = scope.get("client")
+        peer = client[0] if client else None
+        if self.country_header is not None and self.client.peer_is_trusted(peer):
+            code = self.countries.from_header(headers.get(self.country_header))
             if code is not None:
                 return code
-        return self.countries.from_ip(self.client(facts.peer, facts.forwarded_for))
+        return self.countries.from_ip(self.client(peer, headers.get(FORWARDED_FOR)))
 
-    def cube_key(self, facts: RequestFacts, agent: Agent, *, hour: int, page: str) -> CubeKey:
-        return CubeKey(
-            hour=hour,
-            country=self.country(facts),
-            device=agent.device,
-            browser=agent.browser,
-            os=agent.os,
-            page=page[:MAX_PAGE],
-        )
+    def cube_key(
+        self, scope: Scope, headers: dict[bytes, str], agent: Agent, *, hour: int, page: str
+    ) -> CubeKey:
+        country = self.country(scope, headers)
+        return CubeKey(hour, country, agent.device, agent.browser, agent.os, page[:MAX_PAGE])
 
     def close(self) -> None:
         self.countries.close()

@@ -20,8 +20,14 @@ from .decisions import ACTIONS, Choice, DecisionRecorder
 from .derive import VisitorClassifier
 from .errors import StoreError
 from .incoming import (
-    ACCEPT_LANGUAGE, CONTENT_LENGTH, CONTENT_TYPE, HOST, IF_NONE_MATCH, ORIGIN, REFERER,
-    SEC_FETCH_SITE, HeaderReader,
+    ACCEPT_LANGUAGE,
+    CONTENT_LENGTH,
+    CONTENT_TYPE,
+    HOST,
+    IF_NONE_MATCH,
+    ORIGIN,
+    REFERER,
+    SEC_FETCH_SITE,
 )
 from .ledger import config_fingerprint
 from .texts import BannerTexts
@@ -50,7 +56,6 @@ class ConsentEndpoints:
         texts: BannerTexts,
         recorder: DecisionRecorder,
         visitor: VisitorClassifier,
-        reader: HeaderReader,
         banner_files: dict[str, StaticFile],
         position: str,
         max_body_size: int,
@@ -60,7 +65,6 @@ class ConsentEndpoints:
         self.texts = texts
         self.recorder = recorder
         self.visitor = visitor
-        self.reader = reader
         self.files = banner_files
         self.max_body_size = max_body_size
         self.configs: dict[str, dict[str, Any]] = {}
@@ -155,9 +159,8 @@ class ConsentEndpoints:
             raise BadRequest(415, "send application/json or application/x-www-form-urlencoded")
         choice = self.choice(fields)
         language = self.language(headers)
-        facts = self.reader.facts(scope, headers)
-        agent = self.visitor.agent(facts.user_agent)
-        place = self.visitor.cube_key(facts, agent, hour=0, page="")
+        agent = self.visitor.agent_of(headers)
+        place = self.visitor.cube_key(scope, headers, agent, hour=0, page="")
         try:
             outcome = await self.recorder.decide(
                 choice, previous=previous, visitor_id=visitor_id,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from starlette.types import Scope
 
-from .derive import RequestFacts
-
 COOKIE = b"cookie"
 USER_AGENT = b"user-agent"
 SEC_GPC = b"sec-gpc"
@@ -48,11 +46,3 @@ class HeaderReader:
                     found.setdefault(name, text)
         return found
 
-    def facts(self, scope: Scope, headers: dict[bytes, str]) -> RequestFacts:
-        client = scope.get("client")
-        return RequestFacts(
-            peer=client[0] if client else None,
-            user_agent=headers.get(USER_AGENT, ""),
-            forwarded_for=headers.get(FORWARDED_FOR),
-            country_header=headers.get(self.country) if self.country else None,
-        )

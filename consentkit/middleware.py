@@ -13,25 +13,34 @@ import hmac
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache, partial
 from typing import Literal
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .banner_files import load_banner_files
+from .buffer import PageViewBuffer
 from .categories import ANALYTICS, DEFAULT_CATEGORIES, Category, CategorySet
 from .consent import Consent
 from .cookies import (
-    DECISION_COOKIE, ID_COOKIE, POLICY_VERSION, CookieHeaders, DecisionCodec, is_visitor_id,
-    new_token, read_cookies, secret_keys,
+    DECISION_COOKIE,
+    ID_COOKIE,
+    POLICY_VERSION,
+    CookieHeaders,
+    DecisionCodec,
+    is_visitor_id,
+    new_token,
+    read_cookies,
+    secret_keys,
 )
-from .buffer import PageViewBuffer
 from .decisions import DecisionRecorder
-from .derive import VisitorClassifier
+from .derive import MAX_PAGE, VisitorClassifier
 from .endpoints import ConsentEndpoints
 from .errors import ConfigurationError
-from .incoming import COOKIE, SEC_GPC, USER_AGENT, HeaderReader
+from .incoming import COOKIE, SEC_GPC, HeaderReader
 from .ledger import SubjectHasher
+from .records import CubeKey
 from .sketch import visitor_hash
 from .store import Store, open_store
 from .texts import BannerTexts
@@ -105,7 +114,9 @@ class ConsentMiddleware:
         )
         self.store = store if isinstance(store, Store) else open_store(store, clock=clock)
         self.counter = PageViewBuffer(self.store, site=site_id, interval=flush_interval)
-        self.sketch_key = hmac.new(keys[-1].encode(), SKETCH_SALT, hashlib.sha256).digest()[:32]
+        sketch_key = hmac.new(keys[-1].encode(), SKETCH_SALT, hashlib.sha256).digest()[:32]
+        # A returning visitor's keyed hash is looked up, not recomputed, on each page view.
+        self.visitor_hash = lru_cache(maxsize=8192)(partial(visitor_hash, sketch_key))
         recorder = DecisionRecorder(
             site=site_id, categories=self.categories, codec=self.codec, cookies=self.cookies,
             store=self.store, subjects=SubjectHasher(keys[-1]), clock=clock,
@@ -114,7 +125,7 @@ class ConsentMiddleware:
             prefix=prefix, categories=self.categories,
             texts=BannerTexts(languages=languages, default_language=default_language,
                               overrides=texts),
-            recorder=recorder, visitor=self.visitor, reader=self.headers,
+            recorder=recorder, visitor=self.visitor,
             banner_files=load_banner_files(), position=banner_position,
             max_body_size=max_body_size,
         )
@@ -159,15 +170,27 @@ class ConsentMiddleware:
         self, message: Message, scope: Scope, consent: Consent, headers: dict[bytes, str],
         visitor_id: str | None, stale_decision: bool, secure: bool,
     ) -> None:
+        content_type = vary = b""
+        sets_cookies = False
+        for name, value in message.get("headers", ()):
+            if name == b"content-type":
+                content_type = value
+            elif name == b"vary":
+                vary = value
+            elif name == b"set-cookie":
+                sets_cookies = True
         response = MutableHeaders(scope=message)
-        is_html = response.get("content-type", "").startswith("text/html")
-        if is_html and self.vary_cookie:
-            response.add_vary_header("Cookie")
-        if self.categories.cookie_pattern and "set-cookie" in response:
+        is_html = content_type.startswith(b"text/html")
+        if is_html and self.vary_cookie and b"cookie" not in vary.lower():
+            if vary:
+                response["Vary"] = vary.decode("latin-1") + ", Cookie"
+            else:
+                response.append("Vary", "Cookie")
+        if sets_cookies and self.categories.cookie_pattern:
             self.enforce(response, consent)
         if stale_decision:
             response.append("Set-Cookie", self.cookies.expire(DECISION_COOKIE, secure=secure))
-        analytics = consent.allows(ANALYTICS)
+        analytics = ANALYTICS in consent.categories
         if not analytics:
             if visitor_id is not None:
                 response.append("Set-Cookie", self.cookies.expire(ID_COOKIE, secure=secure))
@@ -175,7 +198,7 @@ class ConsentMiddleware:
                 return
         if not (is_html and scope["method"] == "GET" and 200 <= message["status"] < 300):
             return
-        agent = self.visitor.agent(headers.get(USER_AGENT, ""))
+        agent = self.visitor.agent_of(headers)
         hour = int(self.clock() // 3600)
         if agent.is_bot:
             self.counter.count_bot(hour)
@@ -185,11 +208,12 @@ class ConsentMiddleware:
             if visitor_id is None:
                 visitor_id = new_token()
                 response.append("Set-Cookie", self.cookies.visitor_id(visitor_id, secure=secure))
-            visitor = visitor_hash(self.sketch_key, visitor_id)
-        key = self.visitor.cube_key(
-            self.headers.facts(scope, headers), agent, hour=hour, page=page_of(scope)
+            visitor = self.visitor_hash(visitor_id)
+        country = self.visitor.country(scope, headers)
+        page = page_of(scope)[:MAX_PAGE]
+        self.counter.count(
+            CubeKey(hour, country, agent.device, agent.browser, agent.os, page), visitor
         )
-        self.counter.count(key, visitor)
 
     def enforce(self, response: MutableHeaders, consent: Consent) -> None:
         """Drop ``Set-Cookie`` headers for declared cookies of categories not granted."""

@@ -104,7 +104,9 @@ async def sets_cookies(request: Request) -> Response:
 async def ws_consent(websocket: WebSocket) -> None:
     await websocket.accept()
     consent = websocket.scope["state"]["consent"]
-    await websocket.send_json({"decided": consent.decided, "categories": sorted(consent.categories)})
+    await websocket.send_json(
+        {"decided": consent.decided, "categories": sorted(consent.categories)}
+    )
     await websocket.close()
 
 
@@ -152,7 +154,10 @@ def make_site(store_url: str) -> Callable[..., Starlette]:
 
 @asynccontextmanager
 async def visit(
-    app: Starlette, *, base_url: str = "http://testserver", client: tuple[str, int] = ("127.0.0.1", 5000)
+    app: Starlette,
+    *,
+    base_url: str = "http://testserver",
+    client: tuple[str, int] = ("127.0.0.1", 5000),
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Run the app with its lifespan and give a browser-like client (it keeps cookies)."""
     async with LifespanManager(app) as manager:

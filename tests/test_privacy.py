@@ -60,7 +60,7 @@ async def test_no_ip_user_agent_or_cookie_value_is_ever_stored(make_site, store_
     files = [p for p in tmp_path.iterdir() if p.name.startswith(db_path.name)]
     assert {p.name for p in files} >= {db_path.name, db_path.name + "-wal"}
     blob = b"".join(p.read_bytes() for p in files)
-    needles = forbidden_needles(CLIENTS + ["10.0.0.1"], AGENTS, [
+    needles = forbidden_needles([*CLIENTS, "10.0.0.1"], AGENTS, [
         v for v in cookie_values if len(v) >= 16])
     for label, variants in needles.items():
         for needle in variants:

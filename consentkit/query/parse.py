@@ -84,7 +84,8 @@ def _date_range(value: Any, today: date) -> tuple[date, date]:
             raise QueryError("date_range", "the first date is after the last")
         return first, last
     raise QueryError(
-        "date_range", f"must be one of {', '.join(NAMED_RANGES)} or [\"YYYY-MM-DD\", \"YYYY-MM-DD\"]"
+        "date_range",
+        f"must be one of {', '.join(NAMED_RANGES)} or [\"YYYY-MM-DD\", \"YYYY-MM-DD\"]",
     )
 
 

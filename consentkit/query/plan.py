@@ -50,7 +50,8 @@ def _epoch_hour(day: date) -> int:
 
 
 def plan_query(query: Query, dialect: Dialect, *, table: str = "ck_pageviews") -> Plan:
-    params: list[object] = [query.site_id, _epoch_hour(query.first_day), _epoch_hour(query.last_day) + 24]
+    first, end = _epoch_hour(query.first_day), _epoch_hour(query.last_day) + 24
+    params: list[object] = [query.site_id, first, end]
     where = ["site = {p}", "hour >= {p}", "hour < {p}"]
     if query.filters.filters:
         where.append(_condition_sql(query.filters, params, dialect))

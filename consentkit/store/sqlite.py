@@ -106,7 +106,7 @@ class SQLiteStore(Store):
         # FULL: an acknowledged consent decision must survive a power cut, not only a crash.
         connection.execute("PRAGMA synchronous=FULL")
         connection.create_function("ck_merge", 2, _merge, deterministic=True)
-        connection.create_aggregate("ck_union", 1, _Union)
+        connection.create_aggregate("ck_union", 1, _Union)  # type: ignore[arg-type]
         return connection
 
     def _migrate(self) -> None:
