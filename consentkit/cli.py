@@ -9,6 +9,7 @@ import os
 import secrets
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .errors import ConsentkitError, QueryError
@@ -21,7 +22,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     from .demo.app import build_app
 
-    secret = os.environ.get("CONSENTKIT_SECRET") or secrets.token_urlsafe(32)
+    secret = os.environ.get("CONSENTKIT_SECRET") or _demo_secret(args.store)
     token = os.environ.get("CONSENTKIT_ADMIN_TOKEN") or secrets.token_urlsafe(18)
     app = build_app(store=args.store, secret_key=secret, admin_token=token)
     print(f"consentkit demo on http://{args.host}:{args.port}/", flush=True)
@@ -31,6 +32,18 @@ def _demo(args: argparse.Namespace) -> int:
           "'{\"metrics\": [\"visitors\", \"pageviews\"], \"date_range\": \"day\"}'", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _demo_secret(store: str) -> str:
+    """A secret kept beside the demo database, so decisions survive a restart."""
+    path = Path(store.removeprefix("sqlite:///") + ".secret")
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        secret = secrets.token_urlsafe(32)
+        path.touch(mode=0o600)
+        path.write_text(secret)
+        return secret
 
 
 def _query(args: argparse.Namespace) -> int:
