@@ -31,4 +31,8 @@ class Consent:
 
     @classmethod
     def undecided(cls, *, gpc: bool = False) -> Consent:
-        return cls(decided=False, categories=_ONLY_NECESSARY, policy_version=None, gpc=gpc)
+        return _UNDECIDED_GPC if gpc else _UNDECIDED
+
+
+_UNDECIDED = Consent(decided=False, categories=_ONLY_NECESSARY, policy_version=None)
+_UNDECIDED_GPC = Consent(decided=False, categories=_ONLY_NECESSARY, policy_version=None, gpc=True)

@@ -151,13 +151,15 @@ class CookieHeaders:
 
 def read_cookies(cookie_header: str) -> tuple[str | None, str | None]:
     """The ``consentkit`` and ``consentkit_id`` values in a Cookie header, if present."""
-    if "consentkit" not in cookie_header:  # the common case for undecided visitors
-        return None, None
     decision = visitor = None
-    for chunk in cookie_header.split(";"):
-        chunk = chunk.strip()
-        if chunk.startswith(_DECISION_PREFIX):
-            decision = chunk[len(_DECISION_PREFIX) :].strip('"')
-        elif chunk.startswith(_ID_PREFIX):
-            visitor = chunk[len(_ID_PREFIX) :].strip('"')
+    position = cookie_header.find(DECISION_COOKIE)
+    while position >= 0:  # usually one or two hits; other cookies are skipped unread
+        if position == 0 or cookie_header[position - 1] in " ;":
+            end = cookie_header.find(";", position)
+            chunk = cookie_header[position : end if end >= 0 else None].rstrip()
+            if chunk.startswith(_DECISION_PREFIX):
+                decision = chunk[len(_DECISION_PREFIX) :].strip('"')
+            elif chunk.startswith(_ID_PREFIX):
+                visitor = chunk[len(_ID_PREFIX) :].strip('"')
+        position = cookie_header.find(DECISION_COOKIE, position + len(DECISION_COOKIE))
     return decision, visitor

@@ -49,6 +49,8 @@ class VisitorClassifier:
     def country(self, scope: Scope, headers: dict[bytes, str]) -> str:
         client = scope.get("client")
         peer = client[0] if client else None
+        if not self.client.networks:  # no proxy to believe: the peer is the client
+            return self.countries.from_ip(peer)
         if self.country_header is not None and self.client.peer_is_trusted(peer):
             code = self.countries.from_header(headers.get(self.country_header))
             if code is not None:

@@ -38,7 +38,7 @@ from .decisions import DecisionRecorder
 from .derive import MAX_PAGE, VisitorClassifier
 from .endpoints import ConsentEndpoints
 from .errors import ConfigurationError
-from .incoming import COOKIE, SEC_GPC, HeaderReader
+from .incoming import COOKIE, SEC_GPC, USER_AGENT, HeaderReader
 from .ledger import SubjectHasher
 from .records import CubeKey
 from .sketch import visitor_hash
@@ -116,7 +116,7 @@ class ConsentMiddleware:
         self.counter = PageViewBuffer(self.store, site=site_id, interval=flush_interval)
         sketch_key = hmac.new(keys[-1].encode(), SKETCH_SALT, hashlib.sha256).digest()[:32]
         # A returning visitor's keyed hash is looked up, not recomputed, on each page view.
-        self.visitor_hash = lru_cache(maxsize=8192)(partial(visitor_hash, sketch_key))
+        self.visitor_key = lru_cache(maxsize=8192)(partial(_visitor_key, sketch_key))
         recorder = DecisionRecorder(
             site=site_id, categories=self.categories, codec=self.codec, cookies=self.cookies,
             store=self.store, subjects=SubjectHasher(keys[-1]), clock=clock,
@@ -145,14 +145,13 @@ class ConsentMiddleware:
         decision_value, visitor_id = read_cookies(headers.get(COOKIE, ""))
         gpc = headers.get(SEC_GPC, "").strip() == "1"
         consent = self.codec.decode(decision_value, gpc=gpc) or Consent.undecided(gpc=gpc)
-        if not is_visitor_id(visitor_id):
-            visitor_id = None
         scope.setdefault("state", {})["consent"] = consent
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
         if is_endpoint:
-            await self.endpoints(scope, receive, send, consent, headers, visitor_id)
+            valid_id = visitor_id if is_visitor_id(visitor_id) else None
+            await self.endpoints(scope, receive, send, consent, headers, valid_id)
             return
         stale_decision = decision_value is not None and not consent.decided
         secure = scope.get("scheme") == "https"
@@ -198,17 +197,18 @@ class ConsentMiddleware:
                 return
         if not (is_html and scope["method"] == "GET" and 200 <= message["status"] < 300):
             return
-        agent = self.visitor.agent_of(headers)
+        agent = self.visitor.agent(headers.get(USER_AGENT, ""))
         hour = int(self.clock() // 3600)
         if agent.is_bot:
             self.counter.count_bot(hour)
             return
         visitor = None
         if analytics:
-            if visitor_id is None:
+            visitor = self.visitor_key(visitor_id) if visitor_id else None
+            if visitor is None:  # no ID yet, or not one of ours: give a fresh one
                 visitor_id = new_token()
                 response.append("Set-Cookie", self.cookies.visitor_id(visitor_id, secure=secure))
-            visitor = self.visitor_hash(visitor_id)
+                visitor = self.visitor_key(visitor_id)
         country = self.visitor.country(scope, headers)
         page = page_of(scope)[:MAX_PAGE]
         self.counter.count(
@@ -241,6 +241,11 @@ class ConsentMiddleware:
             await send(message)
 
         await self.app(scope, receive_wrapper, send_wrapper)
+
+
+def _visitor_key(key: bytes, visitor_id: str) -> int | None:
+    """The keyed hash that the unique-visitor sketch counts; None for a malformed ID."""
+    return visitor_hash(key, visitor_id) if is_visitor_id(visitor_id) else None
 
 
 def page_of(scope: Scope) -> str:

@@ -27,5 +27,6 @@ consent = Starlette(
         ConsentMiddleware,
         secret_key=SECRET,
         store=f"sqlite:///{os.path.join(tempfile.mkdtemp(), 'throughput.sqlite3')}",
+        trusted_proxies=["127.0.0.1"],  # wrk's flood sends X-Forwarded-For
     )],
 )
