@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -155,18 +156,30 @@ async def test_banner_files_are_served_with_a_content_hash(make_site):
 
 
 async def test_the_app_and_its_websockets_see_the_consent(make_site):
-    from starlette.testclient import TestClient
-
     app = make_site()
     async with visit(app) as browser:
         await browser.post("/consentkit/consent", json={"action": "accept_all"})
         cookie = browser.cookies["consentkit"]
-    with TestClient(app) as client, client.websocket_connect(
-        "/ws", headers={"cookie": f"consentkit={cookie}"}
-    ) as socket:
-        assert socket.receive_json() == {
-            "decided": True, "categories": ["analytics", "marketing", "necessary"]
-        }
+    incoming = iter([{"type": "websocket.connect"}, {"type": "websocket.disconnect"}])
+    sent = []
+
+    async def receive():
+        return next(incoming)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "websocket", "asgi": {"version": "3.0"}, "scheme": "ws", "path": "/ws",
+        "raw_path": b"/ws", "query_string": b"", "root_path": "", "subprotocols": [],
+        "headers": [(b"host", b"testserver"), (b"cookie", f"consentkit={cookie}".encode())],
+        "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+    }
+    await app(scope, receive, send)
+    assert sent[0]["type"] == "websocket.accept"
+    assert json.loads(sent[1]["text"]) == {
+        "decided": True, "categories": ["analytics", "marketing", "necessary"]
+    }
 
 
 async def test_every_decision_is_in_the_ledger_before_the_answer(make_site, store_url):
