@@ -27,7 +27,7 @@ from .incoming import (
     IF_NONE_MATCH,
     ORIGIN,
     REFERER,
-    SEC_FETCH_SITE,
+    SEC_FETCH_SITE, USER_AGENT,
 )
 from .ledger import config_fingerprint
 from .texts import BannerTexts
@@ -133,6 +133,8 @@ class ConsentEndpoints:
             "gpc": consent.gpc,
             "language": language,
             "dir": self.texts.direction(language),
+            # Crawlers get no banner: nothing of theirs is counted and they cannot choose.
+            "bot": self.visitor.agent(headers.get(USER_AGENT, "")).is_bot,
             "config": self.configs[language],
         }
 

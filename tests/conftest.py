@@ -23,6 +23,8 @@ from starlette.websockets import WebSocket
 
 from consentkit import Category, ConsentMiddleware
 
+pytest_plugins = ["browser_support"]
+
 SECRET = "test-secret"
 SHARED_GEOIP = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "geoip"
 REQUIRE_ALL = os.environ.get("CONSENTKIT_REQUIRE_ALL") == "1"

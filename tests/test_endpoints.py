@@ -210,3 +210,13 @@ async def test_a_decision_the_store_cannot_take_is_not_acknowledged(make_site, s
         assert "retry" in response.json()["error"]
         assert "set-cookie" not in response.headers
         assert (await browser.get("/")).status_code == 200  # the site keeps serving
+
+
+async def test_crawlers_are_told_not_to_show_a_banner(make_site):
+    from conftest import UA
+
+    async with visit(make_site()) as browser:
+        state = await browser.get("/consentkit/state", headers={"User-Agent": UA["googlebot"]})
+        assert state.json()["bot"] is True
+        human = await browser.get("/consentkit/state", headers={"User-Agent": UA["iphone"]})
+        assert human.json()["bot"] is False

@@ -74,7 +74,7 @@
     return stP || (stP = Promise.all([req('/state'), cssP]).then(([j]) => {
       setState(j);
       ui(j);
-      vis(banner, !S.decided);
+      vis(banner, !S.decided && !j.bot);
       if (S.decided && !ck) granted();
     }, e => { stP = null; throw e; }));
   }

@@ -1,0 +1,175 @@
+"""Fixtures for the banner tests: a real app served by uvicorn, and Debian's Chromium.
+
+Chromium is driven by Playwright for Python using the system binary (Playwright's own
+browser download is not used). axe-core comes from the npm registry into
+tests/browser/node_modules (``npm ci --prefix tests/browser``; .ci/run does it).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from consentkit import Category, ConsentMiddleware
+
+CHROMIUM = os.environ.get("CONSENTKIT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+AXE = Path(__file__).resolve().parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+STRICT_CSP = "default-src 'self'"
+PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="/site.css">
+<script src="/consentkit/banner.js" defer></script>
+</head><body>
+<h1>{title}</h1>
+<p>Some content that must not move when the banner appears.</p>
+<p id="status">{status}</p>
+{gated}
+<button type="button" id="reopen" data-consentkit-open>Cookie settings</button>
+<p style="height:1200px">Long page.</p>
+</body></html>"""
+
+GATED_INLINE = """<script type="text/plain" data-category="analytics" nonce="n0nce">
+window.analyticsRuns = (window.analyticsRuns || 0) + 1;</script>"""
+GATED_EXTERNAL = """<script type="text/plain" data-category="analytics" data-src="/gated.js">
+</script>
+<img id="pixel" alt="" data-category="marketing" data-src="/pixel.png" width="1" height="1">
+<iframe id="frame" title="video" data-category="marketing" data-src="/frame"></iframe>"""
+
+
+def _page(title: str, gated: str, headers: dict[str, str] | None = None) -> Callable[..., Any]:
+    async def endpoint(request: Request) -> HTMLResponse:
+        consent = request.state.consent
+        status = "decided" if consent.decided else "undecided"
+        return HTMLResponse(PAGE.format(title=title, status=status, gated=gated),
+                            headers=headers)
+
+    return endpoint
+
+
+async def gated_js(request: Request) -> Response:
+    return Response("window.externalRuns = (window.externalRuns || 0) + 1;",
+                    media_type="text/javascript")
+
+
+async def frame(request: Request) -> HTMLResponse:
+    return HTMLResponse("<!doctype html><title>frame</title><p>embedded</p>")
+
+
+async def pixel(request: Request) -> Response:
+    return Response(PIXEL, media_type="image/png")
+
+
+async def site_css(request: Request) -> Response:
+    return Response("body{font:16px/1.5 sans-serif;margin:2rem}", media_type="text/css")
+
+
+def build_site(store_url: str, **options: Any) -> Starlette:
+    routes = [
+        Route("/", _page("Home", GATED_INLINE + GATED_EXTERNAL)),
+        Route("/strict", _page("Strict", GATED_EXTERNAL,
+                               {"Content-Security-Policy": STRICT_CSP})),
+        Route("/gated.js", gated_js),
+        Route("/frame", frame),
+        Route("/pixel.png", pixel),
+        Route("/site.css", site_css),
+    ]
+    settings: dict[str, Any] = {
+        "secret_key": "browser-secret",
+        "store": store_url,
+        "categories": [
+            Category("analytics", title="Analytics", description="Counts visits."),
+            Category("marketing", title="Marketing", description="Ads and videos."),
+        ],
+        "policy_version": "2026-11",
+        "flush_interval": 0.2,
+    }
+    settings.update(options)
+    app = Starlette(routes=routes)
+    app.add_middleware(ConsentMiddleware, **settings)
+    return app
+
+
+class LiveServer:
+    """uvicorn in a thread, on a free port of 127.0.0.1."""
+
+    def __init__(self, app: Starlette) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not at {CHROMIUM} (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_site(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Serve the banner test site with given middleware options; returns its base URL."""
+    servers: list[LiveServer] = []
+
+    def start(**options: Any) -> str:
+        store = options.pop("store", f"sqlite:///{tmp_path / f'site{len(servers)}.sqlite3'}")
+        server = LiveServer(build_site(store, **options)).__enter__()
+        servers.append(server)
+        return server.url
+
+    yield start
+    for server in servers:
+        server.__exit__()
+
+
+@pytest.fixture
+def axe_source() -> str:
+    if not AXE.exists():
+        pytest.skip(f"axe-core is not installed at {AXE} (npm ci --prefix tests/browser)")
+    return AXE.read_text()
