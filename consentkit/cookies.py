@@ -49,7 +49,7 @@ def secret_keys(secret_key: str | Sequence[str] | None) -> list[str]:
     return keys
 
 
-class _ClockSigner(itsdangerous.TimestampSigner):
+class ClockSigner(itsdangerous.TimestampSigner):
     def __init__(self, keys: list[str], salt: str, clock: Callable[[], float]) -> None:
         super().__init__(keys, salt=salt)
         self._clock = clock
@@ -79,7 +79,7 @@ class DecisionCodec:
         clock: Callable[[], float],
         cache_size: int = 2048,
     ) -> None:
-        self.signer = _ClockSigner(secret_keys(secret_key), DECISION_SALT, clock)
+        self.signer = ClockSigner(secret_keys(secret_key), DECISION_SALT, clock)
         self.policy_version = policy_version
         self.max_age = max_age
         self.categories = categories
@@ -163,3 +163,13 @@ def read_cookies(cookie_header: str) -> tuple[str | None, str | None]:
                 visitor = chunk[len(_ID_PREFIX) :].strip('"')
         position = cookie_header.find(DECISION_COOKIE, position + len(DECISION_COOKIE))
     return decision, visitor
+
+
+def read_named_cookie(cookie_header: str, name: str) -> str | None:
+    """One cookie's value from a Cookie header (off the hot path: simple and strict)."""
+    prefix = name + "="
+    for chunk in cookie_header.split(";"):
+        chunk = chunk.strip()
+        if chunk.startswith(prefix):
+            return chunk[len(prefix) :].strip('"')
+    return None

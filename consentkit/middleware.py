@@ -19,6 +19,8 @@ from typing import Literal
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .admin_auth import AdminAuth
+from .api import AdminEndpoints
 from .banner_files import load_banner_files
 from .buffer import PageViewBuffer
 from .categories import ANALYTICS, DEFAULT_CATEGORIES, Category, CategorySet
@@ -48,6 +50,7 @@ from .texts import BannerTexts
 DAY = 24 * 3600
 MAX_ID_AGE = 396 * DAY  # 13 months
 SKETCH_SALT = b"consentkit.visitors"
+ADMIN_PATHS = ("api/", "dashboard")
 
 
 class ConsentMiddleware:
@@ -65,6 +68,7 @@ class ConsentMiddleware:
         country_header: str | None = None,
         trusted_proxies: Sequence[str] = (),
         admin_token: str | None = None,
+        k_anonymity: int | None = None,
         prefix: str = "/consentkit",
         site_id: str = "default",
         decision_max_age: int = 182 * DAY,
@@ -95,7 +99,6 @@ class ConsentMiddleware:
             raise ConfigurationError("banner_position must be 'bar' or 'box'")
         self.app = app
         self.prefix = prefix
-        self.admin_token = admin_token
         self.vary_cookie = vary_cookie
         self.count_refused = count_refused
         self.clock = clock
@@ -130,6 +133,13 @@ class ConsentMiddleware:
             max_body_size=max_body_size,
         )
         self.endpoint_prefix = prefix + "/"
+        if admin_token is not None and (not isinstance(admin_token, str) or len(admin_token) < 16):
+            raise ConfigurationError("admin_token must be a string of at least 16 characters")
+        if k_anonymity is not None and (type(k_anonymity) is not int or k_anonymity < 1):
+            raise ConfigurationError("k_anonymity must be a positive integer")
+        auth = admin_token and AdminAuth(admin_token, secret_keys=keys, prefix=prefix,
+                                         clock=clock)
+        self.admin = AdminEndpoints(store=self.store, auth=auth or None, k_anonymity=k_anonymity)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -150,6 +160,10 @@ class ConsentMiddleware:
             await self.app(scope, receive, send)
             return
         if is_endpoint:
+            name = scope["path"][len(self.endpoint_prefix) :]
+            if name.startswith(ADMIN_PATHS):
+                await self.admin(name, scope, receive, send, headers)
+                return
             valid_id = visitor_id if is_visitor_id(visitor_id) else None
             await self.endpoints(scope, receive, send, consent, headers, valid_id)
             return

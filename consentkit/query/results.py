@@ -35,6 +35,7 @@ def build_response(
     *,
     meta: dict[str, Any],
     echo: dict[str, Any],
+    k_anonymity: int | None = None,
 ) -> dict[str, Any]:
     width = len(query.dimensions)
     groups: dict[tuple[str, ...], tuple[int, list[bytes | DistinctSketch]]] = {}
@@ -52,6 +53,9 @@ def build_response(
     if not query.dimensions and not groups:
         groups[()] = (0, [])  # a total is always one row, zero when nothing was counted
     merged = {labels: (views, union(sketches)) for labels, (views, sketches) in groups.items()}
+    if k_anonymity and query.dimensions:
+        merged, folded = _fold_small_groups(merged, k_anonymity, len(query.dimensions))
+        meta = {**meta, "k_anonymity": k_anonymity, "folded_rows": folded}
     total_visitors = union(s for _, s in merged.values()).estimate() if merged else 0
     table = []
     for labels, (views, sketch) in merged.items():
@@ -72,6 +76,18 @@ def build_response(
         "meta": {**meta, "total_rows": len(table)},
         "query": echo,
     }
+
+
+def _fold_small_groups(
+    merged: dict[tuple[str, ...], tuple[int, DistinctSketch]], k: int, width: int
+) -> tuple[dict[tuple[str, ...], tuple[int, DistinctSketch]], int]:
+    """Rows with fewer than k visitors become one ``(other)`` row (a union, not a sum)."""
+    kept = {labels: row for labels, row in merged.items() if row[1].estimate() >= k}
+    small = [row for labels, row in merged.items() if labels not in kept]
+    if small:
+        other = ("(other)",) * width
+        kept[other] = (sum(v for v, _ in small), union(s for _, s in small))
+    return kept, len(small)
 
 
 def _ordered(

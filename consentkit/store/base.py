@@ -53,8 +53,12 @@ class Store(ABC):
     def close(self) -> None:
         """Release connections."""
 
-    def query(self, query: dict[str, Any]) -> dict[str, Any]:
-        """Answer an analytics query (DESIGN section 6); raises ``QueryError`` when it is bad."""
+    def query(self, query: dict[str, Any], *, k_anonymity: int | None = None) -> dict[str, Any]:
+        """Answer an analytics query (DESIGN section 6); raises ``QueryError`` when it is bad.
+
+        With ``k_anonymity=k``, result rows with fewer than k visitors are folded into one
+        row whose dimension values are ``"(other)"``.
+        """
         today = datetime.fromtimestamp(self.clock(), UTC).date()
         parsed = parse_query(query, today=today)
         plan = plan_query(parsed, self.dialect)
@@ -75,4 +79,4 @@ class Store(ABC):
             "order_by": [list(o) for o in parsed.order_by],
             "pagination": {"limit": parsed.limit, "offset": parsed.offset},
         }
-        return build_response(parsed, rows, meta=meta, echo=echo)
+        return build_response(parsed, rows, meta=meta, echo=echo, k_anonymity=k_anonymity)

@@ -1,0 +1,72 @@
+"""The admin side under the prefix: ``POST /consentkit/api/query`` (and the dashboard).
+
+Answers 404 when no ``admin_token`` is configured (the feature does not exist), 401 without
+valid credentials, 400 naming the wrong field of a bad query. The query runs in a worker
+thread through the same ``store.query`` that Python code and the CLI call.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio.to_thread
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from .admin_auth import AdminAuth
+from .endpoints import NO_STORE, BadRequest, read_body
+from .errors import QueryError, StoreError
+from .incoming import AUTHORIZATION, COOKIE
+from .store import Store
+
+MAX_QUERY_BODY = 65536
+
+
+class AdminEndpoints:
+    def __init__(self, *, store: Store, auth: AdminAuth | None, k_anonymity: int | None) -> None:
+        self.store = store
+        self.auth = auth
+        self.k_anonymity = k_anonymity
+
+    def authorized(self, headers: dict[bytes, str]) -> bool:
+        assert self.auth is not None
+        return self.auth.bearer_ok(headers.get(AUTHORIZATION)) or self.auth.cookie_ok(
+            headers.get(COOKIE)
+        )
+
+    async def __call__(
+        self, name: str, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, str]
+    ) -> None:
+        response: Response
+        if self.auth is None or name != "api/query":
+            response = JSONResponse({"error": "not found"}, 404, headers=NO_STORE)
+        elif scope["method"] != "POST":
+            response = JSONResponse({"error": "use POST"}, 405, headers={"Allow": "POST"})
+        elif not self.authorized(headers):
+            response = JSONResponse(
+                {"error": "send the admin token as 'Authorization: Bearer <token>'"}, 401,
+                headers={"WWW-Authenticate": "Bearer", **NO_STORE},
+            )
+        else:
+            try:
+                response = JSONResponse(await self.query(receive, headers), headers=NO_STORE)
+            except BadRequest as error:
+                response = error.response()
+        await response(scope, receive, send)
+
+    async def query(self, receive: Receive, headers: dict[bytes, str]) -> dict[str, Any]:
+        body = await read_body(receive, headers, MAX_QUERY_BODY)
+        try:
+            query = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest(400, "the body is not valid JSON") from None
+        try:
+            answer: dict[str, Any] = await anyio.to_thread.run_sync(
+                lambda: self.store.query(query, k_anonymity=self.k_anonymity)
+            )
+        except QueryError as error:
+            raise BadRequest(400, error.message, error.field) from None
+        except StoreError as error:
+            raise BadRequest(503, f"the store cannot answer now ({error})") from None
+        return answer
