@@ -27,7 +27,8 @@ from .incoming import (
     IF_NONE_MATCH,
     ORIGIN,
     REFERER,
-    SEC_FETCH_SITE, USER_AGENT,
+    SEC_FETCH_SITE,
+    USER_AGENT,
 )
 from .ledger import config_fingerprint
 from .texts import BannerTexts

@@ -8,8 +8,14 @@ from typing import Literal
 
 VISIT_DIMENSIONS = ("visit:country", "visit:device", "visit:browser", "visit:os", "event:page")
 TIME_DIMENSIONS = ("time:hour", "time:day", "time:week", "time:month")
-DIMENSIONS = VISIT_DIMENSIONS + TIME_DIMENSIONS
-METRICS = ("visitors", "pageviews", "percentage")
+CONSENT_DIMENSIONS = ("consent:action", "consent:category")
+DIMENSIONS = VISIT_DIMENSIONS + TIME_DIMENSIONS + CONSENT_DIMENSIONS
+PAGEVIEW_METRICS = ("visitors", "pageviews", "percentage")
+CONSENT_METRICS = ("decisions", "grant_rate")
+METRICS = PAGEVIEW_METRICS + CONSENT_METRICS
+# What consent statistics are kept by: no OS and no page (a decision is not a page view).
+CONSENT_COMPATIBLE = ("visit:country", "visit:device", "visit:browser", *TIME_DIMENSIONS,
+                      *CONSENT_DIMENSIONS)
 NAMED_RANGES = ("day", "7d", "30d", "month", "12mo", "all")
 
 
@@ -49,3 +55,8 @@ class Query:
     order_by: tuple[tuple[str, Literal["asc", "desc"]], ...]
     limit: int
     offset: int
+
+    @property
+    def about_consent(self) -> bool:
+        """True for consent analytics (decisions, grant rates) rather than page views."""
+        return self.metrics[0] in CONSENT_METRICS

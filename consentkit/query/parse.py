@@ -10,6 +10,9 @@ from typing import Any, Literal, cast
 
 from ..errors import QueryError
 from .model import (
+    CONSENT_COMPATIBLE,
+    CONSENT_DIMENSIONS,
+    CONSENT_METRICS,
     DIMENSIONS,
     METRICS,
     NAMED_RANGES,
@@ -43,7 +46,30 @@ def parse_query(raw: object, *, today: date, default_site: str = "default") -> Q
     filters = AllOf(tuple(_filters(raw.get("filters", []), "filters", 0)))
     order_by = _order_by(raw.get("order_by"), metrics, dimensions)
     limit, offset = _pagination(raw.get("pagination"))
+    _check_kind(metrics, dimensions, filters)
     return Query(site_id, metrics, dimensions, first, last, filters, order_by, limit, offset)
+
+
+def _check_kind(metrics: tuple[str, ...], dimensions: tuple[str, ...], filters: AllOf) -> None:
+    """Page-view and consent statistics live apart: a query asks about one or the other."""
+    consent = [m in CONSENT_METRICS for m in metrics]
+    if any(consent) and not all(consent):
+        raise QueryError("metrics", "mix page-view metrics and consent metrics in two queries")
+    used = [*dimensions, *_filter_dimensions(filters)]
+    for index, dimension in enumerate(used):
+        field = f"dimensions[{index}]" if index < len(dimensions) else "filters"
+        if all(consent) and dimension not in CONSENT_COMPATIBLE:
+            raise QueryError(field, f"{dimension!r} is not kept for consent decisions")
+        if not any(consent) and dimension in CONSENT_DIMENSIONS:
+            raise QueryError(field, f"{dimension!r} needs the metrics decisions or grant_rate")
+
+
+def _filter_dimensions(item: Filter) -> list[str]:
+    if isinstance(item, Condition):
+        return [item.dimension]
+    if isinstance(item, Negation):
+        return _filter_dimensions(item.filter)
+    return [d for f in item.filters for d in _filter_dimensions(f)]
 
 
 def _names(value: Any, field: str, allowed: tuple[str, ...], *, required: bool) -> tuple[str, ...]:

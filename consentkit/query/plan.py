@@ -19,7 +19,16 @@ COLUMNS = {
     "visit:browser": "browser",
     "visit:os": "os",
     "event:page": "page",
+    "consent:action": "action",
+    "consent:category": "category",
 }
+# In ck_consent_stats, category "*" rows count decisions; the others count, per category
+# offered, how many decisions there were and how many granted it.
+_CONSENT_SUMS = (
+    "SUM(CASE WHEN category = '*' THEN decisions ELSE 0 END)",
+    "SUM(CASE WHEN category <> '*' THEN decisions ELSE 0 END)",
+    "SUM(granted)",
+)
 # SQL expressions over the hour column; all operands are non-negative integers.
 TIME_EXPRESSIONS = {
     "time:hour": "hour",
@@ -49,7 +58,7 @@ def _epoch_hour(day: date) -> int:
     return (day - date(1970, 1, 1)).days * 24
 
 
-def plan_query(query: Query, dialect: Dialect, *, table: str = "ck_pageviews") -> Plan:
+def plan_query(query: Query, dialect: Dialect) -> Plan:
     first, end = _epoch_hour(query.first_day), _epoch_hour(query.last_day) + 24
     params: list[object] = [query.site_id, first, end]
     where = ["site = {p}", "hour >= {p}", "hour < {p}"]
@@ -58,8 +67,14 @@ def plan_query(query: Query, dialect: Dialect, *, table: str = "ck_pageviews") -
     group = [
         TIME_EXPRESSIONS[d] if d.startswith("time:") else COLUMNS[d] for d in query.dimensions
     ]
-    select = [*(f"{expr} AS d{i}" for i, expr in enumerate(group)),
-              "SUM(pageviews + anonymous_pageviews)", f"{dialect.union}(visitors)"]
+    if query.about_consent:
+        table, sums = "ck_consent_stats", list(_CONSENT_SUMS)
+        if "consent:category" in query.dimensions:
+            where.append("category <> '*'")
+    else:
+        table = "ck_pageviews"
+        sums = ["SUM(pageviews + anonymous_pageviews)", f"{dialect.union}(visitors)"]
+    select = [*(f"{expr} AS d{i}" for i, expr in enumerate(group)), *sums]
     sql = f"SELECT {', '.join(select)} FROM {table} WHERE {' AND '.join(where)}"
     if group:
         sql += " GROUP BY " + ", ".join(f"d{i}" for i in range(len(group)))

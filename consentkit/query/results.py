@@ -29,6 +29,37 @@ def _label(dimension: str, value: Any) -> str:
     return str(value)
 
 
+def build_consent_response(
+    query: Query,
+    rows: Iterable[Sequence[Any]],
+    *,
+    meta: dict[str, Any],
+    echo: dict[str, Any],
+) -> dict[str, Any]:
+    """Decisions and grant rates: plain sums, folded and ordered like page views."""
+    width = len(query.dimensions)
+    by_category = "consent:category" in query.dimensions
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for row in rows:
+        labels = tuple(_label(d, row[i]) for i, d in enumerate(query.dimensions))
+        sums = [int(v or 0) for v in row[width : width + 3]]
+        if query.dimensions and not any(sums):
+            continue
+        total = groups.setdefault(labels, [0, 0, 0])
+        for index, value in enumerate(sums):
+            total[index] += value
+    if not query.dimensions and not groups:
+        groups[()] = [0, 0, 0]
+    table = []
+    for labels, (decisions, offered, granted) in groups.items():
+        values = {
+            "decisions": offered if by_category else decisions,
+            "grant_rate": round(100 * granted / offered, 1) if offered else 0.0,
+        }
+        table.append((labels, values))
+    return _answer(query, table, meta, echo)
+
+
 def build_response(
     query: Query,
     rows: Iterable[Sequence[Any]],
@@ -66,6 +97,15 @@ def build_response(
             "percentage": round(100 * visitors / total_visitors, 1) if total_visitors else 0.0,
         }
         table.append((labels, values))
+    return _answer(query, table, meta, echo)
+
+
+def _answer(
+    query: Query,
+    table: list[tuple[tuple[str, ...], dict[str, Any]]],
+    meta: dict[str, Any],
+    echo: dict[str, Any],
+) -> dict[str, Any]:
     table = _ordered(query, table)
     page = table[query.offset : query.offset + query.limit]
     return {

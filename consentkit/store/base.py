@@ -10,7 +10,7 @@ from typing import Any
 
 from ..query.parse import parse_query
 from ..query.plan import Dialect, Plan, plan_query
-from ..query.results import build_response
+from ..query.results import build_consent_response, build_response
 from ..records import ConsentTally, CubeDelta, DecisionRecord
 
 
@@ -79,4 +79,6 @@ class Store(ABC):
             "order_by": [list(o) for o in parsed.order_by],
             "pagination": {"limit": parsed.limit, "offset": parsed.offset},
         }
+        if parsed.about_consent:
+            return build_consent_response(parsed, rows, meta=meta, echo=echo)
         return build_response(parsed, rows, meta=meta, echo=echo, k_anonymity=k_anonymity)
