@@ -16,7 +16,7 @@ from collections.abc import Callable
 import anyio.to_thread
 
 from .records import CubeDelta, CubeKey
-from .sketch import DistinctSketch
+from .sketch import encode_hashes
 from .store import Store
 
 logger = logging.getLogger("consentkit")
@@ -85,9 +85,10 @@ class PageViewBuffer:
             if not cells and not bots:
                 return
             self._cells, self._bots = {}, {}
+            # In key order: SQLite's B-tree takes sorted inserts several times faster.
             deltas = [
-                CubeDelta(key, c.pageviews, c.anonymous, _sketch(c.visitors))
-                for key, c in cells.items()
+                CubeDelta(key, c.pageviews, c.anonymous, encode_hashes(c.visitors))
+                for key, c in sorted(cells.items())
             ]
             try:
                 await anyio.to_thread.run_sync(
@@ -139,9 +140,3 @@ class PageViewBuffer:
             logger.exception(
                 "consentkit: final flush failed; %d page views not stored", self.pending
             )
-
-
-def _sketch(visitors: set[int]) -> bytes:
-    sketch = DistinctSketch()
-    sketch.update(visitors)
-    return sketch.to_bytes()

@@ -20,11 +20,11 @@ import hashlib
 import math
 import sys
 from array import array
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from itertools import repeat
 from operator import lt, rshift
 
-__all__ = ["DistinctSketch", "union", "visitor_hash"]
+__all__ = ["DistinctSketch", "encode_hashes", "merge_bytes", "union", "visitor_hash"]
 
 SPARSE_TAG, DENSE_TAG = 0x01, 0x02  # format (and version) tags
 _SPARSE_B, _DENSE_B = bytes([SPARSE_TAG]), bytes([DENSE_TAG])
@@ -299,3 +299,35 @@ def union(sketches: Iterable[DistinctSketch | bytes]) -> DistinctSketch:
     if body:
         dense = _max_registers(dense, int.from_bytes(_registers(body), "big"))
     return _dense_sketch(dense.to_bytes(_M, "big"))
+
+
+def _sparse_bytes(entries: Iterable[int]) -> bytes:
+    # One entry per idx' with its largest rank: entries sort by idx' then rank, so the last
+    # entry of each idx' run wins.
+    best: dict[int, int] = {}
+    for entry in sorted(entries):
+        best[entry >> 6] = entry
+    return _SPARSE_B + _pack(best.values())
+
+
+def encode_hashes(hashes: Collection[int]) -> bytes:
+    """``to_bytes()`` of the sketch of these hashes, fast for the few of one cube cell."""
+    if len(hashes) > SPARSE_MAX_ENTRIES:
+        sketch = DistinctSketch()
+        sketch.update(hashes)
+        return sketch.to_bytes()
+    low = (1 << _SQ) - 1
+    return _sparse_bytes((h >> _SQ) << 6 | (_SQ + 1 - (h & low).bit_length()) for h in hashes)
+
+
+def merge_bytes(a: bytes, b: bytes) -> bytes:
+    """The union of two serialised sketches, serialised; fast when both are small."""
+    if (
+        a[:1] == _SPARSE_B
+        and b[:1] == _SPARSE_B
+        and len(a) + len(b) - 2 <= 4 * SPARSE_MAX_ENTRIES
+    ):
+        _check_sparse(a[1:])
+        _check_sparse(b[1:])
+        return _sparse_bytes([*_unpack(a[1:]), *_unpack(b[1:])])
+    return union((a, b)).to_bytes()

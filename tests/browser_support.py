@@ -46,7 +46,7 @@ PAGE = """<!doctype html>
 <p id="status">{status}</p>
 {gated}
 <button type="button" id="reopen" data-consentkit-open>Cookie settings</button>
-<p style="height:1200px">Long page.</p>
+<p class="long">Long page.</p>
 </body></html>"""
 
 GATED_INLINE = """<script type="text/plain" data-category="analytics" nonce="n0nce">
@@ -81,7 +81,8 @@ async def pixel(request: Request) -> Response:
 
 
 async def site_css(request: Request) -> Response:
-    return Response("body{font:16px/1.5 sans-serif;margin:2rem}", media_type="text/css")
+    return Response("body{font:16px/1.5 sans-serif;margin:2rem}.long{height:1200px}",
+                    media_type="text/css")
 
 
 def build_site(store_url: str, **options: Any) -> Starlette:
@@ -93,6 +94,7 @@ def build_site(store_url: str, **options: Any) -> Starlette:
         Route("/frame", frame),
         Route("/pixel.png", pixel),
         Route("/site.css", site_css),
+        Route("/favicon.ico", pixel),
     ]
     settings: dict[str, Any] = {
         "secret_key": "browser-secret",
@@ -140,8 +142,11 @@ class LiveServer:
         self.thread.join(10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    # Module scope, not session: Playwright's sync API keeps an event loop marked as running
+    # in this thread while it is open, and the async (anyio) tests of other modules need to
+    # start their own.
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium is not at {CHROMIUM} (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
@@ -173,3 +178,37 @@ def axe_source() -> str:
     if not AXE.exists():
         pytest.skip(f"axe-core is not installed at {AXE} (npm ci --prefix tests/browser)")
     return AXE.read_text()
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One test site with the default options, shared by the tests that need no others.
+
+    Safe to share: everything a visitor decides lives in their own browser context's
+    cookies; the store only gains ledger records.
+    """
+    store = f"sqlite:///{tmp_path_factory.mktemp('site') / 'consentkit.sqlite3'}"
+    with LiveServer(build_site(store)) as server:
+        yield server.url
+
+
+@pytest.fixture
+def new_page(chromium: Any) -> Iterator[Callable[..., Any]]:
+    """Open a page in a fresh browser context (no cookies); contexts are closed afterwards.
+
+    Keyword arguments go to ``Browser.new_context``; English and a 1280x720 desktop
+    viewport unless told otherwise.
+    """
+    contexts: list[Any] = []
+
+    def open_page(**options: Any) -> Any:
+        settings: dict[str, Any] = {"locale": "en-US", "viewport": {"width": 1280, "height": 720}}
+        settings.update(options)
+        context = chromium.new_context(**settings)
+        context.set_default_timeout(5000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()

@@ -1,6 +1,6 @@
 """Versioned schema migrations, written once for every backend.
 
-``{blob}`` and ``{id}`` are spelled per backend; everything else is portable SQL. A migration
+``{blob}``, ``{id}`` and ``{without_rowid}`` are spelled per backend; everything else is portable SQL. A migration
 is never edited once released: a change is a new entry at the end.
 """
 
@@ -22,7 +22,7 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 anonymous_pageviews BIGINT NOT NULL,
                 visitors {blob} NOT NULL,
                 PRIMARY KEY (site, hour, country, device, browser, os, page)
-            )""",
+            ){without_rowid}""",
             """CREATE TABLE ck_bots (
                 site TEXT NOT NULL,
                 hour INTEGER NOT NULL,
@@ -53,7 +53,7 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 decisions BIGINT NOT NULL,
                 granted BIGINT NOT NULL,
                 PRIMARY KEY (site, hour, country, device, browser, action, category)
-            )""",
+            ){without_rowid}""",
             """CREATE TABLE ck_banner_configs (
                 config_hash TEXT PRIMARY KEY,
                 config TEXT NOT NULL

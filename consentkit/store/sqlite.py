@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import ConfigurationError, StoreError
 from ..query.plan import Dialect, Plan
 from ..records import ConsentTally, CubeDelta, DecisionRecord
-from ..sketch import DistinctSketch, union
+from ..sketch import DistinctSketch, merge_bytes, union
 from .base import Store
 from .schema import MIGRATIONS
 
@@ -65,7 +65,7 @@ def _merge(a: bytes | None, b: bytes | None) -> bytes:
         return b or b""
     if not b:
         return a
-    return union((a, b)).to_bytes()
+    return merge_bytes(a, b)
 
 
 class _Union:
@@ -122,7 +122,12 @@ class SQLiteStore(Store):
                         continue
                     for statement in statements:
                         db.execute(
-                            statement.format(blob="BLOB", id="INTEGER PRIMARY KEY AUTOINCREMENT")
+                            statement.format(
+                                blob="BLOB",
+                                id="INTEGER PRIMARY KEY AUTOINCREMENT",
+                                # one B-tree per cube instead of a table plus its key index
+                                without_rowid=" WITHOUT ROWID",
+                            )
                         )
                     db.execute("INSERT INTO ck_schema (version) VALUES (?)", (version,))
                 db.execute("COMMIT")
