@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 VISIT_DIMENSIONS = ("visit:country", "visit:device", "visit:browser", "visit:os", "event:page")
 TIME_DIMENSIONS = ("time:hour", "time:day", "time:week", "time:month")
@@ -55,6 +56,7 @@ class Query:
     order_by: tuple[tuple[str, Literal["asc", "desc"]], ...]
     limit: int
     offset: int
+    time_zone: ZoneInfo | None = None  # None: UTC, and buckets are plain hour arithmetic
 
     @property
     def about_consent(self) -> bool:

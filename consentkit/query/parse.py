@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any, Literal, cast
+from zoneinfo import ZoneInfo
 
 from ..errors import QueryError
 from .model import (
@@ -31,7 +32,13 @@ _KNOWN_FIELDS = {
 }
 
 
-def parse_query(raw: object, *, today: date, default_site: str = "default") -> Query:
+def parse_query(
+    raw: object,
+    *,
+    today: date,
+    default_site: str = "default",
+    time_zone: ZoneInfo | None = None,
+) -> Query:
     if not isinstance(raw, dict):
         raise QueryError("query", "must be a JSON object")
     unknown = sorted(set(raw) - _KNOWN_FIELDS)
@@ -47,7 +54,9 @@ def parse_query(raw: object, *, today: date, default_site: str = "default") -> Q
     order_by = _order_by(raw.get("order_by"), metrics, dimensions)
     limit, offset = _pagination(raw.get("pagination"))
     _check_kind(metrics, dimensions, filters)
-    return Query(site_id, metrics, dimensions, first, last, filters, order_by, limit, offset)
+    return Query(
+        site_id, metrics, dimensions, first, last, filters, order_by, limit, offset, time_zone
+    )
 
 
 def _check_kind(metrics: tuple[str, ...], dimensions: tuple[str, ...], filters: AllOf) -> None:

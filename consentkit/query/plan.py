@@ -9,7 +9,8 @@ folded from days afterwards (see ``results.py``), which keeps the SQL portable.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from .model import AllOf, AnyOf, Condition, Filter, Negation, Query
 
@@ -54,19 +55,26 @@ class Plan:
     dimensions: tuple[str, ...]
 
 
-def _epoch_hour(day: date) -> int:
-    return (day - date(1970, 1, 1)).days * 24
+def _epoch_hour(day: date, zone: ZoneInfo | None = None) -> int:
+    """The first hour of ``day`` (midnight in ``zone``), in hours since the epoch."""
+    if zone is None:
+        return (day - date(1970, 1, 1)).days * 24
+    midnight = datetime.combine(day, time(0), zone)
+    return int(midnight.timestamp() // 3600)
 
 
 def plan_query(query: Query, dialect: Dialect) -> Plan:
-    first, end = _epoch_hour(query.first_day), _epoch_hour(query.last_day) + 24
+    zone = query.time_zone
+    first = _epoch_hour(query.first_day, zone)
+    end = _epoch_hour(query.last_day + timedelta(days=1), zone)
     params: list[object] = [query.site_id, first, end]
     where = ["site = {p}", "hour >= {p}", "hour < {p}"]
     if query.filters.filters:
         where.append(_condition_sql(query.filters, params, dialect))
-    group = [
-        TIME_EXPRESSIONS[d] if d.startswith("time:") else COLUMNS[d] for d in query.dimensions
-    ]
+    # In a site time zone, days start at local midnight (and DST moves it): group by the hour
+    # and let results.py label each hour in local time.
+    times = TIME_EXPRESSIONS if zone is None else dict.fromkeys(TIME_EXPRESSIONS, "hour")
+    group = [times[d] if d.startswith("time:") else COLUMNS[d] for d in query.dimensions]
     if query.about_consent:
         table, sums = "ck_consent_stats", list(_CONSENT_SUMS)
         if "consent:category" in query.dimensions:

@@ -7,8 +7,9 @@ estimated here, after any folding, so a unique count is always a union and never
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..sketch import DistinctSketch, union
 from .model import Query
@@ -16,7 +17,20 @@ from .model import Query
 _EPOCH = date(1970, 1, 1)
 
 
-def _label(dimension: str, value: Any) -> str:
+def _local_label(dimension: str, hour: int, zone: ZoneInfo) -> str:
+    moment = datetime.fromtimestamp(hour * 3600, zone)
+    if dimension == "time:hour":
+        return moment.strftime("%Y-%m-%d %H:00:00")
+    day = moment.date()
+    if dimension == "time:week":
+        day -= timedelta(days=day.weekday())
+    text = day.isoformat()
+    return text[:7] if dimension == "time:month" else text
+
+
+def _label(dimension: str, value: Any, zone: ZoneInfo | None = None) -> str:
+    if zone is not None and dimension.startswith("time:"):
+        return _local_label(dimension, value, zone)
     if dimension == "time:hour":
         day = _EPOCH + timedelta(days=value // 24)
         return f"{day.isoformat()} {value % 24:02d}:00:00"
@@ -41,7 +55,9 @@ def build_consent_response(
     by_category = "consent:category" in query.dimensions
     groups: dict[tuple[str, ...], list[int]] = {}
     for row in rows:
-        labels = tuple(_label(d, row[i]) for i, d in enumerate(query.dimensions))
+        labels = tuple(
+            _label(d, row[i], query.time_zone) for i, d in enumerate(query.dimensions)
+        )
         sums = [int(v or 0) for v in row[width : width + 3]]
         if query.dimensions and not any(sums):
             continue
@@ -71,7 +87,9 @@ def build_response(
     width = len(query.dimensions)
     groups: dict[tuple[str, ...], tuple[int, list[bytes | DistinctSketch]]] = {}
     for row in rows:
-        labels = tuple(_label(d, row[i]) for i, d in enumerate(query.dimensions))
+        labels = tuple(
+            _label(d, row[i], query.time_zone) for i, d in enumerate(query.dimensions)
+        )
         pageviews, sketch = int(row[width] or 0), row[width + 1]
         if pageviews == 0 and not sketch:
             continue

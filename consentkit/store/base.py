@@ -7,11 +7,25 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..errors import ConfigurationError
 from ..query.parse import parse_query
 from ..query.plan import Dialect, Plan, plan_query
 from ..query.results import build_consent_response, build_response
 from ..records import ConsentTally, CubeDelta, DecisionRecord
+
+
+def site_zone(name: str) -> ZoneInfo | None:
+    """The ZoneInfo for a site time zone name; None for UTC (plain hour arithmetic)."""
+    if name in ("UTC", "Etc/UTC"):
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"time_zone {name!r} is not a time zone name such as 'Europe/Berlin' or 'UTC'"
+        ) from None
 
 
 class Store(ABC):
@@ -53,20 +67,28 @@ class Store(ABC):
     def close(self) -> None:
         """Release connections."""
 
-    def query(self, query: dict[str, Any], *, k_anonymity: int | None = None) -> dict[str, Any]:
+    def query(
+        self,
+        query: dict[str, Any],
+        *,
+        k_anonymity: int | None = None,
+        time_zone: str = "UTC",
+    ) -> dict[str, Any]:
         """Answer an analytics query (DESIGN section 6); raises ``QueryError`` when it is bad.
 
         With ``k_anonymity=k``, result rows with fewer than k visitors are folded into one
-        row whose dimension values are ``"(other)"``.
+        row whose dimension values are ``"(other)"``. ``time_zone`` (an IANA name such as
+        ``"Europe/Berlin"``) sets where days, weeks and months begin; the default is UTC.
         """
-        today = datetime.fromtimestamp(self.clock(), UTC).date()
-        parsed = parse_query(query, today=today)
+        zone = site_zone(time_zone)
+        today = datetime.fromtimestamp(self.clock(), zone or UTC).date()
+        parsed = parse_query(query, today=today, time_zone=zone)
         plan = plan_query(parsed, self.dialect)
         rows = self._fetch(plan)
         first_hour, end_hour = plan.params[1], plan.params[2]
         assert isinstance(first_hour, int) and isinstance(end_hour, int)
         meta = {
-            "time_zone": "UTC",
+            "time_zone": time_zone,
             "date_range": [parsed.first_day.isoformat(), parsed.last_day.isoformat()],
             "bots_filtered": self._bot_pageviews(parsed.site_id, first_hour, end_hour),
         }

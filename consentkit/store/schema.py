@@ -1,7 +1,7 @@
 """Versioned schema migrations, written once for every backend.
 
-``{blob}``, ``{id}`` and ``{without_rowid}`` are spelled per backend; everything else is portable SQL. A migration
-is never edited once released: a change is a new entry at the end.
+``{blob}``, ``{id}`` and ``{without_rowid}`` are spelled per backend; everything else is
+portable SQL. A migration is never edited once released: a change is a new entry at the end.
 """
 
 from __future__ import annotations
