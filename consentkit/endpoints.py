@@ -152,6 +152,7 @@ class ConsentEndpoints:
             fields: dict[str, Any] = {
                 "action": next((v for k, v in form if k == "action"), None),
                 "categories": [v for k, v in form if k == "categories"],
+                "next": next((v for k, v in form if k == "next"), None),
             }
         elif content_type in ("application/json", ""):
             try:
@@ -174,7 +175,9 @@ class ConsentEndpoints:
             raise BadRequest(503, "the decision could not be recorded; nothing was changed, "
                                   "please retry") from None
         if is_form:
-            response: Response = RedirectResponse(back_to(headers), status_code=303)
+            response: Response = RedirectResponse(
+                back_to(headers, fields.get("next")), status_code=303
+            )
         else:
             response = JSONResponse(self.state(outcome.consent, headers), headers=NO_STORE)
         cookies = MutableHeaders(raw=response.raw_headers)
@@ -230,8 +233,23 @@ async def read_body(receive: Receive, headers: dict[bytes, str], limit: int) -> 
             return b"".join(chunks)
 
 
-def back_to(headers: dict[bytes, str]) -> str:
-    """Where a no-JS form post returns: the same-origin page it came from, else ``/``."""
+def is_local_path(path: object) -> bool:
+    """A path on this site: never another host (``//evil``, ``/\\evil``) or a scheme."""
+    return (
+        isinstance(path, str)
+        and path.startswith("/")
+        and not path.startswith(("//", "/\\"))
+        and "\\" not in path
+        and len(path) <= 2048
+        and all(" " < c < "\x7f" for c in path)
+    )
+
+
+def back_to(headers: dict[bytes, str], next_path: object = None) -> str:
+    """Where a no-JS form post returns: its ``next`` field, or the page it came from, or ``/``."""
+    if is_local_path(next_path):
+        assert isinstance(next_path, str)
+        return next_path
     referer = headers.get(REFERER)
     if referer:
         parts = urlsplit(referer)

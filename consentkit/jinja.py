@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from .categories import DEFAULT_CATEGORIES, NECESSARY, Category, CategorySet
 from .consent import Consent
+from .endpoints import is_local_path
 from .errors import ConfigurationError
 from .texts import BannerTexts
 
@@ -104,9 +105,8 @@ class ConsentForms:
         must stay a subset of the middleware's); ``texts`` overrides some texts of the chosen
         language, e.g. ``{"save": "Save my choice"}``.
 
-        ``next`` (a same-site path such as ``"/account"``) is sent as a hidden ``next`` field.
-        The consent endpoint currently returns the visitor to the page in ``Referer`` (or ``/``
-        when the browser sends none) and does not read ``next``.
+        ``next`` (a same-site path such as ``"/account"``) is where the visitor returns after
+        choosing; without it, the page in ``Referer`` (or ``/`` when the browser sends none).
         """
         language = self.texts.negotiate(_header(request, "accept-language"))
         strings = dict(self.texts.texts[language])
@@ -129,7 +129,7 @@ class ConsentForms:
                 Markup('<p class="consentkit-form-gpc">{}</p>').format(strings["gpc_notice"])
             )
         if next is not None:
-            if not _is_local_path(next):
+            if not is_local_path(next):
                 raise ValueError(f"next must be a path on this site, like '/page', not {next!r}")
             parts.append(Markup('<input type="hidden" name="next" value="{}">').format(next))
         parts.append(Markup("<fieldset><legend>{}</legend>").format(strings["preferences"]))
@@ -247,11 +247,3 @@ def _consent_of(request: Any) -> Consent:
     return Consent.undecided()
 
 
-def _is_local_path(path: str) -> bool:
-    return (
-        path.startswith("/")
-        and not path.startswith("//")
-        and "\\" not in path
-        and path.isprintable()
-        and " " not in path
-    )

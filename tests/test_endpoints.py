@@ -220,3 +220,23 @@ async def test_crawlers_are_told_not_to_show_a_banner(make_site):
         assert state.json()["bot"] is True
         human = await browser.get("/consentkit/state", headers={"User-Agent": UA["iphone"]})
         assert human.json()["bot"] is False
+
+
+@pytest.mark.parametrize(
+    ("next_path", "location"),
+    [("/account?tab=privacy", "/account?tab=privacy"), ("//evil.example/x", "/"),
+     ("https://evil.example/", "/"), ("/\\evil.example", "/")],
+)
+async def test_a_form_post_returns_to_its_next_field_when_it_is_on_this_site(
+    make_site, next_path, location
+):
+    from urllib.parse import urlencode
+
+    async with visit(make_site()) as browser:
+        response = await browser.post(
+            "/consentkit/consent",
+            content=urlencode({"action": "reject_all", "next": next_path}).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == location
