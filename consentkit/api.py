@@ -1,4 +1,4 @@
-"""The admin side under the prefix: ``POST /consentkit/api/query`` (and the dashboard).
+"""The admin side under the prefix: ``POST /consentkit/api/query`` and the dashboard.
 
 Answers 404 when no ``admin_token`` is configured (the feature does not exist), 401 without
 valid credentials, 400 naming the wrong field of a bad query. The query runs in a worker
@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from .admin_auth import AdminAuth
+from .dashboard import Dashboard
 from .endpoints import NO_STORE, BadRequest, read_body
 from .errors import QueryError, StoreError
 from .incoming import AUTHORIZATION, COOKIE
@@ -28,6 +29,7 @@ class AdminEndpoints:
         self.store = store
         self.auth = auth
         self.k_anonymity = k_anonymity
+        self.dashboard = Dashboard(auth) if auth is not None else None
 
     def authorized(self, headers: dict[bytes, str]) -> bool:
         assert self.auth is not None
@@ -39,6 +41,9 @@ class AdminEndpoints:
         self, name: str, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, str]
     ) -> None:
         response: Response
+        if self.dashboard is not None and name.partition("/")[0] == "dashboard":
+            await self.dashboard(name, scope, receive, send, headers)
+            return
         if self.auth is None or name != "api/query":
             response = JSONResponse({"error": "not found"}, 404, headers=NO_STORE)
         elif scope["method"] != "POST":

@@ -1,4 +1,4 @@
-"""The banner's static files, read once at start-up and served with a content hash."""
+"""Static files (the banner's, the dashboard's), read once at start-up, with a content hash."""
 
 from __future__ import annotations
 
@@ -20,22 +20,27 @@ class StaticFile:
     version: str  # the same hash, short, for ?v= cache-busting URLs
 
 
-def _banner_dir() -> Path:
+def _static_dir(folder: str) -> Path:
     # Inside a wheel the files live in the package; in a source checkout, beside it.
-    packaged = Path(str(resources.files("consentkit"))) / "static" / "banner"
+    packaged = Path(str(resources.files("consentkit"))) / "static" / folder
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "static" / "banner"
+    return Path(__file__).resolve().parent.parent / "static" / folder
 
 
-def load_banner_files() -> dict[str, StaticFile]:
-    folder = _banner_dir()
+def load_static_files(folder: str, media_types: dict[str, str]) -> dict[str, StaticFile]:
+    """Reads ``static/<folder>/<name>`` for each name, with its ETag and version hash."""
+    directory = _static_dir(folder)
     files = {}
-    for name, media_type in FILES.items():
+    for name, media_type in media_types.items():
         try:
-            body = (folder / name).read_bytes()
+            body = (directory / name).read_bytes()
         except OSError as error:
-            raise ConfigurationError(f"the banner file {name} is missing ({error})") from None
+            raise ConfigurationError(f"the {folder} file {name} is missing ({error})") from None
         digest = hashlib.sha256(body).hexdigest()[:16]
         files[name] = StaticFile(body, media_type, f'"{digest}"', digest)
     return files
+
+
+def load_banner_files() -> dict[str, StaticFile]:
+    return load_static_files("banner", FILES)

@@ -1,0 +1,256 @@
+"""The dashboard in real Chromium, against the live test site with real traffic in its store.
+
+A week of consented visitors (known user agents and countries, spread over days and hours
+with the middleware's clock) is sent first; the expected numbers are counted from that plan.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+TOKEN = "dashboard-token-0123456789abcdef"
+RECORD_CSP = """
+window.__violations = [];
+addEventListener('securitypolicyviolation',
+                 e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI), true);
+"""
+# (user agent, device, browser, weight)
+AGENTS = [
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+     "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1", "mobile", "Mobile Safari", 5),
+    ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/120.0.0.0 Mobile Safari/537.36", "mobile", "Chrome Mobile", 3),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/119.0.0.0 Safari/537.36", "desktop", "Chrome", 6),
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+     "Version/17.1 Safari/605.1.15", "desktop", "Safari", 3),
+    ("Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+     "desktop", "Firefox", 2),
+    ("Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+     "Version/16.6 Mobile/15E148 Safari/604.1", "tablet", "Mobile Safari", 1),
+]
+COUNTRIES = [("DE", 6), ("FR", 4), ("NL", 3), ("US", 3), ("GB", 2), ("JP", 1)]
+PER_DAY = [3, 4, 6, 5, 7, 8, 6]  # visitors 6 days ago ... today
+
+
+@dataclass(frozen=True)
+class Visit:
+    agent: str
+    device: str
+    browser: str
+    country: str
+    at: float  # when, in seconds since the epoch
+    pages: tuple[str, ...]
+
+
+def plan(now: float) -> list[Visit]:
+    rng = random.Random(2026)
+    today = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    visits = []
+    for index, count in enumerate(PER_DAY):
+        day = today - timedelta(days=len(PER_DAY) - 1 - index)
+        latest_hour = min(23, int((now - day.timestamp()) // 3600))
+        for _ in range(count):
+            agent, device, browser, _w = rng.choices(AGENTS, [a[3] for a in AGENTS])[0]
+            country = rng.choices(COUNTRIES, [c[1] for c in COUNTRIES])[0][0]
+            at = day.timestamp() + rng.randint(0, latest_hour) * 3600 + rng.randint(0, 59) * 60
+            pages = ("/", "/strict") if rng.random() < 0.6 else ("/",)
+            visits.append(Visit(agent, device, browser, country, min(at, now), pages))
+    return visits
+
+
+class MovableClock:
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def set(self, when: float) -> None:
+        self.offset = when - time.time()
+
+
+def send_traffic(base_url: str, clock: MovableClock, visits: list[Visit]) -> None:
+    with httpx.Client(base_url=base_url) as client:  # one connection; new cookies per visitor
+        for visit in visits:
+            clock.set(visit.at)
+            client.cookies.clear()
+            headers = {"User-Agent": visit.agent, "CF-IPCountry": visit.country}
+            assert client.post("/consentkit/consent", json={"action": "accept_all"},
+                               headers=headers).is_success
+            for page in visit.pages:
+                assert client.get(page, headers=headers).is_success
+    clock.offset = 0.0
+    # Neither a refusing visitor nor a crawler is counted.
+    with httpx.Client(base_url=base_url, headers={"User-Agent": AGENTS[0][0]}) as client:
+        client.post("/consentkit/consent", json={"action": "reject_all"})
+        client.get("/")
+    httpx.get(base_url + "/", headers={
+        "User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"})
+    time.sleep(0.6)  # the middleware flushes every 0.2 s
+
+
+def bars(page, dimension: str) -> dict[str, int]:
+    rows = page.locator(f'.panel[data-dimension="{dimension}"] .bars li[data-value]')
+    return {
+        row.get_attribute("data-value"): int(row.locator(".num").inner_text().replace(",", ""))
+        for row in rows.all()
+    }
+
+
+def wait_updated(page) -> None:
+    page.wait_for_function(
+        "() => !document.body.classList.contains('loading')"
+        " && document.getElementById('status').textContent === 'Updated.'"
+    )
+
+
+def total(page, name: str) -> int:
+    return int(page.locator(f"#total-{name}").inner_text().replace(",", ""))
+
+
+@pytest.fixture
+def site(live_site):
+    clock = MovableClock()
+    url = live_site(admin_token=TOKEN, country_header="CF-IPCountry",
+                    trusted_proxies=["127.0.0.1"], clock=clock)
+    visits = plan(time.time())
+    send_traffic(url, clock, visits)
+    return url, visits
+
+
+def test_the_dashboard_draws_the_traffic(chromium, site):
+    url, visits = site
+    context = chromium.new_context(viewport={"width": 1280, "height": 800},
+                                   color_scheme="light", locale="en-US")
+    context.add_init_script(RECORD_CSP)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        # ---- log in through the form
+        page.goto(url + "/consentkit/dashboard")
+        page.get_by_label("Admin token").fill("not-the-token")
+        page.get_by_role("button", name="Log in").click()
+        assert page.get_by_role("alert").inner_text().startswith("That token is not right")
+        errors.clear()  # the 401 of the wrong try is logged by Chromium as a console error
+        page.get_by_label("Admin token").fill(TOKEN)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(url + "/consentkit/dashboard")
+        wait_updated(page)
+        assert page.get_by_role("heading", name="Analytics", level=1).is_visible()
+        assert page.locator('.ranges [data-range="7d"]').get_attribute("aria-pressed") == "true"
+
+        # ---- totals, the time chart and the bar lists match the traffic sent
+        assert total(page, "visitors") == len(visits)
+        assert total(page, "pageviews") == sum(len(v.pages) for v in visits)
+        line = page.locator("#timechart svg path.line.visitors")
+        assert line.count() == 1 and line.get_attribute("d").count("L") == 6  # 7 days
+        assert page.locator("#timetable tbody tr").count() == 7
+        per_day = [int(c.text_content()) for c in page.locator("#timetable tbody td:nth-child(2)")
+                   .all()]
+        assert per_day == PER_DAY
+        assert page.locator("#timechart svg").get_attribute("aria-label")
+        assert bars(page, "visit:country") == Counter(v.country for v in visits)
+        assert bars(page, "visit:device") == Counter(v.device for v in visits)
+        assert bars(page, "visit:browser") == Counter(v.browser for v in visits)
+        assert bars(page, "event:page") == {"/": len(visits),
+                                            "/strict": sum("/strict" in v.pages for v in visits)}
+        # 40 decisions: the 39 visitors' accept_all and one reject_all (while the store
+        # cannot answer consent queries, the panel says so instead).
+        consent = page.locator("#consent")
+        analytics = consent.locator("li[data-value=analytics]")
+        if analytics.count():
+            assert analytics.locator(".num").inner_text() == "98%"
+            assert analytics.locator(".pct").inner_text() == "of 40"
+        else:
+            assert consent.locator(".body").inner_text() == "No consent data."
+
+        # ---- a tooltip follows the pointer over the chart
+        box = page.locator("#timechart svg").bounding_box()
+        page.mouse.move(box["x"] + box["width"] - 20, box["y"] + box["height"] / 2)
+        assert f"{PER_DAY[-1]} visitors" in page.locator(".tooltip").inner_text()
+        page.mouse.move(0, 0)
+
+        # ---- clicking "mobile" filters every panel; the chip removes the filter
+        mobile = [v for v in visits if v.device == "mobile"]
+        page.locator('[data-dimension="visit:device"] li[data-value="mobile"] button').click()
+        chip = page.locator("#filters .chip")
+        chip.wait_for()
+        assert chip.inner_text().startswith("Device is mobile")
+        wait_updated(page)
+        assert total(page, "visitors") == len(mobile)
+        assert bars(page, "visit:device") == {"mobile": len(mobile)}
+        assert bars(page, "visit:country") == Counter(v.country for v in mobile)
+        assert bars(page, "visit:browser") == Counter(v.browser for v in mobile)
+        chip.get_by_role("button", name="Remove filter Device is mobile").press("Enter")
+        wait_updated(page)
+        assert chip.count() == 0
+        assert total(page, "visitors") == len(visits)
+
+        # ---- the date-range picker
+        today = datetime.now(UTC).date()
+        todays = [v for v in visits if datetime.fromtimestamp(v.at, UTC).date() == today]
+        page.get_by_role("button", name="Today").click()
+        wait_updated(page)
+        assert total(page, "visitors") == len(todays)
+        assert page.locator("#timetable tbody tr").count() == datetime.now(UTC).hour + 1
+        page.get_by_role("button", name="12 months").click()
+        wait_updated(page)
+        assert total(page, "visitors") == len(visits)
+        months = page.locator("#timetable tbody tr").count()
+        assert months == 12
+        page.get_by_role("button", name="Custom").click()
+        page.locator("#from").fill("2020-01-01")
+        page.locator("#to").fill("2020-01-31")
+        page.get_by_role("button", name="Apply").click()
+        wait_updated(page)
+        assert total(page, "visitors") == 0
+        assert page.locator("#timetable tbody tr").count() == 31
+        assert "No data" in page.locator('[data-dimension="visit:country"]').inner_text()
+        page.locator("#from").fill((today - timedelta(days=2)).isoformat())
+        page.locator("#to").fill(today.isoformat())
+        page.get_by_role("button", name="Apply").click()
+        wait_updated(page)
+        assert total(page, "visitors") == sum(PER_DAY[-3:])
+
+        # ---- no errors, no CSP violations
+        assert errors == []
+        assert page.evaluate("window.__violations") == []
+
+        # ---- screenshots for the docs: a week, light and dark
+        page.get_by_role("button", name="7 days").click()
+        wait_updated(page)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), animations="disabled",
+                        caret="hide")
+        page.emulate_media(color_scheme="dark")
+        page.screenshot(path=str(SCREENSHOTS / "dashboard-dark.png"), animations="disabled",
+                        caret="hide")
+        assert errors == [] and page.evaluate("window.__violations") == []
+
+        # ---- a store that cannot answer the consent query leaves the rest of the page working
+        def refuse_consent(route):
+            if "consent:category" in (route.request.post_data or ""):
+                route.fulfill(status=400, json={"error": "unknown dimension",
+                                                "field": "dimensions[0]"})
+            else:
+                route.continue_()
+
+        page.route("**/consentkit/api/query", refuse_consent)
+        page.reload()
+        wait_updated(page)
+        assert page.locator("#consent .body").inner_text() == "No consent data."
+        assert total(page, "visitors") == len(visits)
+    finally:
+        context.close()
