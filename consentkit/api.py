@@ -25,10 +25,13 @@ MAX_QUERY_BODY = 65536
 
 
 class AdminEndpoints:
-    def __init__(self, *, store: Store, auth: AdminAuth | None, k_anonymity: int | None) -> None:
+    def __init__(
+        self, *, store: Store, auth: AdminAuth | None, k_anonymity: int | None, time_zone: str
+    ) -> None:
         self.store = store
         self.auth = auth
         self.k_anonymity = k_anonymity
+        self.time_zone = time_zone
         self.dashboard = Dashboard(auth) if auth is not None else None
 
     def authorized(self, headers: dict[bytes, str]) -> bool:
@@ -68,7 +71,9 @@ class AdminEndpoints:
             raise BadRequest(400, "the body is not valid JSON") from None
         try:
             answer: dict[str, Any] = await anyio.to_thread.run_sync(
-                lambda: self.store.query(query, k_anonymity=self.k_anonymity)
+                lambda: self.store.query(
+                    query, k_anonymity=self.k_anonymity, time_zone=self.time_zone
+                )
             )
         except QueryError as error:
             raise BadRequest(400, error.message, error.field) from None

@@ -9,12 +9,12 @@ in ``dropped``, never silently.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 import anyio.to_thread
 
+from .background import Repeating
 from .records import CubeDelta, CubeKey
 from .sketch import encode_hashes
 from .store import Store
@@ -51,8 +51,8 @@ class PageViewBuffer:
         self.on_error = on_error
         self._cells: dict[CubeKey, _Cell] = {}
         self._bots: dict[int, int] = {}
-        self._task: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
+        self._repeating = Repeating(self.flush, interval=interval, what="flushing page views")
 
     def count(self, key: CubeKey, visitor: int | None) -> None:
         """One page view; ``visitor`` is the visitor's keyed hash, None when anonymous."""
@@ -115,25 +115,12 @@ class PageViewBuffer:
         for hour, n in bots.items():
             self._bots[hour] = self._bots.get(hour, 0) + n
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.flush()
-            except Exception:
-                logger.exception("consentkit: flushing page views failed; will retry")
-
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        self._repeating.start()
 
     async def stop(self) -> None:
         """Stop the background task and flush what is left."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._repeating.stop()
         try:
             await self.flush()
         except Exception:

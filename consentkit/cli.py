@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConsentkitError, QueryError
+from .retention import TABLES
 
 DEFAULT_STORE = "sqlite:///consentkit.sqlite3"
 
@@ -56,10 +57,57 @@ def _query(args: argparse.Namespace) -> int:
         return 2
     store = open_store(args.store)
     try:
-        answer = store.query(query)
+        answer = store.query(query, k_anonymity=args.k_anonymity, time_zone=args.time_zone)
     finally:
         store.close()
     _print_answer(answer, args.format)
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    import time
+
+    from .retention import check_retention, cutoffs
+    from .store import open_store
+
+    retention = check_retention({
+        name: days for name in TABLES if (days := getattr(args, f"{name}_days")) is not None
+    })
+    if not retention:
+        print("consentkit purge: say how long to keep something, e.g. --pageviews-days 760",
+              file=sys.stderr)
+        return 2
+    store = open_store(args.store)
+    try:
+        removed = store.purge(cutoffs(retention, time.time()))
+    finally:
+        store.close()
+    for name, count in removed.items():
+        print(f"{name}: {count} rows older than {retention[name]} days removed")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .store import open_store
+
+    store = open_store(args.store)
+    output = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        rows = store.export(args.table)
+        if args.format == "jsonl":
+            for row in rows:
+                output.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            first = next(rows, None)
+            if first is not None:
+                writer = csv.DictWriter(output, fieldnames=list(first))
+                writer.writeheader()
+                writer.writerow(first)
+                writer.writerows(rows)
+    finally:
+        store.close()
+        if output is not sys.stdout:
+            output.close()
     return 0
 
 
@@ -92,7 +140,23 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("query", help='e.g. \'{"metrics": ["visitors"], "date_range": "7d"}\'')
     query.add_argument("--store", default=DEFAULT_STORE)
     query.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    query.add_argument("--time-zone", default="UTC", help="e.g. Europe/Berlin (default UTC)")
+    query.add_argument("--k-anonymity", type=int, default=None, metavar="K",
+                       help="fold rows with fewer than K visitors into (other)")
     query.set_defaults(run=_query)
+    purge = commands.add_parser("purge", help="delete rows older than the retention you give")
+    purge.add_argument("--store", default=DEFAULT_STORE)
+    for name in TABLES:
+        purge.add_argument(f"--{name.replace('_', '-')}-days", type=int, default=None,
+                           metavar="DAYS", dest=f"{name}_days",
+                           help=f"keep {name.replace('_', ' ')} this many days")
+    purge.set_defaults(run=_purge)
+    export = commands.add_parser("export", help="write the aggregates as CSV or JSON Lines")
+    export.add_argument("--store", default=DEFAULT_STORE)
+    export.add_argument("--table", choices=["pageviews", "consent_stats"], default="pageviews")
+    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    export.add_argument("--output", help="a file to write (default: standard output)")
+    export.set_defaults(run=_export)
     return parser
 
 

@@ -43,8 +43,10 @@ from .errors import ConfigurationError
 from .incoming import COOKIE, SEC_GPC, USER_AGENT, HeaderReader
 from .ledger import SubjectHasher
 from .records import CubeKey
+from .retention import PeriodicPurge, check_retention
 from .sketch import visitor_hash
 from .store import Store, open_store
+from .store.base import site_zone
 from .texts import BannerTexts
 
 DAY = 24 * 3600
@@ -69,6 +71,8 @@ class ConsentMiddleware:
         trusted_proxies: Sequence[str] = (),
         admin_token: str | None = None,
         k_anonymity: int | None = None,
+        time_zone: str = "UTC",
+        retention: Mapping[str, int] | None = None,
         prefix: str = "/consentkit",
         site_id: str = "default",
         decision_max_age: int = 182 * DAY,
@@ -139,7 +143,11 @@ class ConsentMiddleware:
             raise ConfigurationError("k_anonymity must be a positive integer")
         auth = admin_token and AdminAuth(admin_token, secret_keys=keys, prefix=prefix,
                                          clock=clock)
-        self.admin = AdminEndpoints(store=self.store, auth=auth or None, k_anonymity=k_anonymity)
+        site_zone(time_zone)  # a bad zone name fails here, at start-up
+        self.admin = AdminEndpoints(
+            store=self.store, auth=auth or None, k_anonymity=k_anonymity, time_zone=time_zone
+        )
+        self.purge = PeriodicPurge(self.store, check_retention(retention), clock=clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -247,10 +255,12 @@ class ConsentMiddleware:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self.counter.start()
+                self.purge.start()
             return message
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await self.purge.stop()
                 await self.counter.stop()
             await send(message)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -62,6 +62,14 @@ class Store(ABC):
     @abstractmethod
     def _bot_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
         """Bot page views counted apart in a range of hours."""
+
+    @abstractmethod
+    def purge(self, cutoffs: dict[str, int]) -> dict[str, int]:
+        """Delete rows older than each table's cutoff (see retention.py); count per table."""
+
+    @abstractmethod
+    def export(self, table: str) -> Iterator[dict[str, Any]]:
+        """Every row of ``pageviews`` or ``consent_stats``; visitors as estimates, no sketches."""
 
     @abstractmethod
     def close(self) -> None:

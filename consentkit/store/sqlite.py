@@ -10,14 +10,16 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from ..errors import ConfigurationError, StoreError
 from ..query.plan import Dialect, Plan
 from ..records import ConsentTally, CubeDelta, DecisionRecord
+from ..retention import TABLES
 from ..sketch import DistinctSketch, merge_bytes, union
 from .base import Store
+from .export import EXPORTS, hour_label
 from .schema import MIGRATIONS
 
 _UPSERT_CELL = """
@@ -218,6 +220,33 @@ class SQLiteStore(Store):
             (site, first_hour, end_hour),
         ).fetchone()
         return int(row[0])
+
+    def purge(self, cutoffs: dict[str, int]) -> dict[str, int]:
+        removed = {}
+        with self._lock:
+            db = self._writer
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for name, cutoff in cutoffs.items():
+                    table, column, _ = TABLES[name]
+                    cursor = db.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff,))
+                    removed[name] = cursor.rowcount
+                db.execute("COMMIT")
+            except sqlite3.Error as error:
+                db.execute("ROLLBACK")
+                raise StoreError(f"purging {self.url} failed: {error}") from error
+        return removed
+
+    def export(self, table: str) -> Iterator[dict[str, Any]]:
+        sql = EXPORTS[table]
+        cursor = self._reader().execute(sql)
+        names = [d[0] for d in cursor.description]
+        for row in cursor:
+            record = dict(zip(names, row, strict=True))
+            if "visitors" in record:
+                record["visitors"] = DistinctSketch.from_bytes(record["visitors"]).estimate()
+            record["hour"] = hour_label(record["hour"])
+            yield record
 
     def close(self) -> None:
         with self._lock:

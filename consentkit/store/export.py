@@ -1,0 +1,22 @@
+"""What ``consentkit export`` writes: the aggregates, one row per cube cell, no sketches."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+EXPORTS = {
+    "pageviews": (
+        "SELECT site, hour, country, device, browser, os, page,"
+        " pageviews + anonymous_pageviews AS pageviews, visitors"
+        " FROM ck_pageviews ORDER BY site, hour, country, device, browser, os, page"
+    ),
+    "consent_stats": (
+        "SELECT site, hour, country, device, browser, action, category, decisions, granted"
+        " FROM ck_consent_stats ORDER BY site, hour, country, device, browser, action, category"
+    ),
+}
+
+
+def hour_label(hour: int) -> str:
+    """An epoch hour as ISO 8601 UTC, e.g. ``2026-11-24T13:00:00Z``."""
+    return datetime.fromtimestamp(hour * 3600, UTC).strftime("%Y-%m-%dT%H:00:00Z")
