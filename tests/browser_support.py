@@ -205,7 +205,7 @@ def new_page(chromium: Any) -> Iterator[Callable[..., Any]]:
         settings: dict[str, Any] = {"locale": "en-US", "viewport": {"width": 1280, "height": 720}}
         settings.update(options)
         context = chromium.new_context(**settings)
-        context.set_default_timeout(5000)
+        context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()
 

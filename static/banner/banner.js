@@ -41,7 +41,7 @@
     const m = d.cookie.match(/(?:^|;\s*)consentkit="?([^;"]*)/);
     const p = m ? m[1].split('.').slice(0, -2).join('.').split('|') : [];
     if (p.length < 3) return null;
-    const cats = p[1].split('+').filter(c => c && c != NEC && !(GPC && c == MKT));
+    const cats = p[1].split('+').filter(c => c && c != NEC);
     return { decided: true, categories: [NEC, ...cats], policy_version: p[0], gpc: GPC };
   }
 
@@ -176,10 +176,8 @@
   function open(op) {
     if (isOpen()) return;
     opener = op;
-    // never pre-tick; GPC => marketing off
-    for (const c of cfg.categories) {
-      sw[c.name].checked = !!c.required || (S.decided && allows(c.name) && !(S.gpc && c.name == MKT));
-    }
+    // the current choice, as the server holds it (never pre-ticked before one)
+    for (const c of cfg.categories) sw[c.name].checked = c.required || allows(c.name);
     vis(ov, 1);
     tabbable()[0].focus();
   }
