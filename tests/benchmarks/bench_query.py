@@ -1,0 +1,117 @@
+"""Query speed on a large site: top countries over 30 days, daily visitors over 90 days.
+
+    python tests/benchmarks/bench_query.py            # 10,000,000 page views (slow to build)
+    CONSENTKIT_BENCH_PAGEVIEWS=1000000 python tests/benchmarks/bench_query.py
+
+The site: page views spread over 90 days with realistic skew (60 countries, 4 devices,
+12 browsers, 8 OS, 300 pages, returning visitors). It is built once through the real buffer
+and store and kept in the temporary directory for later runs. Each query is timed as the
+median of 5 runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from consentkit.buffer import PageViewBuffer
+from consentkit.records import CubeKey
+from consentkit.sketch import visitor_hash
+from consentkit.store import open_store
+
+PAGEVIEWS = int(os.environ.get("CONSENTKIT_BENCH_PAGEVIEWS", "10000000"))
+DAYS = 90
+NOW = 1_795_000_000.0  # the clock the queries see: the day after the last generated day
+BUDGETS = {"top countries, 30 days": 0.050, "daily visitors, 90 days": 0.100}
+
+
+def build(path: Path) -> None:
+    rng = random.Random(11)
+    countries = [f"{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(60)]
+    devices = ["desktop", "mobile", "tablet", "other"]
+    browsers = [f"Browser {i}" for i in range(12)]
+    systems = [f"OS {i}" for i in range(8)]
+    pages = [f"/section/{i}/{{slug}}" for i in range(300)]
+    key = b"q" * 32
+    population = max(PAGEVIEWS // 8, 1000)
+    traits = {}
+    store = open_store(f"sqlite:///{path}")
+    buffer = PageViewBuffer(store, site="bench", max_cells=5_000_000)
+    first_hour = int(NOW // 3600) - DAYS * 24
+
+    async def fill() -> None:
+        per_day = PAGEVIEWS // DAYS
+        for day in range(DAYS):
+            for _ in range(per_day):
+                visitor = int(rng.paretovariate(1.2)) % population
+                if visitor not in traits:
+                    vr = random.Random(visitor)
+                    traits[visitor] = (
+                        countries[min(int(vr.expovariate(0.15)), 59)],
+                        devices[vr.choices(range(4), weights=[50, 40, 8, 2])[0]],
+                        browsers[min(int(vr.expovariate(0.5)), 11)],
+                        systems[min(int(vr.expovariate(0.6)), 7)],
+                        visitor_hash(key, f"v{visitor}"),
+                    )
+                country, device, browser, system, hashed = traits[visitor]
+                page = pages[min(int(rng.expovariate(0.02)), 299)]
+                hour = first_hour + day * 24 + rng.randrange(24)
+                buffer.count(CubeKey(hour, country, device, browser, system, page), hashed)
+            await buffer.flush()
+
+    asyncio.run(fill())
+    store.close()
+
+
+def timed(store, query) -> float:
+    runs = []
+    for _ in range(5):
+        start = time.perf_counter()
+        store.query(query)
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def measure() -> dict[str, float]:
+    path = Path(tempfile.gettempdir()) / f"consentkit-bench-{PAGEVIEWS}.sqlite3"
+    if not path.exists():
+        started = time.perf_counter()
+        build(path)
+        print(f"built {PAGEVIEWS:,} page views in {time.perf_counter() - started:.0f} s")
+    store = open_store(f"sqlite:///{path}", clock=lambda: NOW)
+    today = datetime.fromtimestamp(NOW, UTC).date()
+    return {
+        "top countries, 30 days": timed(store, {
+            "site_id": "bench", "metrics": ["visitors", "pageviews"],
+            "dimensions": ["visit:country"], "date_range": "30d",
+            "pagination": {"limit": 10}}),
+        "daily visitors, 90 days": timed(store, {
+            "site_id": "bench", "metrics": ["visitors"], "dimensions": ["time:day"],
+            "date_range": [(today - timedelta(days=DAYS - 1)).isoformat(), today.isoformat()]}),
+    }
+
+
+def report(figures: dict[str, float]) -> None:
+    print(f"\nqueries over {PAGEVIEWS:,} page views, median of 5")
+    for name, seconds in figures.items():
+        print(f"  {name:28s} {seconds * 1000:9.1f} ms   (budget {BUDGETS[name] * 1000:.0f} ms)")
+
+
+@pytest.mark.benchmark
+def test_query_budgets() -> None:
+    figures = measure()
+    report(figures)
+    for name, seconds in figures.items():
+        assert seconds < BUDGETS[name], name
+
+
+if __name__ == "__main__":
+    report(measure())
