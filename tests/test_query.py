@@ -9,7 +9,7 @@ from conftest import Clock
 
 from consentkit import QueryError, open_store
 from consentkit.records import CubeDelta, CubeKey
-from consentkit.sketch import DistinctSketch, visitor_hash
+from consentkit.sketch import DistinctSketch, encode_hashes, visitor_hash
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=UTC).timestamp()
 KEY = b"k" * 32
@@ -144,3 +144,34 @@ def test_bad_queries_name_the_wrong_field(store, query, field):
 def test_sites_are_kept_apart(store):
     answer = store.query({"site_id": "other-site", "metrics": ["pageviews"], "date_range": "day"})
     assert rows(answer) == [([], [100])]
+
+
+def test_unique_visitors_of_a_large_site_are_unions_within_two_percent(store_url):
+    import random
+
+    rng = random.Random(2026)
+    countries = ["DE", "FR", "US"]
+    visitors = {v: countries[v % 3] for v in range(150_000)}
+    days: dict[tuple[int, str], set[int]] = {}
+    seen_by_country: dict[str, set[int]] = {c: set() for c in countries}
+    for visitor, country in visitors.items():
+        for day in rng.sample(range(30), k=rng.choice((1, 1, 2, 5))):  # returning visitors
+            days.setdefault((day, country), set()).add(visitor)
+            seen_by_country[country].add(visitor)
+    store = open_store(store_url, clock=Clock(NOW))
+    first = hour_of("2026-10-26 12:00")
+    store.write_pageviews("default", [
+        CubeDelta(CubeKey(first + day * 24, country, "desktop", "Chrome", "Windows", "/"),
+                  len(ids), 0, encode_hashes({visitor_hash(KEY, str(v)) for v in ids}))
+        for (day, country), ids in days.items()
+    ], [])
+    total = store.query({"metrics": ["visitors", "pageviews"], "date_range": "30d"})
+    estimate, views = total["results"][0]["metrics"]
+    assert views == sum(len(ids) for ids in days.values())  # a sum of visits is far larger
+    assert abs(estimate - 150_000) / 150_000 < 0.02
+    by_country = store.query({"metrics": ["visitors"], "dimensions": ["visit:country"],
+                              "date_range": "30d", "filters": [["is_not", "visit:country",
+                                                               ["US"]]]})
+    for row in by_country["results"]:
+        exact = len(seen_by_country[row["dimensions"][0]])
+        assert abs(row["metrics"][0] - exact) / exact < 0.02
