@@ -45,6 +45,15 @@ class Negation:
 Filter = Condition | AllOf | AnyOf | Negation
 
 
+def filter_dimensions(item: Filter) -> list[str]:
+    """Every dimension a filter (and its nested filters) looks at."""
+    if isinstance(item, Condition):
+        return [item.dimension]
+    if isinstance(item, Negation):
+        return filter_dimensions(item.filter)
+    return [d for f in item.filters for d in filter_dimensions(f)]
+
+
 @dataclass(frozen=True, slots=True)
 class Query:
     site_id: str

@@ -23,6 +23,7 @@ from .model import (
     Filter,
     Negation,
     Query,
+    filter_dimensions,
 )
 
 MAX_LIMIT = 10_000
@@ -64,21 +65,13 @@ def _check_kind(metrics: tuple[str, ...], dimensions: tuple[str, ...], filters: 
     consent = [m in CONSENT_METRICS for m in metrics]
     if any(consent) and not all(consent):
         raise QueryError("metrics", "mix page-view metrics and consent metrics in two queries")
-    used = [*dimensions, *_filter_dimensions(filters)]
+    used = [*dimensions, *filter_dimensions(filters)]
     for index, dimension in enumerate(used):
         field = f"dimensions[{index}]" if index < len(dimensions) else "filters"
         if all(consent) and dimension not in CONSENT_COMPATIBLE:
             raise QueryError(field, f"{dimension!r} is not kept for consent decisions")
         if not any(consent) and dimension in CONSENT_DIMENSIONS:
             raise QueryError(field, f"{dimension!r} needs the metrics decisions or grant_rate")
-
-
-def _filter_dimensions(item: Filter) -> list[str]:
-    if isinstance(item, Condition):
-        return [item.dimension]
-    if isinstance(item, Negation):
-        return _filter_dimensions(item.filter)
-    return [d for f in item.filters for d in _filter_dimensions(f)]
 
 
 def _names(value: Any, field: str, allowed: tuple[str, ...], *, required: bool) -> tuple[str, ...]:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from .model import AllOf, AnyOf, Condition, Filter, Negation, Query
+from ..rollups import KINDS, TOTAL
+from .model import AllOf, AnyOf, Condition, Filter, Negation, Query, filter_dimensions
 
 COLUMNS = {
     "visit:country": "country",
@@ -53,6 +54,8 @@ class Plan:
     sql: str
     params: tuple[object, ...]
     dimensions: tuple[str, ...]
+    first_hour: int  # the range, in hours since the epoch (for the bot count in meta)
+    end_hour: int
 
 
 def _epoch_hour(day: date, zone: ZoneInfo | None = None) -> int:
@@ -67,10 +70,13 @@ def plan_query(query: Query, dialect: Dialect) -> Plan:
     zone = query.time_zone
     first = _epoch_hour(query.first_day, zone)
     end = _epoch_hour(query.last_day + timedelta(days=1), zone)
+    rollup = _rollup_kind(query)
+    if rollup is not None:
+        return _plan_rollup(query, dialect, rollup, first, end)
     params: list[object] = [query.site_id, first, end]
     where = ["site = {p}", "hour >= {p}", "hour < {p}"]
     if query.filters.filters:
-        where.append(_condition_sql(query.filters, params, dialect))
+        where.append(_condition_sql(query.filters, params, dialect, COLUMNS))
     # In a site time zone, days start at local midnight (and DST moves it): group by the hour
     # and let results.py label each hour in local time.
     times = TIME_EXPRESSIONS if zone is None else dict.fromkeys(TIME_EXPRESSIONS, "hour")
@@ -84,23 +90,65 @@ def plan_query(query: Query, dialect: Dialect) -> Plan:
         sums = ["SUM(pageviews + anonymous_pageviews)", f"{dialect.union}(visitors)"]
     select = [*(f"{expr} AS d{i}" for i, expr in enumerate(group)), *sums]
     sql = f"SELECT {', '.join(select)} FROM {table} WHERE {' AND '.join(where)}"
+    return _finish(sql, group, params, query, dialect, first, end)
+
+
+def _finish(
+    sql: str, group: list[str], params: list[object], query: Query, dialect: Dialect,
+    first: int, end: int,
+) -> Plan:
     if group:
         sql += " GROUP BY " + ", ".join(f"d{i}" for i in range(len(group)))
-    return Plan(sql.replace("{p}", dialect.placeholder), tuple(params), query.dimensions)
+    return Plan(
+        sql.replace("{p}", dialect.placeholder), tuple(params), query.dimensions, first, end
+    )
 
 
-def _condition_sql(item: Filter, params: list[object], dialect: Dialect) -> str:
-    if isinstance(item, AllOf):
-        return "(" + " AND ".join(_condition_sql(f, params, dialect) for f in item.filters) + ")"
-    if isinstance(item, AnyOf):
-        return "(" + " OR ".join(_condition_sql(f, params, dialect) for f in item.filters) + ")"
+def _rollup_kind(query: Query) -> str | None:
+    """The daily roll-up that answers this query exactly, if one does (see rollups.py)."""
+    if query.about_consent or query.time_zone is not None or "time:hour" in query.dimensions:
+        return None
+    visit = [d for d in query.dimensions if not d.startswith("time:")]
+    used = set(visit) | set(filter_dimensions(query.filters))
+    if len(used) > 1:  # a roll-up holds one dimension; a filter on it selects its rows
+        return None
+    if not used:
+        return TOTAL
+    (dimension,) = used
+    return next(kind for kind, name in KINDS.items() if name == dimension)
+
+
+def _plan_rollup(query: Query, dialect: Dialect, kind: str, first: int, end: int) -> Plan:
+    # UTC days are whole multiples of 24 hours, so the hour range maps to days exactly.
+    params: list[object] = [query.site_id, first // 24, end // 24, kind]
+    where = ["site = {p}", "day >= {p}", "day < {p}", "kind = {p}"]
+    if query.filters.filters:
+        columns = dict.fromkeys(COLUMNS, "value")
+        where.append(_condition_sql(query.filters, params, dialect, columns))
+    days = {"time:day": "day", "time:week": "(day + 3) / 7", "time:month": "day"}
+    group = [days.get(d, "value") for d in query.dimensions]
+    select = [*(f"{expr} AS d{i}" for i, expr in enumerate(group)),
+              "SUM(pageviews)", f"{dialect.union}(visitors)"]
+    sql = f"SELECT {', '.join(select)} FROM ck_daily WHERE {' AND '.join(where)}"
+    return _finish(sql, group, params, query, dialect, first, end)
+
+
+def _condition_sql(
+    item: Filter, params: list[object], dialect: Dialect, columns: dict[str, str]
+) -> str:
+    if isinstance(item, AllOf | AnyOf):
+        joiner = " AND " if isinstance(item, AllOf) else " OR "
+        parts = (_condition_sql(f, params, dialect, columns) for f in item.filters)
+        return "(" + joiner.join(parts) + ")"
     if isinstance(item, Negation):
-        return "(NOT " + _condition_sql(item.filter, params, dialect) + ")"
-    return _leaf_sql(item, params, dialect)
+        return "(NOT " + _condition_sql(item.filter, params, dialect, columns) + ")"
+    return _leaf_sql(item, params, dialect, columns)
 
 
-def _leaf_sql(item: Condition, params: list[object], dialect: Dialect) -> str:
-    column = COLUMNS[item.dimension]
+def _leaf_sql(
+    item: Condition, params: list[object], dialect: Dialect, columns: dict[str, str]
+) -> str:
+    column = columns[item.dimension]
     params.extend(item.values)
     if item.op == "contains":
         one = dialect.contains.replace("{column}", column)

@@ -93,8 +93,7 @@ class Store(ABC):
         parsed = parse_query(query, today=today, time_zone=zone)
         plan = plan_query(parsed, self.dialect)
         rows = self._fetch(plan)
-        first_hour, end_hour = plan.params[1], plan.params[2]
-        assert isinstance(first_hour, int) and isinstance(end_hour, int)
+        first_hour, end_hour = plan.first_hour, plan.end_hour
         meta = {
             "time_zone": time_zone,
             "date_range": [parsed.first_day.isoformat(), parsed.last_day.isoformat()],

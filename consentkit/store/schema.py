@@ -23,6 +23,15 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 visitors {blob} NOT NULL,
                 PRIMARY KEY (site, hour, country, device, browser, os, page)
             ){without_rowid}""",
+            """CREATE TABLE ck_daily (
+                site TEXT NOT NULL,
+                day INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                value TEXT NOT NULL,
+                pageviews BIGINT NOT NULL,
+                visitors {blob} NOT NULL,
+                PRIMARY KEY (site, day, kind, value)
+            ){without_rowid}""",
             """CREATE TABLE ck_bots (
                 site TEXT NOT NULL,
                 hour INTEGER NOT NULL,

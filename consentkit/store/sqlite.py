@@ -17,6 +17,7 @@ from ..errors import ConfigurationError, StoreError
 from ..query.plan import Dialect, Plan
 from ..records import ConsentTally, CubeDelta, DecisionRecord
 from ..retention import TABLES
+from ..rollups import daily_rollups
 from ..sketch import DistinctSketch, merge_bytes, union
 from .base import Store
 from .export import EXPORTS, hour_label
@@ -30,6 +31,12 @@ ON CONFLICT (site, hour, country, device, browser, os, page) DO UPDATE SET
     pageviews = ck_pageviews.pageviews + excluded.pageviews,
     anonymous_pageviews = ck_pageviews.anonymous_pageviews + excluded.anonymous_pageviews,
     visitors = ck_merge(ck_pageviews.visitors, excluded.visitors)
+"""
+_UPSERT_DAILY = """
+INSERT INTO ck_daily (site, day, kind, value, pageviews, visitors) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (site, day, kind, value) DO UPDATE SET
+    pageviews = ck_daily.pageviews + excluded.pageviews,
+    visitors = ck_merge(ck_daily.visitors, excluded.visitors)
 """
 _UPSERT_BOTS = """
 INSERT INTO ck_bots (site, hour, pageviews) VALUES (?, ?, ?)
@@ -164,6 +171,8 @@ class SQLiteStore(Store):
         statements: list[tuple[str, Sequence[Any] | list[Sequence[Any]]]] = []
         if rows:
             statements.append((_UPSERT_CELL, rows))
+            daily = [(site, *rollup) for rollup in daily_rollups(cells)]
+            statements.append((_UPSERT_DAILY, daily))
         if bots:
             statements.append((_UPSERT_BOTS, [(site, hour, n) for hour, n in bots]))
         if statements:
@@ -231,6 +240,8 @@ class SQLiteStore(Store):
                     table, column, _ = TABLES[name]
                     cursor = db.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff,))
                     removed[name] = cursor.rowcount
+                    if name == "pageviews":  # roll-ups of days wholly before the cutoff
+                        db.execute("DELETE FROM ck_daily WHERE day < ?", (cutoff // 24,))
                 db.execute("COMMIT")
             except sqlite3.Error as error:
                 db.execute("ROLLBACK")
