@@ -27,6 +27,7 @@ def _demo(args: argparse.Namespace) -> int:
     token = os.environ.get("CONSENTKIT_ADMIN_TOKEN") or secrets.token_urlsafe(18)
     app = build_app(store=args.store, secret_key=secret, admin_token=token)
     print(f"consentkit demo on http://{args.host}:{args.port}/", flush=True)
+    print(f"  dashboard:    http://{args.host}:{args.port}/consentkit/dashboard", flush=True)
     print(f"  store:        {args.store}", flush=True)
     print(f"  admin token:  {token}", flush=True)
     print(f"  query it:     consentkit query --store {args.store} "
