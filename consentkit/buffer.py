@@ -16,6 +16,7 @@ import anyio.to_thread
 
 from .background import Repeating
 from .records import CubeDelta, CubeKey
+from .rollups import rollups_from_hashes
 from .sketch import encode_hashes
 from .store import Store
 
@@ -85,20 +86,27 @@ class PageViewBuffer:
             if not cells and not bots:
                 return
             self._cells, self._bots = {}, {}
-            # In key order: SQLite's B-tree takes sorted inserts several times faster.
-            deltas = [
-                CubeDelta(key, c.pageviews, c.anonymous, encode_hashes(c.visitors))
-                for key, c in sorted(cells.items())
-            ]
             try:
-                await anyio.to_thread.run_sync(
-                    self.store.write_pageviews, self.site, deltas, sorted(bots.items())
-                )
+                # Encoding and roll-ups run in the worker thread too: the event loop only
+                # swapped two dicts.
+                await anyio.to_thread.run_sync(self._write, cells, bots)
             except Exception as error:
                 self._restore(cells, bots)
                 if self.on_error is not None:
                     self.on_error(error)
                 raise
+
+    def _write(self, cells: dict[CubeKey, _Cell], bots: dict[int, int]) -> None:
+        # In key order: SQLite's B-tree takes sorted inserts several times faster.
+        ordered = sorted(cells.items())
+        deltas = [
+            CubeDelta(key, c.pageviews, c.anonymous, encode_hashes(c.visitors))
+            for key, c in ordered
+        ]
+        rollups = rollups_from_hashes(
+            (key, c.pageviews + c.anonymous, c.visitors) for key, c in ordered
+        )
+        self.store.write_pageviews(self.site, deltas, sorted(bots.items()), rollups)
 
     def _restore(self, cells: dict[CubeKey, _Cell], bots: dict[int, int]) -> None:
         for key, old in cells.items():

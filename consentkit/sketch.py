@@ -312,11 +312,14 @@ def _sparse_bytes(entries: Iterable[int]) -> bytes:
 
 def encode_hashes(hashes: Collection[int]) -> bytes:
     """``to_bytes()`` of the sketch of these hashes, fast for the few of one cube cell."""
+    low = (1 << _SQ) - 1
+    if len(hashes) == 1:  # most cube cells: one visitor
+        (h,) = hashes
+        return _SPARSE_B + ((h >> _SQ) << 6 | (_SQ + 1 - (h & low).bit_length())).to_bytes(4, "big")
     if len(hashes) > SPARSE_MAX_ENTRIES:
         sketch = DistinctSketch()
         sketch.update(hashes)
         return sketch.to_bytes()
-    low = (1 << _SQ) - 1
     return _sparse_bytes((h >> _SQ) << 6 | (_SQ + 1 - (h & low).bit_length()) for h in hashes)
 
 

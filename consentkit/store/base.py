@@ -14,6 +14,7 @@ from ..query.parse import parse_query
 from ..query.plan import Dialect, Plan, plan_query
 from ..query.results import build_consent_response, build_response
 from ..records import ConsentTally, CubeDelta, DecisionRecord
+from ..rollups import Rollup
 
 
 def site_zone(name: str) -> ZoneInfo | None:
@@ -43,9 +44,17 @@ class Store(ABC):
 
     @abstractmethod
     def write_pageviews(
-        self, site: str, cells: Sequence[CubeDelta], bots: Sequence[tuple[int, int]]
+        self,
+        site: str,
+        cells: Sequence[CubeDelta],
+        bots: Sequence[tuple[int, int]],
+        rollups: Sequence[Rollup] | None = None,
     ) -> None:
-        """Add counts to the cube: commutative, so any number of writers may flush."""
+        """Add counts to the cube: commutative, so any number of writers may flush.
+
+        ``rollups`` are the cells' daily roll-ups when the caller has them already (the
+        buffer computes them from its hash sets); otherwise the store derives them.
+        """
 
     @abstractmethod
     def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:

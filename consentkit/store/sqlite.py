@@ -17,7 +17,7 @@ from ..errors import ConfigurationError, StoreError
 from ..query.plan import Dialect, Plan
 from ..records import ConsentTally, CubeDelta, DecisionRecord
 from ..retention import TABLES
-from ..rollups import daily_rollups
+from ..rollups import Rollup, daily_rollups
 from ..sketch import DistinctSketch, merge_bytes, union
 from .base import Store
 from .export import EXPORTS, hour_label
@@ -161,7 +161,11 @@ class SQLiteStore(Store):
                 raise StoreError(f"writing to {self.url} failed: {error}") from error
 
     def write_pageviews(
-        self, site: str, cells: Sequence[CubeDelta], bots: Sequence[tuple[int, int]]
+        self,
+        site: str,
+        cells: Sequence[CubeDelta],
+        bots: Sequence[tuple[int, int]],
+        rollups: Sequence[Rollup] | None = None,
     ) -> None:
         rows = [
             (site, c.key.hour, c.key.country, c.key.device, c.key.browser, c.key.os, c.key.page,
@@ -171,7 +175,9 @@ class SQLiteStore(Store):
         statements: list[tuple[str, Sequence[Any] | list[Sequence[Any]]]] = []
         if rows:
             statements.append((_UPSERT_CELL, rows))
-            daily = [(site, *rollup) for rollup in daily_rollups(cells)]
+            if rollups is None:
+                rollups = daily_rollups(cells)
+            daily = [(site, *rollup) for rollup in rollups]
             statements.append((_UPSERT_DAILY, daily))
         if bots:
             statements.append((_UPSERT_BOTS, [(site, hour, n) for hour, n in bots]))
