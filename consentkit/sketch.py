@@ -325,6 +325,13 @@ def encode_hashes(hashes: Collection[int]) -> bytes:
 
 def merge_bytes(a: bytes, b: bytes) -> bytes:
     """The union of two serialised sketches, serialised; fast when both are small."""
+    if len(a) == len(b) == 5 and a[0] == b[0] == SPARSE_TAG:  # one visitor each: most cells
+        _check_sparse(a[1:])
+        _check_sparse(b[1:])
+        x, y = int.from_bytes(a[1:], "big"), int.from_bytes(b[1:], "big")
+        if x >> 6 == y >> 6:  # the same idx': the larger rank wins
+            return a if x >= y else b
+        return _SPARSE_B + (a[1:] + b[1:] if x < y else b[1:] + a[1:])
     if (
         a[:1] == _SPARSE_B
         and b[:1] == _SPARSE_B

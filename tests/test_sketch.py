@@ -294,3 +294,19 @@ def test_bytes_never_hold_visitor_ids_and_the_key_matters() -> None:
     assert visitor_hash(key, ids[0]) != visitor_hash(other_key, ids[0])
     assert all(0 <= visitor_hash(key, v) < 1 << 64 for v in ids)
     assert sketch_of([visitor_hash(other_key, v) for v in ids]).to_bytes() != blob
+
+
+def test_merging_two_one_visitor_sketches_equals_the_general_union() -> None:
+    from consentkit.sketch import encode_hashes, merge_bytes
+
+    rng = random.Random(17)
+    for _ in range(5000):
+        first = rng.getrandbits(64)
+        second = rng.choice([
+            rng.getrandbits(64),
+            (first >> 39 << 39) | rng.getrandbits(39),  # the same idx', another rank
+            first ^ (1 << (39 + rng.randrange(3))),  # idx' differing in its lowest bits
+            first,
+        ])
+        a, b = encode_hashes({first}), encode_hashes({second})
+        assert merge_bytes(a, b) == union((a, b)).to_bytes() == encode_hashes({first, second})
