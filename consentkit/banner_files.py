@@ -42,5 +42,14 @@ def load_static_files(folder: str, media_types: dict[str, str]) -> dict[str, Sta
     return files
 
 
-def load_banner_files() -> dict[str, StaticFile]:
-    return load_static_files("banner", FILES)
+POLICY_MARKER = b"%CK_POLICY%"
+
+
+def load_banner_files(policy_version: str) -> dict[str, StaticFile]:
+    """The banner's files; banner.js carries the site's policy version (and so its hash)."""
+    files = load_static_files("banner", FILES)
+    script = files["banner.js"]
+    body = script.body.replace(POLICY_MARKER, policy_version.encode("ascii"))
+    digest = hashlib.sha256(body).hexdigest()[:16]
+    files["banner.js"] = StaticFile(body, script.media_type, f'"{digest}"', digest)
+    return files

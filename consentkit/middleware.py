@@ -133,7 +133,7 @@ class ConsentMiddleware:
             texts=BannerTexts(languages=languages, default_language=default_language,
                               overrides=texts),
             recorder=recorder, visitor=self.visitor,
-            banner_files=load_banner_files(), position=banner_position,
+            banner_files=load_banner_files(policy_version), position=banner_position,
             max_body_size=max_body_size,
         )
         self.endpoint_prefix = prefix + "/"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -468,6 +469,35 @@ def test_a_new_policy_version_asks_again(new_page, live_site, tmp_path):
     page.wait_for_function("window.__events.length === 1")
     assert page.evaluate("window.__events[0].policy_version") == "2026-12"
     assert cookies_of(page)["consentkit"]["value"].startswith("2026-12|")
+
+
+def test_a_new_policy_version_asks_again_on_a_cached_page(new_page, live_site, tmp_path):
+    """A CDN serves the page from cache: the stale cookie is not expired by the server."""
+    store = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    old = live_site(store=store, policy_version="2026-11")
+    page = open_site(new_page, old)
+    banner_buttons(page)[1][0].click()
+    page.wait_for_function("window.analyticsRuns === 1")
+
+    new = live_site(store=store, policy_version="2026-12", vary_cookie=False)
+
+    def cached(route):
+        # The CDN's copy was fetched without cookies, so it never expires the visitor's
+        # (route.fetch would share the browser's cookie jar, hence urllib).
+        with urllib.request.urlopen(route.request.url) as response:
+            headers = {k: v for k, v in response.headers.items() if k.lower() != "set-cookie"}
+            route.fulfill(status=response.status, headers=headers, body=response.read())
+
+    page.route(lambda url: url.startswith(new) and "/consentkit/" not in url, cached)
+    if "consentkit" not in {c["name"] for c in page.context.cookies(new)}:
+        page.context.add_cookies([{"name": c["name"], "value": c["value"], "url": new}
+                                  for c in page.context.cookies(old)])
+    page.goto(new + "/")
+    assert cookies_of(page)["consentkit"]["value"].startswith("2026-11|")  # still there
+    region, _ = banner_buttons(page)
+    region.wait_for()
+    assert page.evaluate("window.consentkit.state.decided") is False
+    assert_nothing_gated_ran(page)
 
 
 # ---- strict Content-Security-Policy --------------------------------------------------

@@ -37,10 +37,13 @@
   function allows(c) { return c == NEC || S.categories.includes(c); }
 
   // Strip ".<ts>.<sig>", then split "<policy>|<cats>|<id>".
+  // The server writes its policy version here when it serves this file: a decision for
+  // another version is no decision, even on a page a CDN cached with the old cookie.
+  const V = '%CK_POLICY%';
   function readCookie() {
     const m = d.cookie.match(/(?:^|;\s*)consentkit="?([^;"]*)/);
     const p = m ? m[1].split('.').slice(0, -2).join('.').split('|') : [];
-    if (p.length < 3) return null;
+    if (p.length < 3 || (V[0] != '%' && p[0] != V)) return null;
     const cats = p[1].split('+').filter(c => c && c != NEC);
     return { decided: true, categories: [NEC, ...cats], policy_version: p[0], gpc: GPC };
   }
