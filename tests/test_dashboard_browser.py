@@ -6,7 +6,9 @@ with the middleware's clock) is sent first; the expected numbers are counted fro
 
 from __future__ import annotations
 
+import os
 import random
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -16,7 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+# The dashboard shows dates, so its screenshots differ from day to day: they are written into
+# docs/ only when asked (CONSENTKIT_SCREENSHOTS=1), else into a temporary folder.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+    if os.environ.get("CONSENTKIT_SCREENSHOTS") == "1"
+    else Path(tempfile.mkdtemp())
+)
 TOKEN = "dashboard-token-0123456789abcdef"
 RECORD_CSP = """
 window.__violations = [];
