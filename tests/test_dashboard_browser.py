@@ -262,3 +262,32 @@ def test_the_dashboard_draws_the_traffic(chromium, site):
         assert total(page, "visitors") == len(visits)
     finally:
         context.close()
+
+
+def test_the_dashboard_is_accessible_and_fits_a_phone(chromium, site, axe_source):
+    url, _ = site
+    for scheme, viewport in (("light", (1280, 800)), ("dark", (390, 844))):
+        context = chromium.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]}, color_scheme=scheme
+        )
+        page = context.new_page()
+        try:
+            page.goto(url + "/consentkit/dashboard")
+            page.get_by_label("Admin token").fill(TOKEN)
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_url(url + "/consentkit/dashboard")
+            wait_updated(page)
+            page.evaluate(axe_source)
+            problems = page.evaluate("""async () => {
+                const r = await axe.run(document, {resultTypes: ['violations']});
+                return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
+                    .map(v => ({id: v.id, help: v.help,
+                                nodes: v.nodes.map(n => n.target.join(' '))}));
+            }""")
+            assert problems == [], (scheme, problems)
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{scheme} {viewport}: {overflow}px wider than the screen"
+        finally:
+            context.close()

@@ -326,17 +326,20 @@
       const [visitors, percentage] = row.metrics;
       const name = display(dimension, value);
       const item = el("li", { "data-value": value });
+      // The name comes from what is shown (plus words for screen readers only), so the
+      // label a voice-control user reads out is the label (WCAG 2.5.3).
       const button = el("button", {
         type: "button", class: "row",
-        "aria-label": `${name}: ${number.format(visitors)} visitors, ${percentage}%. ` +
-          `Show only ${panel.dataset.label.toLowerCase()} ${name}`,
+        title: `Show only ${panel.dataset.label.toLowerCase()} ${name}`,
       });
       if (chosen && chosen.value === value) button.setAttribute("aria-pressed", "true");
       if (value === "(other)") button.disabled = true;
       const bar = el("span", { class: "bar", "aria-hidden": "true" });
       bar.style.width = Math.max(1, (100 * visitors) / top) + "%";
-      button.append(bar, el("span", { class: "label", title: name }, name),
+      button.append(bar, el("span", { class: "label" }, name),
+                    el("span", { class: "sr" }, ": "),
                     el("span", { class: "num" }, number.format(visitors)),
+                    el("span", { class: "sr" }, " visitors, "),
                     el("span", { class: "pct" }, `${Math.round(percentage)}%`));
       button.addEventListener("click", () =>
         addFilter({ dimension, value, label: panel.dataset.label, name }));
