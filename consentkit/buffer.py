@@ -49,6 +49,7 @@ class PageViewBuffer:
         self.interval = interval
         self.max_cells = max_cells
         self.dropped = 0
+        self._dropped_reported = 0
         self.on_error = on_error
         self._cells: dict[CubeKey, _Cell] = {}
         self._bots: dict[int, int] = {}
@@ -81,6 +82,13 @@ class PageViewBuffer:
 
     async def flush(self) -> None:
         """Write everything counted so far to the store (in a worker thread)."""
+        if self.dropped > self._dropped_reported:
+            logger.warning(
+                "consentkit: %d page views dropped since the last report: more than %d "
+                "distinct cells were waiting for the store",
+                self.dropped - self._dropped_reported, self.max_cells,
+            )
+            self._dropped_reported = self.dropped
         async with self._flush_lock:
             cells, bots = self._cells, self._bots
             if not cells and not bots:

@@ -147,3 +147,21 @@ async def test_the_site_keeps_serving_when_the_database_goes_away(make_site, sto
     await asyncio.sleep(0.1)
     await manager.__aexit__(None, None, None)
     assert open_store(store_url).query(TOTALS)["results"][0]["metrics"] == [1, 3]
+
+
+async def test_page_views_past_the_buffer_bound_are_counted_and_reported(store_url, caplog):
+    import logging
+
+    from consentkit.buffer import PageViewBuffer
+    from consentkit.records import CubeKey
+
+    store = open_store(store_url)
+    buffer = PageViewBuffer(store, site="default", max_cells=3)
+    for page in range(5):
+        buffer.count(CubeKey(490_000, "DE", "desktop", "Chrome", "Windows", f"/{page}"), 7)
+    assert buffer.dropped == 2
+    with caplog.at_level(logging.WARNING, logger="consentkit"):
+        await buffer.flush()
+    assert "2 page views dropped" in caplog.text
+    assert open_store(store_url).query({"metrics": ["pageviews"], "date_range": "all"})[
+        "results"][0]["metrics"] == [3]
