@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 import anyio.to_thread
 
@@ -42,7 +41,6 @@ class PageViewBuffer:
         site: str,
         interval: float = 1.0,
         max_cells: int = 200_000,
-        on_error: Callable[[Exception], None] | None = None,
     ) -> None:
         self.store = store
         self.site = site
@@ -50,7 +48,6 @@ class PageViewBuffer:
         self.max_cells = max_cells
         self.dropped = 0
         self._dropped_reported = 0
-        self.on_error = on_error
         self._cells: dict[CubeKey, _Cell] = {}
         self._bots: dict[int, int] = {}
         self._flush_lock = asyncio.Lock()
@@ -98,10 +95,8 @@ class PageViewBuffer:
                 # Encoding and roll-ups run in the worker thread too: the event loop only
                 # swapped two dicts.
                 await anyio.to_thread.run_sync(self._write, cells, bots)
-            except Exception as error:
+            except Exception:
                 self._restore(cells, bots)
-                if self.on_error is not None:
-                    self.on_error(error)
                 raise
 
     def _write(self, cells: dict[CubeKey, _Cell], bots: dict[int, int]) -> None:

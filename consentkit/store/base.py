@@ -61,10 +61,6 @@ class Store(ABC):
         """Append one decision to the ledger (durably, before the visitor is answered)."""
 
     @abstractmethod
-    def decisions(self, site: str, subject: str) -> list[DecisionRecord]:
-        """The ledger records of one visitor, oldest first."""
-
-    @abstractmethod
     def _fetch(self, plan: Plan) -> Iterable[Sequence[Any]]:
         """Run a planned query and return its rows."""
 

@@ -204,17 +204,6 @@ class SQLiteStore(Store):
             (_UPSERT_CONSENT, stats),
         ])
 
-    def decisions(self, site: str, subject: str) -> list[DecisionRecord]:
-        rows = self._reader().execute(
-            "SELECT site, subject, decided_at, policy_version, action, categories, language,"
-            " config_hash FROM ck_decisions WHERE site = ? AND subject = ? ORDER BY id",
-            (site, subject),
-        )
-        return [
-            DecisionRecord(r[0], r[1], r[2], r[3], r[4], tuple(r[5].split()), r[6], r[7])
-            for r in rows
-        ]
-
     def _reader(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
