@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
@@ -15,6 +16,7 @@ TEXT_KEYS = (
 )
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 MAX_ACCEPT_LANGUAGE = 512
+_Q_VALUE = re.compile(r"0(\.\d{0,3})?|1(\.0{0,3})?")
 
 
 def shipped_languages() -> dict[str, dict[str, str]]:
@@ -66,10 +68,11 @@ class BannerTexts:
             tag, _, params = part.strip().partition(";")
             weight = 1.0
             if params.strip().startswith("q="):
-                try:
-                    weight = float(params.strip()[2:])
-                except ValueError:
+                # RFC 9110: a q-value is 0 to 1 with at most three decimals; anything else
+                # (inf, nan, 5, -1, "abc") makes the entry unusable rather than preferred.
+                if not _Q_VALUE.fullmatch(params.strip()[2:]):
                     continue
+                weight = float(params.strip()[2:])
             tag = tag.strip().lower()
             for candidate in (tag, tag.split("-")[0]):
                 if candidate in self.texts and weight > 0:

@@ -205,3 +205,13 @@ async def test_the_ledger_records_the_language_of_a_form_post(make_site, store_u
         with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
             rows = db.execute("SELECT language, action FROM ck_decisions").fetchall()
     assert rows == [("pl", "custom")]
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "language"),
+    [("de;q=inf, fr;q=0.5", "fr"), ("de;q=5, fr;q=0.5", "fr"), ("de;q=1.0001, nl", "nl"),
+     ("de;q=1.000, fr", "de"), ("fr;q=0.25, de;q=0.251", "de")],
+)
+async def test_out_of_range_q_values_do_not_win(make_site, accept_language, language):
+    async with visit(make_site()) as browser:
+        assert (await state(browser, accept_language))["language"] == language
