@@ -15,8 +15,9 @@ from .categories import ANALYTICS, NECESSARY, CategorySet
 from .consent import Consent
 from .cookies import ID_COOKIE, CookieHeaders, DecisionCodec, new_token
 from .ledger import SubjectHasher, decision_record
-from .records import ConsentTally, CubeKey
+from .records import ConsentTally
 from .store import Store
+from .useragent import Agent
 
 ACTIONS = ("accept_all", "reject_all", "custom")
 GPC_OPT_OUT = "marketing"  # Sec-GPC is an opt-out of sale/sharing: the marketing category
@@ -72,7 +73,8 @@ class DecisionRecorder:
         secure: bool,
         language: str,
         config: tuple[str, str],
-        place: CubeKey,
+        country: str,
+        agent: Agent,
     ) -> Outcome:
         granted = self.granted(choice, gpc=previous.gpc)
         decision_id = previous.decision_id or new_token()
@@ -90,9 +92,9 @@ class DecisionRecorder:
         )
         tally = ConsentTally(
             hour=now // 3600,
-            country=place.country,
-            device=place.device,
-            browser=place.browser,
+            country=country,
+            device=agent.device,
+            browser=agent.browser,
             action=choice.action,
             offered=tuple(sorted(self.categories.optional)),
             granted=tuple(sorted(granted)),

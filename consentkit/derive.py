@@ -16,7 +16,6 @@ from .client_ip import ClientAddress
 from .errors import ConfigurationError
 from .geoip import CountryLocator
 from .incoming import FORWARDED_FOR, USER_AGENT
-from .records import CubeKey
 from .useragent import Agent, UserAgentClassifier
 
 MAX_PAGE = 512  # longer paths are truncated; no real route template is this long
@@ -39,7 +38,7 @@ class VisitorClassifier:
                 f"country_header={country_header!r} needs trusted_proxies: the header is "
                 "believed only from the proxy that sets it (e.g. Cloudflare's address ranges)"
             )
-        self.countries = CountryLocator(database=geoip_database, header=country_header)
+        self.countries = CountryLocator(database=geoip_database)
         self.country_header = country_header.lower().encode("latin-1") if country_header else None
         self.agent = UserAgentClassifier(cache_size=user_agent_cache)
 
@@ -56,12 +55,6 @@ class VisitorClassifier:
             if code is not None:
                 return code
         return self.countries.from_ip(self.client(peer, headers.get(FORWARDED_FOR)))
-
-    def cube_key(
-        self, scope: Scope, headers: dict[bytes, str], agent: Agent, *, hour: int, page: str
-    ) -> CubeKey:
-        country = self.country(scope, headers)
-        return CubeKey(hour, country, agent.device, agent.browser, agent.os, page[:MAX_PAGE])
 
     def close(self) -> None:
         self.countries.close()

@@ -164,12 +164,12 @@ class ConsentEndpoints:
         choice = self.choice(fields)
         language = self.language(headers)
         agent = self.visitor.agent_of(headers)
-        place = self.visitor.cube_key(scope, headers, agent, hour=0, page="")
+        country = self.visitor.country(scope, headers)
         try:
             outcome = await self.recorder.decide(
                 choice, previous=previous, visitor_id=visitor_id,
                 secure=scope.get("scheme") == "https", language=language,
-                config=self.fingerprints[language], place=place,
+                config=self.fingerprints[language], country=country, agent=agent,
             )
         except StoreError:
             raise BadRequest(503, "the decision could not be recorded; nothing was changed, "

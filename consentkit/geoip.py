@@ -53,9 +53,7 @@ class CountryLocator:
         self,
         *,
         database: str | os.PathLike[str] | None = None,
-        header: str | None = None,
     ) -> None:
-        self.header = header.lower().encode("latin-1") if header else None
         self.reader: maxminddb.Reader | None = None
         self._blocks: dict[str, str] = {}
         if database is not None:

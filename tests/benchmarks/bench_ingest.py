@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
+from traffic import page, traits_of
 
 from consentkit.buffer import PageViewBuffer
 from consentkit.records import CubeKey
@@ -34,28 +35,16 @@ FLUSH_EVERY = 100_000
 
 def events(count: int, seed: int = 3, *, sessions: bool = True) -> list[tuple[CubeKey, int]]:
     rng = random.Random(seed)
-    countries = [f"{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(60)]
-    devices = ["desktop", "mobile", "tablet", "other"]
-    browsers = [f"Browser {i}" for i in range(12)]
-    systems = [f"OS {i}" for i in range(8)]
-    pages = [f"/section/{i}/{{slug}}" for i in range(300)]
     key = b"k" * 32
     visitors = [visitor_hash(key, f"visitor-{i}") for i in range(100_000)]
     start_hour = 490_000
     result: list[tuple[CubeKey, int]] = []
     while len(result) < count:
         visitor = rng.randrange(len(visitors))
-        vrng = random.Random(visitor)  # a visitor keeps their country, device, browser, OS
-        traits = (
-            countries[min(int(vrng.expovariate(0.15)), 59)],
-            devices[vrng.choices(range(4), weights=[50, 40, 8, 2])[0]],
-            browsers[min(int(vrng.expovariate(0.5)), 11)],
-            systems[min(int(vrng.expovariate(0.6)), 7)],
-        )
+        traits = traits_of(visitor)
         hour = start_hour + rng.randrange(24)
         for _ in range(1 + int(rng.expovariate(0.3)) if sessions else 1):
-            page = pages[min(int(rng.expovariate(0.02)), 299)]
-            result.append((CubeKey(hour, *traits, page), visitors[visitor]))
+            result.append((CubeKey(hour, *traits, page(rng)), visitors[visitor]))
     return result[:count]
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from traffic import page, traits_of
 
 from consentkit.buffer import PageViewBuffer
 from consentkit.records import CubeKey
@@ -35,11 +36,6 @@ BUDGETS = {"top countries, 30 days": 0.050, "daily visitors, 90 days": 0.100}
 
 def build(path: Path) -> None:
     rng = random.Random(11)
-    countries = [f"{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(60)]
-    devices = ["desktop", "mobile", "tablet", "other"]
-    browsers = [f"Browser {i}" for i in range(12)]
-    systems = [f"OS {i}" for i in range(8)]
-    pages = [f"/section/{i}/{{slug}}" for i in range(300)]
     key = b"q" * 32
     population = max(PAGEVIEWS // 8, 1000)
     traits = {}
@@ -53,18 +49,11 @@ def build(path: Path) -> None:
             for _ in range(per_day):
                 visitor = int(rng.paretovariate(1.2)) % population
                 if visitor not in traits:
-                    vr = random.Random(visitor)
-                    traits[visitor] = (
-                        countries[min(int(vr.expovariate(0.15)), 59)],
-                        devices[vr.choices(range(4), weights=[50, 40, 8, 2])[0]],
-                        browsers[min(int(vr.expovariate(0.5)), 11)],
-                        systems[min(int(vr.expovariate(0.6)), 7)],
-                        visitor_hash(key, f"v{visitor}"),
-                    )
-                country, device, browser, system, hashed = traits[visitor]
-                page = pages[min(int(rng.expovariate(0.02)), 299)]
+                    traits[visitor] = (traits_of(visitor), visitor_hash(key, f"v{visitor}"))
+                (country, device, browser, system), hashed = traits[visitor]
                 hour = first_hour + day * 24 + rng.randrange(24)
-                buffer.count(CubeKey(hour, country, device, browser, system, page), hashed)
+                cell = CubeKey(hour, country, device, browser, system, page(rng))
+                buffer.count(cell, hashed)
             await buffer.flush()
 
     asyncio.run(fill())
