@@ -42,7 +42,6 @@ from .endpoints import ConsentEndpoints
 from .errors import ConfigurationError
 from .incoming import COOKIE, SEC_GPC, USER_AGENT, HeaderReader
 from .ledger import SubjectHasher
-from .records import CubeKey
 from .retention import PeriodicPurge, check_retention
 from .sketch import visitor_hash
 from .store import Store, open_store
@@ -233,9 +232,7 @@ class ConsentMiddleware:
                 visitor = self.visitor_key(visitor_id)
         country = self.visitor.country(scope, headers)
         page = page_of(scope)[:MAX_PAGE]
-        self.counter.count(
-            CubeKey(hour, country, agent.device, agent.browser, agent.os, page), visitor
-        )
+        self.counter.count(hour, (country, agent.device, agent.browser, agent.os), page, visitor)
 
     def enforce(self, response: MutableHeaders, consent: Consent) -> None:
         """Drop ``Set-Cookie`` headers for declared cookies of categories not granted."""

@@ -2,33 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
+import numpy as np
+from numpy.typing import NDArray
 
-class CubeKey(NamedTuple):
-    """One cell of the analytics cube. Nothing here identifies a person.
+# Who saw a page, as the cube keeps it: (country, device, browser, os). Nothing here identifies
+# a person. A plain tuple: one is built per counted page view.
+Segment = tuple[str, str, str, str]
+SEGMENT_FIELDS = ("country", "device", "browser", "os")
 
-    A tuple rather than a dataclass: one is built per counted page view, and tuples are
-    the cheapest hashable record Python has.
-    """
-
-    hour: int  # hours since the Unix epoch, UTC
-    country: str
-    device: str
-    browser: str
-    os: str
-    page: str
+Rollup = tuple[int, str, str, int, bytes]  # day, kind, value, page views, visitors sketch
 
 
 @dataclass(frozen=True, slots=True)
-class CubeDelta:
-    """What one flush adds to a cube cell: counts, and a sketch of the visitors (never IDs)."""
+class CubeBatch:
+    """What one flush adds to the analytics cube: rows keyed by (hour, segment, page).
 
-    key: CubeKey
-    pageviews: int
-    anonymous_pageviews: int
-    visitors: bytes  # a serialised DistinctSketch
+    Row ``i`` is hour ``hours[i]``, segment ``segments[segment[i]]`` and page
+    ``pages[page[i]]``, with its page views and a sketch of its visitors (never IDs); the store
+    turns segments and pages into its own ids. ``rollups`` are the days' roll-ups.
+    """
+
+    segments: Sequence[Segment]
+    pages: Sequence[str]
+    hours: NDArray[np.int64]
+    segment: NDArray[np.int64]
+    page: NDArray[np.int64]
+    pageviews: NDArray[np.int64]
+    anonymous_pageviews: NDArray[np.int64]
+    visitors: Sequence[bytes]  # serialised DistinctSketch per row
+    rollups: Sequence[Rollup]  # see rollups.py
+    bots: Sequence[tuple[int, int]]  # (hour, bot page views)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,15 +2,19 @@
 
 A query over 30 or 90 days that breaks down by at most one dimension (top countries, daily
 visitors) reads a few thousand roll-up rows instead of every hourly cube cell. A roll-up's
-visitor sketch is the union of its cells' sketches, so both paths give the same answer.
+visitor sketch is the union of its cells' sketches, so both paths give the same answer; here
+it is computed from the cells' distinct sketch entries of one flush, with NumPy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from .records import CubeDelta, CubeKey
-from .sketch import encode_hashes, union
+import numpy as np
+from numpy.typing import NDArray
+
+from .records import Rollup, Segment
+from .sketch_batch import Entries, Groups, distinct_entries, encode_groups
 
 TOTAL = "total"
 KINDS = {  # roll-up kind -> query dimension
@@ -20,47 +24,73 @@ KINDS = {  # roll-up kind -> query dimension
     "os": "visit:os",
     "page": "event:page",
 }
+_SEGMENT_KINDS = (TOTAL, "country", "device", "browser", "os")  # (segment field + 1)
 
 
-Rollup = tuple[int, str, str, int, bytes]  # day, kind, value, page views, visitors sketch
+def _codes(values: Iterable[str]) -> tuple[Groups, list[str]]:
+    """A small integer per distinct value, and the values in code order."""
+    index: dict[str, int] = {}
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64)
+    return codes, list(index)
 
 
-def _keys(key: CubeKey) -> tuple[tuple[int, str, str], ...]:
-    day = key.hour // 24
-    return (
-        (day, TOTAL, ""), (day, "country", key.country), (day, "device", key.device),
-        (day, "browser", key.browser), (day, "os", key.os), (day, "page", key.page),
+def _rollups(
+    kind: str,
+    days: NDArray[np.int64],
+    unit_day: Groups,
+    unit_value: Groups,
+    values: Sequence[str],
+    unit_views: NDArray[np.int64],
+    entry_unit: Groups,
+    entries: Entries,
+) -> list[Rollup]:
+    """Roll-ups of one kind from units (cells, or groups of cells) that each lie in one
+    (day, value): page views add up, sketch entries union."""
+    width = max(len(values), 1)
+    keys, unit_group = np.unique(unit_day * width + unit_value, return_inverse=True)
+    views = np.zeros(len(keys), dtype=np.int64)
+    np.add.at(views, unit_group, unit_views)
+    sketches = encode_groups(*distinct_entries(unit_group[entry_unit], entries), len(keys))
+    return [
+        (int(days[key // width]), kind, values[key % width], count, sketch)
+        for key, count, sketch in zip(keys.tolist(), views.tolist(), sketches, strict=True)
+    ]
+
+
+def daily_rollups(
+    segments: Sequence[Segment],
+    pages: Sequence[str],
+    hours: NDArray[np.int64],
+    segment: Groups,
+    page: Groups,
+    views: NDArray[np.int64],
+    entry_cell: Groups,
+    entries: Entries,
+) -> list[Rollup]:
+    """Every roll-up that a batch of cube cells touches, sorted.
+
+    Cell ``i`` is ``hours[i]`` for ``segments[segment[i]]`` on ``pages[page[i]]``, with
+    ``views[i]`` page views; its distinct sketch entries are ``entries[entry_cell == i]``.
+    """
+    days, cell_day = np.unique(hours // 24, return_inverse=True)
+    result = _rollups("page", days, cell_day, page, pages, views, entry_cell, entries)
+    # The other kinds do not depend on the page: first fold the cells into one unit per
+    # (day, segment), which leaves far fewer entries to sort.
+    unit_keys, first_cell, cell_unit = np.unique(
+        cell_day * max(len(segments), 1) + segment, return_index=True, return_inverse=True
     )
-
-
-def rollups_from_hashes(cells: Iterable[tuple[CubeKey, int, set[int]]]) -> list[Rollup]:
-    """Roll-ups of buffered cells (key, page views, visitor hashes): sets union cheaply."""
-    groups: dict[tuple[int, str, str], tuple[list[int], set[int]]] = {}
-    for key, views, hashes in cells:
-        for group_key in _keys(key):
-            group = groups.get(group_key)
-            if group is None:
-                group = groups[group_key] = ([0], set())
-            group[0][0] += views
-            group[1].update(hashes)
-    return [
-        (day, kind, value, views[0], encode_hashes(hashes))
-        for (day, kind, value), (views, hashes) in sorted(groups.items())
-    ]
-
-
-def daily_rollups(cells: Sequence[CubeDelta]) -> list[Rollup]:
-    """(day, kind, value, page views, visitors sketch) for every roll-up these cells touch."""
-    groups: dict[tuple[int, str, str], tuple[list[int], list[bytes]]] = {}
-    for cell in cells:
-        views = cell.pageviews + cell.anonymous_pageviews
-        for group_key in _keys(cell.key):
-            group = groups.get(group_key)
-            if group is None:
-                group = groups[group_key] = ([0], [])
-            group[0][0] += views
-            group[1].append(cell.visitors)
-    return [
-        (day, kind, value, views[0], union(sketches).to_bytes())
-        for (day, kind, value), (views, sketches) in sorted(groups.items())
-    ]
+    unit_day, unit_segment = cell_day[first_cell], segment[first_cell]
+    unit_views = np.zeros(len(unit_keys), dtype=np.int64)
+    np.add.at(unit_views, cell_unit, views)
+    entry_unit, unit_entries = distinct_entries(cell_unit[entry_cell], entries)
+    for field, kind in enumerate(_SEGMENT_KINDS, -1):
+        values = [""]
+        codes = np.zeros(len(segments), dtype=np.int64)
+        if kind != TOTAL:
+            codes, values = _codes(s[field] for s in segments)
+        result += _rollups(
+            kind, days, unit_day, codes[unit_segment], values, unit_views, entry_unit,
+            unit_entries,
+        )
+    result.sort(key=lambda rollup: rollup[:3])
+    return result

@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterable
 from itertools import repeat
 from operator import lt, rshift
 
-__all__ = ["DistinctSketch", "encode_hashes", "merge_bytes", "union", "visitor_hash"]
+__all__ = ["DistinctSketch", "encode_hashes", "union", "visitor_hash"]
 
 SPARSE_TAG, DENSE_TAG = 0x01, 0x02  # format (and version) tags
 _SPARSE_B, _DENSE_B = bytes([SPARSE_TAG]), bytes([DENSE_TAG])
@@ -71,12 +71,14 @@ def _pack(entries: Iterable[int]) -> bytes:
     return packed.tobytes()
 
 
-def _check_sparse(body: bytes) -> None:
+def check_sparse(body: bytes) -> None:
+    """ValueError unless ``body`` (a sparse sketch without its tag) holds valid entries."""
     if len(body) % 4 or body[::4].translate(None, _HIGH_OK) or body[3::4].translate(None, _RANK_OK):
         raise ValueError("corrupt sparse sketch")
 
 
-def _check_dense(blob: bytes) -> None:
+def check_dense(blob: bytes) -> None:
+    """ValueError unless ``blob`` is a whole dense sketch with valid registers."""
     # The tag 0x02 is a valid register value too, so the whole blob is checked in one go.
     if len(blob) != _M + 1 or blob.translate(None, _REG_OK):
         raise ValueError("corrupt dense sketch")
@@ -218,10 +220,10 @@ class DistinctSketch:
         """Parse :meth:`to_bytes` output; ValueError if it is corrupt, truncated or unknown."""
         b, sketch = bytes(b), cls()
         if b[:1] == _DENSE_B:
-            _check_dense(b)
+            check_dense(b)
             sketch._regs = bytearray(b[1:])
         elif b[:1] == _SPARSE_B:
-            _check_sparse(b[1:])
+            check_sparse(b[1:])
             entries = _unpack(b[1:])
             idxs = list(map(rshift, entries, repeat(6)))
             # Canonical only: idx' strictly increasing (so unique), no more entries than allowed.
@@ -272,13 +274,13 @@ def union(sketches: Iterable[DistinctSketch | bytes]) -> DistinctSketch:
             bodies.append(s[1:])
             continue
         elif s[:1] == _DENSE_B:
-            _check_dense(s)
+            check_dense(s)
             regs = int.from_bytes(memoryview(s)[1:], "big")
         else:
             raise ValueError(f"unknown sketch format tag {s[:1]!r}")
         dense = regs if dense is None else _max_registers(dense, regs)
     body = b"".join(bodies)
-    _check_sparse(body)
+    check_sparse(body)
     body += _pack(loose)
     if dense is None:
         entries = _unpack(body)
@@ -321,23 +323,3 @@ def encode_hashes(hashes: Collection[int]) -> bytes:
         sketch.update(hashes)
         return sketch.to_bytes()
     return _sparse_bytes((h >> _SQ) << 6 | (_SQ + 1 - (h & low).bit_length()) for h in hashes)
-
-
-def merge_bytes(a: bytes, b: bytes) -> bytes:
-    """The union of two serialised sketches, serialised; fast when both are small."""
-    if len(a) == len(b) == 5 and a[0] == b[0] == SPARSE_TAG:  # one visitor each: most cells
-        _check_sparse(a[1:])
-        _check_sparse(b[1:])
-        x, y = int.from_bytes(a[1:], "big"), int.from_bytes(b[1:], "big")
-        if x >> 6 == y >> 6:  # the same idx': the larger rank wins
-            return a if x >= y else b
-        return _SPARSE_B + (a[1:] + b[1:] if x < y else b[1:] + a[1:])
-    if (
-        a[:1] == _SPARSE_B
-        and b[:1] == _SPARSE_B
-        and len(a) + len(b) - 2 <= 4 * SPARSE_MAX_ENTRIES
-    ):
-        _check_sparse(a[1:])
-        _check_sparse(b[1:])
-        return _sparse_bytes([*_unpack(a[1:]), *_unpack(b[1:])])
-    return union((a, b)).to_bytes()

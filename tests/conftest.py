@@ -201,6 +201,37 @@ def maxmind_dir() -> Path:
     return SHARED_GEOIP
 
 
+SKETCH_KEY = b"k" * 32
+
+
+def write_views(
+    store: Any,
+    site: str,
+    cells: list[tuple[int, tuple[str, str, str, str, str], list[Any], int]],
+    bots: list[tuple[int, int]] = (),  # type: ignore[assignment]
+) -> None:
+    """Count page views through the real buffer and flush them to ``store``.
+
+    Each cell is (hour, (country, device, browser, os, page), visitor names, page views):
+    every visitor is seen once, and the first ones again until the page views add up.
+    """
+    import asyncio
+
+    from consentkit.buffer import PageViewBuffer
+    from consentkit.sketch import visitor_hash
+
+    buffer = PageViewBuffer(store, site=site)
+    for hour, place, visitors, views in cells:
+        assert views >= len(visitors) > 0
+        hashes = [visitor_hash(SKETCH_KEY, str(v)) for v in visitors]
+        for i in range(views):
+            buffer.count(hour, place[:4], place[4], hashes[i % len(hashes)])
+    for hour, n in bots:
+        for _ in range(n):
+            buffer.count_bot(hour)
+    asyncio.run(buffer.flush())
+
+
 def put_cookie(browser: httpx.AsyncClient, name: str, value: str) -> None:
     """Replace a cookie in the client's jar, as a visitor editing their cookies would."""
     browser.cookies.delete(name)

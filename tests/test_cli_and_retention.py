@@ -8,12 +8,10 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from conftest import Clock, visit
+from conftest import Clock, visit, write_views
 
 from consentkit import ConfigurationError, open_store
 from consentkit.cli import main
-from consentkit.records import CubeDelta, CubeKey
-from consentkit.sketch import encode_hashes, visitor_hash
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC).timestamp()
 
@@ -22,15 +20,14 @@ def hour(text: str) -> int:
     return int(datetime.fromisoformat(text + "+00:00").timestamp() // 3600)
 
 
-def cell(when: str, page: str, visitors: list[int], views: int) -> CubeDelta:
-    return CubeDelta(CubeKey(hour(when), "DE", "desktop", "Chrome", "Windows", page), views, 0,
-                     encode_hashes({visitor_hash(b"k" * 32, str(v)) for v in visitors}))
+def cell(when: str, page: str, visitors: list[int], views: int):
+    return hour(when), ("DE", "desktop", "Chrome", "Windows", page), visitors, views
 
 
 @pytest.fixture
 def filled(store_url):
     store = open_store(store_url, clock=Clock(NOW))
-    store.write_pageviews("default", [
+    write_views(store, "default", [
         cell("2026-11-24 10:00", "/", [1, 2], 3),
         cell("2026-11-23 23:00", "/late", [3], 1),  # 2026-11-24 00:00 in Berlin
         cell("2025-01-05 10:00", "/old", [4], 7),

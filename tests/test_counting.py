@@ -138,12 +138,12 @@ async def test_the_site_keeps_serving_when_the_database_goes_away(make_site, sto
     app = make_site(flush_interval=0.02)
     manager, browser = await consented(app)
     with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
-        db.execute("ALTER TABLE ck_pageviews RENAME TO ck_pageviews_away")
+        db.execute("ALTER TABLE ck_cells RENAME TO ck_cells_away")
     for _ in range(3):
         assert (await browser.get("/")).status_code == 200
     await asyncio.sleep(0.1)  # flushes fail; counts are kept for the next try
     with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
-        db.execute("ALTER TABLE ck_pageviews_away RENAME TO ck_pageviews")
+        db.execute("ALTER TABLE ck_cells_away RENAME TO ck_cells")
     await asyncio.sleep(0.1)
     await manager.__aexit__(None, None, None)
     assert open_store(store_url).query(TOTALS)["results"][0]["metrics"] == [1, 3]
@@ -153,15 +153,32 @@ async def test_page_views_past_the_buffer_bound_are_counted_and_reported(store_u
     import logging
 
     from consentkit.buffer import PageViewBuffer
-    from consentkit.records import CubeKey
 
     store = open_store(store_url)
-    buffer = PageViewBuffer(store, site="default", max_cells=3)
+    buffer = PageViewBuffer(store, site="default", max_pending=3)
     for page in range(5):
-        buffer.count(CubeKey(490_000, "DE", "desktop", "Chrome", "Windows", f"/{page}"), 7)
+        buffer.count(490_000, ("DE", "desktop", "Chrome", "Windows"), f"/{page}", 7)
     assert buffer.dropped == 2
     with caplog.at_level(logging.WARNING, logger="consentkit"):
         await buffer.flush()
     assert "2 page views dropped" in caplog.text
     assert open_store(store_url).query({"metrics": ["pageviews"], "date_range": "all"})[
         "results"][0]["metrics"] == [3]
+
+
+def test_the_log_is_checkpointed_in_the_background_not_in_a_decisions_commit(store_url):
+    import sqlite3
+
+    from conftest import write_views
+
+    from consentkit.store.checkpoint import BACKSTOP_PAGES
+
+    store = open_store(store_url)
+    assert store._writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == BACKSTOP_PAGES
+    write_views(store, "default", [(490_000 + h, ("DE", "desktop", "Chrome", "Windows", f"/{p}"),
+                                    ["a"], 1) for h in range(50) for p in range(40)])
+    assert store._checkpointer.wait_idle(timeout=10)
+    with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
+        busy, frames, done = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and frames > 0 and done == frames  # nothing left for the next commit
+    store.close()

@@ -5,14 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from conftest import Clock
+from conftest import Clock, write_views
 
 from consentkit import QueryError, open_store
-from consentkit.records import CubeDelta, CubeKey
-from consentkit.sketch import DistinctSketch, encode_hashes, visitor_hash
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=UTC).timestamp()
-KEY = b"k" * 32
 
 
 def hour_of(text: str) -> int:
@@ -20,16 +17,14 @@ def hour_of(text: str) -> int:
 
 
 def cell(when, country, device, page, visitors, views=None, browser="Chrome", os="Windows"):
-    sketch = DistinctSketch()
-    sketch.update(visitor_hash(KEY, v) for v in visitors)
-    key = CubeKey(hour_of(when), country, device, browser, os, page)
-    return CubeDelta(key, views if views is not None else len(visitors), 0, sketch.to_bytes())
+    place = (country, device, browser, os, page)
+    return hour_of(when), place, visitors, views if views is not None else len(visitors)
 
 
 @pytest.fixture
 def store(store_url):
     store = open_store(store_url, clock=Clock(NOW))
-    store.write_pageviews("default", [
+    write_views(store, "default", [
         cell("2026-11-24 10:00", "DE", "desktop", "/", ["a", "b"], views=5),
         cell("2026-11-24 11:00", "DE", "mobile", "/blog/{slug}", ["a", "c"], views=2,
              browser="Mobile Safari", os="iOS"),
@@ -37,8 +32,8 @@ def store(store_url):
         cell("2026-11-20 09:00", "US", "tablet", "/pricing", ["a", "e", "f"], views=3),
         cell("2026-10-02 12:00", "DE", "desktop", "/", ["g"], views=4),
     ], [(hour_of("2026-11-24 10:00"), 7)])
-    store.write_pageviews("other-site", [cell("2026-11-24 10:00", "DE", "desktop", "/",
-                                              ["z"], views=100)], [])
+    write_views(store, "other-site", [cell("2026-11-24 10:00", "DE", "desktop", "/",
+                                              ["z"], views=100)])
     yield store
     store.close()
 
@@ -160,11 +155,10 @@ def test_unique_visitors_of_a_large_site_are_unions_within_two_percent(store_url
             seen_by_country[country].add(visitor)
     store = open_store(store_url, clock=Clock(NOW))
     first = hour_of("2026-10-26 12:00")
-    store.write_pageviews("default", [
-        CubeDelta(CubeKey(first + day * 24, country, "desktop", "Chrome", "Windows", "/"),
-                  len(ids), 0, encode_hashes({visitor_hash(KEY, str(v)) for v in ids}))
+    write_views(store, "default", [
+        (first + day * 24, (country, "desktop", "Chrome", "Windows", "/"), sorted(ids), len(ids))
         for (day, country), ids in days.items()
-    ], [])
+    ])
     total = store.query({"metrics": ["visitors", "pageviews"], "date_range": "30d"})
     estimate, views = total["results"][0]["metrics"]
     assert views == sum(len(ids) for ids in days.values())  # a sum of visits is far larger
@@ -175,3 +169,39 @@ def test_unique_visitors_of_a_large_site_are_unions_within_two_percent(store_url
     for row in by_country["results"]:
         exact = len(seen_by_country[row["dimensions"][0]])
         assert abs(row["metrics"][0] - exact) / exact < 0.02
+
+
+def test_a_cell_flushed_many_times_counts_each_visitor_once(store_url):
+    """Conflicting flushes merge in the store: small sketches by appending entries in SQL,
+    larger ones in Python, dense ones by registers; every path must give the union."""
+    import asyncio
+    import random
+
+    from consentkit.buffer import PageViewBuffer
+    from consentkit.sketch import visitor_hash
+
+    rng = random.Random(7)
+    store = open_store(store_url, clock=Clock(NOW))
+    buffer = PageViewBuffer(store, site="default")
+    hour = hour_of("2026-11-24 10:00")
+    small, large = set(), set()
+    views = 0
+    for _ in range(40):  # a few visitors per flush, many repeats: the append path, then past it
+        for visitor in rng.sample(range(300), 6):
+            small.add(visitor)
+            buffer.count(hour, ("DE", "desktop", "Chrome", "Windows"), "/", visitor_hash(
+                b"k" * 32, str(visitor)))
+            views += 1
+        for visitor in rng.sample(range(20_000), 400):  # grows past 4096 entries: dense
+            large.add(visitor)
+            buffer.count(hour, ("FR", "mobile", "Firefox", "Android"), "/", visitor_hash(
+                b"k" * 32, str(visitor)))
+        asyncio.run(buffer.flush())
+    answer = store.query({"metrics": ["visitors", "pageviews"], "dimensions": ["visit:country"],
+                          "date_range": "day"})
+    got = {r["dimensions"][0]: r["metrics"] for r in answer["results"]}
+    assert got["DE"] == [len(small), views]
+    assert got["FR"][1] == 40 * 400 and abs(got["FR"][0] - len(large)) / len(large) < 0.02
+    exported = {r["country"]: r["visitors"] for r in store.export("pageviews")}
+    assert exported == {"DE": len(small), "FR": got["FR"][0]}
+    store.close()

@@ -297,7 +297,8 @@ def test_bytes_never_hold_visitor_ids_and_the_key_matters() -> None:
 
 
 def test_merging_two_one_visitor_sketches_equals_the_general_union() -> None:
-    from consentkit.sketch import encode_hashes, merge_bytes
+    from consentkit.sketch import encode_hashes
+    from consentkit.sketch_batch import merge_bytes
 
     rng = random.Random(17)
     for _ in range(5000):
@@ -310,3 +311,55 @@ def test_merging_two_one_visitor_sketches_equals_the_general_union() -> None:
         ])
         a, b = encode_hashes({first}), encode_hashes({second})
         assert merge_bytes(a, b) == union((a, b)).to_bytes() == encode_hashes({first, second})
+
+
+def _hash_sets(rng: random.Random, count: int) -> list[list[int]]:
+    sizes = [0, 1, 1, 2, 3, 10, 300, 4096, 4097, 6000, 40_000]
+    sets = []
+    for g in range(count):
+        n = rng.choice(sizes) if g % 7 == 0 else rng.choice([0, 1, 2, 3])
+        # shifted hashes give long runs of leading zeros (high ranks) and shared idx'
+        hashes = [rng.getrandbits(64) >> rng.choice([0, 0, 20, 45]) for _ in range(n)]
+        sets.append(hashes + hashes[: n // 3])  # repeats, as returning visitors
+    return sets
+
+
+def test_batch_encoding_gives_the_bytes_of_encode_hashes_for_every_group() -> None:
+    import numpy as np
+
+    from consentkit.sketch import encode_hashes
+    from consentkit.sketch_batch import group_sketches
+
+    sets = _hash_sets(random.Random(5), 120)
+    groups = np.array([g for g, hashes in enumerate(sets) for _ in hashes], dtype=np.int64)
+    hashes = np.array([h for s in sets for h in s], dtype=np.uint64)
+    order = np.random.default_rng(5).permutation(len(groups))  # arrival order is irrelevant
+    encoded = group_sketches(groups[order], hashes[order], len(sets))
+    assert any(blob[0] == 2 for blob in encoded) and any(len(blob) == 1 for blob in encoded)
+    for g, hashes_of_group in enumerate(sets):
+        assert encoded[g] == encode_hashes(set(hashes_of_group)), g
+
+
+def test_merging_serialised_sketches_equals_the_union_of_their_sets() -> None:
+    from consentkit.sketch import encode_hashes
+    from consentkit.sketch_batch import merge_bytes
+
+    rng = random.Random(9)
+    sets = [s for s in _hash_sets(rng, 70) if s]
+    for _ in range(60):
+        first, second = rng.choice(sets), rng.choice(sets)
+        merged = merge_bytes(encode_hashes(set(first)), encode_hashes(set(second)))
+        assert merged == encode_hashes(set(first) | set(second))
+
+
+@pytest.mark.parametrize("bad", [b"", b"\x07abcd", b"\x01\xff\x00\x00\x01", b"\x01abc",
+                                 b"\x01\x00\x00\x00\x00", b"\x02" + b"\x00" * 100,
+                                 b"\x02" + b"\xff" * 32768])
+def test_merging_a_corrupt_sketch_is_an_error_not_a_wrong_count(bad: bytes) -> None:
+    from consentkit.sketch import encode_hashes
+    from consentkit.sketch_batch import merge_bytes
+
+    good = encode_hashes({12345678901234567})
+    for a, b in ((bad, good), (good, bad)):
+        with pytest.raises(ValueError):
+            merge_bytes(a, b)

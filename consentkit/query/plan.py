@@ -31,13 +31,18 @@ _CONSENT_SUMS = (
     "SUM(CASE WHEN category <> '*' THEN decisions ELSE 0 END)",
     "SUM(granted)",
 )
-# SQL expressions over the hour column; all operands are non-negative integers.
+# SQL expressions over an hour (hours since the epoch); all operands are non-negative integers.
 TIME_EXPRESSIONS = {
-    "time:hour": "hour",
-    "time:day": "hour / 24",
-    "time:week": "(hour / 24 + 3) / 7",  # weeks start on Monday; 1970-01-01 was a Thursday
-    "time:month": "hour / 24",  # folded into months after the query
+    "time:hour": "{hour}",
+    "time:day": "{hour} / 24",
+    "time:week": "({hour} / 24 + 3) / 7",  # weeks start on Monday; 1970-01-01 was a Thursday
+    "time:month": "{hour} / 24",  # folded into months after the query
 }
+# Cube cells are keyed by (hour, segment id, page id) (see store/schema.py); the segment's and
+# the page's columns come from their tables. CROSS JOIN keeps SQLite walking the hour range of
+# the key first; PostgreSQL plans it like any join.
+_CUBE = "ck_cells CROSS JOIN ck_segments CROSS JOIN ck_pages"
+_CUBE_JOIN = "ck_segments.id = segment_id AND ck_pages.id = page_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,21 +78,26 @@ def plan_query(query: Query, dialect: Dialect) -> Plan:
     rollup = _rollup_kind(query)
     if rollup is not None:
         return _plan_rollup(query, dialect, rollup, first, end)
-    params: list[object] = [query.site_id, first, end]
-    where = ["site = {p}", "hour >= {p}", "hour < {p}"]
+    if query.about_consent:
+        table, hour, sums = "ck_consent_stats", "hour", list(_CONSENT_SUMS)
+        params: list[object] = [query.site_id, first, end]
+        where = ["site = {p}", "hour >= {p}", "hour < {p}"]
+        if "consent:category" in query.dimensions:
+            where.append("category <> '*'")
+    else:
+        table, hour = _CUBE, "hour"
+        sums = ["SUM(pageviews + anonymous_pageviews)", f"{dialect.union}(visitors)"]
+        params = [query.site_id, first, end]
+        where = [_CUBE_JOIN, "ck_segments.site = {p}", "hour >= {p}", "hour < {p}"]
     if query.filters.filters:
         where.append(_condition_sql(query.filters, params, dialect, COLUMNS))
     # In a site time zone, days start at local midnight (and DST moves it): group by the hour
     # and let results.py label each hour in local time.
-    times = TIME_EXPRESSIONS if zone is None else dict.fromkeys(TIME_EXPRESSIONS, "hour")
+    times = {
+        name: (expr if zone is None else "{hour}").replace("{hour}", hour)
+        for name, expr in TIME_EXPRESSIONS.items()
+    }
     group = [times[d] if d.startswith("time:") else COLUMNS[d] for d in query.dimensions]
-    if query.about_consent:
-        table, sums = "ck_consent_stats", list(_CONSENT_SUMS)
-        if "consent:category" in query.dimensions:
-            where.append("category <> '*'")
-    else:
-        table = "ck_pageviews"
-        sums = ["SUM(pageviews + anonymous_pageviews)", f"{dialect.union}(visitors)"]
     select = [*(f"{expr} AS d{i}" for i, expr in enumerate(group)), *sums]
     sql = f"SELECT {', '.join(select)} FROM {table} WHERE {' AND '.join(where)}"
     return _finish(sql, group, params, query, dialect, first, end)

@@ -13,8 +13,7 @@ from ..errors import ConfigurationError
 from ..query.parse import parse_query
 from ..query.plan import Dialect, Plan, plan_query
 from ..query.results import build_consent_response, build_response
-from ..records import ConsentTally, CubeDelta, DecisionRecord
-from ..rollups import Rollup
+from ..records import ConsentTally, CubeBatch, DecisionRecord
 
 
 def site_zone(name: str) -> ZoneInfo | None:
@@ -43,18 +42,9 @@ class Store(ABC):
         self.clock = clock
 
     @abstractmethod
-    def write_pageviews(
-        self,
-        site: str,
-        cells: Sequence[CubeDelta],
-        bots: Sequence[tuple[int, int]],
-        rollups: Sequence[Rollup] | None = None,
-    ) -> None:
-        """Add counts to the cube: commutative, so any number of writers may flush.
-
-        ``rollups`` are the cells' daily roll-ups when the caller has them already (the
-        buffer computes them from its hash sets); otherwise the store derives them.
-        """
+    def write_pageviews(self, site: str, batch: CubeBatch) -> None:
+        """Add one flush's counts to the cube and its roll-ups: commutative, so any number
+        of writers may flush."""
 
     @abstractmethod
     def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:

@@ -1,7 +1,8 @@
 """Versioned schema migrations, written once for every backend.
 
-``{blob}``, ``{id}`` and ``{without_rowid}`` are spelled per backend; everything else is
-portable SQL. A migration is never edited once released: a change is a new entry at the end.
+``{blob}``, ``{id}`` and ``{without_rowid}`` are spelled per backend;
+everything else is portable SQL. A migration is never edited once released: a change is a
+new entry at the end.
 """
 
 from __future__ import annotations
@@ -67,6 +68,57 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 config_hash TEXT PRIMARY KEY,
                 config TEXT NOT NULL
             )""",
+        ),
+    ),
+    (
+        2,
+        # Cube cells keyed by three integers, (hour, segment, page): an integer B-tree takes a
+        # flush's upserts several times faster than a key of seven text columns, and a
+        # segment (site, country, device, browser, OS) or a page is stored once, not in every
+        # cell.
+        (
+            """CREATE TABLE ck_segments (
+                id {id},
+                site TEXT NOT NULL,
+                country TEXT NOT NULL,
+                device TEXT NOT NULL,
+                browser TEXT NOT NULL,
+                os TEXT NOT NULL,
+                UNIQUE (site, country, device, browser, os)
+            )""",
+            """CREATE TABLE ck_pages (
+                id {id},
+                site TEXT NOT NULL,
+                page TEXT NOT NULL,
+                UNIQUE (site, page)
+            )""",
+            """CREATE TABLE ck_cells (
+                hour BIGINT NOT NULL,
+                segment_id BIGINT NOT NULL,
+                page_id BIGINT NOT NULL,
+                pageviews BIGINT NOT NULL,
+                anonymous_pageviews BIGINT NOT NULL,
+                visitors {blob} NOT NULL,
+                PRIMARY KEY (hour, segment_id, page_id)
+            ){without_rowid}""",
+            """INSERT INTO ck_segments (site, country, device, browser, os)
+                SELECT DISTINCT site, country, device, browser, os FROM ck_pageviews""",
+            "INSERT INTO ck_pages (site, page) SELECT DISTINCT site, page FROM ck_pageviews",
+            """INSERT INTO ck_cells
+                (hour, segment_id, page_id, pageviews, anonymous_pageviews, visitors)
+                SELECT v.hour, s.id, p.id, v.pageviews, v.anonymous_pageviews, v.visitors
+                FROM ck_pageviews v
+                JOIN ck_segments s ON s.site = v.site AND s.country = v.country
+                    AND s.device = v.device AND s.browser = v.browser AND s.os = v.os
+                JOIN ck_pages p ON p.site = v.site AND p.page = v.page""",
+            "DROP TABLE ck_pageviews",
+            # The cube as one table again, for exports and for reading it by hand.
+            """CREATE VIEW ck_pageviews AS
+                SELECT s.site, c.hour, s.country, s.device, s.browser, s.os, p.page,
+                    c.pageviews, c.anonymous_pageviews, c.visitors
+                FROM ck_cells c
+                JOIN ck_segments s ON s.id = c.segment_id
+                JOIN ck_pages p ON p.id = c.page_id""",
         ),
     ),
 )

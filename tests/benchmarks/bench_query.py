@@ -24,7 +24,6 @@ import pytest
 from traffic import page, traits_of
 
 from consentkit.buffer import PageViewBuffer
-from consentkit.records import CubeKey
 from consentkit.sketch import visitor_hash
 from consentkit.store import open_store
 
@@ -40,7 +39,7 @@ def build(path: Path) -> None:
     population = max(PAGEVIEWS // 8, 1000)
     traits = {}
     store = open_store(f"sqlite:///{path}")
-    buffer = PageViewBuffer(store, site="bench", max_cells=5_000_000)
+    buffer = PageViewBuffer(store, site="bench", max_pending=1_000_000)
     first_hour = int(NOW // 3600) - DAYS * 24
 
     async def fill() -> None:
@@ -52,8 +51,7 @@ def build(path: Path) -> None:
                     traits[visitor] = (traits_of(visitor), visitor_hash(key, f"v{visitor}"))
                 (country, device, browser, system), hashed = traits[visitor]
                 hour = first_hour + day * 24 + rng.randrange(24)
-                cell = CubeKey(hour, country, device, browser, system, page(rng))
-                buffer.count(cell, hashed)
+                buffer.count(hour, (country, device, browser, system), page(rng), hashed)
             await buffer.flush()
 
     asyncio.run(fill())
