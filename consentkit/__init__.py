@@ -4,7 +4,7 @@ Signed consent cookies, server-side proof of consent, and aggregated analytics t
 nothing identifying.
 """
 
-from .categories import Category
+from .categories import Category, Cookie
 from .consent import Consent
 from .errors import ConfigurationError, ConsentkitError, QueryError, StoreError
 from .middleware import ConsentMiddleware
@@ -16,6 +16,7 @@ __all__ = [
     "Consent",
     "ConsentMiddleware",
     "ConsentkitError",
+    "Cookie",
     "QueryError",
     "Store",
     "StoreError",

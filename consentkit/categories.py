@@ -16,18 +16,67 @@ _NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _COOKIE_PATTERN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z?\[\]]{1,128}")
 
 
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DOMAIN = re.compile(rf"\.?{_LABEL}(\.{_LABEL})*")
+_PATH = re.compile(r"/[!#-:<-~]{0,255}")  # a cookie Path: printable, no ';' or space
+
+
+@dataclass(frozen=True, slots=True)
+class Cookie:
+    """A cookie that a category covers, as the site's cookie policy describes it.
+
+    ``name`` may be a glob pattern (``"_ga_*"``). ``purpose``, ``lifetime`` (as you would
+    write it for people: ``"13 months"``, ``"session"``) and ``provider`` are what the
+    disclosure lists. ``domains`` and ``paths`` are the Domain and Path attributes it may be
+    set with: on withdrawal each variant is expired, since a browser keeps one cookie per
+    (name, domain, path). No ``domains`` means the host-only cookie.
+    """
+
+    name: str
+    purpose: str = ""
+    lifetime: str = ""
+    provider: str = ""
+    domains: Sequence[str] = ()
+    paths: Sequence[str] = ("/",)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _COOKIE_PATTERN.fullmatch(self.name):
+            raise ConfigurationError(f"{self.name!r} is not a cookie name or glob pattern")
+        for field_name in ("purpose", "lifetime", "provider"):
+            if not isinstance(getattr(self, field_name), str):
+                raise ConfigurationError(f"cookie {self.name!r}: {field_name} must be text")
+        for field_name, pattern in (("domains", _DOMAIN), ("paths", _PATH)):
+            values = getattr(self, field_name)
+            if isinstance(values, str) or not all(
+                isinstance(v, str) and pattern.fullmatch(v) for v in values
+            ):
+                raise ConfigurationError(
+                    f"cookie {self.name!r}: {field_name} must be a list of cookie "
+                    f"{'domains' if field_name == 'domains' else 'paths starting with /'}"
+                )
+            object.__setattr__(self, field_name, tuple(values))
+        if not self.paths:
+            object.__setattr__(self, "paths", ("/",))
+
+    @property
+    def is_pattern(self) -> bool:
+        return any(ch in self.name for ch in "*?[")
+
+
 @dataclass(frozen=True, slots=True)
 class Category:
     """A purpose the visitor can grant or refuse.
 
-    ``cookies`` lists the cookie names (glob patterns allowed, e.g. ``"_ga_*"``) that the
-    category covers; the middleware removes them from responses while it is not granted.
+    ``cookies`` lists the cookies the category covers: names (glob patterns allowed, e.g.
+    ``"_ga_*"``) or ``Cookie`` declarations with purpose, lifetime and the domains and paths
+    they are set with. The middleware removes them from responses while the category is not
+    granted, expires them on withdrawal, and the disclosure lists them.
     """
 
     name: str
     title: str = ""
     description: str = ""
-    cookies: Sequence[str] = field(default_factory=tuple)
+    cookies: Sequence[str | Cookie] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
@@ -39,12 +88,23 @@ class Category:
             raise ConfigurationError(
                 f"category {self.name!r}: cookies must be a list of names, not one string"
             )
-        for pattern in self.cookies:
-            if not isinstance(pattern, str) or not _COOKIE_PATTERN.fullmatch(pattern):
+        declared = []
+        for item in self.cookies:
+            if isinstance(item, Cookie):
+                declared.append(item)
+            elif isinstance(item, str) and _COOKIE_PATTERN.fullmatch(item):
+                declared.append(Cookie(item))
+            else:
                 raise ConfigurationError(
-                    f"category {self.name!r}: {pattern!r} is not a cookie name or glob pattern"
+                    f"category {self.name!r}: {item!r} is not a cookie name, glob pattern "
+                    "or Cookie(...)"
                 )
-        object.__setattr__(self, "cookies", tuple(self.cookies))
+        object.__setattr__(self, "cookies", tuple(declared))
+
+    @property
+    def declared(self) -> tuple[Cookie, ...]:
+        """The cookies this category covers, each as a ``Cookie``."""
+        return self.cookies  # type: ignore[return-value]  # normalised in __post_init__
         if not self.title:
             object.__setattr__(self, "title", self.name.replace("_", " ").capitalize())
 
@@ -86,7 +146,7 @@ class CategorySet:
         necessary = next((c for c in resolved if c.name == NECESSARY), DEFAULT_NECESSARY)
         ordered = (necessary, *(c for c in resolved if c.name != NECESSARY))
         patterns = {
-            c.name: re.compile("|".join(translate(p) for p in c.cookies))
+            c.name: re.compile("|".join(translate(cookie.name) for cookie in c.declared))
             for c in ordered
             if c.cookies
         }

@@ -68,3 +68,36 @@ def test_a_file_that_is_not_a_database_fails_at_start_up(tmp_path):
 def test_configuration_errors_are_value_errors_too(store_url):
     with pytest.raises(ValueError):
         build(store_url, secret_key="")
+
+
+@pytest.mark.parametrize("declaration", [
+    {"name": "a b"},
+    {"name": "_ga", "domains": ".example.com"},  # one string, not a list
+    {"name": "_ga", "domains": ["exa mple.com"]},
+    {"name": "_ga", "paths": ["no-slash"]},
+    {"name": "_ga", "paths": ["/a;b"]},
+    {"name": "_ga", "lifetime": 30},
+])
+def test_a_bad_cookie_declaration_fails_at_start_up(declaration):
+    from consentkit import Cookie
+
+    with pytest.raises(ConfigurationError):
+        Category("marketing", cookies=[Cookie(**declaration)])
+
+
+def test_cookie_declarations_and_plain_names_mean_the_same_to_enforcement():
+    from consentkit import Cookie
+    from consentkit.categories import CategorySet
+
+    categories = CategorySet.build([
+        Category("analytics", cookies=["_ga", Cookie("_ga_*", purpose="Google Analytics",
+                                                     lifetime="13 months",
+                                                     domains=[".example.com"])]),
+    ])
+    assert categories.category_of_cookie("_ga_ABC") == "analytics"
+    assert categories.category_of_cookie("_ga") == "analytics"
+    assert categories.category_of_cookie("_gat") is None
+    (category,) = [c for c in categories.all if c.name == "analytics"]
+    assert [c.name for c in category.declared] == ["_ga", "_ga_*"]
+    assert category.declared[1].domains == (".example.com",)
+    assert category.declared[0].paths == ("/",)
