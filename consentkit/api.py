@@ -1,4 +1,5 @@
-"""The admin side under the prefix: ``POST /consentkit/api/query`` and the dashboard.
+"""The admin side under the prefix: ``POST /consentkit/api/query``, ``GET
+/consentkit/api/cookies`` (undeclared cookies the application set) and the dashboard.
 
 Answers 404 when no ``admin_token`` is configured (the feature does not exist), 401 without
 valid credentials, 400 naming the wrong field of a bad query. The query runs in a worker
@@ -8,6 +9,7 @@ thread through the same ``store.query`` that Python code and the CLI call.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
@@ -22,13 +24,21 @@ from .incoming import AUTHORIZATION, COOKIE
 from .store import Store
 
 MAX_QUERY_BODY = 65536
+_METHODS = {"api/query": "POST", "api/cookies": "GET"}
 
 
 class AdminEndpoints:
     def __init__(
-        self, *, store: Store, auth: AdminAuth | None, k_anonymity: int | None, time_zone: str
+        self,
+        *,
+        store: Store,
+        auth: AdminAuth | None,
+        k_anonymity: int | None,
+        time_zone: str,
+        cookie_report: Callable[[], dict[str, object]] = dict,
     ) -> None:
         self.store = store
+        self.cookie_report = cookie_report
         self.auth = auth
         self.k_anonymity = k_anonymity
         self.time_zone = time_zone
@@ -47,15 +57,18 @@ class AdminEndpoints:
         if self.dashboard is not None and name.partition("/")[0] == "dashboard":
             await self.dashboard(name, scope, receive, send, headers)
             return
-        if self.auth is None or name != "api/query":
+        method = _METHODS.get(name)
+        if self.auth is None or method is None:
             response = JSONResponse({"error": "not found"}, 404, headers=NO_STORE)
-        elif scope["method"] != "POST":
-            response = JSONResponse({"error": "use POST"}, 405, headers={"Allow": "POST"})
+        elif scope["method"] != method:
+            response = JSONResponse({"error": f"use {method}"}, 405, headers={"Allow": method})
         elif not self.authorized(headers):
             response = JSONResponse(
                 {"error": "send the admin token as 'Authorization: Bearer <token>'"}, 401,
                 headers={"WWW-Authenticate": "Bearer", **NO_STORE},
             )
+        elif name == "api/cookies":
+            response = JSONResponse(self.cookie_report(), headers=NO_STORE)
         else:
             try:
                 response = JSONResponse(await self.query(receive, headers), headers=NO_STORE)

@@ -149,6 +149,22 @@ class CookieHeaders:
         return f"{name}={self._expired}{'; Secure' if secure else ''}"
 
 
+def expire_variant(name: str, *, path: str, domain: str | None, secure: bool) -> str:
+    """A ``Set-Cookie`` that deletes the cookie ``name`` set with this Path and Domain."""
+    where = f"; Path={path}" + (f"; Domain={domain}" if domain else "")
+    return f"{name}={where}; {_EXPIRED}{'; Secure' if secure else ''}"
+
+
+def cookie_names(cookie_header: str) -> list[str]:
+    """The names of the cookies in a Cookie header, in order."""
+    names = []
+    for chunk in cookie_header.split(";"):
+        name = chunk.split("=", 1)[0].strip()
+        if name:
+            names.append(name)
+    return names
+
+
 def read_cookies(cookie_header: str) -> tuple[str | None, str | None]:
     """The ``consentkit`` and ``consentkit_id`` values in a Cookie header, if present."""
     decision = visitor = None

@@ -18,9 +18,12 @@ from .ledger import SubjectHasher, decision_record
 from .records import ConsentTally
 from .store import Store
 from .useragent import Agent
+from .withdrawal import CookieExpiry
 
 ACTIONS = ("accept_all", "reject_all", "custom")
-GPC_OPT_OUT = "marketing"  # Sec-GPC is an opt-out of sale/sharing: the marketing category
+WITHDRAW = "withdraw"  # how the ledger records a choice narrower than the one before
+GPC_OPT_OUT = frozenset({"marketing"})  # Sec-GPC opts out of sale/sharing: marketing
+DNT_OPT_OUT = frozenset({ANALYTICS, "marketing"})  # DNT: 1, where the site honours it
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class DecisionRecorder:
         store: Store,
         subjects: SubjectHasher,
         clock: Callable[[], float],
+        honour_dnt: bool = False,
     ) -> None:
         self.site = site
         self.categories = categories
@@ -54,12 +58,18 @@ class DecisionRecorder:
         self.store = store
         self.subjects = subjects
         self.clock = clock
+        self.honour_dnt = honour_dnt
+        self.expiry = CookieExpiry(categories)
 
-    def granted(self, choice: Choice, *, gpc: bool) -> frozenset[str]:
+    def granted(self, choice: Choice, *, gpc: bool, dnt: bool = False) -> frozenset[str]:
         if choice.action == "accept_all":
-            # With GPC on, "accept all" keeps marketing off: only an explicit, per-category
-            # grant of marketing (action "custom") overrides the browser's signal.
-            return self.categories.optional - ({GPC_OPT_OUT} if gpc else set())
+            # With GPC on, "accept all" keeps marketing off (with DNT honoured, analytics
+            # too): only an explicit, per-category grant (action "custom") overrides the
+            # browser's signal, and the ledger records it as that explicit choice.
+            opted_out = (GPC_OPT_OUT if gpc else frozenset()) | (
+                DNT_OPT_OUT if dnt and self.honour_dnt else frozenset()
+            )
+            return self.categories.optional - opted_out
         if choice.action == "reject_all":
             return frozenset()
         return choice.categories & self.categories.optional
@@ -75,8 +85,14 @@ class DecisionRecorder:
         config: tuple[str, str],
         country: str,
         agent: Agent,
+        cookie_header: str = "",
+        dnt: bool = False,
     ) -> Outcome:
-        granted = self.granted(choice, gpc=previous.gpc)
+        granted = self.granted(choice, gpc=previous.gpc, dnt=dnt)
+        withdrawn = (previous.categories - granted - {NECESSARY}) if previous.decided else set()
+        # Narrower than before (nothing added): a withdrawal, and recorded as one.
+        narrower = bool(withdrawn) and granted <= previous.categories
+        action = WITHDRAW if narrower else choice.action
         decision_id = previous.decision_id or new_token()
         now = int(self.clock())
         canonical, config_hash = config
@@ -85,7 +101,7 @@ class DecisionRecorder:
             subject=self.subjects(decision_id),
             decided_at=now,
             policy_version=self.codec.policy_version,
-            action=choice.action,
+            action=action,
             granted=granted | {NECESSARY},
             language=language,
             config_hash=config_hash,
@@ -95,7 +111,7 @@ class DecisionRecorder:
             country=country,
             device=agent.device,
             browser=agent.browser,
-            action=choice.action,
+            action=action,
             offered=tuple(sorted(self.categories.optional)),
             granted=tuple(sorted(granted)),
         )
@@ -104,8 +120,9 @@ class DecisionRecorder:
         if ANALYTICS in granted:
             if visitor_id is None:
                 headers.append(self.cookies.visitor_id(new_token(), secure=secure))
-        elif visitor_id is not None:
+        elif visitor_id is not None or ANALYTICS in withdrawn:
             headers.append(self.cookies.expire(ID_COOKIE, secure=secure))
+        headers += self.expiry.headers(withdrawn, cookie_header, secure=secure)
         consent = Consent(
             decided=True,
             categories=granted | {NECESSARY},

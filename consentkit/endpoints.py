@@ -23,6 +23,8 @@ from .incoming import (
     ACCEPT_LANGUAGE,
     CONTENT_LENGTH,
     CONTENT_TYPE,
+    COOKIE,
+    DNT,
     HOST,
     IF_NONE_MATCH,
     ORIGIN,
@@ -170,6 +172,7 @@ class ConsentEndpoints:
                 choice, previous=previous, visitor_id=visitor_id,
                 secure=scope.get("scheme") == "https", language=language,
                 config=self.fingerprints[language], country=country, agent=agent,
+                cookie_header=headers.get(COOKIE, ""), dnt=headers.get(DNT, "").strip() == "1",
             )
         except StoreError:
             raise BadRequest(503, "the decision could not be recorded; nothing was changed, "

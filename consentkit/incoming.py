@@ -7,6 +7,7 @@ from starlette.types import Scope
 COOKIE = b"cookie"
 USER_AGENT = b"user-agent"
 SEC_GPC = b"sec-gpc"
+DNT = b"dnt"
 FORWARDED_FOR = b"x-forwarded-for"
 ORIGIN = b"origin"
 REFERER = b"referer"
@@ -21,7 +22,7 @@ IF_NONE_MATCH = b"if-none-match"
 _ALWAYS = frozenset({COOKIE, USER_AGENT, SEC_GPC})
 _ENDPOINTS = frozenset({
     FORWARDED_FOR, ORIGIN, REFERER, HOST, ACCEPT_LANGUAGE, CONTENT_TYPE, CONTENT_LENGTH,
-    SEC_FETCH_SITE, AUTHORIZATION, IF_NONE_MATCH,
+    SEC_FETCH_SITE, AUTHORIZATION, IF_NONE_MATCH, DNT,
 })
 
 

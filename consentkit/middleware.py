@@ -39,6 +39,7 @@ from .cookies import (
 from .decisions import DecisionRecorder
 from .derive import MAX_PAGE, VisitorClassifier
 from .endpoints import ConsentEndpoints
+from .enforcement import CookieEnforcer, Undeclared
 from .errors import ConfigurationError
 from .incoming import COOKIE, SEC_GPC, USER_AGENT, HeaderReader
 from .ledger import SubjectHasher
@@ -79,6 +80,8 @@ class ConsentMiddleware:
         cookie_domain: str | None = None,
         vary_cookie: bool = True,
         count_refused: bool = False,
+        honour_dnt: bool = False,
+        undeclared_cookies: Undeclared = "allow",
         languages: list[str] | None = None,
         default_language: str = "en",
         texts: Mapping[str, Mapping[str, str]] | None = None,
@@ -106,6 +109,7 @@ class ConsentMiddleware:
         self.count_refused = count_refused
         self.clock = clock
         self.categories = CategorySet.build(categories)
+        self.enforcer = CookieEnforcer(self.categories, undeclared=undeclared_cookies)
         self.codec = DecisionCodec(
             keys, policy_version=policy_version, max_age=decision_max_age,
             categories=self.categories.optional, clock=clock,
@@ -126,6 +130,7 @@ class ConsentMiddleware:
         recorder = DecisionRecorder(
             site=site_id, categories=self.categories, codec=self.codec, cookies=self.cookies,
             store=self.store, subjects=SubjectHasher(keys[-1]), clock=clock,
+            honour_dnt=honour_dnt,
         )
         self.endpoints = ConsentEndpoints(
             prefix=prefix, categories=self.categories,
@@ -144,7 +149,8 @@ class ConsentMiddleware:
                                          clock=clock)
         site_zone(time_zone)  # a bad zone name fails here, at start-up
         self.admin = AdminEndpoints(
-            store=self.store, auth=auth or None, k_anonymity=k_anonymity, time_zone=time_zone
+            store=self.store, auth=auth or None, k_anonymity=k_anonymity, time_zone=time_zone,
+            cookie_report=self.enforcer.report,
         )
         self.purge = PeriodicPurge(self.store, check_retention(retention), clock=clock)
 
@@ -206,8 +212,8 @@ class ConsentMiddleware:
                 response["Vary"] = vary.decode("latin-1") + ", Cookie"
             else:
                 response.append("Vary", "Cookie")
-        if sets_cookies and self.categories.cookie_pattern:
-            self.enforce(response, consent)
+        if sets_cookies and self.enforcer.active:
+            self.enforcer.enforce(response, consent)
         if stale_decision:
             response.append("Set-Cookie", self.cookies.expire(DECISION_COOKIE, secure=secure))
         analytics = ANALYTICS in consent.categories
@@ -233,19 +239,6 @@ class ConsentMiddleware:
         country = self.visitor.country(scope, headers)
         page = page_of(scope)[:MAX_PAGE]
         self.counter.count(hour, (country, agent.device, agent.browser, agent.os), page, visitor)
-
-    def enforce(self, response: MutableHeaders, consent: Consent) -> None:
-        """Drop ``Set-Cookie`` headers for declared cookies of categories not granted."""
-        kept = []
-        for value in response.getlist("set-cookie"):
-            name = value.split("=", 1)[0].strip()
-            category = self.categories.category_of_cookie(name)
-            if category is None or consent.allows(category):
-                kept.append(value)
-        if len(kept) != len(response.getlist("set-cookie")):
-            del response["set-cookie"]
-            for value in kept:
-                response.append("Set-Cookie", value)
 
     async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def receive_wrapper() -> Message:

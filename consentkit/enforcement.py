@@ -1,0 +1,83 @@
+"""Server-side enforcement: the application's ``Set-Cookie`` headers against the consent.
+
+A cookie that a category declares is dropped from the response while that category is not
+granted. A cookie that no category declares is, by setting, let through (``"allow"``),
+let through and reported (``"report"``: logged once per name, counted for
+``GET /consentkit/api/cookies``) or dropped and reported (``"block"``). consentkit's own
+cookies are added after this step and never count as undeclared.
+
+Only cookies set by the server pass through here: cookies that JavaScript writes in the
+browser are the banner's business (gated scripts), not the middleware's.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+from starlette.datastructures import MutableHeaders
+
+from .categories import CategorySet
+from .consent import Consent
+from .errors import ConfigurationError
+
+logger = logging.getLogger("consentkit")
+
+Undeclared = Literal["allow", "report", "block"]
+UNDECLARED_MODES = ("allow", "report", "block")
+MAX_NAMES = 1000  # distinct undeclared names remembered; past it, counted under "(other)"
+
+
+class CookieEnforcer:
+    """Filters ``Set-Cookie`` headers; counts undeclared cookie names per process."""
+
+    def __init__(self, categories: CategorySet, *, undeclared: Undeclared = "allow") -> None:
+        if undeclared not in UNDECLARED_MODES:
+            raise ConfigurationError(
+                f"undeclared_cookies must be one of {', '.join(UNDECLARED_MODES)}"
+            )
+        self.categories = categories
+        self.undeclared = undeclared
+        self.active = bool(categories.cookie_pattern) or undeclared != "allow"
+        self.seen: dict[str, int] = {}  # undeclared cookie name -> Set-Cookie headers seen
+
+    def enforce(self, response: MutableHeaders, consent: Consent) -> None:
+        """Drop the ``Set-Cookie`` headers that this consent (and the setting) forbid."""
+        values = response.getlist("set-cookie")
+        kept = [value for value in values if self._allowed(value, consent)]
+        if len(kept) != len(values):
+            del response["set-cookie"]
+            for value in kept:
+                response.append("Set-Cookie", value)
+
+    def _allowed(self, value: str, consent: Consent) -> bool:
+        name = value.split("=", 1)[0].strip()
+        category = self.categories.category_of_cookie(name)
+        if category is not None:
+            return consent.allows(category)
+        if self.undeclared == "allow":
+            return True
+        self._report(name)
+        return self.undeclared == "report"
+
+    def _report(self, name: str) -> None:
+        if name not in self.seen:
+            if len(self.seen) >= MAX_NAMES:
+                name = "(other)"
+            else:
+                logger.warning(
+                    "consentkit: the application sets cookie %r, which no category declares%s",
+                    name, "; it was removed" if self.undeclared == "block" else "",
+                )
+        self.seen[name] = self.seen.get(name, 0) + 1
+
+    def report(self) -> dict[str, object]:
+        """What ``GET /consentkit/api/cookies`` answers."""
+        return {
+            "undeclared_cookies": self.undeclared,
+            "undeclared": [
+                {"name": name, "count": count, "blocked": self.undeclared == "block"}
+                for name, count in sorted(self.seen.items(), key=lambda item: -item[1])
+            ],
+            "since": "the start of this process",
+        }

@@ -1,0 +1,57 @@
+"""What withdrawing a category removes from the browser: every cookie that it declares.
+
+A browser keeps one cookie per (name, domain, path), and a ``Set-Cookie`` only deletes the
+one with the same Domain and Path, so each declared variant gets its own expiring header.
+Cookies declared by a glob pattern (``_ga_*``) are expired under the names the browser sent
+with the request that withdrew them; a plain name is expired whether it was sent or not
+(a cookie with a narrower Path is not sent to ``/consentkit/consent``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from fnmatch import translate
+from typing import NamedTuple
+
+from .categories import CategorySet
+from .cookies import cookie_names, expire_variant
+
+
+class _Declared(NamedTuple):
+    name: str
+    pattern: re.Pattern[str] | None  # for a glob pattern; None for a plain name
+    variants: tuple[tuple[str, str | None], ...]  # (path, domain or None for host-only)
+
+
+class CookieExpiry:
+    """``Set-Cookie`` headers that expire the cookies of withdrawn categories."""
+
+    def __init__(self, categories: CategorySet) -> None:
+        self._declared = {
+            category.name: [
+                _Declared(
+                    cookie.name,
+                    re.compile(translate(cookie.name)) if cookie.is_pattern else None,
+                    tuple((path, domain) for domain in (cookie.domains or (None,))
+                          for path in cookie.paths),
+                )
+                for cookie in category.declared
+            ]
+            for category in categories.all
+        }
+
+    def headers(self, withdrawn: Iterable[str], cookie_header: str, *, secure: bool) -> list[str]:
+        """Expiring ``Set-Cookie`` values for the cookies of the ``withdrawn`` categories."""
+        sent = cookie_names(cookie_header)
+        result: list[str] = []
+        for category in sorted(withdrawn):
+            for declared in self._declared.get(category, ()):
+                pattern = declared.pattern
+                names = [n for n in sent if pattern.match(n)] if pattern else [declared.name]
+                for name in names:
+                    for path, domain in declared.variants:
+                        header = expire_variant(name, path=path, domain=domain, secure=secure)
+                        if header not in result:
+                            result.append(header)
+        return result
