@@ -16,6 +16,7 @@ from .consent import Consent
 from .cookies import ID_COOKIE, CookieHeaders, DecisionCodec, new_token
 from .ledger import SubjectHasher, decision_record
 from .records import ConsentTally
+from .spool import DecisionSpool
 from .store import Store
 from .useragent import Agent
 from .withdrawal import CookieExpiry
@@ -50,6 +51,7 @@ class DecisionRecorder:
         subjects: SubjectHasher,
         clock: Callable[[], float],
         honour_dnt: bool = False,
+        spool: DecisionSpool | None = None,
     ) -> None:
         self.site = site
         self.categories = categories
@@ -59,6 +61,8 @@ class DecisionRecorder:
         self.subjects = subjects
         self.clock = clock
         self.honour_dnt = honour_dnt
+        # With a spool, an unreachable store delays the ledger record, never the decision.
+        self.append = spool.append if spool is not None else store.append_decision
         self.expiry = CookieExpiry(categories)
 
     def granted(self, choice: Choice, *, gpc: bool, dnt: bool = False) -> frozenset[str]:
@@ -115,7 +119,7 @@ class DecisionRecorder:
             offered=tuple(sorted(self.categories.optional)),
             granted=tuple(sorted(granted)),
         )
-        await anyio.to_thread.run_sync(self.store.append_decision, record, tally, canonical)
+        await anyio.to_thread.run_sync(self.append, record, tally, canonical)
         headers = [self.cookies.decision(self.codec.encode(granted, decision_id), secure=secure)]
         if ANALYTICS in granted:
             if visitor_id is None:

@@ -45,6 +45,7 @@ from .incoming import COOKIE, SEC_GPC, USER_AGENT, HeaderReader
 from .ledger import SubjectHasher
 from .retention import PeriodicPurge, check_retention
 from .sketch import visitor_hash
+from .spool import DecisionSpool
 from .store import Store, open_store
 from .store.base import site_zone
 from .texts import BannerTexts
@@ -82,6 +83,7 @@ class ConsentMiddleware:
         count_refused: bool = False,
         honour_dnt: bool = False,
         undeclared_cookies: Undeclared = "allow",
+        decision_spool: str | None = "auto",
         languages: list[str] | None = None,
         default_language: str = "en",
         texts: Mapping[str, Mapping[str, str]] | None = None,
@@ -127,10 +129,11 @@ class ConsentMiddleware:
         sketch_key = hmac.new(keys[-1].encode(), SKETCH_SALT, hashlib.sha256).digest()[:32]
         # A returning visitor's keyed hash is looked up, not recomputed, on each page view.
         self.visitor_key = lru_cache(maxsize=8192)(partial(_visitor_key, sketch_key))
+        self.spool = _spool(decision_spool, store, self.store, site_id)
         recorder = DecisionRecorder(
             site=site_id, categories=self.categories, codec=self.codec, cookies=self.cookies,
             store=self.store, subjects=SubjectHasher(keys[-1]), clock=clock,
-            honour_dnt=honour_dnt,
+            honour_dnt=honour_dnt, spool=self.spool,
         )
         self.endpoints = ConsentEndpoints(
             prefix=prefix, categories=self.categories,
@@ -246,15 +249,29 @@ class ConsentMiddleware:
             if message["type"] == "lifespan.startup":
                 self.counter.start()
                 self.purge.start()
+                if self.spool is not None:
+                    self.spool.start()
             return message
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
                 await self.purge.stop()
                 await self.counter.stop()
+                if self.spool is not None:
+                    await self.spool.stop()
             await send(message)
 
         await self.app(scope, receive_wrapper, send_wrapper)
+
+
+def _spool(
+    option: str | None, url: str | Store, store: Store, site: str
+) -> DecisionSpool | None:
+    """The decision spool: "auto" keeps one beside the app for stores across a network."""
+    if option == "auto":
+        local = not isinstance(url, str) or url.startswith("sqlite:")
+        option = None if local else f"consentkit-spool-{site}.sqlite3"
+    return DecisionSpool(option, store) if option else None
 
 
 def _visitor_key(key: bytes, visitor_id: str) -> int | None:
