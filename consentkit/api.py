@@ -17,8 +17,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from .admin_auth import AdminAuth
+from .bad_request import NO_STORE, BadRequest
 from .dashboard import Dashboard
-from .endpoints import NO_STORE, BadRequest, read_body
+from .endpoints import read_body
 from .errors import QueryError, StoreError
 from .incoming import AUTHORIZATION, COOKIE
 from .store import Store

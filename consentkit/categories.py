@@ -100,13 +100,13 @@ class Category:
                     "or Cookie(...)"
                 )
         object.__setattr__(self, "cookies", tuple(declared))
+        if not self.title:
+            object.__setattr__(self, "title", self.name.replace("_", " ").capitalize())
 
     @property
     def declared(self) -> tuple[Cookie, ...]:
         """The cookies this category covers, each as a ``Cookie``."""
         return self.cookies  # type: ignore[return-value]  # normalised in __post_init__
-        if not self.title:
-            object.__setattr__(self, "title", self.name.replace("_", " ").capitalize())
 
 
 DEFAULT_NECESSARY = Category(

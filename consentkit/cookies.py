@@ -110,6 +110,18 @@ class DecisionCodec:
             return None
         return verified.consent_gpc if gpc else verified.consent
 
+    def decision_id(self, value: str | None) -> str | None:
+        """The decision ID of a genuine decision cookie, even an outdated or expired one.
+
+        It names the visitor in the ledger, so the visitor's rights (see, export, erase)
+        reach their records after a policy change too; the signature proves the cookie is
+        theirs.
+        """
+        if not value or len(value) > MAX_DECISION_COOKIE:
+            return None
+        verified = self._cache.get(value) or self._verify(value)
+        return verified.consent.decision_id if verified else None
+
     def _verify(self, value: str) -> _Verified | None:
         try:
             raw, signed_at = self.signer.unsign(value, return_timestamp=True)
@@ -134,6 +146,9 @@ class CookieHeaders:
     """``Set-Cookie`` values, their attribute strings computed once at start-up."""
 
     def __init__(self, *, decision_max_age: int, id_max_age: int, domain: str | None) -> None:
+        self.decision_max_age = decision_max_age
+        self.id_max_age = id_max_age
+        self.domain = domain
         scope = "; Path=/" + (f"; Domain={domain}" if domain else "")
         self._decision = f"{scope}; Max-Age={decision_max_age}; SameSite=Lax"
         self._id = f"; HttpOnly{scope}; Max-Age={id_max_age}; SameSite=Lax"

@@ -16,8 +16,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from .admin_auth import ADMIN_COOKIE, ADMIN_MAX_AGE, AdminAuth
+from .bad_request import NO_STORE, BadRequest
 from .banner_files import StaticFile, load_static_files
-from .endpoints import NO_STORE, BadRequest, read_body, same_origin
+from .endpoints import read_body, same_origin
 from .incoming import COOKIE, IF_NONE_MATCH
 
 FILES = {

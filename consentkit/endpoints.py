@@ -13,11 +13,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from .bad_request import NO_STORE, BadRequest
 from .banner_files import StaticFile
 from .categories import NECESSARY, CategorySet
 from .consent import Consent
 from .decisions import ACTIONS, Choice, DecisionRecorder
 from .derive import VisitorClassifier
+from .disclosure import Disclosure, disclosure_response
 from .errors import StoreError
 from .incoming import (
     ACCEPT_LANGUAGE,
@@ -33,21 +35,8 @@ from .incoming import (
     USER_AGENT,
 )
 from .ledger import config_fingerprint
+from .rights import VisitorRights
 from .texts import BannerTexts
-
-NO_STORE = {"Cache-Control": "no-store"}
-
-
-class BadRequest(Exception):
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.field = status, message, field
-
-    def response(self) -> Response:
-        body: dict[str, Any] = {"error": self.message}
-        if self.field:
-            body["field"] = self.field
-        return JSONResponse(body, status_code=self.status, headers=NO_STORE)
 
 
 class ConsentEndpoints:
@@ -62,11 +51,14 @@ class ConsentEndpoints:
         banner_files: dict[str, StaticFile],
         position: str,
         max_body_size: int,
+        disclosure: Disclosure,
     ) -> None:
         self.prefix = prefix
+        self.disclosure = disclosure
         self.categories = categories
         self.texts = texts
         self.recorder = recorder
+        self.rights = VisitorRights(recorder)
         self.visitor = visitor
         self.files = banner_files
         self.max_body_size = max_body_size
@@ -94,7 +86,8 @@ class ConsentEndpoints:
     ) -> None:
         name = scope["path"][len(self.prefix):].lstrip("/")
         method = scope["method"]
-        allowed = {"state": "GET", "consent": "POST", **{f: "GET" for f in self.files}}
+        allowed = {"state": "GET", "consent": "POST", "me": "GET", "me/export": "GET",
+                   "me/erase": "POST", "cookies": "GET", **{f: "GET" for f in self.files}}
         if name not in allowed:
             response: Response = JSONResponse({"error": "not found"}, 404, headers=NO_STORE)
         elif method != allowed[name] and not (method == "HEAD" and allowed[name] == "GET"):
@@ -105,12 +98,46 @@ class ConsentEndpoints:
             response = self.static(self.files[name], scope, headers)
         elif name == "state":
             response = JSONResponse(self.state(consent, headers), headers=NO_STORE)
+        elif name == "cookies":
+            wanted = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+            response = disclosure_response(self.disclosure, wanted.get("format", "html"))
+        elif name.startswith("me"):
+            response = await self.rights_response(name, scope, receive, headers)
         else:
             try:
                 response = await self.consent(scope, receive, consent, headers, visitor_id)
             except BadRequest as error:
                 response = error.response()
         await response(scope, receive, send)
+
+    async def rights_response(
+        self, name: str, scope: Scope, receive: Receive, headers: dict[bytes, str]
+    ) -> Response:
+        try:
+            if name == "me":
+                return await self.rights.see(headers)
+            if name == "me/export":
+                return await self.rights.export(scope, headers)
+            same_origin(scope, headers)  # erasing is a change: never from another site
+            self.erase_body(await read_body(receive, headers, self.max_body_size), headers)
+            return await self.rights.erase(scope, headers)
+        except BadRequest as error:
+            return error.response()
+
+    @staticmethod
+    def erase_body(body: bytes, headers: dict[bytes, str]) -> None:
+        """An erasure needs no body; one that is sent must be well-formed."""
+        content_type = headers.get(CONTENT_TYPE, "").split(";")[0].strip().lower()
+        if not body.strip() or content_type == "application/x-www-form-urlencoded":
+            return
+        if content_type not in ("application/json", ""):
+            raise BadRequest(415, "send no body, application/json or a form")
+        try:
+            fields = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest(400, "the body is not valid JSON") from None
+        if not isinstance(fields, dict):
+            raise BadRequest(400, "the body must be a JSON object")
 
     def static(self, file: StaticFile, scope: Scope, headers: dict[bytes, str]) -> Response:
         versioned = f"v={file.version}".encode() == scope.get("query_string", b"")

@@ -13,6 +13,7 @@ import hmac
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from functools import lru_cache, partial
 from typing import Literal
 
@@ -38,6 +39,7 @@ from .cookies import (
 )
 from .decisions import DecisionRecorder
 from .derive import MAX_PAGE, VisitorClassifier
+from .disclosure import Disclosure
 from .endpoints import ConsentEndpoints
 from .enforcement import CookieEnforcer, Undeclared
 from .errors import ConfigurationError
@@ -141,7 +143,7 @@ class ConsentMiddleware:
                               overrides=texts),
             recorder=recorder, visitor=self.visitor,
             banner_files=load_banner_files(policy_version), position=banner_position,
-            max_body_size=max_body_size,
+            max_body_size=max_body_size, disclosure=Disclosure.of(self),
         )
         self.endpoint_prefix = prefix + "/"
         if admin_token is not None and (not isinstance(admin_token, str) or len(admin_token) < 16):
@@ -170,7 +172,7 @@ class ConsentMiddleware:
         headers = self.headers.read(scope, wanted)
         decision_value, visitor_id = read_cookies(headers.get(COOKIE, ""))
         gpc = headers.get(SEC_GPC, "").strip() == "1"
-        consent = self.codec.decode(decision_value, gpc=gpc) or Consent.undecided(gpc=gpc)
+        consent = self.codec.decode(decision_value, gpc=gpc) or self.undecided(decision_value, gpc)
         scope.setdefault("state", {})["consent"] = consent
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
@@ -183,7 +185,9 @@ class ConsentMiddleware:
             valid_id = visitor_id if is_visitor_id(visitor_id) else None
             await self.endpoints(scope, receive, send, consent, headers, valid_id)
             return
-        stale_decision = decision_value is not None and not consent.decided
+        # A forged or broken decision cookie is removed; a genuine one that is outdated or
+        # expired stays: its decision ID keeps naming the visitor in the ledger.
+        stale_decision = decision_value is not None and consent.decision_id is None
         secure = scope.get("scheme") == "https"
 
         async def send_wrapper(message: Message) -> None:
@@ -194,6 +198,13 @@ class ConsentMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+    def undecided(self, decision_value: str | None, gpc: bool) -> Consent:
+        """No decision in force; from an outdated or expired one, still its decision ID."""
+        decision_id = self.codec.decision_id(decision_value) if decision_value else None
+        if decision_id is None:
+            return Consent.undecided(gpc=gpc)
+        return replace(Consent.undecided(gpc=gpc), decision_id=decision_id)
 
     def on_response(
         self, message: Message, scope: Scope, consent: Consent, headers: dict[bytes, str],

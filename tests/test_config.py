@@ -101,3 +101,7 @@ def test_cookie_declarations_and_plain_names_mean_the_same_to_enforcement():
     assert [c.name for c in category.declared] == ["_ga", "_ga_*"]
     assert category.declared[1].domains == (".example.com",)
     assert category.declared[0].paths == ("/",)
+
+
+def test_a_category_without_a_title_is_titled_after_its_name():
+    assert Category("social_media").title == "Social media"

@@ -1,0 +1,344 @@
+"""The cookie disclosure: the site's cookie policy, generated from the middleware's configuration.
+
+The same ``categories`` that the middleware enforces, plus the two cookies consentkit sets
+itself with their real lifetimes, rendered as JSON, Markdown or an HTML fragment. Served at
+``GET /consentkit/cookies`` and printed by ``consentkit disclose``, so the published policy
+and what the site does cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import JSONResponse, Response
+
+from .app_loading import AppLoadError, app_layers, load_app
+from .categories import ANALYTICS, DEFAULT_CATEGORIES, NECESSARY, Category, CategorySet, Cookie
+from .cookies import DECISION_COOKIE, ID_COOKIE, POLICY_VERSION
+from .errors import ConfigurationError
+
+if TYPE_CHECKING:  # the middleware imports this module to serve the endpoint
+    from .middleware import ConsentMiddleware
+
+DAY = 24 * 3600
+MONTH_DAYS = 365.25 / 12
+DECISION_PURPOSE = (
+    "Remembers your cookie choices: which categories you allowed, the version of this policy "
+    "you saw and when you decided. Signed, so it cannot be altered."
+)
+ID_PURPOSE = (
+    "A random number that lets us count returning visitors without knowing who you are. "
+    "Set only while you allow analytics; removed when you withdraw."
+)
+COLUMNS = ("Cookie", "Purpose", "Lifetime", "Provider", "Domains", "Paths")
+OPTIONS = ("categories", "decision_max_age", "id_max_age", "cookie_domain", "policy_version")
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    """Every category and cookie of the site, as its cookie policy must list them.
+
+    ``categories`` come in the middleware's order (``necessary`` first), each with
+    consentkit's own cookie first: ``consentkit`` under necessary, ``consentkit_id`` under
+    analytics (only when the site has that category, since otherwise it is never set).
+    """
+
+    policy_version: str
+    categories: tuple[Category, ...]
+
+    @classmethod
+    def of(cls, middleware: ConsentMiddleware) -> Disclosure:
+        """The disclosure of a middleware: the very options it enforces."""
+        cookies = middleware.cookies
+        return cls._assemble(
+            middleware.categories,
+            policy_version=middleware.codec.policy_version,
+            decision_max_age=cookies.decision_max_age,
+            id_max_age=cookies.id_max_age,
+            cookie_domain=cookies.domain,
+        )
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        categories: Sequence[Category | str] = DEFAULT_CATEGORIES,
+        decision_max_age: int | None = None,
+        id_max_age: int | None = None,
+        cookie_domain: str | None = None,
+        policy_version: str | None = None,
+    ) -> Disclosure:
+        """The disclosure of the middleware these options would build; None means its default."""
+        default = _middleware_defaults()
+        decision_age = default["decision_max_age"] if decision_max_age is None else decision_max_age
+        id_age = default["id_max_age"] if id_max_age is None else id_max_age
+        version = default["policy_version"] if policy_version is None else policy_version
+        _check(decision_age, id_age, default["id_max_age"], version)
+        return cls._assemble(
+            CategorySet.build(categories), policy_version=version,
+            decision_max_age=decision_age, id_max_age=id_age, cookie_domain=cookie_domain,
+        )
+
+    @classmethod
+    def _assemble(
+        cls, categories: CategorySet, *, policy_version: str, decision_max_age: int | None,
+        id_max_age: int | None, cookie_domain: str | None,
+    ) -> Disclosure:
+        def own(name: str, purpose: str, seconds: int | None) -> Cookie:
+            return Cookie(name, purpose=purpose, lifetime=describe_lifetime(seconds),
+                          provider=cookie_domain or "this site",
+                          domains=(cookie_domain,) if cookie_domain else ())
+
+        ours = {
+            NECESSARY: own(DECISION_COOKIE, DECISION_PURPOSE, decision_max_age),
+            ANALYTICS: own(ID_COOKIE, ID_PURPOSE, id_max_age),
+        }
+        listed = []
+        for category in categories.all:
+            mine = [ours[category.name]] if category.name in ours else []
+            # A site that already described our cookie gets ours, with its real lifetime.
+            taken = {cookie.name for cookie in mine}
+            theirs = [c for c in category.declared if c.name not in taken]
+            title = category.title or category.name.replace("_", " ").capitalize()
+            listed.append(Category(category.name, title=title, description=category.description,
+                                   cookies=[*mine, *theirs]))
+        return cls(policy_version=policy_version, categories=tuple(listed))
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON shape (see docs/disclosure.md); keys and order are stable."""
+        return {
+            "policy_version": self.policy_version,
+            "categories": [
+                {
+                    "name": category.name,
+                    "title": category.title,
+                    "description": category.description,
+                    "required": category.name == NECESSARY,
+                    "cookies": [_cookie_json(cookie) for cookie in category.declared],
+                }
+                for category in self.categories
+            ],
+        }
+
+    def to_markdown(self) -> str:
+        """A ``##`` heading per category and a table of its cookies, safe in any renderer."""
+        lines = [f"Cookie policy version {_md(self.policy_version)}."]
+        for category in self.categories:
+            lines += ["", f"## {_md(category.title)}", ""]
+            if category.description:
+                lines += [_md(category.description), ""]
+            if category.name == NECESSARY:
+                lines += ["Always active: these cookies cannot be switched off.", ""]
+            if not category.declared:
+                lines.append("This category sets no cookies.")
+                continue
+            lines.append("| " + " | ".join(COLUMNS) + " |")
+            lines.append("|" + "---|" * len(COLUMNS))
+            for cookie in category.declared:
+                name = _md_code(cookie.name) + (" (name pattern)" if cookie.is_pattern else "")
+                cells = [name, *(_md(text) for text in _cells(cookie))]
+                lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines) + "\n"
+
+    def to_html(self) -> str:
+        """A fragment to embed in a page: no script, no style; ``ck-`` classes to style it."""
+        parts = ['<div class="ck-disclosure">',
+                 f'<p class="ck-policy-version">Cookie policy version '
+                 f"{escape(self.policy_version)}.</p>"]
+        parts += [_html_category(category) for category in self.categories]
+        parts.append("</div>")
+        return "\n".join(parts) + "\n"
+
+
+def describe_lifetime(seconds: int | None) -> str:
+    """A lifetime for people: ``"182 days"``, ``"13 months"``, ``"session"`` for no Max-Age.
+
+    Exact units are used below a year. From a year on, whole years, or whole months when
+    within a day of one (the 13-month cap on ``consentkit_id`` is 396 days).
+    """
+    if seconds is None:
+        return "session"
+    if seconds >= 365 * DAY and seconds % DAY == 0:
+        days = seconds // DAY
+        if days % 365 == 0:
+            return _plural(days // 365, "year")
+        months = round(days / MONTH_DAYS)
+        if abs(days - months * MONTH_DAYS) <= 1:
+            return _plural(months, "month")
+    for unit, size in (("day", DAY), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            return _plural(seconds // size, unit)
+    return _plural(seconds, "second")
+
+
+FORMATS: dict[str, tuple[str, Callable[[Disclosure], str]]] = {
+    "html": ("text/html; charset=utf-8", Disclosure.to_html),
+    "md": ("text/markdown; charset=utf-8", Disclosure.to_markdown),
+    "json": ("application/json", lambda d: json.dumps(d.to_json(), ensure_ascii=False, indent=2)),
+}
+
+
+def disclosure_response(disclosure: Disclosure, format: str = "html") -> Response:
+    """The answer to ``GET /consentkit/cookies?format=html|md|json`` (no format: html).
+
+    Public and identical for every visitor, so caches may keep it for five minutes.
+    """
+    if format not in FORMATS:
+        return JSONResponse(
+            {"error": f"format must be one of {', '.join(FORMATS)}", "field": "format"},
+            status_code=400, headers={"Cache-Control": "no-store"},
+        )
+    media_type, render = FORMATS[format]
+    return Response(render(disclosure), media_type=media_type, headers={
+        "Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff",
+    })
+
+
+def add_disclose_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``consentkit disclose APP [--format html|md|json] [--output FILE]``."""
+    disclose = subparsers.add_parser(
+        "disclose", help="print the cookie disclosure of an app's consent configuration"
+    )
+    disclose.add_argument("app", metavar="APP", help="module:attribute naming a "
+                          "ConsentMiddleware, an ASGI app using one, or a list of Category")
+    disclose.add_argument("--format", choices=list(FORMATS), default="html")
+    disclose.add_argument("--output", help="a file to write (default: standard output)")
+    disclose.add_argument("--app-dir", default=".",
+                          help="where to import APP from (default: the current directory)")
+    disclose.set_defaults(run=_disclose)
+
+
+def _disclose(args: argparse.Namespace) -> int:
+    try:
+        disclosure = find_disclosure(load_app(args.app, args.app_dir), args.app)
+    except AppLoadError as error:
+        print(f"consentkit disclose: {error}", file=sys.stderr)
+        return 2
+    text = FORMATS[args.format][1](disclosure)
+    if args.output:
+        Path(args.output).write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    else:
+        print(text.rstrip("\n"))
+    return 0
+
+
+def find_disclosure(target: object, label: str = "APP") -> Disclosure:
+    """The disclosure of a ConsentMiddleware, an ASGI app that uses one, or a category list.
+
+    In an app, a built middleware is preferred (its options are final); otherwise a
+    Starlette ``Middleware(ConsentMiddleware, ...)`` declaration in ``user_middleware``.
+    """
+    from .middleware import ConsentMiddleware
+
+    if isinstance(target, list | tuple) and target and all(isinstance(c, Category) for c in target):
+        return Disclosure.build(categories=target)
+    layers = list(app_layers(target))
+    for layer in layers:
+        if isinstance(layer, ConsentMiddleware):
+            return Disclosure.of(layer)
+    for layer in layers:
+        for entry in getattr(layer, "user_middleware", None) or ():
+            cls = getattr(entry, "cls", None)
+            if isinstance(cls, type) and issubclass(cls, ConsentMiddleware):
+                options = {k: v for k, v in entry.kwargs.items() if k in OPTIONS}
+                return Disclosure.build(**options)
+    raise AppLoadError(
+        f"{label} holds no consent configuration: expected a ConsentMiddleware, an ASGI app "
+        f"using one, or a list of Category objects, found {type(target).__name__}"
+    )
+
+
+@cache
+def _middleware_defaults() -> dict[str, Any]:
+    """The middleware's own defaults, read from its signature so the two cannot disagree."""
+    from .middleware import ConsentMiddleware
+
+    parameters = inspect.signature(ConsentMiddleware.__init__).parameters
+    return {name: parameters[name].default for name in OPTIONS}
+
+
+def _check(decision_max_age: int, id_max_age: int, id_cap: int, version: str) -> None:
+    """The middleware's own start-up checks, for options that never built a middleware."""
+    for name, value in (("decision_max_age", decision_max_age), ("id_max_age", id_max_age)):
+        if type(value) is not int or value <= 0:
+            raise ConfigurationError(f"{name} must be a positive number of seconds")
+    if id_max_age > id_cap:
+        raise ConfigurationError("id_max_age must be positive and at most 13 months")
+    if not isinstance(version, str) or not POLICY_VERSION.fullmatch(version):
+        raise ConfigurationError(
+            "policy_version must be 1-64 letters, digits, '.', '_' or '-', e.g. '2026-11'"
+        )
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+def _cookie_json(cookie: Cookie) -> dict[str, Any]:
+    return {
+        "name": cookie.name, "pattern": cookie.is_pattern, "purpose": cookie.purpose,
+        "lifetime": cookie.lifetime, "provider": cookie.provider,
+        "domains": list(cookie.domains), "paths": list(cookie.paths),
+    }
+
+
+def _cells(cookie: Cookie) -> list[str]:
+    """Purpose, lifetime, provider, domains and paths as text; a dash where nothing is said."""
+    domains = ", ".join(cookie.domains) or "this site"
+    texts = [cookie.purpose, cookie.lifetime, cookie.provider, domains, ", ".join(cookie.paths)]
+    return [" ".join(text.split()) or "—" for text in texts]
+
+
+# Markdown: backslash-escape what could start markup inside a table cell, '<' and '&' included,
+# so text from the configuration never becomes a link, raw HTML or an extra column.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
+
+
+def _md(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def _md_code(name: str) -> str:
+    # GitHub's tables split on '|' even in code spans, unless it is escaped.
+    return _md(name) if "`" in name else "`" + name.replace("|", "\\|") + "`"
+
+
+def _html_category(category: Category) -> str:
+    name = escape(category.name)
+    parts = [f'<section class="ck-category" id="ck-category-{name}">',
+             f'<h2 class="ck-category-title">{escape(category.title)}</h2>']
+    if category.description:
+        parts.append(f'<p class="ck-category-description">{escape(category.description)}</p>')
+    if category.name == NECESSARY:
+        parts.append('<p class="ck-required">Always active: these cookies cannot be switched '
+                     "off.</p>")
+    if category.declared:
+        header = "".join(f'<th scope="col">{column}</th>' for column in COLUMNS)
+        parts += ['<table class="ck-cookies">', f"<thead><tr>{header}</tr></thead>", "<tbody>"]
+        parts += [_html_row(cookie) for cookie in category.declared]
+        parts += ["</tbody>", "</table>"]
+    else:
+        parts.append('<p class="ck-no-cookies">This category sets no cookies.</p>')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _html_row(cookie: Cookie) -> str:
+    pattern = ' <span class="ck-pattern">(name pattern)</span>' if cookie.is_pattern else ""
+    fields = ("purpose", "lifetime", "provider", "domains", "paths")
+    cells = "".join(
+        f'<td class="ck-{field}">{escape(text)}</td>' for field, text in zip(
+            fields, _cells(cookie), strict=True)
+    )
+    return (f'<tr><th scope="row" class="ck-cookie-name"><code>{escape(cookie.name)}</code>'
+            f"{pattern}</th>{cells}</tr>")

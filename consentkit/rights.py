@@ -1,0 +1,118 @@
+"""The visitor's rights: see (``GET /consentkit/me``), export (``GET /consentkit/me/export``)
+and erase (``POST /consentkit/me/erase``) what the server holds about them.
+
+The visitor is known only by the decision ID inside their signed decision cookie; the ledger
+names them by a keyed hash of it. Without a genuine decision cookie there is nothing linked
+to this browser, and the answer says so. Erasure anonymises their ledger records
+irreversibly (the chain still verifies; see docs/ledger.md) and expires consentkit's cookies
+and every cookie the site's categories declare.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio.to_thread
+from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse, Response
+from starlette.types import Scope
+
+from .bad_request import NO_STORE, BadRequest
+from .categories import NECESSARY
+from .cookies import DECISION_COOKIE, ID_COOKIE, read_cookies
+from .decisions import DecisionRecorder
+from .errors import StoreError
+from .incoming import COOKIE
+
+EXPORT_FIELDS = ("decided_at", "policy_version", "action", "categories", "language",
+                 "config_hash")
+EXPORT_FORMATS = ("csv", "json")
+
+
+class VisitorRights:
+    def __init__(self, recorder: DecisionRecorder) -> None:
+        self.recorder = recorder
+        self.store = recorder.store
+        self.site = recorder.site
+
+    def subject(self, headers: dict[bytes, str]) -> str | None:
+        decision_value, _ = read_cookies(headers.get(COOKIE, ""))
+        decision_id = self.recorder.codec.decision_id(decision_value)
+        return self.recorder.subjects(decision_id) if decision_id else None
+
+    async def records(self, headers: dict[bytes, str]) -> list[dict[str, Any]]:
+        subject = self.subject(headers)
+        if subject is None:
+            return []
+        try:
+            records: list[dict[str, Any]] = await anyio.to_thread.run_sync(
+                self.store.subject_records, self.site, subject
+            )
+        except StoreError:
+            raise BadRequest(503, "your records cannot be read now; please retry") from None
+        return records
+
+    async def see(self, headers: dict[bytes, str]) -> Response:
+        records = await self.records(headers)
+        return JSONResponse({
+            "identified": self.subject(headers) is not None,
+            "records": records,
+            "held": "your consent decisions; analytics keep no record of you "
+                    "(see the site's privacy page)",
+        }, headers=NO_STORE)
+
+    async def export(self, scope: Scope, headers: dict[bytes, str]) -> Response:
+        wanted = _query_value(scope, "format") or "csv"
+        if wanted not in EXPORT_FORMATS:
+            raise BadRequest(400, "format must be csv or json", "format")
+        records = await self.records(headers)
+        download = {"Content-Disposition": f'attachment; filename="consent-records.{wanted}"',
+                    **NO_STORE}
+        if wanted == "json":
+            return JSONResponse({"records": records}, headers=download)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(EXPORT_FIELDS)
+        for record in records:
+            writer.writerow([
+                " ".join(record[f]) if f == "categories" else _cell(record[f])
+                for f in EXPORT_FIELDS
+            ])
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=download)
+
+    async def erase(self, scope: Scope, headers: dict[bytes, str]) -> Response:
+        subject = self.subject(headers)
+        erased = 0
+        if subject is not None:
+            try:
+                erased = await anyio.to_thread.run_sync(
+                    self.store.erase_subject, self.site, subject
+                )
+            except StoreError:
+                raise BadRequest(
+                    503, "your records could not be erased now; nothing was changed, please retry"
+                ) from None
+        response = JSONResponse({"erased": erased}, headers=NO_STORE)
+        secure = scope.get("scheme") == "https"
+        cookies = MutableHeaders(raw=response.raw_headers)
+        for name in (DECISION_COOKIE, ID_COOKIE):
+            cookies.append("Set-Cookie", self.recorder.cookies.expire(name, secure=secure))
+        declared = [c.name for c in self.recorder.categories.all if c.name != NECESSARY]
+        for value in self.recorder.expiry.headers(declared, headers.get(COOKIE, ""),
+                                                  secure=secure):
+            cookies.append("Set-Cookie", value)
+        return response
+
+
+def _cell(value: object) -> str:
+    text = str(value)
+    # A spreadsheet runs a cell that starts with = + - @ as a formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _query_value(scope: Scope, name: str) -> str | None:
+    query = scope.get("query_string", b"").decode("latin-1")
+    return next((v for k, v in parse_qsl(query, max_num_fields=16) if k == name), None)
