@@ -150,6 +150,7 @@ class CategorySet:
             for c in ordered
             if c.cookies
         }
+        _check_no_overlap(ordered, patterns)
         return cls(
             all=ordered,
             optional=frozenset(c.name for c in ordered if c.name != NECESSARY),
@@ -170,3 +171,24 @@ class CategorySet:
             if pattern.match(cookie_name):
                 return name
         return None
+
+
+def _check_no_overlap(
+    categories: Sequence[Category], patterns: dict[str, re.Pattern[str]]
+) -> None:
+    """A cookie belongs to one category: enforcement and the disclosure must agree on which.
+
+    Catches a name declared twice and a name that another category's pattern matches (two
+    patterns that could both match some name are not detected).
+    """
+    for category in categories:
+        for cookie in category.declared:
+            others = [
+                name for name, pattern in patterns.items()
+                if name != category.name and pattern.match(cookie.name)
+            ]
+            if others:
+                raise ConfigurationError(
+                    f"cookie {cookie.name!r} of category {category.name!r} is also declared "
+                    f"by {others[0]!r}: a cookie belongs to one category"
+                )

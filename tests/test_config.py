@@ -105,3 +105,12 @@ def test_cookie_declarations_and_plain_names_mean_the_same_to_enforcement():
 
 def test_a_category_without_a_title_is_titled_after_its_name():
     assert Category("social_media").title == "Social media"
+
+
+@pytest.mark.parametrize("second", [["_ga"], ["_g*"], ["_ga", "_x"]])
+def test_a_cookie_declared_by_two_categories_fails_at_start_up(second):
+    from consentkit.categories import CategorySet
+
+    with pytest.raises(ConfigurationError, match="belongs to one category"):
+        CategorySet.build([Category("analytics", cookies=["_ga"]),
+                           Category("marketing", cookies=second)])
