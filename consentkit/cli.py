@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .disclosure import add_disclose_command
 from .errors import ConsentkitError, QueryError
+from .ledger_cli import add_ledger_command
 from .retention import TABLES
 
 DEFAULT_STORE = "sqlite:///consentkit.sqlite3"
@@ -158,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     export.add_argument("--output", help="a file to write (default: standard output)")
     export.set_defaults(run=_export)
+    add_disclose_command(commands)
+    add_ledger_command(commands)
     return parser
 
 

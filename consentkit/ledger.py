@@ -1,8 +1,18 @@
-"""Proof of consent: turning a decision into the ledger record the store appends.
+"""Proof of consent: the ledger record of a decision, and the hash chain that makes the
+ledger tamper-evident.
 
 The record names the visitor only by a keyed hash of the random decision ID that their
 decision cookie carries, so a leaked database holds no usable cookie value, and it points
 at the exact banner configuration shown (stored once per distinct configuration).
+
+Every record is chained to the one before it: its chain hash is the SHA-256 of the previous
+chain hash and of the record's canonical form, and the store keeps the last hash and the
+number of records (the *head*) beside the records. A record edited, removed or moved after
+it was written no longer fits the chain. The chain covers a salted commitment to the
+subject rather than the subject itself, so that erasing a visitor (deleting subject and
+salt) leaves every other field of the record as tamper-evident as before.
+
+Everything here is pure and backend-independent; each store only writes and reads rows.
 """
 
 from __future__ import annotations
@@ -10,27 +20,54 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from .records import DecisionRecord
 
 LEDGER_SALT = b"consentkit.ledger"
+GENESIS = "0" * 64  # the chain hash before the first record (spelled out in migration 3 too)
+_FORMAT = "consentkit.ledger/1"  # the first item of every canonical record
 
 
 class SubjectHasher:
-    """Keyed hash of a decision ID; the key is derived from the newest secret key."""
+    """Keyed hash of a decision ID; new records use the key derived from the newest secret.
 
-    def __init__(self, secret_key: str) -> None:
-        self.key = hmac.new(secret_key.encode("utf-8"), LEDGER_SALT, hashlib.sha256).digest()
+    With several secret keys (rotation, oldest first), ``every`` gives the visitor's name
+    under each of them, newest first, so their records written before a rotation stay theirs.
+    """
+
+    def __init__(self, secret_key: str | Sequence[str]) -> None:
+        secrets = [secret_key] if isinstance(secret_key, str) else list(secret_key)
+        self.keys = [
+            hmac.new(secret.encode("utf-8"), LEDGER_SALT, hashlib.sha256).digest()
+            for secret in reversed(secrets)
+        ]
+        self.key = self.keys[0]
 
     def __call__(self, decision_id: str) -> str:
-        return hmac.new(self.key, decision_id.encode("ascii"), hashlib.sha256).hexdigest()[:32]
+        return self._hash(self.key, decision_id)
+
+    def every(self, decision_id: str) -> list[str]:
+        return list(dict.fromkeys(self._hash(key, decision_id) for key in self.keys))
+
+    @staticmethod
+    def _hash(key: bytes, decision_id: str) -> str:
+        return hmac.new(key, decision_id.encode("ascii"), hashlib.sha256).hexdigest()[:32]
 
 
 def config_fingerprint(config: dict[str, Any]) -> tuple[str, str]:
     """The canonical JSON of a banner configuration and its SHA-256."""
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return canonical, hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return canonical, config_hash_of(canonical)
+
+
+def config_hash_of(canonical: str) -> str:
+    """The SHA-256 of a stored banner configuration, as the ledger records point at it."""
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def decision_record(
@@ -44,6 +81,7 @@ def decision_record(
     language: str,
     config_hash: str,
 ) -> DecisionRecord:
+    """The ledger record of one decision (categories sorted, so equal choices read equal)."""
     return DecisionRecord(
         site=site,
         subject=subject,
@@ -54,3 +92,290 @@ def decision_record(
         language=language,
         config_hash=config_hash,
     )
+
+
+def categories_text(categories: Iterable[str]) -> str:
+    """Granted categories as a store keeps them: names joined by single spaces."""
+    return " ".join(categories)
+
+
+def categories_from_text(text: str) -> tuple[str, ...]:
+    """The inverse of ``categories_text``; an edited separator shows as an empty name, so it
+    changes the record's canonical form instead of being silently normalised away."""
+    return tuple(text.split(" ")) if text else ()
+
+
+# --- the chain -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """The fields of one record that its chain hash covers.
+
+    ``position`` counts records from the first one ever appended (1, 2, ...), so a missing
+    or moved record shows as a gap; ``commitment`` stands in for the subject (see
+    ``subject_commitment``) and survives erasure.
+    """
+
+    position: int
+    site: str
+    commitment: str
+    decided_at: int
+    policy_version: str
+    action: str
+    categories: tuple[str, ...]
+    language: str
+    config_hash: str
+
+
+def new_salt() -> str:
+    """A fresh random salt for one record's subject commitment (128 bits, hex)."""
+    return secrets.token_hex(16)
+
+
+def subject_commitment(salt: str, subject: str) -> str:
+    """``sha256(salt || subject)``: binds the record to its subject while both are kept,
+    and, once they are deleted, links the record to nobody (each record has its own salt)."""
+    return hashlib.sha256(bytes.fromhex(salt) + subject.encode("utf-8")).hexdigest()
+
+
+def ledger_entry(record: DecisionRecord, *, position: int, commitment: str) -> LedgerEntry:
+    """What the chain covers of ``record`` appended at ``position``."""
+    return LedgerEntry(
+        position=position,
+        site=record.site,
+        commitment=commitment,
+        decided_at=record.decided_at,
+        policy_version=record.policy_version,
+        action=record.action,
+        categories=record.categories,
+        language=record.language,
+        config_hash=record.config_hash,
+    )
+
+
+def canonical_entry(entry: LedgerEntry) -> bytes:
+    """The one byte string a record's hash is computed over: a JSON array, so no two
+    different records can share it whatever their texts contain."""
+    fields = [
+        _FORMAT, entry.position, entry.site, entry.commitment, entry.decided_at,
+        entry.policy_version, entry.action, list(entry.categories), entry.language,
+        entry.config_hash,
+    ]
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def chain_hash(previous: str, entry: LedgerEntry) -> str:
+    """The chain hash of ``entry`` appended after the record whose chain hash is
+    ``previous`` (``GENESIS`` for the first record).
+
+    The previous hash is taken as text, so that a stored hash edited into something that
+    is not hex is reported as a broken link rather than failing the verification; the
+    newline cannot occur in a canonical record, so the hashed bytes still split one way.
+    """
+    data = previous.encode("utf-8") + b"\n" + canonical_entry(entry)
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """Where the chain stands: ``records`` positions given out and the last chain hash;
+    ``purged`` records were removed from its start by retention, the last of them having
+    the chain hash ``base``."""
+
+    records: int
+    head: str
+    purged: int = 0
+    base: str = GENESIS
+
+
+# --- verification --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """One ledger row as a store reads it back. ``subject`` and ``salt`` are None once the
+    record is erased; ``chain`` is None for a row written without one."""
+
+    id: int
+    entry: LedgerEntry
+    chain: str | None
+    subject: str | None
+    salt: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerReport:
+    """The outcome of verifying the ledger: ``problems`` name each record found wrong, in
+    ledger order; ``ok`` when there are none. ``head`` is the chain hash of the last record
+    verified, the value to publish or compare with one published earlier."""
+
+    ok: bool
+    records: int
+    erased: int
+    problems: list[str]
+    purged: int = 0
+    head: str = GENESIS
+
+
+def verify_records(
+    records: Iterable[StoredRecord],
+    *,
+    head: ChainHead | None,
+    configs: Mapping[str, str],
+    anchors: Collection[str] = (),
+) -> LedgerReport:
+    """Check every record, in ledger order, against the chain, its subject commitment and
+    its banner configuration (``configs``: config hash -> stored configuration), then the
+    chain ``head`` against the last record. Each hash in ``anchors`` (heads published
+    earlier) must still be a chain hash of the ledger."""
+    walk = _ChainWalk(head, configs, anchors)
+    for record in records:
+        walk.visit(record)
+    return walk.finish()
+
+
+class _ChainWalk:
+    """The state of one verification pass: where the chain should continue, and what was
+    found wrong so far."""
+
+    def __init__(
+        self, head: ChainHead | None, configs: Mapping[str, str], anchors: Collection[str]
+    ) -> None:
+        self.problems: list[str] = []
+        self.head_missing = head is None
+        if head is None:
+            self.problems.append("ledger: the chain head is missing (ck_ledger_head emptied)")
+        self.head = head or ChainHead(records=0, head=GENESIS)
+        self.configs = configs
+        self.anchors = dict.fromkeys(anchors)  # ordered, so problems keep the order given
+        self.anchors.pop(self.head.base, None)
+        self.position = self.head.purged  # of the last record seen
+        self.previous = self.head.base  # its chain hash
+        self.last_id: int | None = None
+        self.records = self.erased = 0
+        self.configs_seen: set[str] = set()
+
+    def visit(self, record: StoredRecord) -> None:
+        self.records += 1
+        self.erased += record.subject is None
+        problem = _record_problem(record, self.position + 1, self.previous)
+        if problem:
+            self.problems.append(f"record {record.id}: {problem}")
+        config_hash = record.entry.config_hash
+        if config_hash not in self.configs_seen:
+            self.configs_seen.add(config_hash)
+            problem = _config_problem(config_hash, self.configs)
+            if problem:
+                self.problems.append(f"record {record.id}: {problem}")
+        self._follow(record)
+        self.last_id = record.id
+
+    def _follow(self, record: StoredRecord) -> None:
+        """Carry on from what is stored, so that one bad record is reported once, not again
+        as a broken link in every record after it; a record from further back (moved) is
+        stepped over."""
+        if record.chain is None:
+            self.position += 1
+        elif record.entry.position > self.position:
+            self.position, self.previous = record.entry.position, record.chain
+            self.anchors.pop(record.chain, None)
+
+    def finish(self) -> LedgerReport:
+        problem = self._head_problem()
+        if problem:
+            self.problems.append(problem)
+        for anchor in self.anchors:
+            self.problems.append(
+                f"anchor {anchor}: not a chain hash of this ledger: the chain was rebuilt, "
+                "or the records up to it were purged"
+            )
+        return LedgerReport(
+            ok=not self.problems, records=self.records, erased=self.erased,
+            problems=self.problems, purged=self.head.purged, head=self.previous,
+        )
+
+    def _head_problem(self) -> str | None:
+        if self.head_missing:
+            return None  # reported already; there is nothing to compare with
+        where = "ledger" if self.last_id is None else f"record {self.last_id}"
+        counted = self.head.records
+        if counted > self.position:
+            return (
+                f"{where}: the chain head counts {counted:,} records but the ledger ends at "
+                f"position {self.position:,}: the last {counted - self.position:,} were removed"
+            )
+        if counted < self.position:
+            return (
+                f"{where}: at position {self.position:,}, past the chain head "
+                f"({counted:,} records): the head was edited or records were added around it"
+            )
+        if self.head.head != self.previous:
+            return f"{where}: does not match the chain head (the head or the record was edited)"
+        return None
+
+
+def _record_problem(record: StoredRecord, position: int, previous: str) -> str | None:
+    """What is wrong with one record expected at ``position`` after chain hash
+    ``previous``: only the first thing found, since one edit can break several checks."""
+    entry = record.entry
+    if record.chain is None:
+        return "has no chain hash (written by a consentkit release without the ledger chain?)"
+    if entry.position > position:
+        missing = entry.position - position
+        return f"at position {entry.position:,} where {position:,} was expected: " + (
+            f"{missing:,} record(s) before it were removed or moved"
+        )
+    if entry.position < position:
+        return f"at position {entry.position:,} where {position:,} was expected: moved"
+    if record.chain != chain_hash(previous, entry):
+        return "does not match its chain hash: a field was edited after it was written"
+    if record.subject is None:
+        return "is erased but still holds its salt" if record.salt is not None else None
+    if not _commits_to(record.salt, record.subject, entry.commitment):
+        return "its subject does not match its commitment: the subject or salt was edited"
+    return None
+
+
+def _commits_to(salt: str | None, subject: str, commitment: str) -> bool:
+    try:
+        return salt is not None and subject_commitment(salt, subject) == commitment
+    except ValueError:  # a salt edited into something that is not hex
+        return False
+
+
+def _config_problem(config_hash: str, configs: Mapping[str, str]) -> str | None:
+    config = configs.get(config_hash)
+    if config is None:
+        return f"its banner configuration {config_hash} is not stored"
+    if config_hash_of(config) != config_hash:
+        return (
+            f"its banner configuration {config_hash} was edited (the stored text no longer "
+            "has that SHA-256)"
+        )
+    return None
+
+
+# --- what a visitor is shown ---------------------------------------------------------------
+
+
+def visitor_record(
+    *,
+    decided_at: int,
+    policy_version: str,
+    action: str,
+    categories: tuple[str, ...],
+    language: str,
+    config_hash: str,
+    config: str | None,
+) -> dict[str, Any]:
+    """One record as its visitor sees and exports it: no subject, salt or chain hash."""
+    return {
+        "decided_at": datetime.fromtimestamp(decided_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "policy_version": policy_version,
+        "action": action,
+        "categories": list(categories),
+        "language": language,
+        "config_hash": config_hash,
+        "banner": json.loads(config) if config is not None else None,
+    }

@@ -134,7 +134,7 @@ class ConsentMiddleware:
         self.spool = _spool(decision_spool, store, self.store, site_id)
         recorder = DecisionRecorder(
             site=site_id, categories=self.categories, codec=self.codec, cookies=self.cookies,
-            store=self.store, subjects=SubjectHasher(keys[-1]), clock=clock,
+            store=self.store, subjects=SubjectHasher(keys), clock=clock,
             honour_dnt=honour_dnt, spool=self.spool,
         )
         self.endpoints = ConsentEndpoints(

@@ -38,27 +38,33 @@ class VisitorRights:
         self.store = recorder.store
         self.site = recorder.site
 
-    def subject(self, headers: dict[bytes, str]) -> str | None:
+    def subjects(self, headers: dict[bytes, str]) -> list[str]:
+        """The visitor's names in the ledger: one per secret key (rotation), newest first."""
         decision_value, _ = read_cookies(headers.get(COOKIE, ""))
         decision_id = self.recorder.codec.decision_id(decision_value)
-        return self.recorder.subjects(decision_id) if decision_id else None
+        return self.recorder.subjects.every(decision_id) if decision_id else []
+
+    def _records_of(self, subjects: list[str]) -> list[dict[str, Any]]:
+        # Oldest key first, then a stable sort by time: within one second, older key first.
+        records = [r for s in reversed(subjects) for r in self.store.subject_records(self.site, s)]
+        return sorted(records, key=lambda record: str(record["decided_at"]))
+
+    def _erase(self, subjects: list[str]) -> int:
+        return sum(self.store.erase_subject(self.site, s) for s in subjects)
 
     async def records(self, headers: dict[bytes, str]) -> list[dict[str, Any]]:
-        subject = self.subject(headers)
-        if subject is None:
+        subjects = self.subjects(headers)
+        if not subjects:
             return []
         try:
-            records: list[dict[str, Any]] = await anyio.to_thread.run_sync(
-                self.store.subject_records, self.site, subject
-            )
+            return await anyio.to_thread.run_sync(self._records_of, subjects)
         except StoreError:
             raise BadRequest(503, "your records cannot be read now; please retry") from None
-        return records
 
     async def see(self, headers: dict[bytes, str]) -> Response:
         records = await self.records(headers)
         return JSONResponse({
-            "identified": self.subject(headers) is not None,
+            "identified": bool(self.subjects(headers)),
             "records": records,
             "held": "your consent decisions; analytics keep no record of you "
                     "(see the site's privacy page)",
@@ -84,13 +90,11 @@ class VisitorRights:
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=download)
 
     async def erase(self, scope: Scope, headers: dict[bytes, str]) -> Response:
-        subject = self.subject(headers)
+        subjects = self.subjects(headers)
         erased = 0
-        if subject is not None:
+        if subjects:
             try:
-                erased = await anyio.to_thread.run_sync(
-                    self.store.erase_subject, self.site, subject
-                )
+                erased = await anyio.to_thread.run_sync(self._erase, subjects)
             except StoreError:
                 raise BadRequest(
                     503, "your records could not be erased now; nothing was changed, please retry"

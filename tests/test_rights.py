@@ -161,3 +161,16 @@ async def test_when_the_ledger_cannot_be_changed_erasure_fails_and_changes_nothi
         with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
             db.execute("ALTER TABLE ck_decisions_away RENAME TO ck_decisions")
         assert len((await browser.get("/consentkit/me")).json()["records"]) == 1
+
+
+async def test_records_written_before_a_key_rotation_stay_the_visitors(make_site):
+    async with visit(make_site(secret_key=SECRET)) as browser:
+        await browser.post("/consentkit/consent", json={"action": "accept_all"})
+        cookie = browser.cookies["consentkit"]
+    rotated = make_site(secret_key=[SECRET, "a-newer-secret"])
+    async with visit(rotated) as browser:
+        put_cookie(browser, "consentkit", cookie)
+        await browser.post("/consentkit/consent", json={"action": "reject_all"})
+        records = (await browser.get("/consentkit/me")).json()["records"]
+        assert [r["action"] for r in records] == ["accept_all", "withdraw"]
+        assert (await browser.post("/consentkit/me/erase")).json() == {"erased": 2}

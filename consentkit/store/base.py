@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigurationError
+from ..ledger import LedgerReport
 from ..query.parse import parse_query
 from ..query.plan import Dialect, Plan, plan_query
 from ..query.results import build_consent_response, build_response
@@ -48,7 +49,32 @@ class Store(ABC):
 
     @abstractmethod
     def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
-        """Append one decision to the ledger (durably, before the visitor is answered)."""
+        """Append one decision to the ledger (durably, before the visitor is answered),
+        chained to the record before it (see ledger.py)."""
+
+    @abstractmethod
+    def verify_ledger(self, *, anchors: Collection[str] = ()) -> LedgerReport:
+        """Check the whole consent ledger: each record against the hash chain and its
+        banner configuration, the chain head against the last record, and each of
+        ``anchors`` (heads published earlier) against the chain."""
+
+    @abstractmethod
+    def ledger_head(self) -> str:
+        """The chain hash of the last record: publish it elsewhere (with its date) so that
+        a rebuilt chain shows, since it would no longer contain that hash."""
+
+    @abstractmethod
+    def subject_records(self, site: str, subject: str) -> list[dict[str, Any]]:
+        """What the ledger holds about one visitor (``subject``: the keyed hash of their
+        decision ID), oldest first: time (ISO 8601 UTC), policy version, action,
+        categories, language, banner configuration hash and the banner configuration
+        itself; never the subject or anything from the chain."""
+
+    @abstractmethod
+    def erase_subject(self, site: str, subject: str) -> int:
+        """Irreversibly unlink a visitor's records from them: subject and salt are deleted,
+        the rest stays so the chain still verifies. Returns how many records were erased.
+        Consent analytics (aggregates without subjects) are unchanged."""
 
     @abstractmethod
     def _fetch(self, plan: Plan) -> Iterable[Sequence[Any]]:

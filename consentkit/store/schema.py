@@ -121,6 +121,30 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 JOIN ck_pages p ON p.id = c.page_id""",
         ),
     ),
+    (
+        3,
+        # The consent ledger becomes a hash chain (see ledger.py): each record gets its
+        # position, a salted commitment to its subject (kept when the subject is erased) and
+        # its chain hash; ck_ledger_head holds the last hash and the count, and where
+        # retention cut the start of the chain. Rows already there are chained right after
+        # this migration, in Python (SQL has no portable SHA-256).
+        (
+            "ALTER TABLE ck_decisions ADD COLUMN seq BIGINT",
+            "ALTER TABLE ck_decisions ADD COLUMN salt TEXT",
+            "ALTER TABLE ck_decisions ADD COLUMN commitment TEXT",
+            "ALTER TABLE ck_decisions ADD COLUMN chain_hash TEXT",
+            """CREATE TABLE ck_ledger_head (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                records BIGINT NOT NULL,
+                head TEXT NOT NULL,
+                purged BIGINT NOT NULL,
+                base TEXT NOT NULL
+            )""",
+            f"INSERT INTO ck_ledger_head (id, records, head, purged, base)"
+            f" VALUES (1, 0, '{'0' * 64}', 0, '{'0' * 64}')",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]
+LEDGER_CHAIN = 3  # the version whose store code chains the ledger rows written before it

@@ -6,26 +6,33 @@ each reading thread gets its own connection so queries never wait for a flush.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ConfigurationError, StoreError
+from ..ledger import GENESIS, LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
 from ..records import ConsentTally, CubeBatch, DecisionRecord, Rollup
 from ..retention import TABLES
 from ..sketch import DistinctSketch, union
 from ..sketch_batch import merge_bytes, union_each
+from . import sqlite_ledger as ledger
 from .base import Store
 from .checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from .export import EXPORTS, hour_label
-from .schema import MIGRATIONS
+from .migrate import migrate
+from .schema import LEDGER_CHAIN
+
+logger = logging.getLogger("consentkit")
 
 # Two small sparse sketches are merged by appending one's entries to the other's, in SQL: a
 # sparse body is read as a set of entries whatever their order or repeats (``sketch.union``),
@@ -115,6 +122,14 @@ def _merge(a: bytes | None, b: bytes | None) -> bytes:
 
 
 MAX_KNOWN_IDS = 200_000
+_TRUNCATE_ATTEMPTS, _TRUNCATE_PAUSE = 100, 0.02  # emptying the log after an erasure: 2 s at most
+
+_SPELLING = {  # schema.py's placeholders, in SQLite
+    "blob": "BLOB",
+    "id": "INTEGER PRIMARY KEY AUTOINCREMENT",
+    # one B-tree per cube instead of a table plus its key index
+    "without_rowid": " WITHOUT ROWID",
+}
 
 
 class _Union:
@@ -167,22 +182,10 @@ class SQLiteStore(Store):
             db = self._writer
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.execute("CREATE TABLE IF NOT EXISTS ck_schema (version INTEGER NOT NULL)")
-                row = db.execute("SELECT MAX(version) FROM ck_schema").fetchone()
-                current = row[0] or 0
-                for version, statements in MIGRATIONS:
-                    if version <= current:
-                        continue
-                    for statement in statements:
-                        db.execute(
-                            statement.format(
-                                blob="BLOB",
-                                id="INTEGER PRIMARY KEY AUTOINCREMENT",
-                                # one B-tree per cube instead of a table plus its key index
-                                without_rowid=" WITHOUT ROWID",
-                            )
-                        )
-                    db.execute("INSERT INTO ck_schema (version) VALUES (?)", (version,))
+                # BEGIN IMMEDIATE is the lock: one process at a time migrates.
+                current = migrate(db, spelling=_SPELLING, placeholder="?")
+                if current < LEDGER_CHAIN:
+                    ledger.chain_unchained(db)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -299,20 +302,92 @@ class SQLiteStore(Store):
         stats = [(*place, "*", 0)] + [
             (*place, name, int(name in tally.granted)) for name in tally.offered
         ]
-        self._write([
-            (
+        with self._ledger_write() as db:
+            db.execute(
                 "INSERT INTO ck_banner_configs (config_hash, config) VALUES (?, ?)"
                 " ON CONFLICT (config_hash) DO NOTHING",
                 (record.config_hash, config),
-            ),
-            (
-                "INSERT INTO ck_decisions (site, subject, decided_at, policy_version, action,"
-                " categories, language, config_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (record.site, record.subject, record.decided_at, record.policy_version,
-                 record.action, " ".join(record.categories), record.language, record.config_hash),
-            ),
-            (_UPSERT_CONSENT, stats),
-        ])
+            )
+            ledger.append(db, record)
+            db.executemany(_UPSERT_CONSENT, stats)
+
+    def verify_ledger(self, *, anchors: Collection[str] = ()) -> LedgerReport:
+        with self._ledger_read() as db:
+            return verify_records(
+                ledger.stored_records(db), head=ledger.read_head(db),
+                configs=ledger.banner_configs(db), anchors=anchors,
+            )
+
+    def ledger_head(self) -> str:
+        with self._ledger_read() as db:
+            head = ledger.read_head(db)
+        return head.head if head else GENESIS
+
+    def subject_records(self, site: str, subject: str) -> list[dict[str, Any]]:
+        with self._ledger_read() as db:
+            return ledger.visitor_records(db, site, subject)
+
+    def erase_subject(self, site: str, subject: str) -> int:
+        with self._ledger_write(secure_delete=True) as db:
+            erased = ledger.erase(db, site, subject)
+        if erased:
+            self._truncate_wal()
+        return erased
+
+    @contextmanager
+    def _ledger_write(self, *, secure_delete: bool = False) -> Iterator[sqlite3.Connection]:
+        """A durable write transaction on the writer; ``secure_delete`` overwrites what it
+        deletes with zeros instead of leaving it in the file's free space."""
+        with self._lock:
+            db = self._writer
+            restore = db.execute("PRAGMA secure_delete").fetchone()[0] if secure_delete else None
+            try:
+                # FULL: an acknowledged consent decision must survive a power cut too.
+                db.execute("PRAGMA synchronous=FULL")
+                if secure_delete:
+                    db.execute("PRAGMA secure_delete=ON")
+                db.execute("BEGIN IMMEDIATE")
+                yield db
+                db.execute("COMMIT")
+            except BaseException as error:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                if isinstance(error, sqlite3.Error):
+                    raise StoreError(f"writing to {self.url} failed: {error}") from error
+                raise
+            finally:
+                if restore is not None:
+                    db.execute(f"PRAGMA secure_delete={int(restore)}")
+
+    @contextmanager
+    def _ledger_read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction, so that records and the chain head are one snapshot."""
+        db = self._reader()
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("COMMIT")
+
+    def _truncate_wal(self) -> None:
+        """Copy the log into the database file and empty it: the log still holds the erased
+        subjects in the page versions written before the erasure.
+
+        A checkpoint running on another connection (the background checkpointer) makes this
+        one answer busy at once, without waiting, so it is tried again for a while.
+        """
+        for _ in range(_TRUNCATE_ATTEMPTS):
+            with self._lock:
+                try:
+                    busy = self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                except sqlite3.Error:
+                    busy = 1  # the erasure itself is committed; only the emptying failed
+            if not busy:
+                return
+            time.sleep(_TRUNCATE_PAUSE)
+        logger.warning("consentkit: the write-ahead log of %s could not be emptied after an"
+                       " erasure (a long read?); it holds the erased subjects until the next"
+                       " erasure or `PRAGMA wal_checkpoint(TRUNCATE)`", self.url)
 
     def _reader(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -342,6 +417,9 @@ class SQLiteStore(Store):
             db.execute("BEGIN IMMEDIATE")
             try:
                 for name, cutoff in cutoffs.items():
+                    if name == "decisions":  # a prefix of the chain, so that it still verifies
+                        removed[name] = ledger.purge_start(db, cutoff)
+                        continue
                     table, column, _ = TABLES[name]
                     cursor = db.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff,))
                     removed[name] = cursor.rowcount

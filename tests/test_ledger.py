@@ -1,0 +1,390 @@
+"""The consent ledger as proof: a hash chain that shows any edit, and a visitor's rights to
+see and erase their records without breaking it."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from conftest import SECRET, Clock, visit
+
+from consentkit import open_store
+from consentkit.errors import StoreError
+from consentkit.ledger import (
+    GENESIS,
+    SubjectHasher,
+    categories_from_text,
+    chain_hash,
+    config_fingerprint,
+    decision_record,
+    ledger_entry,
+)
+from consentkit.ledger_cli import add_ledger_command
+from consentkit.records import ConsentTally, DecisionRecord
+from consentkit.retention import cutoffs
+from consentkit.store.schema import MIGRATIONS
+
+NOW = int(datetime(2026, 11, 24, 13, 5, 9, tzinfo=UTC).timestamp())
+BANNERS = {
+    language: {"language": language, "policy_version": "2026-11",
+               "categories": ["necessary", "analytics", "marketing"],
+               "texts": {"accept_all": accept}}
+    for language, accept in (("en", "Accept all"), ("de", "Alle akzeptieren"))
+}
+SUBJECTS = {name: SubjectHasher(SECRET)(f"decision-id-{name}") for name in "abc"}
+# (visitor, action, granted, banner, seconds after NOW): records 1 to 5, in this order
+DECISIONS = [
+    ("a", "accept_all", ("analytics", "marketing"), "en", 0),
+    ("b", "reject_all", (), "en", 60),
+    ("a", "custom", ("analytics",), "de", 120),
+    ("c", "accept_all", ("analytics", "marketing"), "en", 180),
+    ("b", "custom", ("marketing",), "de", 240),
+]
+
+
+def decide(store, who, action, granted, banner, after):
+    canonical, config_hash = config_fingerprint(BANNERS[banner])
+    at = NOW + after
+    record = decision_record(
+        site="default", subject=SUBJECTS[who], decided_at=at, policy_version="2026-11",
+        action=action, granted=frozenset({"necessary", *granted}), language=banner,
+        config_hash=config_hash,
+    )
+    tally = ConsentTally(hour=at // 3600, country="DE", device="desktop", browser="Chrome",
+                         action=action, offered=("analytics", "marketing"), granted=granted)
+    store.append_decision(record, tally, canonical)
+
+
+@pytest.fixture
+def ledger(store_url):
+    """Five decisions by three visitors, on two banners."""
+    store = open_store(store_url, clock=Clock(NOW))
+    for decision in DECISIONS:
+        decide(store, *decision)
+    store.close()
+    return store_url
+
+
+def verify(url, **options):
+    store = open_store(url)
+    try:
+        return store.verify_ledger(**options)
+    finally:
+        store.close()
+
+
+def tamper(url, *statements):
+    """Change the database as someone with the file and the sqlite3 shell could."""
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        for statement in statements:
+            db.execute(statement)
+
+
+def database_bytes(url):
+    path = Path(url.removeprefix("sqlite:///"))
+    return b"".join(p.read_bytes() for p in path.parent.iterdir() if p.name.startswith(path.name))
+
+
+def test_an_untouched_ledger_verifies_and_its_head_moves_with_each_record(ledger):
+    report = verify(ledger)
+    assert (report.ok, report.records, report.erased, report.problems) == (True, 5, 0, [])
+    store = open_store(ledger, clock=Clock(NOW))
+    head = store.ledger_head()
+    assert head == report.head != GENESIS
+    decide(store, "c", "reject_all", (), "en", 300)
+    assert store.ledger_head() != head
+    assert store.verify_ledger().records == 6
+    store.close()
+
+
+DE_HASH = config_fingerprint(BANNERS["de"])[1]
+EN_HASH = config_fingerprint(BANNERS["en"])[1]
+EDITED = "does not match its chain hash: a field was edited after it was written"
+
+
+def edit(field, value, id_=3):
+    """An UPDATE of one field of one record, as a pytest parameter named after the field."""
+    return pytest.param([f"UPDATE ck_decisions SET {field} = {value} WHERE id = {id_}"],
+                        [f"record {id_}: {EDITED}"], id=field)
+
+
+UNKNOWN_HASH = "f" * 64
+MOVED = "1 record(s) before it were removed or moved"
+
+
+@pytest.mark.parametrize(
+    ("statements", "problems"),
+    [
+        edit("action", "'accept_all'"),
+        edit("categories", "'analytics marketing necessary'"),
+        edit("decided_at", "decided_at - 86400"),
+        edit("policy_version", "'2025-01'"),
+        edit("language", "'en'"),
+        edit("site", "'other'"),
+        edit("config_hash", f"'{EN_HASH}'"),  # another banner that was shown
+        pytest.param(["UPDATE ck_decisions SET categories = 'analytics  necessary' WHERE id = 3"],
+                     [f"record 3: {EDITED}"], id="categories-separator"),
+        pytest.param([f"UPDATE ck_decisions SET config_hash = '{UNKNOWN_HASH}' WHERE id = 3"],
+                     [f"record 3: {EDITED}",
+                      f"record 3: its banner configuration {UNKNOWN_HASH} is not stored"],
+                     id="config_hash-unknown"),
+        pytest.param([f"UPDATE ck_decisions SET subject = '{SUBJECTS['b']}' WHERE id = 3"],
+                     ["record 3: its subject does not match its commitment: the subject or"
+                      " salt was edited"], id="subject-reassigned"),
+        pytest.param(["DELETE FROM ck_decisions WHERE id = 3"],
+                     [f"record 4: at position 4 where 3 was expected: {MOVED}"],
+                     id="middle-deleted"),
+        pytest.param(["DELETE FROM ck_decisions WHERE id = 5"],
+                     ["record 4: the chain head counts 5 records but the ledger ends at"
+                      " position 4: the last 1 were removed"], id="last-deleted"),
+        pytest.param(["UPDATE ck_decisions SET id = -2 WHERE id = 2",
+                      "UPDATE ck_decisions SET id = 2 WHERE id = 3",
+                      "UPDATE ck_decisions SET id = 3 WHERE id = -2"],
+                     [f"record 2: at position 3 where 2 was expected: {MOVED}",
+                      "record 3: at position 2 where 4 was expected: moved"], id="swapped"),
+        pytest.param([f"UPDATE ck_banner_configs SET config = replace(config, 'Alle', 'Keine')"
+                      f" WHERE config_hash = '{DE_HASH}'"],
+                     [f"record 3: its banner configuration {DE_HASH} was edited (the stored"
+                      " text no longer has that SHA-256)"], id="banner-edited"),
+        pytest.param([f"DELETE FROM ck_banner_configs WHERE config_hash = '{DE_HASH}'"],
+                     [f"record 3: its banner configuration {DE_HASH} is not stored"],
+                     id="banner-deleted"),
+        pytest.param(["UPDATE ck_ledger_head SET head ="
+                      " (SELECT chain_hash FROM ck_decisions WHERE id = 4)"],
+                     ["record 5: does not match the chain head (the head or the record was"
+                      " edited)"], id="head-edited"),
+        pytest.param(["UPDATE ck_ledger_head SET records = 4"],
+                     ["record 5: at position 5, past the chain head (4 records): the head was"
+                      " edited or records were added around it"], id="head-count-edited"),
+        pytest.param(["DELETE FROM ck_ledger_head"],
+                     ["ledger: the chain head is missing (ck_ledger_head emptied)"],
+                     id="head-deleted"),
+    ],
+)
+def test_every_kind_of_tampering_is_found_and_names_the_record(ledger, statements, problems):
+    tamper(ledger, *statements)
+    report = verify(ledger)
+    assert report.ok is False
+    assert report.problems == problems
+
+
+def test_a_visitor_sees_their_records_oldest_first_with_the_banner_they_were_shown(ledger):
+    store = open_store(ledger)
+    records = store.subject_records("default", SUBJECTS["b"])
+    assert records == [
+        {"decided_at": "2026-11-24T13:06:09Z", "policy_version": "2026-11",
+         "action": "reject_all", "categories": ["necessary"], "language": "en",
+         "config_hash": EN_HASH, "banner": BANNERS["en"]},
+        {"decided_at": "2026-11-24T13:09:09Z", "policy_version": "2026-11",
+         "action": "custom", "categories": ["marketing", "necessary"], "language": "de",
+         "config_hash": DE_HASH, "banner": BANNERS["de"]},
+    ]
+    assert store.subject_records("other-site", SUBJECTS["b"]) == []
+    assert store.subject_records("default", "") == []
+    store.close()
+
+
+def test_erasure_unlinks_a_visitor_and_the_chain_still_verifies(ledger):
+    with sqlite3.connect(ledger.removeprefix("sqlite:///")) as db:
+        salts = [s for (s,) in db.execute(
+            "SELECT salt FROM ck_decisions WHERE subject = ?", (SUBJECTS["a"],))]
+    assert len(salts) == 2
+    store = open_store(ledger, clock=Clock(NOW))
+    others = {who: store.subject_records("default", SUBJECTS[who]) for who in "bc"}
+    stats_query = {"metrics": ["decisions", "grant_rate"], "dimensions": ["consent:category"],
+                   "date_range": "day"}
+    stats = store.query(stats_query)["results"]
+
+    assert store.erase_subject("default", SUBJECTS["a"]) == 2
+
+    assert store.subject_records("default", SUBJECTS["a"]) == []
+    assert {who: store.subject_records("default", SUBJECTS[who]) for who in "bc"} == others
+    assert store.query(stats_query)["results"] == stats  # consent analytics keep counting it
+    report = store.verify_ledger()
+    assert (report.ok, report.records, report.erased) == (True, 5, 2)
+    assert store.erase_subject("default", SUBJECTS["a"]) == 0
+    store.close()
+    blob = database_bytes(ledger)
+    assert SUBJECTS["b"].encode() in blob  # the scan can see a subject that is there
+    for needle in [SUBJECTS["a"], *salts]:
+        assert needle.encode() not in blob
+
+
+def test_an_erased_record_stays_tamper_evident(ledger):
+    store = open_store(ledger)
+    store.erase_subject("default", SUBJECTS["a"])
+    store.close()
+    tamper(ledger, "UPDATE ck_decisions SET action = 'reject_all' WHERE id = 1")
+    assert verify(ledger).problems == [f"record 1: {EDITED}"]
+
+
+def test_purging_old_decisions_cuts_the_start_of_the_chain_and_it_still_verifies(ledger):
+    store = open_store(ledger)
+    # keep 1 day, a day and 150 s after the first decision: the first three are older
+    removed = store.purge(cutoffs({"decisions": 1}, NOW + 86400 + 150))
+    assert removed == {"decisions": 3}
+    report = store.verify_ledger()
+    assert (report.ok, report.records, report.purged) == (True, 2, 3)
+    store.close()
+    tamper(ledger, "DELETE FROM ck_decisions WHERE id = 4")
+    assert verify(ledger).problems == [
+        "record 5: at position 5 where 4 was expected: 1 record(s) before it were removed"
+        " or moved"]
+
+
+def test_a_published_head_shows_a_chain_rebuilt_by_someone_with_write_access(ledger):
+    anchor = verify(ledger).head
+    store = open_store(ledger, clock=Clock(NOW))
+    decide(store, "c", "reject_all", (), "en", 300)
+    assert store.verify_ledger(anchors=[anchor]).ok
+    store.close()
+    # The limit: edit a record and recompute every hash after it, and the chain verifies.
+    tamper(ledger, "UPDATE ck_decisions SET action = 'accept_all' WHERE id = 2")
+    rebuild_chain(ledger)
+    assert verify(ledger).ok
+    assert verify(ledger, anchors=[anchor]).problems == [
+        f"anchor {anchor}: not a chain hash of this ledger: the chain was rebuilt, or the"
+        " records up to it were purged"]
+
+
+def rebuild_chain(url):
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        previous = GENESIS
+        rows = db.execute(
+            "SELECT id, site, subject, decided_at, policy_version, action, categories,"
+            " language, config_hash, seq, commitment FROM ck_decisions ORDER BY id").fetchall()
+        for id_, *fields, seq, commitment in rows:
+            fields[5] = categories_from_text(fields[5])
+            entry = ledger_entry(DecisionRecord(*fields), position=seq, commitment=commitment)
+            previous = chain_hash(previous, entry)
+            db.execute("UPDATE ck_decisions SET chain_hash = ? WHERE id = ?", (previous, id_))
+        db.execute("UPDATE ck_ledger_head SET head = ?", (previous,))
+
+
+def test_appends_from_two_stores_on_one_file_form_one_chain(store_url):
+    stores = [open_store(store_url), open_store(store_url)]
+
+    def append_many(store):
+        for n in range(15):
+            decide(store, "abc"[n % 3], "accept_all", ("analytics", "marketing"), "en", n)
+
+    threads = [threading.Thread(target=append_many, args=(s,)) for s in stores * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    report = stores[0].verify_ledger()
+    assert (report.ok, report.records) == (True, 60)
+    for store in stores:
+        store.close()
+
+
+def test_nothing_is_appended_once_the_chain_head_is_gone(ledger):
+    tamper(ledger, "DELETE FROM ck_ledger_head")
+    store = open_store(ledger, clock=Clock(NOW))
+    with pytest.raises(StoreError, match="ck_ledger_head"):
+        decide(store, "c", "reject_all", (), "en", 300)
+    assert store.verify_ledger().records == 5
+    store.close()
+
+
+@pytest.mark.anyio
+async def test_decisions_posted_by_visitors_form_a_verified_chain(make_site, store_url):
+    async with visit(make_site()) as browser:
+        for choice in ({"action": "reject_all"}, {"action": "accept_all"},
+                       {"action": "custom", "categories": ["analytics"]}):
+            assert (await browser.post("/consentkit/consent", json=choice)).status_code == 200
+    report = verify(store_url)
+    assert (report.ok, report.records) == (True, 3)
+    with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
+        (subject,) = {s for (s,) in db.execute("SELECT subject FROM ck_decisions")}
+    store = open_store(store_url)
+    records = store.subject_records("default", subject)
+    assert [r["categories"] for r in records] == [
+        ["necessary"], ["analytics", "marketing", "necessary"], ["analytics", "necessary"]]
+    assert records[0]["banner"]["categories"]  # the configuration shown, parsed
+    store.close()
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def run(capsys, *argv):
+    parser = argparse.ArgumentParser(prog="consentkit")
+    add_ledger_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    code = args.run(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ledger_verify_prints_the_count_and_head_or_each_problem(ledger, capsys):
+    store = open_store(ledger)
+    store.erase_subject("default", SUBJECTS["c"])
+    head = store.ledger_head()
+    store.close()
+    assert run(capsys, "ledger", "verify", "--store", ledger) == (
+        0, f"ledger OK: 5 records (1 erased), head {head}\n", "")
+    assert run(capsys, "ledger", "head", "--store", ledger) == (0, f"{head}\n", "")
+    code, out, _ = run(capsys, "ledger", "verify", "--store", ledger, "--anchor", head)
+    assert code == 0
+    tamper(ledger, "UPDATE ck_decisions SET action = 'accept_all' WHERE id = 2")
+    code, out, _ = run(capsys, "ledger", "verify", "--store", ledger)
+    assert code == 1
+    assert out.splitlines() == [
+        f"record 2: {EDITED}",
+        "ledger NOT OK: 1 problem(s) in 5 records (1 erased)",
+    ]
+
+
+def test_ledger_commands_default_to_the_usual_store_and_never_create_one(tmp_path, capsys):
+    from consentkit.cli import DEFAULT_STORE
+
+    parser = argparse.ArgumentParser(prog="consentkit")
+    add_ledger_command(parser.add_subparsers(dest="command", required=True))
+    assert parser.parse_args(["ledger", "verify"]).store == DEFAULT_STORE
+    missing = f"sqlite:///{tmp_path / 'typo.sqlite3'}"
+    for command in ("verify", "head"):
+        code, _, err = run(capsys, "ledger", command, "--store", missing)
+        assert (code, "no database at" in err) == (2, True)
+    assert not (tmp_path / "typo.sqlite3").exists()
+
+
+# --- databases from before the chain ---------------------------------------------------------
+
+
+def test_a_version_2_ledger_is_chained_when_opened_and_verifies(store_url):
+    path = store_url.removeprefix("sqlite:///")
+    canonical, config_hash = config_fingerprint(BANNERS["en"])
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE ck_schema (version INTEGER NOT NULL)")
+        for version in (1, 2):
+            for statement in dict(MIGRATIONS)[version]:
+                db.execute(statement.format(
+                    blob="BLOB", id="INTEGER PRIMARY KEY AUTOINCREMENT", without_rowid=""))
+            db.execute("INSERT INTO ck_schema VALUES (?)", (version,))
+        db.execute("INSERT INTO ck_banner_configs VALUES (?, ?)", (config_hash, canonical))
+        db.executemany(
+            "INSERT INTO ck_decisions (site, subject, decided_at, policy_version, action,"
+            " categories, language, config_hash) VALUES ('default', ?, ?, '2026-11', ?, ?,"
+            " 'en', ?)",
+            [(SUBJECTS["a"], NOW, "accept_all", "analytics marketing necessary", config_hash),
+             (SUBJECTS["b"], NOW + 60, "reject_all", "necessary", config_hash),
+             (SUBJECTS["a"], NOW + 120, "custom", "analytics necessary", config_hash)],
+        )
+    store = open_store(store_url, clock=Clock(NOW))
+    report = store.verify_ledger()
+    assert (report.ok, report.records) == (True, 3)
+    assert [r["action"] for r in store.subject_records("default", SUBJECTS["a"])] == [
+        "accept_all", "custom"]
+    decide(store, "c", "accept_all", ("analytics", "marketing"), "en", 180)
+    assert store.erase_subject("default", SUBJECTS["a"]) == 2
+    report = store.verify_ledger()
+    assert (report.ok, report.records, report.erased) == (True, 4, 2)
+    store.close()
+    tamper(store_url, "UPDATE ck_decisions SET categories = 'necessary' WHERE id = 1")
+    assert verify(store_url).problems == [f"record 1: {EDITED}"]
