@@ -42,7 +42,7 @@ ENDPOINTS = {  # path -> the one method it answers
     "/consentkit/state": "GET", "/consentkit/consent": "POST", "/consentkit/me": "GET",
     "/consentkit/me/export": "GET", "/consentkit/me/erase": "POST",
     "/consentkit/banner.js": "GET", "/consentkit/api/query": "POST",
-    "/consentkit/api/cookies": "GET",
+    "/consentkit/api/cookies": "GET", "/consentkit/cookies": "GET",
 }
 
 
