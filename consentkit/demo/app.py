@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from ..categories import Category
+from ..categories import Category, Cookie
 from ..middleware import ConsentMiddleware
 
 CSP = "default-src 'self'; img-src 'self' data:"
@@ -49,7 +49,10 @@ def _page(request: Request, title: str, body: str) -> HTMLResponse:
 {"(decided)" if consent.decided else "(not decided yet)"}.</p>
 <p class="gated" id="gated-status">Analytics script not run (no consent yet).</p>
 <script type="text/plain" data-category="analytics" data-src="/gated.js"></script>
-<p><button type="button" data-consentkit-open>Cookie preferences</button></p>
+<p><button type="button" data-consentkit-open>Cookie preferences</button>
+<a href="/consentkit/cookies">Cookies we use</a>
+<a href="/consentkit/me">What this site holds about you</a>
+<a href="/consentkit/me/export?format=csv">Download it (CSV)</a></p>
 </body></html>"""
     return HTMLResponse(document, headers={"Content-Security-Policy": CSP})
 
@@ -86,10 +89,14 @@ def build_app(*, store: str, secret_key: str, admin_token: str | None) -> Starle
         categories=[
             Category("analytics", title="Analytics",
                      description="Counts visits without identifying you.",
-                     cookies=["_ga", "_ga_*"]),
+                     cookies=[Cookie("_ga", purpose="Google Analytics: tells visits apart",
+                                     lifetime="2 years", provider="Google"),
+                              Cookie("_ga_*", purpose="Google Analytics: session state",
+                                     lifetime="2 years", provider="Google")]),
             Category("marketing", title="Marketing",
                      description="Measures campaigns and personalises ads.",
-                     cookies=["_fbp"]),
+                     cookies=[Cookie("_fbp", purpose="Meta Pixel: ad measurement",
+                                     lifetime="90 days", provider="Meta")]),
         ],
         policy_version="2026-11",
         admin_token=admin_token,
