@@ -11,7 +11,11 @@ logger = logging.getLogger("consentkit")
 
 
 class Repeating:
-    """Runs ``job`` every ``interval`` seconds until stopped; a failure is logged and retried."""
+    """Runs ``job`` every ``interval`` seconds until stopped; a failure is logged and retried.
+
+    Stopping never interrupts a job: a flush or a drain that is writing finishes first (a job
+    cancelled half-way could leave its worker thread writing while the next one starts).
+    """
 
     def __init__(
         self, job: Callable[[], Awaitable[object]], *, interval: float, what: str,
@@ -22,25 +26,34 @@ class Repeating:
         self.what = what
         self.first_wait = first_wait
         self._task: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Event | None = None
 
-    async def _run(self) -> None:
-        if self.first_wait:
-            await asyncio.sleep(self.interval)
+    async def _run(self, stopping: asyncio.Event) -> None:
+        if self.first_wait and await self._wait(stopping):
+            return
         while True:
             try:
                 await self.job()
             except Exception:
                 logger.exception("consentkit: %s failed; will retry", self.what)
-            await asyncio.sleep(self.interval)
+            if await self._wait(stopping):
+                return
+
+    async def _wait(self, stopping: asyncio.Event) -> bool:
+        """Sleep one interval; True when asked to stop meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), self.interval)
+        return stopping.is_set()
 
     def start(self) -> None:
         """Start in the running event loop; a no-op once started."""
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            self._stopping = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._run(self._stopping))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop after the job in progress, if any, has finished."""
+        if self._task is not None and self._stopping is not None:
+            self._stopping.set()
+            await self._task
+            self._task = self._stopping = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from array import array
 from dataclasses import dataclass
 from typing import Any
@@ -156,15 +157,25 @@ class PageViewBuffer:
     def start(self) -> None:
         self._repeating.start()
 
-    async def stop(self) -> None:
-        """Stop the background task and flush what is left."""
+    async def stop(self, *, patience: float = 15.0) -> None:
+        """Stop the background task and store what is left.
+
+        At shutdown the store may just be coming back from an outage, so the last flush is
+        retried for up to ``patience`` seconds before what is left is given up (and logged).
+        """
         await self._repeating.stop()
-        try:
-            await self.flush()
-        except Exception:
-            logger.exception(
-                "consentkit: final flush failed; %d page views not stored", self.pending
-            )
+        give_up = time.monotonic() + patience
+        while True:
+            try:
+                await self.flush()
+                return
+            except Exception:
+                if time.monotonic() >= give_up:
+                    logger.exception(
+                        "consentkit: final flush failed; %d page views not stored", self.pending
+                    )
+                    return
+            await asyncio.sleep(0.25)
 
 
 def _renumber(names: dict[Any, int], items: list[Any]) -> NDArray[np.int64]:

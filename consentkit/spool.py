@@ -36,7 +36,8 @@ class DecisionSpool:
     def __init__(self, path: str, store: Store, *, interval: float = 2.0) -> None:
         self.path = path
         self.store = store
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the spool's connection
+        self._draining = threading.Lock()  # one drain at a time, or a record goes in twice
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -73,6 +74,10 @@ class DecisionSpool:
 
     def drain_once(self) -> int:
         """Move waiting decisions into the store, oldest first; how many moved."""
+        with self._draining:
+            return self._drain()
+
+    def _drain(self) -> int:
         moved = 0
         while True:
             with self._lock:
