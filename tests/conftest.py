@@ -1,14 +1,20 @@
 """Builds the apps the tests visit, and the small GeoIP databases they need.
 
 Every test goes through the real ASGI stack (httpx against the app, lifespan running) and
-a real SQLite file. Set CONSENTKIT_REQUIRE_ALL=1 (CI does) to turn any skip into a failure.
+a real SQLite file. Tests marked ``every_store`` run once per backend: their ``store_url``
+is a SQLite file, then a fresh schema of its own in the PostgreSQL database at
+``CONSENTKIT_TEST_POSTGRES`` (default ``postgresql://postgres@127.0.0.1:5432/test``); they
+skip when PostgreSQL is not reachable. Set CONSENTKIT_REQUIRE_ALL=1 (CI does) to turn any
+skip into a failure.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -131,13 +137,101 @@ CATEGORIES = [
 ]
 
 
+POSTGRES_URL = os.environ.get(
+    "CONSENTKIT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
+STORES = ("sqlite", "postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "every_store: run once per store backend, through the store_url fixture"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "every_store"
+    ):
+        metafunc.parametrize("store_url", STORES, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Any]:
+    """An autocommit connection to the test database; a skip when it cannot be reached."""
+    try:
+        import psycopg
+    except ImportError:
+        pytest.skip("psycopg is not installed: pip install -e '.[test]'")
+    try:
+        connection = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}: {error}")
+    yield connection
+    connection.close()
+
+
+@contextmanager
+def postgres_schema(admin: Any) -> Iterator[str]:
+    """A store URL whose tables go into a new, empty schema, dropped afterwards."""
+    name = f"ck_t_{uuid.uuid4().hex[:12]}"
+    admin.execute(f"CREATE SCHEMA {name}")
+    joiner = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{joiner}options=-csearch_path%3D{name}&application_name={name}"
+    finally:
+        # Connections of a store the test never closed would otherwise linger.
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+        admin.execute(f"DROP SCHEMA {name} CASCADE")
+
+
 @pytest.fixture
-def store_url(tmp_path: Path) -> str:
+def postgres_url(postgres_admin: Any) -> Iterator[str]:
+    with postgres_schema(postgres_admin) as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'consentkit.sqlite3'}"
 
 
 @pytest.fixture
-def make_site(store_url: str) -> Callable[..., Starlette]:
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A SQLite file, or with ``every_store`` each backend in turn."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue("sqlite_url"))
+
+
+@contextmanager
+def raw_database(url: str) -> Iterator[Callable[..., list[Any]]]:
+    """Run SQL on a store's database as someone with a database shell could, ``?`` for
+    parameters on either backend; committed at the end of the block."""
+    if url.startswith("sqlite:"):
+        lite = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            with lite:
+                yield lambda sql, params=(): lite.execute(sql, params).fetchall()
+        finally:
+            lite.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url) as pg:
+        def run(sql: str, params: Any = ()) -> list[Any]:
+            cursor = pg.execute(sql.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
+
+        yield run
+
+
+@pytest.fixture
+def make_site(store_url: str, tmp_path: Path) -> Callable[..., Starlette]:
     def build(**options: Any) -> Starlette:
         settings: dict[str, Any] = {
             "secret_key": SECRET,
@@ -146,6 +240,8 @@ def make_site(store_url: str) -> Callable[..., Starlette]:
             "policy_version": "2026-11",
             "flush_interval": 0.05,
         }
+        if not store_url.startswith("sqlite:"):  # not the working directory's spool
+            settings["decision_spool"] = str(tmp_path / "spool.sqlite3")
         settings.update(options)
         app = Starlette(routes=ROUTES)
         app.add_middleware(ConsentMiddleware, **settings)

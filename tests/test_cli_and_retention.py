@@ -13,6 +13,8 @@ from conftest import Clock, visit, write_views
 from consentkit import ConfigurationError, open_store
 from consentkit.cli import main
 
+pytestmark = pytest.mark.every_store
+
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC).timestamp()
 
 
@@ -104,14 +106,14 @@ async def test_the_middleware_purges_in_the_background(filled, make_site):
                 await anyio.sleep(0.02)
 
 
-def test_bad_retention_fails_at_start_up(make_site, store_url):
+def test_bad_retention_fails_at_start_up(sqlite_url):
     from consentkit import ConsentMiddleware
 
     for retention in ({"sessions": 3}, {"pageviews": 0}, {"pageviews": "30"}):
         with pytest.raises(ConfigurationError, match="retention"):
-            ConsentMiddleware(None, secret_key="s", store=store_url, retention=retention)
+            ConsentMiddleware(None, secret_key="s", store=sqlite_url, retention=retention)
     with pytest.raises(ConfigurationError, match="time_zone"):
-        ConsentMiddleware(None, secret_key="s", store=store_url, time_zone="Mars/Olympus")
+        ConsentMiddleware(None, secret_key="s", store=sqlite_url, time_zone="Mars/Olympus")
 
 
 def test_a_site_time_zone_moves_day_boundaries(filled):

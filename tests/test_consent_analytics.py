@@ -7,7 +7,7 @@ from conftest import UA, visit
 
 from consentkit import QueryError, open_store
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.every_store]
 
 CHOICES = [
     (UA["iphone"], {"action": "accept_all"}),

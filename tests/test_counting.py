@@ -1,15 +1,16 @@
-"""Page views counted in memory, flushed to SQLite, read back through store.query."""
+"""Page views counted in memory, flushed to the store (SQLite and PostgreSQL), read back
+through store.query."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from conftest import UA, Clock, visit
+from conftest import UA, Clock, raw_database, visit
 
 from consentkit import open_store
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.every_store]
 
 TOTALS = {"metrics": ["visitors", "pageviews"], "date_range": "all"}
 
@@ -122,28 +123,23 @@ async def test_refused_visitors_are_anonymous_page_views_only_when_enabled(make_
         await browser.get("/")
         await browser.get("/")
         assert "consentkit_id" not in browser.cookies
-    import sqlite3
-
-    with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
-        row = db.execute(
-            "SELECT SUM(pageviews), SUM(anonymous_pageviews) FROM ck_pageviews").fetchone()
+    with raw_database(store_url) as sql:
+        row = sql("SELECT SUM(pageviews), SUM(anonymous_pageviews) FROM ck_pageviews")[0]
     assert row == (0, 2)
     answer = open_store(store_url).query(TOTALS)  # page views, never visitors
     assert answer["results"] == [{"dimensions": [], "metrics": [0, 2]}]
 
 
 async def test_the_site_keeps_serving_when_the_database_goes_away(make_site, store_url):
-    import sqlite3
-
     app = make_site(flush_interval=0.02)
     manager, browser = await consented(app)
-    with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
-        db.execute("ALTER TABLE ck_cells RENAME TO ck_cells_away")
+    with raw_database(store_url) as sql:
+        sql("ALTER TABLE ck_cells RENAME TO ck_cells_away")
     for _ in range(3):
         assert (await browser.get("/")).status_code == 200
     await asyncio.sleep(0.1)  # flushes fail; counts are kept for the next try
-    with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
-        db.execute("ALTER TABLE ck_cells_away RENAME TO ck_cells")
+    with raw_database(store_url) as sql:
+        sql("ALTER TABLE ck_cells_away RENAME TO ck_cells")
     await asyncio.sleep(0.1)
     await manager.__aexit__(None, None, None)
     assert open_store(store_url).query(TOTALS)["results"][0]["metrics"] == [1, 3]
@@ -166,7 +162,8 @@ async def test_page_views_past_the_buffer_bound_are_counted_and_reported(store_u
         "results"][0]["metrics"] == [3]
 
 
-def test_the_log_is_checkpointed_in_the_background_not_in_a_decisions_commit(store_url):
+def test_the_log_is_checkpointed_in_the_background_not_in_a_decisions_commit(sqlite_url):
+    store_url = sqlite_url  # SQLite's write-ahead log
     import sqlite3
 
     from conftest import write_views

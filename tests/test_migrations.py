@@ -1,36 +1,44 @@
-"""Schema migrations: a database written by an older release opens with its data intact."""
+"""Schema migrations: a database written by an older release opens with its data intact,
+on SQLite and on PostgreSQL (where every migration runs too, data and all)."""
 
 from __future__ import annotations
 
-import sqlite3
+import threading
 from datetime import UTC, datetime
 
-from conftest import Clock
+import pytest
+from conftest import Clock, raw_database
 
 from consentkit import open_store
 from consentkit.sketch import encode_hashes, visitor_hash
+from consentkit.store.postgres import SPELLING
 from consentkit.store.schema import LATEST, MIGRATIONS
+
+pytestmark = pytest.mark.every_store
 
 NOW = datetime(2026, 11, 24, 15, tzinfo=UTC).timestamp()
 HOUR = int(NOW // 3600) - 2
+OLD_SPELLING = {
+    "sqlite": {"blob": "BLOB", "id": "INTEGER PRIMARY KEY AUTOINCREMENT", "without_rowid": ""},
+    "postgresql": SPELLING,
+}
 
 
 def test_a_version_1_cube_is_moved_into_cells_and_answers_the_same(store_url):
-    path = store_url.removeprefix("sqlite:///")
+    spelling = OLD_SPELLING["sqlite" if store_url.startswith("sqlite:") else "postgresql"]
     sketch = encode_hashes({visitor_hash(b"k" * 32, v) for v in ("a", "b", "c")})
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE ck_schema (version INTEGER NOT NULL)")
+    with raw_database(store_url) as sql:
+        sql("CREATE TABLE ck_schema (version INTEGER NOT NULL)")
         for statement in dict(MIGRATIONS)[1]:
-            db.execute(statement.format(
-                blob="BLOB", id="INTEGER PRIMARY KEY AUTOINCREMENT", without_rowid=""))
-        db.execute("INSERT INTO ck_schema VALUES (1)")
-        db.executemany(
-            "INSERT INTO ck_pageviews VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [("default", HOUR, "DE", "desktop", "Chrome", "Windows", "/", 5, 1, sketch),
-             ("default", HOUR + 1, "DE", "desktop", "Chrome", "Windows", "/", 2, 0, sketch),
-             ("default", HOUR, "FR", "mobile", "Safari", "iOS", "/blog", 1, 0, sketch),
-             ("other", HOUR, "DE", "desktop", "Chrome", "Windows", "/", 9, 0, sketch)],
-        )
+            sql(statement.format(**spelling))
+        sql("INSERT INTO ck_schema VALUES (1)")
+        for row in [
+            ("default", HOUR, "DE", "desktop", "Chrome", "Windows", "/", 5, 1, sketch),
+            ("default", HOUR + 1, "DE", "desktop", "Chrome", "Windows", "/", 2, 0, sketch),
+            ("default", HOUR, "FR", "mobile", "Safari", "iOS", "/blog", 1, 0, sketch),
+            ("other", HOUR, "DE", "desktop", "Chrome", "Windows", "/", 9, 0, sketch),
+        ]:
+            sql("INSERT INTO ck_pageviews VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
     store = open_store(store_url, clock=Clock(NOW))
     # two dimensions: answered from the cube cells (version 1 wrote its roll-ups too, and
     # those are left as they were)
@@ -42,17 +50,48 @@ def test_a_version_1_cube_is_moved_into_cells_and_answers_the_same(store_url):
                          "dimensions": ["visit:country", "visit:os"]})
     assert other["results"][0]["metrics"] == [9]
     store.close()
-    with sqlite3.connect(path) as db:
-        assert db.execute("SELECT MAX(version) FROM ck_schema").fetchone()[0] == LATEST
-        assert db.execute("SELECT COUNT(*) FROM ck_cells").fetchone()[0] == 4
-        assert db.execute("SELECT COUNT(*) FROM ck_segments").fetchone()[0] == 3  # one per site
+    with raw_database(store_url) as sql:
+        assert sql("SELECT MAX(version) FROM ck_schema") == [(LATEST,)]
+        assert sql("SELECT COUNT(*) FROM ck_cells") == [(4,)]
+        assert sql("SELECT COUNT(*) FROM ck_segments") == [(3,)]  # one per site
         # the old table's name still reads the cube, for exports and people
-        assert db.execute("SELECT SUM(pageviews) FROM ck_pageviews").fetchone()[0] == 17
+        assert sql("SELECT SUM(pageviews) FROM ck_pageviews") == [(17,)]
 
 
 def test_opening_a_store_twice_migrates_once(store_url):
     open_store(store_url).close()
     open_store(store_url).close()
-    with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
-        versions = [v for (v,) in db.execute("SELECT version FROM ck_schema ORDER BY version")]
+    with raw_database(store_url) as sql:
+        versions = [v for (v,) in sql("SELECT version FROM ck_schema ORDER BY version")]
     assert versions == [version for version, _ in MIGRATIONS]
+
+
+def test_many_workers_opening_a_new_store_at_once_migrate_it_once(postgres_url):
+    """Each worker's store has its own connection; they race to migrate at start-up.
+
+    PostgreSQL only: on SQLite, ``PRAGMA journal_mode=WAL`` at start-up can fail with
+    "database is locked" when several processes open a new file at once (SQLiteStore's
+    opening, before the migration; reported, not fixed here).
+    """
+    store_url = postgres_url
+    start = threading.Barrier(8)
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            start.wait()
+            open_store(store_url).close()
+        except BaseException as error:  # reported below, with the test's own assertion
+            failures.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with raw_database(store_url) as sql:
+        versions = [v for (v,) in sql("SELECT version FROM ck_schema ORDER BY version")]
+        heads = sql("SELECT COUNT(*) FROM ck_ledger_head")
+    assert versions == [version for version, _ in MIGRATIONS]
+    assert heads == [(1,)]  # migration 3's one row, inserted once

@@ -1,4 +1,4 @@
-"""store.query: the analytics query over the SQLite cube."""
+"""store.query: the analytics query over the cube, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import pytest
 from conftest import Clock, write_views
 
 from consentkit import QueryError, open_store
+
+pytestmark = pytest.mark.every_store
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=UTC).timestamp()
 

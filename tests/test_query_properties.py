@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections import defaultdict
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-from conftest import Clock
+import pytest
+from conftest import STORES, Clock, postgres_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -117,11 +117,26 @@ def brute_force(events, spec) -> dict[tuple, list[int]]:
     return {key: [len(seen), views[0]] for key, (seen, views) in groups.items()}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.fixture(params=STORES)
+def new_store_url(request, tmp_path_factory):
+    """Fresh, empty stores of one backend, one per example (a factory of URLs)."""
+    if request.param == "postgresql":
+        admin = request.getfixturevalue("postgres_admin")
+        return lambda: postgres_schema(admin)
+    return lambda: nullcontext(f"sqlite:///{tmp_path_factory.mktemp('p') / 'p.sqlite3'}")
+
+
+# The one function-scoped fixture is a factory: every example opens a store of its own.
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(events=st.lists(event, max_size=120), queries=st.lists(query, min_size=1, max_size=4))
-def test_queries_equal_brute_force_over_raw_events(events, queries):
-    folder = Path(tempfile.mkdtemp())
-    store = open_store(f"sqlite:///{folder / 'p.sqlite3'}", clock=Clock(NOW.timestamp()))
+def test_queries_equal_brute_force_over_raw_events(new_store_url, events, queries):
+    with new_store_url() as url:
+        check_queries(url, events, queries)
+
+
+def check_queries(url, events, queries):
+    store = open_store(url, clock=Clock(NOW.timestamp()))
     buffer = PageViewBuffer(store, site="default")
 
     async def ingest() -> None:

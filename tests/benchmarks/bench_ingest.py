@@ -1,7 +1,9 @@
-"""Ingest: 1,000,000 page views counted into the buffer and flushed to SQLite.
+"""Ingest: 1,000,000 page views counted into the buffer and flushed to SQLite (or PostgreSQL).
 
     python tests/benchmarks/bench_ingest.py
-    pytest tests/benchmarks/bench_ingest.py     # asserts the budget (under 5 s)
+    pytest tests/benchmarks/bench_ingest.py     # asserts the budget (under 5 s, SQLite)
+    CONSENTKIT_BENCH_STORE=postgresql://postgres@127.0.0.1/test \
+        python tests/benchmarks/bench_ingest.py     # the same into PostgreSQL (no budget)
 
 Two spreads of the same size, both over one day with 60 countries, 4 devices, 12 browsers,
 8 OS, 300 pages and 100,000 visitors: "sessions" (the realistic one: a visit is a few pages
@@ -16,12 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sqlite3
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
+from stores import POSTGRES, backend_name, fresh_store_url, rows
 from traffic import page, traits_of
 
 from consentkit.buffer import PageViewBuffer
@@ -57,30 +57,32 @@ async def ingest(buffer: PageViewBuffer, stream: list[tuple[int, Segment, str, i
         if index % FLUSH_EVERY == 0:
             await buffer.flush()
     await buffer.flush()
-    # Until the background checkpoint has copied the log into the database file too.
-    buffer.store._checkpointer.wait_idle()  # type: ignore[attr-defined]
+    # SQLite: until the background checkpoint has copied the log into the database file too.
+    checkpointer = getattr(buffer.store, "_checkpointer", None)
+    if checkpointer is not None:
+        checkpointer.wait_idle()
     return time.perf_counter() - start
 
 
 def measure(*, sessions: bool = True) -> dict[str, float]:
-    folder = Path(tempfile.mkdtemp())
-    url = f"sqlite:///{folder / 'ingest.sqlite3'}"
-    store = open_store(url)
-    buffer = PageViewBuffer(store, site="bench")
-    stream = events(PAGEVIEWS, sessions=sessions)
-    seconds = asyncio.run(ingest(buffer, stream))
-    with sqlite3.connect(folder / "ingest.sqlite3") as db:
-        stored, cells = db.execute("SELECT SUM(pageviews), COUNT(*) FROM ck_cells").fetchone()
-    assert stored == PAGEVIEWS, stored
-    visitors = store.query({"site_id": "bench", "metrics": ["visitors"], "date_range": "all"})
-    store.close()
+    with fresh_store_url("ingest") as url:
+        store = open_store(url)
+        buffer = PageViewBuffer(store, site="bench")
+        stream = events(PAGEVIEWS, sessions=sessions)
+        seconds = asyncio.run(ingest(buffer, stream))
+        ((stored, cells),) = rows(url, "SELECT SUM(pageviews), COUNT(*) FROM ck_cells")
+        assert stored == PAGEVIEWS, stored
+        visitors = store.query({"site_id": "bench", "metrics": ["visitors"], "date_range": "all"})
+        store.close()
     return {"seconds": seconds, "cells": cells,
             "visitors": visitors["results"][0]["metrics"][0]}
 
 
 def report(figures: dict[str, float], spread: str = "sessions") -> None:
-    print(f"\ningest {PAGEVIEWS:,} page views, {spread} (flush every {FLUSH_EVERY:,})")
-    print(f"  total                {figures['seconds']:8.2f} s   (budget < 5 s)")
+    print(f"\ningest {PAGEVIEWS:,} page views into {backend_name()}, {spread}"
+          f" (flush every {FLUSH_EVERY:,})")
+    budget = "no budget" if POSTGRES else "budget < 5 s"
+    print(f"  total                {figures['seconds']:8.2f} s   ({budget})")
     print(f"  per page view        {figures['seconds'] / PAGEVIEWS * 1e6:8.2f} us")
     print(f"  cube cells stored    {figures['cells']:8,.0f}")
     print(f"  unique visitors      {figures['visitors']:8,.0f}   (of 100,000 generated)")
@@ -90,7 +92,7 @@ def report(figures: dict[str, float], spread: str = "sessions") -> None:
 def test_ingest_budget() -> None:
     figures = measure()
     report(figures)
-    assert figures["seconds"] < 5.0
+    assert figures["seconds"] < (60.0 if POSTGRES else 5.0)  # the budget is SQLite's
 
 
 if __name__ == "__main__":

@@ -1,0 +1,107 @@
+"""A TCP proxy in a thread, to cut a real database connection in the middle of a test.
+
+``cut()`` closes every open connection and refuses new ones (as a crashed or unreachable
+server would); ``restore()`` accepts again. The database itself never stops, so other tests
+sharing it are not disturbed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import selectors
+import socket
+import threading
+
+
+class TcpProxy:
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        self._lock = threading.Lock()
+        self._open = True
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def cut(self) -> None:
+        """Drop every connection and refuse new ones."""
+        with self._lock:
+            self._open = False
+            pairs, self._pairs = self._pairs, []
+        for pair in pairs:
+            for sock in pair:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+    def restore(self) -> None:
+        with self._lock:
+            self._open = True
+
+    def close(self) -> None:
+        self._stopping = True
+        self.cut()
+        self._thread.join(timeout=5)
+        self._listener.close()
+
+    def _run(self) -> None:
+        selector = selectors.DefaultSelector()
+        self._listener.setblocking(False)
+        selector.register(self._listener, selectors.EVENT_READ)
+        while not self._stopping:
+            for key, _ in selector.select(timeout=0.05):
+                if key.fileobj is self._listener:
+                    self._accept(selector)
+                else:
+                    self._forward(selector, key)
+            self._forget_closed(selector)
+        selector.close()
+
+    def _accept(self, selector: selectors.BaseSelector) -> None:
+        try:
+            client, _ = self._listener.accept()
+        except BlockingIOError:
+            return
+        with self._lock:
+            if not self._open:
+                client.close()  # refused: the "server" is away
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                return
+            self._pairs.append((client, upstream))
+        for sock, other in ((client, upstream), (upstream, client)):
+            sock.settimeout(5)  # reads happen only when ready; a send may wait a little
+            selector.register(sock, selectors.EVENT_READ, other)
+
+    def _forward(self, selector: selectors.BaseSelector, key: selectors.SelectorKey) -> None:
+        source: socket.socket = key.fileobj  # type: ignore[assignment]
+        try:
+            data = source.recv(65536)
+            if data:
+                key.data.sendall(data)
+                return
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            pass
+        self._drop(selector, source, key.data)
+
+    def _drop(self, selector: selectors.BaseSelector, *socks: socket.socket) -> None:
+        for sock in socks:
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                selector.unregister(sock)
+            sock.close()
+        with self._lock:
+            self._pairs = [p for p in self._pairs if p[0] not in socks and p[1] not in socks]
+
+    def _forget_closed(self, selector: selectors.BaseSelector) -> None:
+        for key in list(selector.get_map().values()):
+            sock = key.fileobj
+            if sock is not self._listener and getattr(sock, "fileno", lambda: -1)() < 0:
+                with contextlib.suppress(KeyError, ValueError):
+                    selector.unregister(sock)

@@ -1,0 +1,67 @@
+"""PostgreSQL goes away in the middle of a load: the site keeps serving, nothing is lost.
+
+The connection is cut by a proxy between the app and the real server (tests/tcp_proxy.py),
+as a crashed server or a broken network would cut it; the server itself keeps running for
+the other tests.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from conftest import postgres_schema
+from tcp_proxy import TcpProxy
+
+from consentkit import open_store
+
+pytestmark = pytest.mark.anyio
+
+VISITORS = 24
+PAGES = ["/", "/items/1", "/items/2"]
+BASE = "http://testserver"
+
+
+@pytest.fixture
+def proxied(postgres_admin):
+    """(URL through a cuttable proxy, direct URL, proxy) for one fresh schema."""
+    proxy = TcpProxy(("127.0.0.1", 5432))
+    with postgres_schema(postgres_admin) as direct:
+        assert "@127.0.0.1:5432/" in direct
+        yield direct.replace(":5432/", f":{proxy.port}/"), direct, proxy
+    proxy.close()
+
+
+async def test_every_acknowledged_decision_and_page_view_arrives_after_an_outage(
+    make_site, proxied, tmp_path
+):
+    url, direct, proxy = proxied
+    spool = tmp_path / "spool.sqlite3"
+    app = make_site(store=url + "&pool_timeout=1", decision_spool=str(spool),
+                    flush_interval=0.05)
+    views = 0
+    # a server waits for the shutdown flush (uvicorn: as long as it takes)
+    async with LifespanManager(app, shutdown_timeout=60) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        for visitor in range(VISITORS):
+            if visitor == VISITORS // 3:
+                proxy.cut()  # the database is gone, in the middle of the load
+            if visitor == 2 * VISITORS // 3:
+                assert spool.exists()
+                proxy.restore()
+            async with httpx.AsyncClient(transport=transport, base_url=BASE) as browser:
+                answer = await browser.post("/consentkit/consent", json={"action": "accept_all"})
+                assert answer.status_code == 200, answer.text  # acknowledged, outage or not
+                assert "consentkit_id" in browser.cookies
+                for path in PAGES:
+                    assert (await browser.get(path)).status_code == 200  # still serving
+                    views += 1
+    # the lifespan shutdown flushed the buffer and drained the spool
+    store = open_store(direct)
+    total = store.query({"metrics": ["visitors", "pageviews"], "date_range": "day"})
+    assert total["results"][0]["metrics"] == [VISITORS, views]
+    decisions = store.query({"metrics": ["decisions"], "date_range": "day"})
+    assert decisions["results"][0]["metrics"] == [VISITORS]
+    report = store.verify_ledger()
+    assert report.ok and report.records == VISITORS, report.problems
+    store.close()
