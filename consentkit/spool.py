@@ -17,6 +17,7 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -30,25 +31,41 @@ from .store import Store
 logger = logging.getLogger("consentkit")
 
 
+CLAIM_SECONDS = 120.0  # a drainer that died holding its claim is replaced after this
+
+
 class DecisionSpool:
-    """Decisions waiting for the store, in a local SQLite file."""
+    """Decisions waiting for the store, in a local SQLite file.
+
+    Several processes (``--workers``) may share one spool file: the file, not the process,
+    says whether decisions are waiting, and one drainer at a time claims the oldest record
+    (a claim expires if its holder dies), so no record goes into the store twice and the
+    ledger keeps the order in which they were decided.
+    """
 
     def __init__(self, path: str, store: Store, *, interval: float = 2.0) -> None:
         self.path = path
         self.store = store
         self._lock = threading.Lock()  # guards the spool's connection
-        self._draining = threading.Lock()  # one drain at a time, or a record goes in twice
         try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=30
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(
-                "CREATE TABLE IF NOT EXISTS waiting (n INTEGER PRIMARY KEY, record TEXT NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS waiting (n INTEGER PRIMARY KEY,"
+                " record TEXT NOT NULL, claimed REAL NOT NULL DEFAULT 0)"
             )
-            self.pending = self._db.execute("SELECT COUNT(*) FROM waiting").fetchone()[0]
+            self._count()
         except sqlite3.Error as error:
             raise ConfigurationError(f"spool {path!r}: cannot open it ({error})") from None
         self._repeating = Repeating(self.drain, interval=interval, what="draining the spool")
+
+    def _count(self) -> int:
+        with self._lock:
+            self.pending = int(self._db.execute("SELECT COUNT(*) FROM waiting").fetchone()[0])
+        return self.pending
 
     def put(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
         """Keep a decision durably until the store takes it (StoreError if even this fails)."""
@@ -64,7 +81,7 @@ class DecisionSpool:
 
     def append(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
         """Append to the store, or to the spool when the store fails or others wait."""
-        if not self.pending:
+        if not self._count():
             try:
                 self.store.append_decision(record, tally, config)
                 return
@@ -74,34 +91,41 @@ class DecisionSpool:
 
     def drain_once(self) -> int:
         """Move waiting decisions into the store, oldest first; how many moved."""
-        with self._draining:
-            return self._drain()
-
-    def _drain(self) -> int:
         moved = 0
-        while True:
-            with self._lock:
-                row = self._db.execute(
-                    "SELECT n, record FROM waiting ORDER BY n LIMIT 1"
-                ).fetchone()
-            if row is None:
-                break
-            n, entry = row
+        while (claimed := self._claim()) is not None:
+            n, entry = claimed
             record, tally, config = _parse(entry)
             try:
                 self.store.append_decision(record, tally, config)
             except StoreError:
+                self._release(n)
                 break  # still away: try again later
             with self._lock:
                 self._db.execute("DELETE FROM waiting WHERE n = ?", (n,))
-                self.pending -= 1
             moved += 1
         if moved:
-            logger.info("consentkit: %d spooled decisions stored, %d waiting", moved, self.pending)
+            logger.info("consentkit: %d spooled decisions stored, %d waiting", moved,
+                        self._count())
         return moved
 
+    def _claim(self) -> tuple[int, str] | None:
+        """The oldest waiting record, claimed, unless another drainer holds a live claim."""
+        now = time.time()
+        with self._lock:
+            row = self._db.execute(
+                "UPDATE waiting SET claimed = ? WHERE n = (SELECT MIN(n) FROM waiting)"
+                " AND NOT EXISTS (SELECT 1 FROM waiting WHERE claimed > ?)"
+                " RETURNING n, record",
+                (now, now - CLAIM_SECONDS),
+            ).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def _release(self, n: int) -> None:
+        with self._lock:
+            self._db.execute("UPDATE waiting SET claimed = 0 WHERE n = ?", (n,))
+
     async def drain(self) -> None:
-        if self.pending:
+        if self._count():
             await anyio.to_thread.run_sync(self.drain_once)
 
     def start(self) -> None:

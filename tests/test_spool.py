@@ -74,3 +74,38 @@ async def test_without_a_spool_an_unrecordable_decision_is_refused_and_changes_n
         move_ledger(store_url, away=True)
         answer = await browser.post("/consentkit/consent", json={"action": "accept_all"})
         assert answer.status_code == 503 and "consentkit" not in browser.cookies
+
+
+def test_processes_sharing_a_spool_file_drain_each_record_once_and_in_order(
+    store_url, tmp_path
+):
+    """Two workers' spools on one file (what "auto" gives every worker of one machine)."""
+    import threading
+
+    from consentkit import open_store
+    from consentkit.ledger import config_fingerprint
+    from consentkit.records import ConsentTally, DecisionRecord
+    from consentkit.spool import DecisionSpool
+
+    config, config_hash = config_fingerprint({"banner": "shown"})
+    store = open_store(store_url)
+    path = str(tmp_path / "shared.sqlite3")
+    first, second = DecisionSpool(path, store), DecisionSpool(path, store)
+    for n in range(40):
+        record = DecisionRecord(site="default", subject=f"{n:032x}", decided_at=1_790_000_000 + n,
+                                policy_version="1", action="accept_all",
+                                categories=("necessary",), language="en", config_hash=config_hash)
+        tally = ConsentTally(hour=497_000, country="DE", device="desktop", browser="Chrome",
+                             action="accept_all", offered=("analytics",), granted=())
+        (first if n % 2 else second).put(record, tally, config)
+    workers = [threading.Thread(target=spool.drain_once) for spool in (first, second) * 3]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    first.drain_once()
+    assert waiting(path) == 0
+    with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
+        times = [t for (t,) in db.execute("SELECT decided_at FROM ck_decisions ORDER BY id")]
+    assert times == [1_790_000_000 + n for n in range(40)]  # each once, in order
+    assert store.verify_ledger().ok

@@ -122,6 +122,19 @@ def _merge(a: bytes | None, b: bytes | None) -> bytes:
 
 
 MAX_KNOWN_IDS = 200_000
+
+
+def _use_wal(db: sqlite3.Connection, *, attempts: int = 100) -> None:
+    """Switch to WAL. Several processes opening a new file at once may find it locked
+    (switching does not wait on SQLite's busy handler), so it is retried for a while."""
+    for attempt in range(attempts):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 _TRUNCATE_ATTEMPTS, _TRUNCATE_PAUSE = 100, 0.02  # emptying the log after an erasure: 2 s at most
 
 _SPELLING = {  # schema.py's placeholders, in SQLite
@@ -158,7 +171,7 @@ class SQLiteStore(Store):
         self._known: dict[tuple[str, str], dict[Any, int]] = {}
         try:
             self._writer = self._connect()
-            self._writer.execute("PRAGMA journal_mode=WAL")
+            _use_wal(self._writer)
             self._writer.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
             self._migrate()
         except sqlite3.DatabaseError as error:
