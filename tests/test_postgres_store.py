@@ -4,7 +4,6 @@ and a database that goes away and comes back."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import threading
 import time
@@ -13,6 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 from conftest import SKETCH_KEY, Clock, raw_database
+from tcp_proxy import TcpProxy
 
 from consentkit import ConfigurationError, open_store
 from consentkit.buffer import PageViewBuffer
@@ -162,53 +162,6 @@ def test_a_flush_that_failed_after_numbering_new_segments_leaves_no_void_ids(sto
     store.close()
 
 
-class Relay:
-    """A TCP relay in front of PostgreSQL that can be cut, as a failing network would."""
-
-    def __init__(self, port: int) -> None:
-        self.target = ("127.0.0.1", port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.up = True
-        self.sockets: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.up:
-                client.close()
-                continue
-            server = socket.create_connection(self.target)
-            self.sockets += [client, server]
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        for end in (source, sink):
-            end.close()
-
-    def cut(self) -> None:
-        self.up = False
-        for end in self.sockets:
-            with contextlib.suppress(OSError):  # already closed by its other end
-                end.shutdown(socket.SHUT_RDWR)
-        self.sockets.clear()
-
-    def close(self) -> None:
-        self.cut()
-        self.listener.close()
-
-
 def decide(store, subject: str, at: float) -> None:
     canonical, config_hash = config_fingerprint({"language": "en"})
     record = decision_record(
@@ -225,7 +178,7 @@ def decide(store, subject: str, at: float) -> None:
 def test_a_database_that_goes_away_is_a_store_error_until_it_is_back(postgres_url):
     """What the decision spool relies on: a failed write raises StoreError (within the
     pool timeout), and the store works again once the database answers."""
-    relay = Relay(5432)
+    relay = TcpProxy(("127.0.0.1", 5432))
     url = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}") + "&pool_timeout=1"
     store = open_store(url, clock=Clock(NOW))
     buffer = PageViewBuffer(store, site="default")
@@ -237,7 +190,7 @@ def test_a_database_that_goes_away_is_a_store_error_until_it_is_back(postgres_ur
     with pytest.raises(StoreError):
         asyncio.run(buffer.flush())
     assert buffer.pending == 1  # kept for the next flush
-    relay.up = True
+    relay.restore()
     deadline = time.monotonic() + 20  # the pool retries with a growing delay, then afresh
     while True:
         try:
