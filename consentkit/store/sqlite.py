@@ -15,77 +15,23 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
-
 from ..errors import ConfigurationError, StoreError
 from ..ledger import GENESIS, LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
-from ..records import ConsentTally, CubeBatch, DecisionRecord, Rollup
+from ..records import ConsentTally, CubeBatch, DecisionRecord
 from ..retention import TABLES
 from ..sketch import DistinctSketch, union
-from ..sketch_batch import merge_bytes, union_each
+from ..sketch_batch import merge_bytes
 from . import sqlite_ledger as ledger
 from .base import Store
 from .checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from .export import EXPORTS, hour_label
 from .migrate import migrate
 from .schema import LEDGER_CHAIN
+from .sqlite_cube import CubeWriter
 
 logger = logging.getLogger("consentkit")
 
-# Two small sparse sketches are merged by appending one's entries to the other's, in SQL: a
-# sparse body is read as a set of entries whatever their order or repeats (``sketch.union``),
-# and past _CONCAT_LIMIT bytes ck_merge sorts and deduplicates again. Most conflicts are a cell
-# seen by one visitor in one flush and one in the next: this keeps them out of Python.
-_CONCAT_LIMIT = 1 + 4 * 64
-_CELL_COLUMNS = 6
-_CELLS_PER_STATEMENT = 100  # rows per INSERT: a third less time than one row per statement
-
-
-def _upsert_cells(rows: int) -> str:
-    return f"""
-INSERT INTO ck_cells (hour, segment_id, page_id, pageviews, anonymous_pageviews, visitors)
-VALUES {", ".join(["(?, ?, ?, ?, ?, ?)"] * rows)}
-ON CONFLICT (hour, segment_id, page_id) DO UPDATE SET
-    pageviews = ck_cells.pageviews + excluded.pageviews,
-    anonymous_pageviews = ck_cells.anonymous_pageviews + excluded.anonymous_pageviews,
-    visitors = CASE
-        WHEN substr(ck_cells.visitors, 1, 1) = x'01' AND substr(excluded.visitors, 1, 1) = x'01'
-            AND length(ck_cells.visitors) + length(excluded.visitors) <= {_CONCAT_LIMIT + 1}
-        THEN CAST(ck_cells.visitors || substr(excluded.visitors, 2) AS BLOB)
-        ELSE ck_merge(ck_cells.visitors, excluded.visitors) END
-"""
-
-
-_UPSERT_CELLS = _upsert_cells(_CELLS_PER_STATEMENT)
-_SEGMENT = "site = ? AND country = ? AND device = ? AND browser = ? AND os = ?"
-_NUMBERING: dict[str, tuple[str, str]] = {  # table -> (insert, look up when it was there)
-    "ck_segments": (
-        "INSERT INTO ck_segments (site, country, device, browser, os) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT DO NOTHING RETURNING id",
-        f"SELECT id FROM ck_segments WHERE {_SEGMENT}",
-    ),
-    "ck_pages": (
-        "INSERT INTO ck_pages (site, page) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING id",
-        "SELECT id FROM ck_pages WHERE site = ? AND page = ?",
-    ),
-}
-# Roll-ups are few and their sketches large: they are read, merged in bulk (union_each) and
-# written back inside the write transaction, rather than merged one by one by ck_merge.
-_READ_DAILY = """
-SELECT day, kind, value, pageviews, visitors FROM ck_daily
-WHERE site = ? AND day >= ? AND day <= ?
-"""
-_WRITE_DAILY = """
-INSERT INTO ck_daily (site, day, kind, value, pageviews, visitors) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (site, day, kind, value) DO UPDATE SET
-    pageviews = excluded.pageviews, visitors = excluded.visitors
-"""
-_UPSERT_BOTS = """
-INSERT INTO ck_bots (site, hour, pageviews) VALUES (?, ?, ?)
-ON CONFLICT (site, hour) DO UPDATE SET pageviews = ck_bots.pageviews + excluded.pageviews
-"""
 _UPSERT_CONSENT = """
 INSERT INTO ck_consent_stats
     (site, hour, country, device, browser, action, category, decisions, granted)
@@ -119,9 +65,6 @@ def _merge(a: bytes | None, b: bytes | None) -> bytes:
     if not b:
         return a
     return merge_bytes(a, b)
-
-
-MAX_KNOWN_IDS = 200_000
 
 
 def _use_wal(db: sqlite3.Connection, *, attempts: int = 100) -> None:
@@ -167,8 +110,7 @@ class SQLiteStore(Store):
         self._lock = threading.Lock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
-        # (table, site) -> segment or page -> id
-        self._known: dict[tuple[str, str], dict[Any, int]] = {}
+        self._cube = CubeWriter()
         try:
             self._writer = self._connect()
             _use_wal(self._writer)
@@ -230,85 +172,14 @@ class SQLiteStore(Store):
                 # never corrupts the file). Everything else is written with FULL (_write).
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.execute("BEGIN IMMEDIATE")
-                segments = self._ids(db, "ck_segments", site, batch.segments)
-                pages = self._ids(db, "ck_pages", site, batch.pages)
-                if len(batch.hours):
-                    segment, page = segments[batch.segment], pages[batch.page]
-                    # In key order: the B-tree takes sorted inserts several times faster.
-                    order = np.lexsort((page, segment, batch.hours))
-                    values: list[Any] = [None] * (len(order) * _CELL_COLUMNS)
-                    values[0::_CELL_COLUMNS] = batch.hours[order].tolist()
-                    values[1::_CELL_COLUMNS] = segment[order].tolist()
-                    values[2::_CELL_COLUMNS] = page[order].tolist()
-                    values[3::_CELL_COLUMNS] = batch.pageviews[order].tolist()
-                    values[4::_CELL_COLUMNS] = batch.anonymous_pageviews[order].tolist()
-                    values[5::_CELL_COLUMNS] = map(batch.visitors.__getitem__, order.tolist())
-                    self._upsert_cells(db, values)
-                if batch.rollups:
-                    db.executemany(_WRITE_DAILY, self._merged_rollups(db, site, batch.rollups))
-                db.executemany(_UPSERT_BOTS, [(site, hour, n) for hour, n in batch.bots])
+                self._cube.write(db, site, batch)
                 db.execute("COMMIT")
             except sqlite3.Error as error:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
-                self._known.clear()  # ids given out in the rolled-back transaction are void
+                self._cube.forget()  # ids given out in the rolled-back transaction are void
                 raise StoreError(f"writing to {self.url} failed: {error}") from error
         self._checkpointer.request()
-
-    @staticmethod
-    def _upsert_cells(db: sqlite3.Connection, values: list[Any]) -> None:
-        """Upsert cube cells given as one flat list, many rows per statement."""
-        width = _CELLS_PER_STATEMENT * _CELL_COLUMNS
-        whole = len(values) - len(values) % width
-        db.executemany(_UPSERT_CELLS, (values[i : i + width] for i in range(0, whole, width)))
-        if whole < len(values):
-            db.execute(_upsert_cells((len(values) - whole) // _CELL_COLUMNS), values[whole:])
-
-    @staticmethod
-    def _merged_rollups(
-        db: sqlite3.Connection, site: str, rollups: Sequence[Rollup]
-    ) -> list[tuple[Any, ...]]:
-        """The roll-ups with what is stored for them already, added up and merged."""
-        days = [rollup[0] for rollup in rollups]
-        stored = {
-            (day, kind, value): (views, sketch)
-            for day, kind, value, views, sketch in db.execute(
-                _READ_DAILY, (site, min(days), max(days))
-            )
-        }
-        totals, sketches = [], []
-        for day, kind, value, views, sketch in rollups:
-            old = stored.get((day, kind, value))
-            totals.append(views + old[0] if old else views)
-            sketches.append((old[1], sketch) if old else (sketch,))
-        try:
-            merged = union_each(sketches)
-        except ValueError as error:
-            raise sqlite3.DatabaseError(f"a stored roll-up sketch is corrupt: {error}") from None
-        return [
-            (site, day, kind, value, total, sketch)
-            for (day, kind, value, _, _), total, sketch in zip(
-                rollups, totals, merged, strict=True
-            )
-        ]
-
-    def _ids(
-        self, db: sqlite3.Connection, table: str, site: str, names: Sequence[Any]
-    ) -> NDArray[np.int64]:
-        """The id of each segment or page (in the order given), adding the new ones."""
-        known = self._known.setdefault((table, site), {})
-        if len(known) + len(names) > MAX_KNOWN_IDS:
-            known.clear()  # bounded memory; a miss costs one lookup
-        insert, look_up = _NUMBERING[table]
-        ids = np.empty(len(names), dtype=np.int64)
-        for n, name in enumerate(names):
-            id_ = known.get(name)
-            if id_ is None:
-                key = (site, *name) if isinstance(name, tuple) else (site, name)
-                row = db.execute(insert, key).fetchone() or db.execute(look_up, key).fetchone()
-                id_ = known[name] = row[0]
-            ids[n] = id_
-        return ids
 
     def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
         place = (record.site, tally.hour, tally.country, tally.device, tally.browser, tally.action)
