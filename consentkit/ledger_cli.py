@@ -67,7 +67,8 @@ def _summary(report: LedgerReport) -> str:
     notes = [f"{report.erased:,} erased"]
     if report.purged:
         notes.append(f"{report.purged:,} purged before them")
-    return f"{report.records:,} records ({', '.join(notes)})"
+    noun = "record" if report.records == 1 else "records"
+    return f"{report.records:,} {noun} ({', '.join(notes)})"
 
 
 def _missing(store: str) -> bool:
