@@ -61,6 +61,7 @@ class DecisionRecorder:
         self.subjects = subjects
         self.clock = clock
         self.honour_dnt = honour_dnt
+        self.spool = spool
         # With a spool, an unreachable store delays the ledger record, never the decision.
         self.append = spool.append if spool is not None else store.append_decision
         self.expiry = CookieExpiry(categories)

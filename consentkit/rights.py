@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,6 +27,7 @@ from .cookies import DECISION_COOKIE, ID_COOKIE, read_cookies
 from .decisions import DecisionRecorder
 from .errors import StoreError
 from .incoming import COOKIE
+from .records import DecisionRecord
 
 EXPORT_FIELDS = ("decided_at", "policy_version", "action", "categories", "language",
                  "config_hash")
@@ -47,10 +49,15 @@ class VisitorRights:
     def _records_of(self, subjects: list[str]) -> list[dict[str, Any]]:
         # Oldest key first, then a stable sort by time: within one second, older key first.
         records = [r for s in reversed(subjects) for r in self.store.subject_records(self.site, s)]
+        spool = self.recorder.spool
+        if spool is not None:  # decided while the store was away, and not stored yet
+            records += [waiting_record(r) for r in spool.waiting_for(self.site, subjects)]
         return sorted(records, key=lambda record: str(record["decided_at"]))
 
     def _erase(self, subjects: list[str]) -> int:
-        return sum(self.store.erase_subject(self.site, s) for s in subjects)
+        spool = self.recorder.spool
+        erased = spool.forget(self.site, subjects) if spool is not None else 0
+        return erased + sum(self.store.erase_subject(self.site, s) for s in subjects)
 
     async def records(self, headers: dict[bytes, str]) -> list[dict[str, Any]]:
         subjects = self.subjects(headers)
@@ -109,6 +116,20 @@ class VisitorRights:
                                                   secure=secure):
             cookies.append("Set-Cookie", value)
         return response
+
+
+def waiting_record(record: DecisionRecord) -> dict[str, Any]:
+    """A spooled record as ``/me`` shows stored ones (the banner shown follows once stored)."""
+    return {
+        "decided_at": datetime.fromtimestamp(record.decided_at, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"),
+        "policy_version": record.policy_version,
+        "action": record.action,
+        "categories": list(record.categories),
+        "language": record.language,
+        "config_hash": record.config_hash,
+        "banner": None,
+    }
 
 
 def _cell(value: object) -> str:

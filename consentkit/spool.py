@@ -18,6 +18,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import asdict
 from typing import Any
 
@@ -123,6 +124,24 @@ class DecisionSpool:
     def _release(self, n: int) -> None:
         with self._lock:
             self._db.execute("UPDATE waiting SET claimed = 0 WHERE n = ?", (n,))
+
+    def waiting_for(self, site: str, subjects: Collection[str]) -> list[DecisionRecord]:
+        """The records of these visitors that still wait here, oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT record FROM waiting ORDER BY n").fetchall()
+        records = (_parse(entry)[0] for (entry,) in rows)
+        return [r for r in records if r.site == site and r.subject in subjects]
+
+    def forget(self, site: str, subjects: Collection[str]) -> int:
+        """Delete these visitors' waiting records (their erasure); how many."""
+        with self._lock:
+            rows = self._db.execute("SELECT n, record FROM waiting").fetchall()
+            doomed = [
+                (n,) for n, entry in rows
+                if (record := _parse(entry)[0]).site == site and record.subject in subjects
+            ]
+            self._db.executemany("DELETE FROM waiting WHERE n = ?", doomed)
+        return len(doomed)
 
     async def drain(self) -> None:
         if self._count():

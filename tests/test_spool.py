@@ -109,3 +109,23 @@ def test_processes_sharing_a_spool_file_drain_each_record_once_and_in_order(
         times = [t for (t,) in db.execute("SELECT decided_at FROM ck_decisions ORDER BY id")]
     assert times == [1_790_000_000 + n for n in range(40)]  # each once, in order
     assert store.verify_ledger().ok
+
+
+async def test_a_visitor_sees_and_erases_records_still_waiting_in_the_spool(
+    make_site, store_url, tmp_path
+):
+    spool = str(tmp_path / "spool.sqlite3")
+    async with visit(make_site(decision_spool=spool)) as browser:
+        await browser.post("/consentkit/consent", json={"action": "reject_all"})
+        move_ledger(store_url, away=True)
+        await browser.post("/consentkit/consent", json={"action": "accept_all"})
+        move_ledger(store_url, away=False)  # back, and the spool not drained yet
+        records = (await browser.get("/consentkit/me")).json()["records"]
+        assert [(r["action"], r["banner"] is None) for r in records] == [
+            ("reject_all", False), ("accept_all", True)]
+        assert (await browser.post("/consentkit/me/erase")).json() == {"erased": 2}
+    assert waiting(spool) == 0  # the waiting record was erased, not drained into the ledger
+    with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
+        assert db.execute("SELECT COUNT(*) FROM ck_decisions WHERE subject <> ''").fetchone() \
+            == (0,)
+        assert db.execute("SELECT COUNT(*) FROM ck_decisions").fetchone() == (1,)
