@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from .ledger import LedgerReport
+from .ledger_verify import LedgerReport
 
 
 def add_ledger_command(subparsers: argparse._SubParsersAction[Any]) -> None:

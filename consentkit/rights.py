@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -27,6 +26,7 @@ from .cookies import DECISION_COOKIE, ID_COOKIE, read_cookies
 from .decisions import DecisionRecorder
 from .errors import StoreError
 from .incoming import COOKIE
+from .ledger import visitor_record
 from .records import DecisionRecord
 
 EXPORT_FIELDS = ("decided_at", "policy_version", "action", "categories", "language",
@@ -120,16 +120,11 @@ class VisitorRights:
 
 def waiting_record(record: DecisionRecord) -> dict[str, Any]:
     """A spooled record as ``/me`` shows stored ones (the banner shown follows once stored)."""
-    return {
-        "decided_at": datetime.fromtimestamp(record.decided_at, UTC).strftime(
-            "%Y-%m-%dT%H:%M:%SZ"),
-        "policy_version": record.policy_version,
-        "action": record.action,
-        "categories": list(record.categories),
-        "language": record.language,
-        "config_hash": record.config_hash,
-        "banner": None,
-    }
+    return visitor_record(
+        decided_at=record.decided_at, policy_version=record.policy_version,
+        action=record.action, categories=record.categories, language=record.language,
+        config_hash=record.config_hash, config=None,
+    )
 
 
 def _cell(value: object) -> str:

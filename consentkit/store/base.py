@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigurationError
-from ..ledger import LedgerReport
+from ..ledger_verify import LedgerReport
 from ..query.parse import parse_query
 from ..query.plan import Dialect, Plan, plan_query
 from ..query.results import build_consent_response, build_response

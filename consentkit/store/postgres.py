@@ -28,7 +28,8 @@ from typing import Any
 import psycopg
 
 from ..errors import StoreError
-from ..ledger import GENESIS, LedgerReport, verify_records
+from ..ledger import GENESIS
+from ..ledger_verify import LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
 from ..records import ConsentTally, CubeBatch, DecisionRecord
 from ..retention import TABLES

@@ -19,7 +19,6 @@ import psycopg
 from ..ledger import (
     ChainHead,
     LedgerEntry,
-    StoredRecord,
     categories_from_text,
     categories_text,
     chain_hash,
@@ -28,6 +27,7 @@ from ..ledger import (
     subject_commitment,
     visitor_record,
 )
+from ..ledger_verify import StoredRecord
 from ..records import DecisionRecord
 
 Connection = psycopg.Connection[Any]

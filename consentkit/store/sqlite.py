@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import ConfigurationError, StoreError
-from ..ledger import GENESIS, LedgerReport, verify_records
+from ..ledger import GENESIS
+from ..ledger_verify import LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
 from ..records import ConsentTally, CubeBatch, DecisionRecord
 from ..retention import TABLES

@@ -16,7 +16,6 @@ from typing import Any
 from ..ledger import (
     ChainHead,
     LedgerEntry,
-    StoredRecord,
     categories_from_text,
     categories_text,
     chain_hash,
@@ -25,6 +24,7 @@ from ..ledger import (
     subject_commitment,
     visitor_record,
 )
+from ..ledger_verify import StoredRecord
 from ..records import DecisionRecord
 
 _FIELDS = "site, subject, decided_at, policy_version, action, categories, language, config_hash"
