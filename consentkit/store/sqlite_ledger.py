@@ -1,55 +1,16 @@
-"""The consent ledger's SQL for SQLite: appending to the hash chain, reading it back,
-a visitor's records and their erasure, and cutting the chain's start for retention.
+"""The consent ledger on SQLite (the SQL itself is shared: ``ledger_rows.py``).
 
-Every function takes the connection of a transaction the store opened: writes run inside
-its ``BEGIN IMMEDIATE`` (so the previous chain hash read here is still the last one when
-the new record is written), reads inside one read transaction (so records and head are
-one snapshot). The hashing itself is in ``consentkit.ledger``.
+Writes run inside the store's ``BEGIN IMMEDIATE``, so the previous chain hash read when
+appending is still the last one when the new record is written: no row lock is needed.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..ledger import (
-    ChainHead,
-    LedgerEntry,
-    categories_from_text,
-    categories_text,
-    chain_hash,
-    ledger_entry,
-    new_salt,
-    subject_commitment,
-    visitor_record,
-)
-from ..ledger_verify import StoredRecord
-from ..records import DecisionRecord
-
-_FIELDS = "site, subject, decided_at, policy_version, action, categories, language, config_hash"
-_CHAIN = "seq, salt, commitment, chain_hash"
-_INSERT = (
-    f"INSERT INTO ck_decisions ({_FIELDS}, {_CHAIN})"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_READ_HEAD = "SELECT records, head, purged, base FROM ck_ledger_head WHERE id = 1"
-_MOVE_HEAD = "UPDATE ck_ledger_head SET records = ?, head = ? WHERE id = 1"
-_ROWS = f"SELECT id, {_FIELDS}, {_CHAIN} FROM ck_decisions"
-_BATCH = 1000  # rows chained per statement when an older database is migrated
-# A visitor's records: an erased record's subject is '' (the column is NOT NULL since
-# version 1), so the empty subject must never select anything.
-_VISITOR = """
-SELECT d.decided_at, d.policy_version, d.action, d.categories, d.language, d.config_hash,
-    c.config
-FROM ck_decisions d LEFT JOIN ck_banner_configs c ON c.config_hash = d.config_hash
-WHERE d.site = ? AND d.subject = ? AND d.subject <> ''
-ORDER BY d.decided_at, d.id
-"""
-_ERASE = """
-UPDATE ck_decisions SET subject = '', salt = NULL
-WHERE site = ? AND subject = ? AND subject <> ''
-"""
+from .ledger_rows import LedgerRows
 
 
 class LedgerHeadMissing(sqlite3.DatabaseError):
@@ -57,124 +18,23 @@ class LedgerHeadMissing(sqlite3.DatabaseError):
     since a chain continued from a guess would hide what removed it."""
 
 
-def read_head(db: sqlite3.Connection) -> ChainHead | None:
-    """The chain head, or None when its row was deleted."""
-    row = db.execute(_READ_HEAD).fetchone()
-    return ChainHead(*row) if row else None
+def _stream(db: sqlite3.Connection, sql: str) -> Iterable[Sequence[Any]]:
+    return db.execute(sql)
 
 
-def append(db: sqlite3.Connection, record: DecisionRecord) -> None:
-    """Append ``record`` to the chain and move the head, in the caller's write transaction."""
-    head = read_head(db)
-    if head is None:
-        raise LedgerHeadMissing(
-            "the consent ledger's chain head (table ck_ledger_head) is missing; "
-            "run `consentkit ledger verify` and restore it from a backup"
-        )
-    salt = new_salt()
-    entry = ledger_entry(
-        record, position=head.records + 1, commitment=subject_commitment(salt, record.subject)
-    )
-    chain = chain_hash(head.head, entry)
-    db.execute(_INSERT, (*_row_values(record), entry.position, salt, entry.commitment, chain))
-    db.execute(_MOVE_HEAD, (entry.position, chain))
+def _executemany(db: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    db.executemany(sql, rows)
 
 
-def _row_values(record: DecisionRecord) -> tuple[Any, ...]:
-    return (
-        record.site, record.subject, record.decided_at, record.policy_version, record.action,
-        categories_text(record.categories), record.language, record.config_hash,
-    )
-
-
-def chain_unchained(db: sqlite3.Connection) -> None:
-    """Chain the rows a database held before the ledger was a chain, in id order: each gets
-    its position, a salt and commitment, and its chain hash; the head moves past them."""
-    head = read_head(db)
-    if head is None:
-        return  # nothing to continue from; verification reports the missing head
-    position, previous, after = head.records, head.head, 0
-    while rows := db.execute(
-        f"{_ROWS} WHERE chain_hash IS NULL AND id > ? ORDER BY id LIMIT {_BATCH}", (after,)
-    ).fetchall():
-        updates = []
-        for row in rows:
-            position += 1
-            salt = new_salt()
-            record = DecisionRecord(row[1], row[2], row[3], row[4], row[5],
-                                    categories_from_text(row[6]), row[7], row[8])
-            entry = ledger_entry(
-                record, position=position, commitment=subject_commitment(salt, record.subject)
-            )
-            previous = chain_hash(previous, entry)
-            updates.append((position, salt, entry.commitment, previous, row[0]))
-        db.executemany(
-            "UPDATE ck_decisions SET seq = ?, salt = ?, commitment = ?, chain_hash = ?"
-            " WHERE id = ?",
-            updates,
-        )
-        after = rows[-1][0]
-    db.execute(_MOVE_HEAD, (position, previous))
-
-
-def stored_records(db: sqlite3.Connection) -> Iterator[StoredRecord]:
-    """Every record in ledger order, as verification reads it."""
-    for row in db.execute(f"{_ROWS} ORDER BY id"):
-        (id_, site, subject, decided_at, policy_version, action, categories, language,
-         config_hash, seq, salt, commitment, chain) = row
-        entry = LedgerEntry(
-            position=seq or 0, site=site, commitment=commitment or "", decided_at=decided_at,
-            policy_version=policy_version, action=action,
-            categories=categories_from_text(categories), language=language,
-            config_hash=config_hash,
-        )
-        yield StoredRecord(id_, entry, chain, subject or None, salt)
-
-
-def banner_configs(db: sqlite3.Connection) -> dict[str, str]:
-    """Every stored banner configuration by its hash (one per distinct banner: few)."""
-    return dict(db.execute("SELECT config_hash, config FROM ck_banner_configs").fetchall())
-
-
-def visitor_records(db: sqlite3.Connection, site: str, subject: str) -> list[dict[str, Any]]:
-    """The records of one subject that are not erased, oldest first, as the visitor sees
-    them."""
-    return [
-        visitor_record(
-            decided_at=decided_at, policy_version=policy_version, action=action,
-            categories=categories_from_text(categories), language=language,
-            config_hash=config_hash, config=config,
-        )
-        for decided_at, policy_version, action, categories, language, config_hash, config
-        in db.execute(_VISITOR, (site, subject))
-    ]
-
-
-def erase(db: sqlite3.Connection, site: str, subject: str) -> int:
-    """Delete the subject and salt of each of the subject's records; count them. What the
-    chain covers (the commitment among it) stays, so the chain still verifies."""
-    return db.execute(_ERASE, (site, subject)).rowcount
-
-
-def purge_start(db: sqlite3.Connection, cutoff: int) -> int:
-    """Remove records decided before ``cutoff`` (Unix seconds) from the start of the chain,
-    and remember the last one removed as the chain's base; count them.
-
-    Only a prefix is removed: if the clock went back, a record older than the cutoff that
-    follows a newer one stays until that one is purged too, rather than leaving a hole that
-    verification could not tell from tampering.
-    """
-    young = db.execute(
-        "SELECT MIN(id) FROM ck_decisions WHERE decided_at >= ?", (cutoff,)
-    ).fetchone()[0]
-    last = db.execute(
-        "SELECT id, seq, chain_hash FROM ck_decisions WHERE id < COALESCE(?, id + 1)"
-        " ORDER BY id DESC LIMIT 1",
-        (young,),
-    ).fetchone()
-    if last is None:
-        return 0
-    removed = db.execute("DELETE FROM ck_decisions WHERE id <= ?", (last[0],)).rowcount
-    if last[2] is not None:
-        db.execute("UPDATE ck_ledger_head SET purged = ?, base = ? WHERE id = 1", last[1:])
-    return int(removed)
+LEDGER = LedgerRows(
+    placeholder="?", lock_head="", head_missing=LedgerHeadMissing, stream=_stream,
+    executemany=_executemany,
+)
+read_head = LEDGER.read_head
+append = LEDGER.append
+chain_unchained = LEDGER.chain_unchained
+stored_records = LEDGER.stored_records
+banner_configs = LEDGER.banner_configs
+visitor_records = LEDGER.visitor_records
+erase = LEDGER.erase
+purge_start = LEDGER.purge_start
