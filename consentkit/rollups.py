@@ -8,13 +8,13 @@ it is computed from the cells' distinct sketch entries of one flush, with NumPy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .records import Rollup, Segment
-from .sketch_batch import Entries, Groups, distinct_entries, encode_groups
+from .sketch_batch import Entries, Groups, distinct_entries, encode_groups, union_each
 
 TOTAL = "total"
 KINDS = {  # roll-up kind -> query dimension
@@ -94,3 +94,17 @@ def daily_rollups(
         )
     result.sort(key=lambda rollup: rollup[:3])
     return result
+
+
+def add_to_stored(
+    rollups: Sequence[Rollup], stored: Mapping[tuple[int, str, str], tuple[int, bytes]]
+) -> tuple[list[int], list[bytes]]:
+    """Each roll-up added to what a store holds for it already ((day, kind, value) ->
+    (page views, sketch)): the page views and the merged sketches, in the roll-ups' order.
+    ValueError when a stored sketch is corrupt."""
+    totals, sketches = [], []
+    for day, kind, value, views, sketch in rollups:
+        old = stored.get((day, kind, value))
+        totals.append(views + old[0] if old else views)
+        sketches.append((old[1], sketch) if old else (sketch,))
+    return totals, union_each(sketches)

@@ -32,7 +32,6 @@ from ..ledger import GENESIS
 from ..ledger_verify import LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
 from ..records import ConsentTally, CubeBatch, DecisionRecord
-from ..retention import TABLES
 from ..sketch import union
 from ..sketch_batch import union_each
 from . import postgres_ledger as ledger
@@ -41,6 +40,7 @@ from .export import EXPORTS, hour_label
 from .migrate import migrate
 from .postgres_cube import CubeWriter
 from .postgres_pool import LOCK, LOCK_SHARED, Connections
+from .purge import purge_rows
 from .schema import LEDGER_CHAIN
 
 SPELLING = {  # schema.py's placeholders, in PostgreSQL
@@ -157,19 +157,9 @@ class PostgresStore(Store):
         return int(row[0]) if row else 0
 
     def purge(self, cutoffs: dict[str, int]) -> dict[str, int]:
-        removed = {}
         with self._db.transaction("purging") as db:
             db.execute(LOCK, ("purge",))  # waits for flushes in progress; holds new ones
-            for name, cutoff in cutoffs.items():
-                if name == "decisions":  # a prefix of the chain, so that it still verifies
-                    removed[name] = ledger.purge_start(db, cutoff)
-                    continue
-                table, column, _ = TABLES[name]
-                cursor = db.execute(f"DELETE FROM {table} WHERE {column} < %s", (cutoff,))
-                removed[name] = cursor.rowcount
-                if name == "pageviews":  # roll-ups of days wholly before the cutoff
-                    db.execute("DELETE FROM ck_daily WHERE day < %s", (cutoff // 24,))
-        return removed
+            return purge_rows(db, cutoffs, placeholder="%s", purge_ledger=ledger.purge_start)
 
     def export(self, table: str) -> Iterator[dict[str, Any]]:
         with self._db.transaction("exporting from") as db, db.cursor(name="ck_export") as rows:

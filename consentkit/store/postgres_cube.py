@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from ..errors import StoreError
 from ..records import CubeBatch, Rollup
+from ..rollups import add_to_stored
 from ..sketch_batch import union_each
 from .postgres_arrays import Blobs
 
@@ -198,13 +199,8 @@ def _write_rollups(db: psycopg.Connection[Any], site: str, rollups: Sequence[Rol
             _READ_DAILY, (days, kinds, values, site), binary=True
         )
     }
-    totals, sketches = [], []
-    for day, kind, value, views, sketch in rollups:
-        old = stored.get((day, kind, value))
-        totals.append(views + old[0] if old else views)
-        sketches.append((old[1], sketch) if old else (sketch,))
     try:
-        merged = union_each(sketches)
+        totals, merged = add_to_stored(rollups, stored)
     except ValueError as error:
         raise StoreError(f"a stored roll-up sketch is corrupt: {error}") from None
     db.execute(_WRITE_DAILY, (site, days, kinds, values, np.array(totals), Blobs(merged)))

@@ -20,7 +20,6 @@ from ..ledger import GENESIS
 from ..ledger_verify import LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
 from ..records import ConsentTally, CubeBatch, DecisionRecord
-from ..retention import TABLES
 from ..sketch import DistinctSketch, union
 from ..sketch_batch import merge_bytes
 from . import sqlite_ledger as ledger
@@ -28,6 +27,7 @@ from .base import Store
 from .checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from .export import EXPORTS, hour_label
 from .migrate import migrate
+from .purge import purge_rows
 from .schema import LEDGER_CHAIN
 from .sqlite_cube import CubeWriter
 
@@ -296,20 +296,13 @@ class SQLiteStore(Store):
         return int(row[0])
 
     def purge(self, cutoffs: dict[str, int]) -> dict[str, int]:
-        removed = {}
         with self._lock:
             db = self._writer
             db.execute("BEGIN IMMEDIATE")
             try:
-                for name, cutoff in cutoffs.items():
-                    if name == "decisions":  # a prefix of the chain, so that it still verifies
-                        removed[name] = ledger.purge_start(db, cutoff)
-                        continue
-                    table, column, _ = TABLES[name]
-                    cursor = db.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff,))
-                    removed[name] = cursor.rowcount
-                    if name == "pageviews":  # roll-ups of days wholly before the cutoff
-                        db.execute("DELETE FROM ck_daily WHERE day < ?", (cutoff // 24,))
+                removed = purge_rows(
+                    db, cutoffs, placeholder="?", purge_ledger=ledger.purge_start
+                )
                 db.execute("COMMIT")
             except sqlite3.Error as error:
                 db.execute("ROLLBACK")

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..records import CubeBatch, Rollup
-from ..sketch_batch import union_each
+from ..rollups import add_to_stored
 
 MAX_KNOWN_IDS = 200_000
 
@@ -123,13 +123,8 @@ class CubeWriter:
                 _READ_DAILY, (site, min(days), max(days))
             )
         }
-        totals, sketches = [], []
-        for day, kind, value, views, sketch in rollups:
-            old = stored.get((day, kind, value))
-            totals.append(views + old[0] if old else views)
-            sketches.append((old[1], sketch) if old else (sketch,))
         try:
-            merged = union_each(sketches)
+            totals, merged = add_to_stored(rollups, stored)
         except ValueError as error:
             raise sqlite3.DatabaseError(f"a stored roll-up sketch is corrupt: {error}") from None
         return [
