@@ -34,11 +34,11 @@ from ..query.plan import Dialect, Plan
 from ..records import ConsentTally, CubeBatch, DecisionRecord
 from ..sketch import union
 from ..sketch_batch import union_each
-from . import postgres_ledger as ledger
 from .base import Store
 from .export import EXPORTS, hour_label
 from .migrate import migrate
 from .postgres_cube import CubeWriter
+from .postgres_ledger import LEDGER as ledger
 from .postgres_pool import LOCK, LOCK_SHARED, Connections
 from .purge import purge_rows
 from .schema import LEDGER_CHAIN

@@ -22,7 +22,6 @@ from ..query.plan import Dialect, Plan
 from ..records import ConsentTally, CubeBatch, DecisionRecord
 from ..sketch import DistinctSketch, union
 from ..sketch_batch import merge_bytes
-from . import sqlite_ledger as ledger
 from .base import Store
 from .checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from .export import EXPORTS, hour_label
@@ -30,6 +29,7 @@ from .migrate import migrate
 from .purge import purge_rows
 from .schema import LEDGER_CHAIN
 from .sqlite_cube import CubeWriter
+from .sqlite_ledger import LEDGER as ledger
 
 logger = logging.getLogger("consentkit")
 

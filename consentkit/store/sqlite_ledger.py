@@ -30,11 +30,3 @@ LEDGER = LedgerRows(
     placeholder="?", lock_head="", head_missing=LedgerHeadMissing, stream=_stream,
     executemany=_executemany,
 )
-read_head = LEDGER.read_head
-append = LEDGER.append
-chain_unchained = LEDGER.chain_unchained
-stored_records = LEDGER.stored_records
-banner_configs = LEDGER.banner_configs
-visitor_records = LEDGER.visitor_records
-erase = LEDGER.erase
-purge_start = LEDGER.purge_start
