@@ -2,11 +2,11 @@
 
 Counting appends two integers to flat arrays: the cell (the hour, and numbers for the segment
 and the page from dicts that live as long as the batch, packed into one int) and the visitor's
-hash. A background
-task (started by the middleware's lifespan) swaps the batch out about once a second and, in a
-worker thread, aggregates it (``cube_batch.py``) and hands it to the store. If the store fails,
-the batch is kept and retried with the next one; past ``max_pending`` waiting page views new
-ones are dropped and counted in ``dropped``, and reported in the log, never silently.
+hash. A background task (started by the middleware's lifespan) swaps the batch out about once
+a second and, in a worker thread, aggregates it (``cube_batch.py``) and hands it to the
+store. If the store fails, the batch is kept and retried with the next one; past
+``max_pending`` waiting page views new ones are dropped and counted in ``dropped``, and
+reported in the log, never silently.
 """
 
 from __future__ import annotations

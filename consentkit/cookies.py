@@ -64,6 +64,9 @@ class _Verified:
     timestamp: int
     consent: Consent  # without GPC
     consent_gpc: Consent  # the same decision, seen with Sec-GPC: 1
+    # Once outdated or expired: undecided, but still naming the visitor in the ledger.
+    lapsed: Consent
+    lapsed_gpc: Consent
 
 
 class DecisionCodec:
@@ -92,8 +95,26 @@ class DecisionCodec:
         payload = f"{self.policy_version}|{names}|{decision_id}"
         return self.signer.sign(payload).decode("ascii")
 
-    def decode(self, value: str | None, *, gpc: bool = False) -> Consent | None:
-        """The decision the cookie holds, or None when absent, forged, stale or expired."""
+    def decode(self, value: str | None, *, gpc: bool = False) -> Consent:
+        """The decision the cookie holds. Undecided when it is absent, forged, outdated or
+        expired; an outdated or expired genuine one keeps its decision ID, which names the
+        visitor in the ledger (their rights reach their records after a policy change too)."""
+        verified = self._lookup(value)
+        if verified is None:
+            return Consent.undecided(gpc=gpc)
+        if verified.version != self.policy_version or (
+            self.clock() - verified.timestamp > self.max_age
+        ):
+            return verified.lapsed_gpc if gpc else verified.lapsed
+        return verified.consent_gpc if gpc else verified.consent
+
+    def decision_id(self, value: str | None) -> str | None:
+        """The decision ID of a genuine decision cookie, even an outdated or expired one."""
+        verified = self._lookup(value)
+        return verified.consent.decision_id if verified else None
+
+    def _lookup(self, value: str | None) -> _Verified | None:
+        """The verified cookie (cached), or None when absent, oversized or forged."""
         if not value or len(value) > MAX_DECISION_COOKIE:
             return None
         verified = self._cache.get(value)
@@ -104,23 +125,7 @@ class DecisionCodec:
             if len(self._cache) >= self.cache_size:
                 del self._cache[next(iter(self._cache))]
             self._cache[value] = verified
-        if verified.version != self.policy_version:
-            return None
-        if self.clock() - verified.timestamp > self.max_age:
-            return None
-        return verified.consent_gpc if gpc else verified.consent
-
-    def decision_id(self, value: str | None) -> str | None:
-        """The decision ID of a genuine decision cookie, even an outdated or expired one.
-
-        It names the visitor in the ledger, so the visitor's rights (see, export, erase)
-        reach their records after a policy change too; the signature proves the cookie is
-        theirs.
-        """
-        if not value or len(value) > MAX_DECISION_COOKIE:
-            return None
-        verified = self._cache.get(value) or self._verify(value)
-        return verified.consent.decision_id if verified else None
+        return verified
 
     def _verify(self, value: str) -> _Verified | None:
         try:
@@ -139,7 +144,11 @@ class DecisionCodec:
             decided_at=timestamp,
             decision_id=decision_id,
         )
-        return _Verified(version, timestamp, consent, replace(consent, gpc=True))
+        lapsed = replace(Consent.undecided(), decision_id=decision_id)
+        return _Verified(
+            version, timestamp, consent, replace(consent, gpc=True),
+            lapsed, replace(lapsed, gpc=True),
+        )
 
 
 class CookieHeaders:

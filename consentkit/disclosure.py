@@ -109,9 +109,8 @@ class Disclosure:
             # A site that already described our cookie gets ours, with its real lifetime.
             taken = {cookie.name for cookie in mine}
             theirs = [c for c in category.declared if c.name not in taken]
-            title = category.title or category.name.replace("_", " ").capitalize()
-            listed.append(Category(category.name, title=title, description=category.description,
-                                   cookies=[*mine, *theirs]))
+            listed.append(Category(category.name, title=category.title,
+                                   description=category.description, cookies=[*mine, *theirs]))
         return cls(policy_version=policy_version, categories=tuple(listed))
 
     def to_json(self) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from .incoming import (
     REFERER,
     SEC_FETCH_SITE,
     USER_AGENT,
+    query_value,
 )
 from .ledger import config_fingerprint
 from .rights import VisitorRights
@@ -99,8 +100,8 @@ class ConsentEndpoints:
         elif name == "state":
             response = JSONResponse(self.state(consent, headers), headers=NO_STORE)
         elif name == "cookies":
-            wanted = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-            response = disclosure_response(self.disclosure, wanted.get("format", "html"))
+            wanted = query_value(scope, "format") or "html"
+            response = disclosure_response(self.disclosure, wanted)
         elif name.startswith("me"):
             response = await self.rights_response(name, scope, receive, headers)
         else:
@@ -132,12 +133,7 @@ class ConsentEndpoints:
             return
         if content_type not in ("application/json", ""):
             raise BadRequest(415, "send no body, application/json or a form")
-        try:
-            fields = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest(400, "the body is not valid JSON") from None
-        if not isinstance(fields, dict):
-            raise BadRequest(400, "the body must be a JSON object")
+        json_object(body)
 
     def static(self, file: StaticFile, scope: Scope, headers: dict[bytes, str]) -> Response:
         versioned = f"v={file.version}".encode() == scope.get("query_string", b"")
@@ -184,10 +180,7 @@ class ConsentEndpoints:
                 "next": next((v for k, v in form if k == "next"), None),
             }
         elif content_type in ("application/json", ""):
-            try:
-                fields = json.loads(body)
-            except (ValueError, UnicodeDecodeError):
-                raise BadRequest(400, "the body is not valid JSON") from None
+            fields = json_object(body)
         else:
             raise BadRequest(415, "send application/json or application/x-www-form-urlencoded")
         choice = self.choice(fields)
@@ -215,9 +208,7 @@ class ConsentEndpoints:
             cookies.append("Set-Cookie", value)
         return response
 
-    def choice(self, fields: Any) -> Choice:
-        if not isinstance(fields, dict):
-            raise BadRequest(400, "the body must be a JSON object")
+    def choice(self, fields: dict[str, Any]) -> Choice:
         action = fields.get("action")
         if action not in ACTIONS:
             raise BadRequest(400, f"action must be one of {', '.join(ACTIONS)}", "action")
@@ -230,6 +221,17 @@ class ConsentEndpoints:
                 400, f"unknown categories: {', '.join(map(repr, unknown[:5]))}", "categories"
             )
         return Choice(action, frozenset(names))
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """A request body that must be a JSON object (400 otherwise)."""
+    try:
+        fields = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest(400, "the body is not valid JSON") from None
+    if not isinstance(fields, dict):
+        raise BadRequest(400, "the body must be a JSON object")
+    return fields
 
 
 def same_origin(scope: Scope, headers: dict[bytes, str]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from starlette.types import Scope
 
 COOKIE = b"cookie"
@@ -47,3 +49,8 @@ class HeaderReader:
                     found.setdefault(name, text)
         return found
 
+
+def query_value(scope: Scope, name: str) -> str | None:
+    """The first value of one query-string parameter (endpoints only: never on the page path)."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    return next((v for k, v in parse_qsl(query) if k == name), None)

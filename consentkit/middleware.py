@@ -13,7 +13,6 @@ import hmac
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from functools import lru_cache, partial
 from typing import Literal
 
@@ -172,7 +171,7 @@ class ConsentMiddleware:
         headers = self.headers.read(scope, wanted)
         decision_value, visitor_id = read_cookies(headers.get(COOKIE, ""))
         gpc = headers.get(SEC_GPC, "").strip() == "1"
-        consent = self.codec.decode(decision_value, gpc=gpc) or self.undecided(decision_value, gpc)
+        consent = self.codec.decode(decision_value, gpc=gpc)
         scope.setdefault("state", {})["consent"] = consent
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
@@ -198,13 +197,6 @@ class ConsentMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
-
-    def undecided(self, decision_value: str | None, gpc: bool) -> Consent:
-        """No decision in force; from an outdated or expired one, still its decision ID."""
-        decision_id = self.codec.decision_id(decision_value) if decision_value else None
-        if decision_id is None:
-            return Consent.undecided(gpc=gpc)
-        return replace(Consent.undecided(gpc=gpc), decision_id=decision_id)
 
     def on_response(
         self, message: Message, scope: Scope, consent: Consent, headers: dict[bytes, str],

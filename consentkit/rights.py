@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 from typing import Any
-from urllib.parse import parse_qsl
 
 import anyio.to_thread
 from starlette.datastructures import MutableHeaders
@@ -25,7 +24,7 @@ from .categories import NECESSARY
 from .cookies import DECISION_COOKIE, ID_COOKIE, read_cookies
 from .decisions import DecisionRecorder
 from .errors import StoreError
-from .incoming import COOKIE
+from .incoming import COOKIE, query_value
 from .ledger import visitor_record
 from .records import DecisionRecord
 
@@ -78,7 +77,7 @@ class VisitorRights:
         }, headers=NO_STORE)
 
     async def export(self, scope: Scope, headers: dict[bytes, str]) -> Response:
-        wanted = _query_value(scope, "format") or "csv"
+        wanted = query_value(scope, "format") or "csv"
         if wanted not in EXPORT_FORMATS:
             raise BadRequest(400, "format must be csv or json", "format")
         records = await self.records(headers)
@@ -131,8 +130,3 @@ def _cell(value: object) -> str:
     text = str(value)
     # A spreadsheet runs a cell that starts with = + - @ as a formula.
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-def _query_value(scope: Scope, name: str) -> str | None:
-    query = scope.get("query_string", b"").decode("latin-1")
-    return next((v for k, v in parse_qsl(query, max_num_fields=16) if k == name), None)

@@ -32,10 +32,9 @@ from ..ledger import GENESIS
 from ..ledger_verify import LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
 from ..records import ConsentTally, CubeBatch, DecisionRecord
-from ..sketch import union
 from ..sketch_batch import union_each
 from .base import Store
-from .export import EXPORTS, hour_label
+from .export import EXPORTS, exported
 from .migrate import migrate
 from .postgres_cube import CubeWriter
 from .postgres_ledger import LEDGER as ledger
@@ -167,11 +166,7 @@ class PostgresStore(Store):
             rows.execute(EXPORTS[table])
             names = [column.name for column in rows.description or ()]
             for row in rows:
-                record = dict(zip(names, row, strict=True))
-                if "visitors" in record:
-                    record["visitors"] = union([record["visitors"]]).estimate()
-                record["hour"] = hour_label(record["hour"])
-                yield record
+                yield exported(names, row)
 
     def close(self) -> None:
         self._db.close()

@@ -24,7 +24,7 @@ from ..sketch import DistinctSketch, union
 from ..sketch_batch import merge_bytes
 from .base import Store
 from .checkpoint import BACKSTOP_PAGES, WalCheckpointer
-from .export import EXPORTS, hour_label
+from .export import EXPORTS, exported
 from .migrate import migrate
 from .purge import purge_rows
 from .schema import LEDGER_CHAIN
@@ -314,11 +314,7 @@ class SQLiteStore(Store):
         cursor = self._reader().execute(sql)
         names = [d[0] for d in cursor.description]
         for row in cursor:
-            record = dict(zip(names, row, strict=True))
-            if "visitors" in record:
-                record["visitors"] = union([record["visitors"]]).estimate()
-            record["hour"] = hour_label(record["hour"])
-            yield record
+            yield exported(names, row)
 
     def close(self) -> None:
         self._checkpointer.close()
