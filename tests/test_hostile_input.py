@@ -69,6 +69,9 @@ async def test_every_endpoint_refuses_other_methods_and_bad_bodies_with_a_4xx(ma
         assert dict(browser.cookies) == decided  # nothing was changed by any of it
         answer = await browser.get("/consentkit/me/export", params={"format": "\x00" * 500})
         assert answer.status_code == 400
+        many = "&".join(f"p{n}=1" for n in range(100))  # more fields than any form has
+        for path in ("/consentkit/me/export", "/consentkit/cookies"):
+            assert (await browser.get(f"{path}?{many}&format=json")).status_code == 200
 
 
 async def test_a_consented_visitor_with_a_monstrous_user_agent_is_counted_once(
