@@ -99,9 +99,13 @@ class DecisionCodec:
         """The decision the cookie holds. Undecided when it is absent, forged, outdated or
         expired; an outdated or expired genuine one keeps its decision ID, which names the
         visitor in the ledger (their rights reach their records after a policy change too)."""
-        verified = self._lookup(value)
+        # The cache holds only genuine cookies: a hit (every request of a returning
+        # visitor) skips the checks and the call in _lookup.
+        verified = self._cache.get(value) if value else None
         if verified is None:
-            return Consent.undecided(gpc=gpc)
+            verified = self._lookup(value)
+            if verified is None:
+                return Consent.undecided(gpc=gpc)
         if verified.version != self.policy_version or (
             self.clock() - verified.timestamp > self.max_age
         ):
