@@ -9,7 +9,7 @@ thread through the same ``store.query`` that Python code and the CLI call.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import anyio.to_thread
@@ -36,9 +36,11 @@ class AdminEndpoints:
         auth: AdminAuth | None,
         k_anonymity: int | None,
         time_zone: str,
+        categories: Collection[str],
         cookie_report: Callable[[], dict[str, object]] = dict,
     ) -> None:
         self.store = store
+        self.categories = categories
         self.cookie_report = cookie_report
         self.auth = auth
         self.k_anonymity = k_anonymity
@@ -86,7 +88,8 @@ class AdminEndpoints:
         try:
             answer: dict[str, Any] = await anyio.to_thread.run_sync(
                 lambda: self.store.query(
-                    query, k_anonymity=self.k_anonymity, time_zone=self.time_zone
+                    query, k_anonymity=self.k_anonymity, time_zone=self.time_zone,
+                    categories=self.categories,
                 )
             )
         except QueryError as error:

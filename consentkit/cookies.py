@@ -27,6 +27,7 @@ MAX_DECISION_COOKIE = 256  # longer values are not ours: treated as "no decision
 _ID_FORMAT = re.compile(r"[A-Za-z0-9_-]{22,64}")
 _EXPIRED = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
 POLICY_VERSION = re.compile(r"[A-Za-z0-9._-]{1,64}")
+MIN_SECRET_LENGTH = 32
 
 
 def new_token() -> str:
@@ -45,6 +46,13 @@ def secret_keys(secret_key: str | Sequence[str] | None) -> list[str]:
         raise ConfigurationError(
             "secret_key is required: a non-empty string, or a list of them from oldest to "
             "newest (the newest signs) to rotate keys"
+        )
+    if any(len(k) < MIN_SECRET_LENGTH for k in keys):
+        raise ConfigurationError(
+            f"secret_key must be at least {MIN_SECRET_LENGTH} characters (every key of a "
+            "rotation list too): a short key can be guessed, and then every decision cookie "
+            "forged. Generate one with: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'"
         )
     return keys
 

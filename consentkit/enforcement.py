@@ -15,8 +15,6 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from starlette.datastructures import MutableHeaders
-
 from .categories import CategorySet
 from .consent import Consent
 from .errors import ConfigurationError
@@ -41,14 +39,17 @@ class CookieEnforcer:
         self.active = bool(categories.cookie_pattern) or undeclared != "allow"
         self.seen: dict[str, int] = {}  # undeclared cookie name -> Set-Cookie headers seen
 
-    def enforce(self, response: MutableHeaders, consent: Consent) -> None:
-        """Drop the ``Set-Cookie`` headers that this consent (and the setting) forbid."""
-        values = response.getlist("set-cookie")
-        kept = [value for value in values if self._allowed(value, consent)]
-        if len(kept) != len(values):
-            del response["set-cookie"]
-            for value in kept:
-                response.append("Set-Cookie", value)
+    def enforce(
+        self, headers: list[tuple[bytes, bytes]], consent: Consent
+    ) -> list[tuple[bytes, bytes]] | None:
+        """The response headers without the ``Set-Cookie`` ones that this consent (and the
+        setting) forbid; None when every header may stay. Header names are matched in any
+        case (Django sends ``Set-Cookie``), and the other headers keep their order."""
+        kept = [
+            (name, value) for name, value in headers
+            if name.lower() != b"set-cookie" or self._allowed(value.decode("latin-1"), consent)
+        ]
+        return kept if len(kept) != len(headers) else None
 
     def _allowed(self, value: str, consent: Consent) -> bool:
         name = value.split("=", 1)[0].strip()

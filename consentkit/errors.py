@@ -11,6 +11,10 @@ class ConfigurationError(ConsentkitError, ValueError):
     """The middleware or a store was configured wrongly; raised at start-up."""
 
 
+class ConfigurationWarning(UserWarning):
+    """A configuration that works but probably does not do what was meant (start-up)."""
+
+
 class StoreError(ConsentkitError):
     """The store could not be opened or written."""
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import Literal
+from typing import Any, Literal
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .admin_auth import AdminAuth
@@ -37,13 +39,14 @@ from .cookies import (
     secret_keys,
 )
 from .decisions import DecisionRecorder
-from .derive import MAX_PAGE, VisitorClassifier
+from .derive import VisitorClassifier
 from .disclosure import Disclosure
 from .endpoints import ConsentEndpoints
 from .enforcement import CookieEnforcer, Undeclared
-from .errors import ConfigurationError
+from .errors import ConfigurationError, ConfigurationWarning
 from .incoming import COOKIE, SEC_GPC, USER_AGENT, HeaderReader
 from .ledger import SubjectHasher
+from .pages import ROUTE_KEY, PageOption, page_of, template_of_rule
 from .retention import PeriodicPurge, check_retention
 from .sketch import visitor_hash
 from .spool import DecisionSpool
@@ -51,10 +54,23 @@ from .store import Store, open_store
 from .store.base import site_zone
 from .texts import BannerTexts
 
+logger = logging.getLogger("consentkit")
+
 DAY = 24 * 3600
 MAX_ID_AGE = 396 * DAY  # 13 months
 SKETCH_SALT = b"consentkit.visitors"
 ADMIN_PATHS = ("api/", "dashboard")
+SITE_KEY = "consentkit"  # scope key of the site's consentkit links, for template helpers
+
+Headers = list[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteLinks:
+    """What template helpers need to link to consentkit (found at ``scope["consentkit"]``)."""
+
+    prefix: str
+    banner_script: str  # the banner's URL, with its content hash: cached for a year
 
 
 class ConsentMiddleware:
@@ -91,8 +107,10 @@ class ConsentMiddleware:
         banner_position: Literal["bar", "box"] = "bar",
         max_body_size: int = 4096,
         flush_interval: float = 1.0,
+        page: PageOption | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        _refuse_inner_litestar_layer(app)
         keys = secret_keys(secret_key)
         if not isinstance(policy_version, str) or not POLICY_VERSION.fullmatch(policy_version):
             raise ConfigurationError(
@@ -106,12 +124,21 @@ class ConsentMiddleware:
             raise ConfigurationError("prefix must start with '/' and not end with it")
         if banner_position not in ("bar", "box"):
             raise ConfigurationError("banner_position must be 'bar' or 'box'")
+        if page is not None and not callable(page):
+            raise ConfigurationError("page must be a callable taking the ASGI scope")
         self.app = app
+        self.page = page
         self.prefix = prefix
         self.vary_cookie = vary_cookie
         self.count_refused = count_refused
         self.clock = clock
         self.categories = CategorySet.build(categories)
+        if ANALYTICS not in self.categories.optional and not count_refused:
+            warnings.warn(
+                "consentkit: no category is named 'analytics', so no page view will ever be "
+                "counted; add Category('analytics', ...) or set count_refused=True",
+                ConfigurationWarning, stacklevel=2,
+            )
         self.enforcer = CookieEnforcer(self.categories, undeclared=undeclared_cookies)
         self.codec = DecisionCodec(
             keys, policy_version=policy_version, max_age=decision_max_age,
@@ -136,12 +163,16 @@ class ConsentMiddleware:
             store=self.store, subjects=SubjectHasher(keys), clock=clock,
             honour_dnt=honour_dnt, spool=self.spool,
         )
+        banner_files = load_banner_files(policy_version)
+        self.links = SiteLinks(
+            prefix, f"{prefix}/banner.js?v={banner_files['banner.js'].version}"
+        )
         self.endpoints = ConsentEndpoints(
             prefix=prefix, categories=self.categories,
             texts=BannerTexts(languages=languages, default_language=default_language,
                               overrides=texts),
             recorder=recorder, visitor=self.visitor,
-            banner_files=load_banner_files(policy_version), position=banner_position,
+            banner_files=banner_files, position=banner_position,
             max_body_size=max_body_size, disclosure=Disclosure.of(self),
         )
         self.endpoint_prefix = prefix + "/"
@@ -154,9 +185,10 @@ class ConsentMiddleware:
         site_zone(time_zone)  # a bad zone name fails here, at start-up
         self.admin = AdminEndpoints(
             store=self.store, auth=auth or None, k_anonymity=k_anonymity, time_zone=time_zone,
-            cookie_report=self.enforcer.report,
+            categories=self.categories.names(), cookie_report=self.enforcer.report,
         )
         self.purge = PeriodicPurge(self.store, check_retention(retention), clock=clock)
+        _note_quart_routes(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -173,6 +205,7 @@ class ConsentMiddleware:
         gpc = headers.get(SEC_GPC, "").strip() == "1"
         consent = self.codec.decode(decision_value, gpc=gpc)
         scope.setdefault("state", {})["consent"] = consent
+        scope[SITE_KEY] = self.links
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
@@ -202,30 +235,53 @@ class ConsentMiddleware:
         self, message: Message, scope: Scope, consent: Consent, headers: dict[bytes, str],
         visitor_id: str | None, stale_decision: bool, secure: bool,
     ) -> None:
-        content_type = vary = b""
-        sets_cookies = False
-        for name, value in message.get("headers", ()):
+        raw: Headers = list(message.get("headers") or ())
+        content_type = b""
+        vary_at = -1  # the last Vary header, which gets ", Cookie"
+        varies_on_cookie = sets_cookies = False
+        # Header names in any case: Django sends "Content-Type" and "Set-Cookie".
+        for index, (name, value) in enumerate(raw):
+            name = name.lower()
             if name == b"content-type":
                 content_type = value
             elif name == b"vary":
-                vary = value
+                vary_at = index
+                lowered = value.lower()
+                varies_on_cookie = varies_on_cookie or b"cookie" in lowered or b"*" in lowered
             elif name == b"set-cookie":
                 sets_cookies = True
-        response = MutableHeaders(scope=message)
-        is_html = content_type.startswith(b"text/html")
-        if is_html and self.vary_cookie and b"cookie" not in vary.lower():
-            if vary:
-                response["Vary"] = vary.decode("latin-1") + ", Cookie"
+        changed = False
+        is_html = content_type[:9].lower() == b"text/html"
+        if is_html and self.vary_cookie and not varies_on_cookie:
+            if vary_at >= 0:
+                raw[vary_at] = (raw[vary_at][0], raw[vary_at][1] + b", Cookie")
             else:
-                response.append("Vary", "Cookie")
+                raw.append((b"vary", b"Cookie"))
+            changed = True
         if sets_cookies and self.enforcer.active:
-            self.enforcer.enforce(response, consent)
+            kept = self.enforcer.enforce(raw, consent)
+            if kept is not None:
+                raw, changed = kept, True
+        added: list[str] = []
         if stale_decision:
-            response.append("Set-Cookie", self.cookies.expire(DECISION_COOKIE, secure=secure))
+            added.append(self.cookies.expire(DECISION_COOKIE, secure=secure))
+        try:
+            self.count(message, scope, consent, headers, visitor_id, is_html, secure, added)
+        except Exception:  # counting must never break the page it counts
+            logger.exception("consentkit: a page view could not be counted")
+        if added or changed:
+            raw += [(b"set-cookie", value.encode("latin-1")) for value in added]
+            message["headers"] = raw
+
+    def count(
+        self, message: Message, scope: Scope, consent: Consent, headers: dict[bytes, str],
+        visitor_id: str | None, is_html: bool, secure: bool, added: list[str],
+    ) -> None:
+        """Count the page view, when it is one; ``added`` gets the cookies to set."""
         analytics = ANALYTICS in consent.categories
         if not analytics:
             if visitor_id is not None:
-                response.append("Set-Cookie", self.cookies.expire(ID_COOKIE, secure=secure))
+                added.append(self.cookies.expire(ID_COOKIE, secure=secure))
             if not self.count_refused:
                 return
         if not (is_html and scope["method"] == "GET" and 200 <= message["status"] < 300):
@@ -240,31 +296,106 @@ class ConsentMiddleware:
             visitor = self.visitor_key(visitor_id) if visitor_id else None
             if visitor is None:  # no ID yet, or not one of ours: give a fresh one
                 visitor_id = new_token()
-                response.append("Set-Cookie", self.cookies.visitor_id(visitor_id, secure=secure))
+                added.append(self.cookies.visitor_id(visitor_id, secure=secure))
                 visitor = self.visitor_key(visitor_id)
         country = self.visitor.country(scope, headers)
-        page = page_of(scope)[:MAX_PAGE]
+        page = page_of(scope, self.page)
         self.counter.count(hour, (country, agent.device, agent.browser, agent.os), page, visitor)
 
     async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Start and stop the background jobs around the app's own lifespan.
+
+        An app that does not speak the lifespan protocol (Django raises, others return at
+        once) still gets consentkit's start-up and its last flush at shutdown: consentkit
+        then answers the server itself, as uvicorn would carry on without lifespan.
+        """
+        app_spoke = startup_seen = False
+
         async def receive_wrapper() -> Message:
+            nonlocal startup_seen
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.counter.start()
-                self.purge.start()
-                if self.spool is not None:
-                    self.spool.start()
+                startup_seen = True
+                self.startup()
             return message
 
         async def send_wrapper(message: Message) -> None:
-            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
-                await self.purge.stop()
-                await self.counter.stop()
-                if self.spool is not None:
-                    await self.spool.stop()
+            nonlocal app_spoke
+            app_spoke = True
+            if message["type"] in (
+                "lifespan.shutdown.complete", "lifespan.shutdown.failed",
+                "lifespan.startup.failed",  # the server stops: so do the jobs
+            ):
+                await self.shutdown()
             await send(message)
 
-        await self.app(scope, receive_wrapper, send_wrapper)
+        try:
+            await self.app(scope, receive_wrapper, send_wrapper)
+        except Exception as error:
+            if app_spoke:
+                raise
+            logger.info("consentkit: the application does not support lifespan (%s); "
+                        "consentkit runs its own start-up and shutdown", error)
+        if not app_spoke:
+            await self.own_lifespan(receive, send, startup_seen)
+
+    async def own_lifespan(self, receive: Receive, send: Send, startup_seen: bool) -> None:
+        """The lifespan protocol, answered for an app that does not speak it."""
+        while not startup_seen:
+            message = await receive()
+            startup_seen = message["type"] == "lifespan.startup"
+        self.startup()
+        await send({"type": "lifespan.startup.complete"})
+        while (await receive())["type"] != "lifespan.shutdown":
+            pass
+        await self.shutdown()
+        await send({"type": "lifespan.shutdown.complete"})
+
+    def startup(self) -> None:
+        """Start the flusher, the purge and the spool's drain (each a no-op once running)."""
+        self.counter.start()
+        self.purge.start()
+        if self.spool is not None:
+            self.spool.start()
+
+    async def shutdown(self) -> None:
+        """Stop the background jobs; the last flush and drain happen here."""
+        await self.purge.stop()
+        await self.counter.stop()
+        if self.spool is not None:
+            await self.spool.stop()
+
+
+def _refuse_inner_litestar_layer(app: object) -> None:
+    """Litestar's ``middleware=[DefineMiddleware(ConsentMiddleware, ...)]`` puts the
+    middleware inside each route: it would never see ``/consentkit/*`` (404) nor the
+    lifespan, and would open one store per route. Wrapping the app is the way."""
+    module = type(app).__module__
+    if module.startswith("litestar.") and module != "litestar.app":
+        raise ConfigurationError(
+            "ConsentMiddleware must wrap the whole Litestar app, not sit in its middleware "
+            "list: app = ConsentMiddleware(Litestar(route_handlers=[...]), secret_key=...) "
+            "(see docs/integrations/litestar.md)"
+        )
+
+
+def _note_quart_routes(app: object) -> None:
+    """For ``app.asgi_app = ConsentMiddleware(app.asgi_app, ...)``: a Quart app tells the
+    middleware each request's URL rule, so that pages are counted by route template."""
+    quart_app: Any = getattr(app, "__self__", None)
+    if not type(quart_app).__module__.startswith("quart") or not hasattr(
+        quart_app, "before_request"
+    ):
+        return
+    from quart import request
+
+    def note_route() -> None:
+        rule = request.url_rule
+        if rule is not None:
+            scope: dict[str, Any] = request.scope  # type: ignore[assignment]
+            scope[ROUTE_KEY] = template_of_rule(rule.rule)
+
+    quart_app.before_request(note_route)
 
 
 def _spool(
@@ -280,16 +411,3 @@ def _spool(
 def _visitor_key(key: bytes, visitor_id: str) -> int | None:
     """The keyed hash that the unique-visitor sketch counts; None for a malformed ID."""
     return visitor_hash(key, visitor_id) if is_visitor_id(visitor_id) else None
-
-
-def page_of(scope: Scope) -> str:
-    """The route template when the framework names one, else the path (no query string)."""
-    route = scope.get("route")
-    template = getattr(route, "path", None)
-    if isinstance(template, str):
-        root = scope.get("root_path", "")
-        mount = root[len(scope.get("app_root_path", root)) :]
-        return mount + template if template else mount or "/"
-    path: str = scope["path"]
-    return path
-

@@ -97,7 +97,7 @@ def build_site(store_url: str, **options: Any) -> Starlette:
         Route("/favicon.ico", pixel),
     ]
     settings: dict[str, Any] = {
-        "secret_key": "browser-secret",
+        "secret_key": "browser-secret-of-at-least-32-characters",
         "store": store_url,
         "categories": [
             Category("analytics", title="Analytics", description="Counts visits."),

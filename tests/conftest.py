@@ -31,7 +31,7 @@ from consentkit import Category, ConsentMiddleware
 
 pytest_plugins = ["browser_support"]
 
-SECRET = "test-secret"
+SECRET = "test-secret-of-at-least-32-characters"
 SHARED_GEOIP = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "geoip"
 REQUIRE_ALL = os.environ.get("CONSENTKIT_REQUIRE_ALL") == "1"
 

@@ -29,7 +29,7 @@ app = Starlette(routes=[Route("/", page), Route("/items/{item_id}", page),
                         Route("/ready", ready)])
 app.add_middleware(
     ConsentMiddleware,
-    secret_key="workers-test-secret",
+    secret_key="workers-test-secret-of-32-characters-or-more",
     store=os.environ["CONSENTKIT_TEST_STORE"],
     decision_spool=os.environ["CONSENTKIT_TEST_SPOOL"],
     flush_interval=float(os.environ["CONSENTKIT_TEST_FLUSH_INTERVAL"]),

@@ -65,6 +65,11 @@ async def test_the_api_answers_what_store_query_answers(make_site, store_url):
         (b'{"metrics": ["visitors"], "date_range": "7d", "dimensions": ["visit:ip"]}',
          "dimensions[0]"),
         (b'{"metrics": ["visitors"], "date_range": "yesterday-ish"}', "date_range"),
+        (b'{"metrics": ["grant_rate"], "date_range": "7d", "filters": [["is",'
+         b' "consent:category", ["analytics", "marketting"]]]}', "filters[0][2]"),
+        (b'{"metrics": ["decisions"], "date_range": "7d", "filters": [["or", [["is",'
+         b' "consent:action", ["custom"]], ["not", ["is", "consent:category", ["ads"]]]]]]}',
+         "filters[0][1][1][1][2]"),
         (b"not json", None),
     ],
 )
@@ -104,4 +109,4 @@ def test_short_admin_tokens_are_refused_at_start_up(store_url):
     from consentkit import ConfigurationError, ConsentMiddleware
 
     with pytest.raises(ConfigurationError, match="admin_token"):
-        ConsentMiddleware(None, secret_key="s", store=store_url, admin_token="1234")
+        ConsentMiddleware(None, secret_key="s" * 32, store=store_url, admin_token="1234")

@@ -111,9 +111,9 @@ def test_bad_retention_fails_at_start_up(sqlite_url):
 
     for retention in ({"sessions": 3}, {"pageviews": 0}, {"pageviews": "30"}):
         with pytest.raises(ConfigurationError, match="retention"):
-            ConsentMiddleware(None, secret_key="s", store=sqlite_url, retention=retention)
+            ConsentMiddleware(None, secret_key="s" * 32, store=sqlite_url, retention=retention)
     with pytest.raises(ConfigurationError, match="time_zone"):
-        ConsentMiddleware(None, secret_key="s", store=sqlite_url, time_zone="Mars/Olympus")
+        ConsentMiddleware(None, secret_key="s" * 32, store=sqlite_url, time_zone="Mars/Olympus")
 
 
 def test_a_site_time_zone_moves_day_boundaries(filled):

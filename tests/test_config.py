@@ -8,7 +8,7 @@ from consentkit import Category, ConfigurationError, ConsentMiddleware
 
 
 def build(store_url, **options):
-    settings = {"secret_key": "s", "store": store_url, **options}
+    settings = {"secret_key": "s" * 32, "store": store_url, **options}
     return ConsentMiddleware(None, **settings)
 
 
@@ -55,14 +55,14 @@ def test_bad_categories_fail_when_declared(kwargs, message):
 )
 def test_bad_store_urls_fail_at_start_up(url):
     with pytest.raises(ConfigurationError, match="store"):
-        ConsentMiddleware(None, secret_key="s", store=url)
+        ConsentMiddleware(None, secret_key="s" * 32, store=url)
 
 
 def test_a_file_that_is_not_a_database_fails_at_start_up(tmp_path):
     junk = tmp_path / "junk.sqlite3"
     junk.write_bytes(b"this is not a database" * 100)
     with pytest.raises(ConfigurationError, match="SQLite"):
-        ConsentMiddleware(None, secret_key="s", store=f"sqlite:///{junk}")
+        ConsentMiddleware(None, secret_key="s" * 32, store=f"sqlite:///{junk}")
 
 
 def test_configuration_errors_are_value_errors_too(store_url):

@@ -138,18 +138,18 @@ async def test_expired_and_outdated_decisions_ask_again(make_site):
 
 
 async def test_key_rotation_keeps_old_decisions_and_signs_with_the_newest(make_site):
-    async with visit(make_site(secret_key="old-key")) as browser:
+    async with visit(make_site(secret_key="old-key" * 8)) as browser:
         await browser.post("/consentkit/consent", json={"action": "accept_all"})
         old_cookie = browser.cookies["consentkit"]
-    rotated = make_site(secret_key=["old-key", "new-key"])
+    rotated = make_site(secret_key=["old-key" * 8, "new-key" * 8])
     async with visit(rotated) as browser:
         put_cookie(browser, "consentkit", old_cookie)
         assert (await browser.get("/consent-echo")).json()["decided"] is True
         await browser.post("/consentkit/consent", json={"action": "reject_all"})
         new_cookie = browser.cookies["consentkit"]
-    newest = itsdangerous.TimestampSigner("new-key", salt=DECISION_SALT)
+    newest = itsdangerous.TimestampSigner("new-key" * 8, salt=DECISION_SALT)
     assert newest.validate(new_cookie)
-    async with visit(make_site(secret_key="new-key")) as browser:
+    async with visit(make_site(secret_key="new-key" * 8)) as browser:
         put_cookie(browser, "consentkit", old_cookie)
         assert (await browser.get("/consent-echo")).json()["decided"] is False
 

@@ -170,7 +170,7 @@ async def test_a_forged_or_expired_cookie_does_not_authorize(make_site):
 
 
 async def test_a_cookie_signed_with_another_secret_does_not_authorize(make_site):
-    async with visit(make_site(admin_token=TOKEN, secret_key="another-secret")) as other:
+    async with visit(make_site(admin_token=TOKEN, secret_key="another-secret" * 4)) as other:
         value = set_cookies(await log_in(other))["consentkit_admin"].split(";")[0].split("=", 1)[1]
     async with visit(make_site(admin_token=TOKEN)) as browser:
         response = await browser.post("/consentkit/api/query", json=QUERY,

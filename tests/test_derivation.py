@@ -73,7 +73,7 @@ async def test_a_cdn_country_header_from_a_trusted_proxy(make_site, store_url):
 
 def test_a_country_header_needs_trusted_proxies(store_url):
     with pytest.raises(ConfigurationError, match="trusted_proxies"):
-        ConsentMiddleware(None, secret_key="s", store=store_url, country_header="cf-ipcountry")
+        ConsentMiddleware(None, secret_key="s" * 32, store=store_url, country_header="cf-ipcountry")
 
 
 def test_unreadable_or_corrupt_geoip_databases_fail_at_start_up(
@@ -88,8 +88,8 @@ def test_unreadable_or_corrupt_geoip_databases_fail_at_start_up(
     shutil.copy(country_db, copied)
     for path in (tmp_path / "missing.mmdb", truncated, not_a_db, broken):
         with pytest.raises(ConfigurationError, match="geoip_database"):
-            ConsentMiddleware(None, secret_key="s", store=store_url, geoip_database=path)
-    ConsentMiddleware(None, secret_key="s", store=store_url, geoip_database=copied)
+            ConsentMiddleware(None, secret_key="s" * 32, store=store_url, geoip_database=path)
+    ConsentMiddleware(None, secret_key="s" * 32, store=store_url, geoip_database=copied)
 
 
 @pytest.mark.parametrize(

@@ -167,7 +167,7 @@ async def test_records_written_before_a_key_rotation_stay_the_visitors(make_site
     async with visit(make_site(secret_key=SECRET)) as browser:
         await browser.post("/consentkit/consent", json={"action": "accept_all"})
         cookie = browser.cookies["consentkit"]
-    rotated = make_site(secret_key=[SECRET, "a-newer-secret"])
+    rotated = make_site(secret_key=[SECRET, "a-newer-secret-of-at-least-32-chars"])
     async with visit(rotated) as browser:
         put_cookie(browser, "consentkit", cookie)
         await browser.post("/consentkit/consent", json={"action": "reject_all"})

@@ -5,6 +5,7 @@ Every error names the field that is wrong, so the HTTP API can answer 400 with i
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, timedelta
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
@@ -39,7 +40,10 @@ def parse_query(
     today: date,
     default_site: str = "default",
     time_zone: ZoneInfo | None = None,
+    categories: Collection[str] | None = None,
 ) -> Query:
+    """The checked ``Query``; ``categories`` (the site's, when known) are the only values a
+    ``consent:category`` filter may name."""
     if not isinstance(raw, dict):
         raise QueryError("query", "must be a JSON object")
     unknown = sorted(set(raw) - _KNOWN_FIELDS)
@@ -52,6 +56,8 @@ def parse_query(
     dimensions = _names(raw.get("dimensions", []), "dimensions", DIMENSIONS, required=False)
     first, last = _date_range(raw.get("date_range"), today)
     filters = AllOf(tuple(_filters(raw.get("filters", []), "filters", 0)))
+    if categories is not None:
+        _check_categories(filters, "filters", frozenset(categories))
     order_by = _order_by(raw.get("order_by"), metrics, dimensions)
     limit, offset = _pagination(raw.get("pagination"))
     _check_kind(metrics, dimensions, filters)
@@ -72,6 +78,23 @@ def _check_kind(metrics: tuple[str, ...], dimensions: tuple[str, ...], filters: 
             raise QueryError(field, f"{dimension!r} is not kept for consent decisions")
         if not any(consent) and dimension in CONSENT_DIMENSIONS:
             raise QueryError(field, f"{dimension!r} needs the metrics decisions or grant_rate")
+
+
+def _check_categories(item: Filter, field: str, known: frozenset[str]) -> None:
+    """A ``consent:category`` filter names categories of the site (a typo finds nothing)."""
+    if isinstance(item, AllOf | AnyOf):
+        for index, inner in enumerate(item.filters):
+            _check_categories(inner, f"{field}[{index}]" if field == "filters" else
+                              f"{field}[1][{index}]", known)
+    elif isinstance(item, Negation):
+        _check_categories(item.filter, f"{field}[1]", known)
+    elif item.dimension == "consent:category":
+        unknown = [value for value in item.values if value not in known]
+        if unknown:
+            raise QueryError(
+                f"{field}[2]", f"{unknown[0]!r} is not a category of this site "
+                f"({', '.join(sorted(known))})"
+            )
 
 
 def _names(value: Any, field: str, allowed: tuple[str, ...], *, required: bool) -> tuple[str, ...]:

@@ -102,16 +102,19 @@ class Store(ABC):
         *,
         k_anonymity: int | None = None,
         time_zone: str = "UTC",
+        categories: Collection[str] | None = None,
     ) -> dict[str, Any]:
         """Answer an analytics query (DESIGN section 6); raises ``QueryError`` when it is bad.
 
         With ``k_anonymity=k``, result rows with fewer than k visitors are folded into one
         row whose dimension values are ``"(other)"``. ``time_zone`` (an IANA name such as
         ``"Europe/Berlin"``) sets where days, weeks and months begin; the default is UTC.
+        ``categories`` (the site's) makes a ``consent:category`` filter on any other value a
+        ``QueryError``; the HTTP API passes the middleware's.
         """
         zone = site_zone(time_zone)
         today = datetime.fromtimestamp(self.clock(), zone or UTC).date()
-        parsed = parse_query(query, today=today, time_zone=zone)
+        parsed = parse_query(query, today=today, time_zone=zone, categories=categories)
         plan = plan_query(parsed, self.dialect)
         rows = self._fetch(plan)
         first_hour, end_hour = plan.first_hour, plan.end_hour

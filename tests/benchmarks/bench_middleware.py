@@ -40,7 +40,7 @@ from starlette.routing import Route
 from consentkit import ConsentMiddleware
 from consentkit.cookies import DECISION_SALT
 
-SECRET = "benchmark-secret"
+SECRET = "benchmark-secret-of-32-characters-or-more"
 UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Chrome/120.0.0.0 Safari/537.36")
 REQUESTS = 4000

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from consentkit import ConsentMiddleware
 
-SECRET = "throughput-secret"
+SECRET = "throughput-secret-of-32-characters-or-more"
 
 
 async def hello(request: Request) -> HTMLResponse:
