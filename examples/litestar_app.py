@@ -18,6 +18,7 @@ import os
 
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.datastructures import Cookie
+from litestar.params import FromPath
 
 from consentkit import Category, Consent, ConsentMiddleware
 
@@ -48,7 +49,7 @@ async def home() -> str:
 
 
 @get("/items/{item_id:int}", media_type=MediaType.HTML)
-async def item(item_id: int) -> str:
+async def item(item_id: FromPath[int]) -> str:
     return page(f"Item {item_id}", "Counted as /items/{item_id}.")
 
 
