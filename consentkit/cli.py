@@ -192,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except OSError as error:  # a file to write that cannot be: a folder missing, no rights
+        return _fail(error, 1)
     except QueryError as error:
         return _fail(f"bad query: {error}", 2)
     except CommandError as error:

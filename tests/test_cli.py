@@ -93,6 +93,8 @@ def test_python_m_consentkit_is_the_same_command_line():
     (["purge", "--store", "{store}"], 2, "say how long to keep something"),
     (["disclose", "ck_no_such_module:app"], 2, "cannot import 'ck_no_such_module'"),
     (["ledger"], 2, "the following arguments are required: ledger_command"),
+    (["export", "--store", "{store}", "--output", "/no/such/folder/out.csv"], 1,
+     "No such file or directory: '/no/such/folder/out.csv'"),
 ])
 def test_every_error_starts_the_same_way(capsys, sqlite_url, argv, status, message):
     open_store(sqlite_url).close()
