@@ -12,12 +12,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import __version__
+from .cli_common import (
+    DEFAULT_STORE,
+    PROG,
+    STORE_HELP,
+    CommandError,
+    Parser,
+    error_line,
+    open_existing_store,
+)
 from .disclosure import add_disclose_command
 from .errors import ConsentkitError, QueryError
 from .ledger_cli import add_ledger_command
 from .retention import TABLES
 
-DEFAULT_STORE = "sqlite:///consentkit.sqlite3"
+__all__ = ["DEFAULT_STORE", "build_parser", "main"]
+
+DESCRIPTION = (
+    "Cookie and tracking consent for ASGI apps: run a demo site, query and export the "
+    "analytics, purge old rows, print the cookie disclosure, check the consent ledger."
+)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -51,14 +66,11 @@ def _demo_secret(store: str) -> str:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from .store import open_store
-
     try:
         query = json.loads(args.query)
     except ValueError as error:
-        print(f"consentkit query: the query is not JSON ({error})", file=sys.stderr)
-        return 2
-    store = open_store(args.store)
+        raise CommandError(f"the query is not JSON ({error})") from None
+    store = open_existing_store(args.store)
     try:
         answer = store.query(query, k_anonymity=args.k_anonymity, time_zone=args.time_zone)
     finally:
@@ -71,16 +83,13 @@ def _purge(args: argparse.Namespace) -> int:
     import time
 
     from .retention import check_retention, cutoffs
-    from .store import open_store
 
     retention = check_retention({
         name: days for name in TABLES if (days := getattr(args, f"{name}_days")) is not None
     })
     if not retention:
-        print("consentkit purge: say how long to keep something, e.g. --pageviews-days 760",
-              file=sys.stderr)
-        return 2
-    store = open_store(args.store)
+        raise CommandError("say how long to keep something, e.g. --pageviews-days 760")
+    store = open_existing_store(args.store)
     try:
         removed = store.purge(cutoffs(retention, time.time()))
     finally:
@@ -91,9 +100,7 @@ def _purge(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .store import open_store
-
-    store = open_store(args.store)
+    store = open_existing_store(args.store)
     output = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
     try:
         rows = store.export(args.table)
@@ -132,32 +139,40 @@ def _print_answer(answer: dict[str, Any], form: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="consentkit", description=__doc__)
+    parser = Parser(prog=PROG, description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run a demo site with the banner on SQLite")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--store", default="sqlite:///consentkit-demo.sqlite3")
+    demo.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    demo.add_argument("--port", type=int, default=8000, help="the port to listen on")
+    demo.add_argument("--store", default="sqlite:///consentkit-demo.sqlite3",
+                      help="the store's URL (created if it does not exist)")
     demo.set_defaults(run=_demo)
     query = commands.add_parser("query", help="run an analytics query (JSON, as the HTTP API)")
     query.add_argument("query", help='e.g. \'{"metrics": ["visitors"], "date_range": "7d"}\'')
-    query.add_argument("--store", default=DEFAULT_STORE)
-    query.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    query.add_argument("--time-zone", default="UTC", help="e.g. Europe/Berlin (default UTC)")
+    query.add_argument("--store", default=DEFAULT_STORE, help=STORE_HELP)
+    query.add_argument("--format", choices=["table", "json", "csv"], default="table",
+                       help="how to print the answer")
+    query.add_argument("--time-zone", default="UTC",
+                       help="the zone that days and hours are read in, e.g. Europe/Berlin")
     query.add_argument("--k-anonymity", type=int, default=None, metavar="K",
-                       help="fold rows with fewer than K visitors into (other)")
+                       help="fold rows with fewer than K visitors into (other) "
+                       "(default: no folding)")
     query.set_defaults(run=_query)
     purge = commands.add_parser("purge", help="delete rows older than the retention you give")
-    purge.add_argument("--store", default=DEFAULT_STORE)
+    purge.add_argument("--store", default=DEFAULT_STORE, help=STORE_HELP)
     for name in TABLES:
         purge.add_argument(f"--{name.replace('_', '-')}-days", type=int, default=None,
                            metavar="DAYS", dest=f"{name}_days",
-                           help=f"keep {name.replace('_', ' ')} this many days")
+                           help=f"keep {name.replace('_', ' ')} this many days "
+                           "(default: keep them all)")
     purge.set_defaults(run=_purge)
     export = commands.add_parser("export", help="write the aggregates as CSV or JSON Lines")
-    export.add_argument("--store", default=DEFAULT_STORE)
-    export.add_argument("--table", choices=["pageviews", "consent_stats"], default="pageviews")
-    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    export.add_argument("--store", default=DEFAULT_STORE, help=STORE_HELP)
+    export.add_argument("--table", choices=["pageviews", "consent_stats"], default="pageviews",
+                        help="what to export")
+    export.add_argument("--format", choices=["csv", "jsonl"], default="csv",
+                        help="how to write it")
     export.add_argument("--output", help="a file to write (default: standard output)")
     export.set_defaults(run=_export)
     add_disclose_command(commands)
@@ -169,13 +184,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
-    except QueryError as error:
-        print(f"consentkit: bad query: {error}", file=sys.stderr)
-        return 2
-    except ConsentkitError as error:
-        print(f"consentkit: {error}", file=sys.stderr)
+        sys.stdout.flush()  # here, where a closed pipe can still be answered quietly
+    except BrokenPipeError:
+        # The reader went away (`consentkit query ... | head -1`). As Python's docs advise
+        # (library/signal, "Note on SIGPIPE"): send the rest to devnull, so that the flush
+        # at exit fails no more, and stop with status 1 and no traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except OSError as error:  # a file to write that cannot be: a folder missing, no rights
+        return _fail(error, 1)
+    except QueryError as error:
+        return _fail(f"bad query: {error}", 2)
+    except CommandError as error:
+        return _fail(error, error.status)
+    except ConsentkitError as error:
+        return _fail(error, 1)
     return code
+
+
+def _fail(message: object, status: int) -> int:
+    print(error_line(message), file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

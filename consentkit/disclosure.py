@@ -12,7 +12,6 @@ import argparse
 import inspect
 import json
 import re
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 
 from .app_loading import AppLoadError, app_layers, load_app
 from .categories import ANALYTICS, DEFAULT_CATEGORIES, NECESSARY, Category, CategorySet, Cookie
+from .cli_common import CommandError
 from .cookies import DECISION_COOKIE, ID_COOKIE, POLICY_VERSION
 from .errors import ConfigurationError
 
@@ -203,14 +203,15 @@ def disclosure_response(disclosure: Disclosure, format: str = "html") -> Respons
     })
 
 
-def add_disclose_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_disclose_command(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add ``consentkit disclose APP [--format html|md|json] [--output FILE]``."""
     disclose = subparsers.add_parser(
         "disclose", help="print the cookie disclosure of an app's consent configuration"
     )
     disclose.add_argument("app", metavar="APP", help="module:attribute naming a "
                           "ConsentMiddleware, an ASGI app using one, or a list of Category")
-    disclose.add_argument("--format", choices=list(FORMATS), default="html")
+    disclose.add_argument("--format", choices=list(FORMATS), default="html",
+                          help="HTML for a page, Markdown for docs, JSON for tools")
     disclose.add_argument("--output", help="a file to write (default: standard output)")
     disclose.add_argument("--app-dir", default=".",
                           help="where to import APP from (default: the current directory)")
@@ -221,8 +222,7 @@ def _disclose(args: argparse.Namespace) -> int:
     try:
         disclosure = find_disclosure(load_app(args.app, args.app_dir), args.app)
     except AppLoadError as error:
-        print(f"consentkit disclose: {error}", file=sys.stderr)
-        return 2
+        raise CommandError(str(error)) from None
     text = FORMATS[args.format][1](disclosure)
     if args.output:
         Path(args.output).write_text(text.rstrip("\n") + "\n", encoding="utf-8")

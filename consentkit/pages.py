@@ -7,7 +7,7 @@ replaced with ``{id}``.
 
 Frameworks name the template in different places of the ASGI scope:
 
-- Starlette and FastAPI: ``scope["route"].path`` (under the mount's ``root_path``);
+- Starlette and FastAPI: ``scope["route"].path_format`` (under the mount's ``root_path``);
 - Litestar: ``scope["path_template"]``;
 - Django and Quart: ``scope["consentkit.route"]``, written by consentkit's Django request
   middleware and by the hook the middleware adds to a Quart app.
@@ -75,8 +75,10 @@ def page_of(scope: Scope, option: PageOption | None = None) -> str:
         if isinstance(chosen, str) and chosen:
             return scrub_path(chosen) if chosen[:1] == "/" else chosen[:MAX_PAGE]
     route = scope.get("route")
-    template = getattr(route, "path", None)
-    if isinstance(template, str):  # Starlette, FastAPI: relative to the mount
+    # Starlette, FastAPI: path_format is the path without convertors ("/items/{item_id}"
+    # for "/items/{item_id:int}"), relative to the mount
+    template = getattr(route, "path_format", None)
+    if isinstance(template, str):
         root = scope.get("root_path", "")
         mount = root[len(scope.get("app_root_path", root)) :]
         return (mount + template if template else mount or "/")[:MAX_PAGE]

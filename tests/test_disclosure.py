@@ -366,4 +366,4 @@ def test_cli_says_what_is_wrong_with_app(capsys, site_module, target, message):
 
     assert code == 2
     assert out == ""
-    assert err.startswith("consentkit disclose: ") and message in err
+    assert err.startswith("consentkit: error: ") and message in err

@@ -13,6 +13,7 @@ import pytest
 from conftest import SECRET, Clock, raw_database, visit
 
 from consentkit import open_store
+from consentkit.cli import main
 from consentkit.errors import StoreError
 from consentkit.ledger import (
     GENESIS,
@@ -330,10 +331,7 @@ async def test_decisions_posted_by_visitors_form_a_verified_chain(make_site, sto
 
 
 def run(capsys, *argv):
-    parser = argparse.ArgumentParser(prog="consentkit")
-    add_ledger_command(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code = args.run(args)
+    code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
 

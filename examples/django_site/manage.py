@@ -1,0 +1,14 @@
+#!/usr/bin/env python
+"""Django's command-line utility for this example (``python manage.py check``).
+
+Serve the site over ASGI, from this folder: ``uvicorn mysite.asgi:application``.
+"""
+
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
