@@ -150,9 +150,10 @@ async def test_the_page_option_names_the_page(store_url):
 
 async def test_litestar_route_templates_are_counted(store_url):
     from litestar import Litestar, MediaType, get
+    from litestar.params import FromPath
 
     @get("/items/{item_id:int}", media_type=MediaType.HTML)
-    async def item(item_id: int) -> str:
+    async def item(item_id: FromPath[int]) -> str:
         return f"<p>{item_id}</p>"
 
     app = ConsentMiddleware(Litestar([item]), **options(store_url))
@@ -161,6 +162,24 @@ async def test_litestar_route_templates_are_counted(store_url):
         await browser.get("/items/1")
         await browser.get("/items/2")
     assert counted_pages(store_url) == {"/items/{item_id}": 2}
+
+
+async def test_starlette_route_templates_are_counted_without_convertors(store_url):
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Mount, Route
+
+    async def item(request):
+        return HTMLResponse("<p>item</p>")
+
+    inner = Starlette(routes=[Route("/items/{item_id:int}", item)])
+    app = Starlette(routes=[Mount("/shop", app=inner)])
+    app.add_middleware(ConsentMiddleware, **options(store_url))
+    async with visit(app) as browser:
+        await browser.post("/consentkit/consent", json={"action": "accept_all"})
+        await browser.get("/shop/items/1")
+        await browser.get("/shop/items/2")
+    assert counted_pages(store_url) == {"/shop/items/{item_id}": 2}
 
 
 async def test_litestar_middleware_list_fails_at_start_up_saying_what_to_do(store_url):
