@@ -1,208 +1,370 @@
-/*! consentkit banner: <script src="/consentkit/banner.js" defer>; P = this script's directory.
- * Cookie consentkit="<policy>|<cat+cat>|<id>.<ts>.<sig>" (signed, necessary implied) => decided.
- * GET P/state -> {decided, categories, policy_version, gpc, language, dir,
- *   config: {categories: [{name, title, description, required}], texts, position}}
- * POST P/consent {action: accept_all|reject_all|custom, categories} -> 200 + /state JSON.
- * CSP-safe: no inline style (CSS is P/banner.css), DOM built with textContent.
- */
-(() => {
-  'use strict';
-  const w = window, d = document;
-  if (w.consentkit && w.consentkit.allows) return;
-  const me = d.currentScript;
-  const P = me ? me.src.split(/[?#]/)[0].replace(/\/[^/]*$/, '') : '/consentkit';
-  const NEC = 'necessary', MKT = 'marketing';
-  const GPC = navigator.globalPrivacyControl === true;
-  const noop = () => {};
+/*! consentkit banner: <script src="/consentkit/banner.js" defer>, with GET state and
+   POST consent {action, categories} beside it. Decision cookie (signed by the server):
+   consentkit="<policy>|<category+category>|<id>.<time>.<signature>". CSP-safe: it loads
+   banner.css itself; no inline script or style. */
+(function () {
+  "use strict";
 
-  // Google Consent Mode v2: analytics -> analytics_storage, marketing -> ad_*
-  w.dataLayer = w.dataLayer || [];
-  function gtag() { w.dataLayer.push(arguments); }
-  if (typeof w.gtag != 'function') w.gtag = gtag;
-  const consent = (kind, f) => {
-    const o = {};
-    ['analytics_storage', 'ad_storage', 'ad_user_data', 'ad_personalization']
-      .forEach((k, i) => { o[k] = f(i ? MKT : 'analytics') ? 'granted' : 'denied'; });
-    gtag('consent', kind, o);
-  };
-  consent('default', noop);
+  if (window.consentkit && window.consentkit.allows) return; // the tag is on the page twice
 
-  let S, cfg, stP, cssP, busy, last, opener, root, banner, ov, dlg, sw = {};
-  const api = w.consentkit = { show, allows, accept: () => act('accept_all'), reject: () => act('reject_all') };
+  const thisScript = document.currentScript;
+  const prefix = thisScript
+    ? thisScript.src.split(/[?#]/)[0].replace(/\/[^/]*$/, "")
+    : "/consentkit";
+  const NECESSARY = "necessary";
+  const globalPrivacyControl = navigator.globalPrivacyControl === true;
+  const ignore = () => {};
 
-  function setState(j) {
-    S = api.state = { decided: !!j.decided, categories: j.categories || [NEC], policy_version: j.policy_version || null, gpc: !!j.gpc };
-    cfg = j.config || cfg;
+  window.dataLayer = window.dataLayer || [];
+  // As Google's own gtag: tags look for an arguments object, not an array.
+  function gtag() {
+    window.dataLayer.push(arguments);
   }
-  function allows(c) { return c == NEC || S.categories.includes(c); }
+  if (typeof window.gtag !== "function") window.gtag = gtag;
 
-  // Strip ".<ts>.<sig>", then split "<policy>|<cats>|<id>".
-  // The server writes its policy version here when it serves this file: a decision for
-  // another version is no decision, even on a page a CDN cached with the old cookie.
-  const V = '%CK_POLICY%';
-  function readCookie() {
-    const m = d.cookie.match(/(?:^|;\s*)consentkit="?([^;"]*)/);
-    const p = m ? m[1].split('.').slice(0, -2).join('.').split('|') : [];
-    if (p.length < 3 || (V[0] != '%' && p[0] != V)) return null;
-    const cats = p[1].split('+').filter(c => c && c != NEC);
-    return { decided: true, categories: [NEC, ...cats], policy_version: p[0], gpc: GPC };
-  }
-
-  // Run gated content of granted categories, once per element.
-  function gate() {
-    d.querySelectorAll('[data-category]').forEach(o => {
-      const src = o.dataset.src, s = o.tagName == 'SCRIPT';
-      if ((s ? o.type != 'text/plain' : !src) || !o.dataset.category.trim().split(/\s+/).every(allows)) return;
-      if (!s) { o.removeAttribute('data-src'); o.src = src; return; }
-      const n = d.createElement('script');
-      for (const a of o.attributes) if (!/^(type|data-src|nonce|style)$/.test(a.name)) n.setAttribute(a.name, a.value);
-      n.nonce = o.nonce;
-      if (src) { n.async = o.async; n.src = src; } else n.text = o.text;
-      o.replaceWith(n);
+  function sendConsentMode(command, isGranted) {
+    const analytics = isGranted("analytics") ? "granted" : "denied";
+    const marketing = isGranted("marketing") ? "granted" : "denied";
+    gtag("consent", command, {
+      analytics_storage: analytics,
+      ad_storage: marketing,
+      ad_user_data: marketing,
+      ad_personalization: marketing,
     });
   }
-  function granted() { consent('update', allows); gate(); }
 
-  const req = (path, o) => fetch(P + path, { credentials: 'same-origin', cache: 'no-store', ...o })
-    .then(r => { if (r.status != 200) throw Error(r.status); return r.json(); });
+  sendConsentMode("default", () => false);
 
-  function getState() {
-    cssP = cssP || new Promise(r => {
-      const l = el('link');
-      l.rel = 'stylesheet';
-      l.href = P + '/banner.css';
-      l.onload = l.onerror = r;
-      d.head.append(l);
-    });
-    return stP || (stP = Promise.all([req('/state'), cssP]).then(([j]) => {
-      setState(j);
-      ui(j);
-      vis(banner, !S.decided && !j.bot);
-      if (S.decided && !ck) granted();
-    }, e => { stP = null; throw e; }));
-  }
+  let state, config, lastDecision, dialogOpener;
+  let bannerLoading, stylesheetLoading, pendingDecision;
+  let root, banner, overlay, dialog;
+  const switches = {};
 
-  function act(action, categories = []) {
-    if (busy) return busy;
-    last = [action, categories];
-    err(0);
-    return (busy = req('/consent', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ action, categories })
-    }).then(j => {
-      busy = null;
-      setState(j);
-      if (root) { vis(banner, !S.decided); close(); }
-      granted();
-      w.dispatchEvent(new CustomEvent('consentkit:change', { detail: S }));
-      return S;
-    }, e => { busy = null; err(1); throw e; }));
-  }
-
-  // ---- DOM (textContent only) ----
-  function el(tag, cls, text, at) {
-    const e = d.createElement(tag);
-    if (cls) e.className = cls;
-    if (text) e.textContent = text;
-    for (const k in at) e.setAttribute(k, at[k]);
-    return e;
-  }
-  function btn(text, f, cls = 'ck-btn', at) {
-    const b = el('button', cls, text, at);
-    b.type = 'button';
-    b.onclick = f;
-    return b;
-  }
-  const vis = (e, on) => e.classList.toggle('ck-hidden', !on);
-  const isOpen = () => root && !ov.classList.contains('ck-hidden');
-  const run = (a, c) => () => act(a, c && c()).catch(noop);
-  const err = on => root && root.querySelectorAll('.ck-err').forEach(b => {
-    vis(b, on);
-    b.firstChild.textContent = on ? cfg.texts.error : '';
+  /**
+   * window.consentkit, for the page's own scripts (examples: docs/banner.md).
+   * - state: {decided, categories (granted), policy_version, gpc}
+   * - allows(category): boolean
+   * - show(returnFocusTo?): opens the preferences, as a click on [data-consentkit-open] does
+   * - accept(), reject(): as the buttons; a Promise of the new state.
+   * A decision updates Consent Mode (all "denied" before), runs the content gated on
+   * data-category (script, iframe, img), then fires "consentkit:change" on window, with the
+   * state as detail.
+   * @namespace consentkit
+   */
+  const api = (window.consentkit = {
+    show,
+    allows,
+    accept: () => decide("accept_all"),
+    reject: () => decide("reject_all"),
   });
-  // Texts block: [heading, description], GPC notice, error + retry.
-  function texts(t, ...first) {
-    const x = el('div', 'ck-text');
-    x.append(...first);
-    if (S.gpc) x.append(el('p', 'ck-gpc', t.gpc_notice));
-    const e = el('div', 'ck-err ck-hidden');
-    e.append(el('span', '', '', { role: 'alert' }), btn(t.retry, () => last && act(...last).catch(noop), 'ck-retry'));
-    x.append(e);
-    return x;
+
+  function adoptState(answer) {
+    state = api.state = {
+      decided: !!answer.decided,
+      categories: answer.categories || [NECESSARY],
+      policy_version: answer.policy_version || null,
+      gpc: !!answer.gpc,
+    };
+    config = answer.config || config;
   }
-  // Three buttons of equal weight.
-  const buttons = (t, third) => {
-    const b = el('div', 'ck-btns');
-    b.append(btn(t.accept_all, run('accept_all')), btn(t.reject_all, run('reject_all')), third);
-    return b;
-  };
 
-  function ui(j) {
-    if (root) return;
-    const t = cfg.texts;
-    root = el('div', 'ck-root ck-' + (cfg.position == 'box' ? 'box' : 'bar'), '', { dir: j.dir == 'rtl' ? 'rtl' : 'ltr', lang: j.language || '' });
-    banner = el('div', 'ck-banner ck-hidden', '', { role: 'region', 'aria-label': t.title });
-    banner.append(texts(t, el('h2', 'ck-title', t.title), el('p', 'ck-desc', t.description)),
-      buttons(t, btn(t.preferences, e => open(e.currentTarget))));
+  function allows(category) {
+    return category == NECESSARY || state.categories.includes(category); // "==", as always
+  }
 
-    ov = el('div', 'ck-overlay ck-hidden');
-    dlg = el('div', 'ck-dialog', '', { role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'ck-dlg-title', tabindex: '-1' });
-    const head = el('div', 'ck-head');
-    head.append(el('h2', 'ck-title', t.preferences, { id: 'ck-dlg-title' }),
-      btn('\u00d7', close, 'ck-close', { 'aria-label': t.close }));
-    const list = el('div', 'ck-cats');
-    for (const c of cfg.categories) {
-      const id = 'ck-c-' + c.name, row = el('div', 'ck-cat');
-      const i = sw[c.name] = el('input', 'ck-sw', '', { type: 'checkbox', role: 'switch', id, 'aria-describedby': id + 'd' });
-      i.disabled = !!c.required;
-      row.append(el('label', 'ck-cat-t', c.title, { for: id }), i, el('p', 'ck-desc', c.description, { id: id + 'd' }));
-      list.append(row);
+  // The server writes its policy version here: a decision under another one is no decision,
+  // even on a page a CDN cached with the old cookie.
+  const POLICY_VERSION = "%CK_POLICY%";
+
+  function readDecisionCookie() {
+    const match = document.cookie.match(/(?:^|;\s*)consentkit="?([^;"]*)/);
+    if (!match) return null;
+    const fields = match[1].split(".").slice(0, -2).join(".").split("|");
+    if (fields.length < 3) return null;
+    const [policyVersion, granted] = fields;
+    // Still the marker: not served by the middleware.
+    if (POLICY_VERSION[0] !== "%" && policyVersion !== POLICY_VERSION) return null;
+    const categories = granted.split("+").filter((name) => name && name !== NECESSARY);
+    return {
+      decided: true,
+      categories: [NECESSARY, ...categories],
+      policy_version: policyVersion,
+      gpc: globalPrivacyControl,
+    };
+  }
+
+  function activateGatedContent() {
+    document.querySelectorAll("[data-category]").forEach((element) => {
+      const isScript = element.tagName === "SCRIPT";
+      const waiting = isScript ? element.type === "text/plain" : !!element.dataset.src;
+      if (!waiting || !element.dataset.category.trim().split(/\s+/).every(allows)) return;
+      if (isScript) runScript(element);
+      else loadSource(element);
+    });
+  }
+
+  function loadSource(element) {
+    const source = element.dataset.src;
+    element.removeAttribute("data-src");
+    element.src = source;
+  }
+
+  // Only a new script element runs. The nonce is read from the property (browsers hide the
+  // attribute); a style attribute would break a strict CSP.
+  function runScript(placeholder) {
+    const script = document.createElement("script");
+    for (const { name, value } of placeholder.attributes) {
+      if (!/^(type|data-src|nonce|style)$/.test(name)) script.setAttribute(name, value);
     }
-    const save = () => cfg.categories.map(c => c.name).filter(n => sw[n].checked);
-    dlg.append(head, texts(t), list, buttons(t, btn(t.save, run('custom', save))));
-    dlg.onkeydown = trap;
-    ov.append(dlg);
-    root.append(banner, ov);
-    d.body.append(root);
-    d.addEventListener('focusin', e => { if (isOpen() && !dlg.contains(e.target)) tabbable()[0].focus(); });
+    script.nonce = placeholder.nonce;
+    const source = placeholder.dataset.src;
+    if (source) {
+      script.async = placeholder.async; // inserted scripts default to async
+      script.src = source;
+    } else {
+      script.text = placeholder.text;
+    }
+    placeholder.replaceWith(script);
   }
 
-  // ---- dialog focus handling ----
-  const tabbable = () => [...dlg.querySelectorAll('button,input')].filter(e => !e.disabled && e.getClientRects().length);
-  function trap(e) {
-    if (e.key == 'Escape') { e.preventDefault(); close(); }
-    if (e.key != 'Tab') return;
-    const f = tabbable(), a = f[0], z = f[f.length - 1], c = d.activeElement;
-    if (e.shiftKey ? c == a || c == dlg : c == z) { e.preventDefault(); (e.shiftKey ? z : a).focus(); }
-  }
-  function open(op) {
-    if (isOpen()) return;
-    opener = op;
-    // the current choice, as the server holds it (never pre-ticked before one)
-    for (const c of cfg.categories) sw[c.name].checked = c.required || allows(c.name);
-    vis(ov, 1);
-    tabbable()[0].focus();
-  }
-  function close() {
-    if (!isOpen()) return;
-    vis(ov, 0);
-    const o = opener && opener.isConnected && opener.getClientRects().length ? opener : banner.querySelector('.ck-btn');
-    if (o && o.getClientRects().length) o.focus();
+  function applyConsent() {
+    sendConsentMode("update", allows);
+    activateGatedContent();
   }
 
-  function show(op) {
-    op = op && op.focus ? op : d.activeElement;
-    return (root ? Promise.resolve() : getState()).then(() => open(op));
+  function request(path, options) {
+    const init = { credentials: "same-origin", cache: "no-store", ...options };
+    return fetch(prefix + path, init).then((response) => {
+      if (response.status !== 200) throw new Error(response.status);
+      return response.json();
+    });
   }
-  d.addEventListener('click', e => {
-    const t = e.target.closest && e.target.closest('[data-consentkit-open]');
-    if (t) { e.preventDefault(); show(t).catch(noop); }
+
+  function loadStylesheet() {
+    stylesheetLoading = stylesheetLoading || new Promise((resolve) => {
+      const link = el("link");
+      link.rel = "stylesheet";
+      link.href = prefix + "/banner.css";
+      link.onload = link.onerror = resolve;
+      document.head.append(link);
+    });
+    return stylesheetLoading;
+  }
+
+  function loadBanner() {
+    const stylesheetLoaded = loadStylesheet(); // never shown unstyled
+    if (bannerLoading) return bannerLoading;
+    bannerLoading = Promise.all([request("/state"), stylesheetLoaded]).then(([answer]) => {
+      adoptState(answer);
+      buildBanner(answer);
+      setVisible(banner, !state.decided && !answer.bot);
+      // Decided in another tab; the cookie's decision was applied at start.
+      if (state.decided && !cookieDecision) applyConsent();
+    }, (error) => {
+      bannerLoading = null;
+      throw error;
+    });
+    return bannerLoading;
+  }
+
+  function decide(action, categories = []) {
+    if (pendingDecision) return pendingDecision;
+    lastDecision = [action, categories];
+    showError(false);
+    pendingDecision = request("/consent", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ action, categories }),
+    }).then((answer) => {
+      pendingDecision = null;
+      adoptState(answer);
+      if (root) {
+        setVisible(banner, !state.decided);
+        closeDialog();
+      }
+      applyConsent();
+      window.dispatchEvent(new CustomEvent("consentkit:change", { detail: state }));
+      return state;
+    }, (error) => {
+      pendingDecision = null;
+      showError(true);
+      throw error;
+    });
+    return pendingDecision;
+  }
+
+  function decideOnClick(action, chosenCategories) {
+    return () => decide(action, chosenCategories && chosenCategories()).catch(ignore);
+  }
+
+  function retry() {
+    if (lastDecision) decide(...lastDecision).catch(ignore);
+  }
+
+  function el(tag, attributes, text) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function button(text, onClick, className = "ck-btn", attributes) {
+    const node = el("button", { class: className, ...attributes }, text);
+    node.type = "button";
+    node.onclick = onClick;
+    return node;
+  }
+
+  function setVisible(node, visible) {
+    node.classList.toggle("ck-hidden", !visible);
+  }
+
+  function showError(visible) {
+    if (!root) return;
+    root.querySelectorAll(".ck-err").forEach((box) => {
+      setVisible(box, visible);
+      box.firstChild.textContent = visible ? config.texts.error : ""; // announced each time
+    });
+  }
+
+  function textBlock(texts, ...leading) {
+    const block = el("div", { class: "ck-text" });
+    block.append(...leading);
+    if (state.gpc) block.append(el("p", { class: "ck-gpc" }, texts.gpc_notice));
+    const error = el("div", { class: "ck-err ck-hidden" });
+    error.append(el("span", { role: "alert" }), button(texts.retry, retry, "ck-retry"));
+    block.append(error);
+    return block;
+  }
+
+  function choiceButtons(texts, third) {
+    const row = el("div", { class: "ck-btns" }); // of equal weight
+    row.append(button(texts.accept_all, decideOnClick("accept_all")),
+      button(texts.reject_all, decideOnClick("reject_all")), third);
+    return row;
+  }
+
+  function buildBanner(answer) {
+    if (root) return;
+    const texts = config.texts;
+    root = el("div", {
+      class: "ck-root ck-" + (config.position === "box" ? "box" : "bar"),
+      dir: answer.dir === "rtl" ? "rtl" : "ltr",
+      lang: answer.language || "",
+    });
+    banner = el("div", { class: "ck-banner ck-hidden", role: "region", "aria-label": texts.title });
+    const heading = el("h2", { class: "ck-title" }, texts.title);
+    const description = el("p", { class: "ck-desc" }, texts.description);
+    const preferences = button(texts.preferences, (event) => openDialog(event.currentTarget));
+    banner.append(textBlock(texts, heading, description), choiceButtons(texts, preferences));
+    overlay = el("div", { class: "ck-overlay ck-hidden" });
+    dialog = buildDialog(texts);
+    overlay.append(dialog);
+    root.append(banner, overlay);
+    document.body.append(root);
+    document.addEventListener("focusin", keepFocusInDialog);
+  }
+
+  function buildDialog(texts) {
+    const box = el("div", { class: "ck-dialog", role: "dialog", "aria-modal": "true",
+      "aria-labelledby": "ck-dlg-title", tabindex: "-1" });
+    const head = el("div", { class: "ck-head" });
+    head.append(el("h2", { class: "ck-title", id: "ck-dlg-title" }, texts.preferences),
+      button("\u00d7", closeDialog, "ck-close", { "aria-label": texts.close }));
+    const list = el("div", { class: "ck-cats" });
+    for (const category of config.categories) list.append(categoryRow(category));
+    const ticked = () => config.categories.map((c) => c.name)
+      .filter((name) => switches[name].checked);
+    const save = button(texts.save, decideOnClick("custom", ticked));
+    box.append(head, textBlock(texts), list, choiceButtons(texts, save));
+    box.onkeydown = onDialogKeydown;
+    return box;
+  }
+
+  function categoryRow(category) {
+    const id = "ck-c-" + category.name;
+    const row = el("div", { class: "ck-cat" });
+    const toggle = el("input",
+      { class: "ck-sw", type: "checkbox", role: "switch", id, "aria-describedby": id + "d" });
+    toggle.disabled = !!category.required;
+    switches[category.name] = toggle;
+    row.append(el("label", { class: "ck-cat-t", for: id }, category.title), toggle,
+      el("p", { class: "ck-desc", id: id + "d" }, category.description));
+    return row;
+  }
+
+  function dialogIsOpen() {
+    return !!root && !overlay.classList.contains("ck-hidden");
+  }
+
+  function focusStops() {
+    return [...dialog.querySelectorAll("button,input")]
+      .filter((node) => !node.disabled && node.getClientRects().length);
+  }
+
+  function keepFocusInDialog(event) {
+    if (dialogIsOpen() && !dialog.contains(event.target)) focusStops()[0].focus();
+  }
+
+  function onDialogKeydown(event) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closeDialog();
+    }
+    if (event.key !== "Tab") return;
+    const stops = focusStops();
+    const first = stops[0];
+    const last = stops[stops.length - 1];
+    const current = document.activeElement;
+    if (event.shiftKey ? current === first || current === dialog : current === last) {
+      event.preventDefault();
+      (event.shiftKey ? last : first).focus();
+    }
+  }
+
+  function openDialog(from) {
+    if (dialogIsOpen()) return;
+    dialogOpener = from;
+    // The choice as the server holds it: nothing is pre-ticked before a decision.
+    for (const category of config.categories) {
+      switches[category.name].checked = category.required || allows(category.name);
+    }
+    setVisible(overlay, true);
+    focusStops()[0].focus();
+  }
+
+  function closeDialog() {
+    if (!dialogIsOpen()) return;
+    setVisible(overlay, false);
+    const opener = dialogOpener;
+    const usable = opener && opener.isConnected && opener.getClientRects().length;
+    const target = usable ? opener : banner.querySelector(".ck-btn");
+    if (target && target.getClientRects().length) target.focus();
+  }
+
+  function show(returnFocusTo) {
+    const from = returnFocusTo && returnFocusTo.focus ? returnFocusTo : document.activeElement;
+    return (root ? Promise.resolve() : loadBanner()).then(() => openDialog(from));
+  }
+
+  document.addEventListener("click", (event) => {
+    const trigger = event.target.closest && event.target.closest("[data-consentkit-open]");
+    if (!trigger) return;
+    event.preventDefault();
+    show(trigger).catch(ignore);
   });
 
-  // ---- boot ----
-  const ck = readCookie();
-  setState(ck || { gpc: GPC });
-  const ready = f => (d.readyState == 'loading' ? d.addEventListener('DOMContentLoaded', f) : f());
-  if (ck) { consent('update', allows); ready(gate); } else ready(() => getState().catch(noop));
+  function whenReady(callback) {
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", callback);
+    else callback();
+  }
+
+  const cookieDecision = readDecisionCookie();
+  adoptState(cookieDecision || { gpc: globalPrivacyControl });
+  if (cookieDecision) {
+    sendConsentMode("update", allows); // a returning visitor: no request, no banner
+    whenReady(activateGatedContent);
+  } else {
+    whenReady(() => loadBanner().catch(ignore));
+  }
 })();
