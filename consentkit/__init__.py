@@ -8,6 +8,7 @@ from .categories import Category, Cookie
 from .consent import Consent
 from .errors import ConfigurationError, ConsentkitError, QueryError, StoreError
 from .middleware import ConsentMiddleware
+from .settings import ConsentSettings
 from .store import Store, open_store
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "ConfigurationError",
     "Consent",
     "ConsentMiddleware",
+    "ConsentSettings",
     "ConsentkitError",
     "Cookie",
     "QueryError",

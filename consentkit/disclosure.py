@@ -9,26 +9,21 @@ and what the site does cannot drift apart.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.responses import JSONResponse, Response
 
 from .app_loading import AppLoadError, app_layers, load_app
 from .categories import ANALYTICS, DEFAULT_CATEGORIES, NECESSARY, Category, CategorySet, Cookie
 from .cli_common import CommandError
-from .cookies import DECISION_COOKIE, ID_COOKIE, POLICY_VERSION
-from .errors import ConfigurationError
-
-if TYPE_CHECKING:  # the middleware imports this module to serve the endpoint
-    from .middleware import ConsentMiddleware
+from .cookies import DECISION_COOKIE, ID_COOKIE
+from .settings import ConsentSettings, check_option, default_of
 
 DAY = 24 * 3600
 MONTH_DAYS = 365.25 / 12
@@ -44,6 +39,13 @@ COLUMNS = ("Cookie", "Purpose", "Lifetime", "Provider", "Domains", "Paths")
 OPTIONS = ("categories", "decision_max_age", "id_max_age", "cookie_domain", "policy_version")
 
 
+class HasSettings(Protocol):
+    """Anything that holds a site's settings, such as a built ``ConsentMiddleware``."""
+
+    @property
+    def settings(self) -> ConsentSettings: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Disclosure:
     """Every category and cookie of the site, as its cookie policy must list them.
@@ -57,15 +59,16 @@ class Disclosure:
     categories: tuple[Category, ...]
 
     @classmethod
-    def of(cls, middleware: ConsentMiddleware) -> Disclosure:
-        """The disclosure of a middleware: the very options it enforces."""
-        cookies = middleware.cookies
+    def of(cls, site: ConsentSettings | HasSettings) -> Disclosure:
+        """The disclosure of a site: its ``ConsentSettings``, or a built ``ConsentMiddleware``
+        (which holds them): the very options the middleware enforces."""
+        settings = site if isinstance(site, ConsentSettings) else site.settings
         return cls._assemble(
-            middleware.categories,
-            policy_version=middleware.codec.policy_version,
-            decision_max_age=cookies.decision_max_age,
-            id_max_age=cookies.id_max_age,
-            cookie_domain=cookies.domain,
+            settings.category_set,
+            policy_version=settings.policy_version,
+            decision_max_age=settings.decision_max_age,
+            id_max_age=settings.id_max_age,
+            cookie_domain=settings.cookie_domain,
         )
 
     @classmethod
@@ -78,16 +81,17 @@ class Disclosure:
         cookie_domain: str | None = None,
         policy_version: str | None = None,
     ) -> Disclosure:
-        """The disclosure of the middleware these options would build; None means its default."""
-        default = _middleware_defaults()
-        decision_age = default["decision_max_age"] if decision_max_age is None else decision_max_age
-        id_age = default["id_max_age"] if id_max_age is None else id_max_age
-        version = default["policy_version"] if policy_version is None else policy_version
-        _check(decision_age, id_age, default["id_max_age"], version)
-        return cls._assemble(
-            CategorySet.build(categories), policy_version=version,
-            decision_max_age=decision_age, id_max_age=id_age, cookie_domain=cookie_domain,
-        )
+        """The disclosure these options would give a site (no secret or store needed);
+        None means the middleware's default."""
+        chosen = {
+            "decision_max_age": decision_max_age, "id_max_age": id_max_age,
+            "cookie_domain": cookie_domain, "policy_version": policy_version,
+        }
+        for option, value in chosen.items():
+            if value is None:
+                chosen[option] = default_of(option)
+            check_option(option, chosen[option])
+        return cls._assemble(CategorySet.build(categories), **chosen)  # type: ignore[arg-type]
 
     @classmethod
     def _assemble(
@@ -255,28 +259,6 @@ def find_disclosure(target: object, label: str = "APP") -> Disclosure:
         f"{label} holds no consent configuration: expected a ConsentMiddleware, an ASGI app "
         f"using one, or a list of Category objects, found {type(target).__name__}"
     )
-
-
-@cache
-def _middleware_defaults() -> dict[str, Any]:
-    """The middleware's own defaults, read from its signature so the two cannot disagree."""
-    from .middleware import ConsentMiddleware
-
-    parameters = inspect.signature(ConsentMiddleware.__init__).parameters
-    return {name: parameters[name].default for name in OPTIONS}
-
-
-def _check(decision_max_age: int, id_max_age: int, id_cap: int, version: str) -> None:
-    """The middleware's own start-up checks, for options that never built a middleware."""
-    for name, value in (("decision_max_age", decision_max_age), ("id_max_age", id_max_age)):
-        if type(value) is not int or value <= 0:
-            raise ConfigurationError(f"{name} must be a positive number of seconds")
-    if id_max_age > id_cap:
-        raise ConfigurationError("id_max_age must be positive and at most 13 months")
-    if not isinstance(version, str) or not POLICY_VERSION.fullmatch(version):
-        raise ConfigurationError(
-            "policy_version must be 1-64 letters, digits, '.', '_' or '-', e.g. '2026-11'"
-        )
 
 
 def _plural(count: int, unit: str) -> str:

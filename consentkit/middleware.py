@@ -11,13 +11,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
-import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import Any, Literal
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,39 +22,34 @@ from .admin_auth import AdminAuth
 from .api import AdminEndpoints
 from .banner_files import load_banner_files
 from .buffer import PageViewBuffer
-from .categories import ANALYTICS, DEFAULT_CATEGORIES, Category, CategorySet
+from .categories import ANALYTICS
 from .consent import Consent
 from .cookies import (
     DECISION_COOKIE,
     ID_COOKIE,
-    POLICY_VERSION,
     CookieHeaders,
     DecisionCodec,
     is_visitor_id,
     new_token,
     read_cookies,
-    secret_keys,
 )
 from .decisions import DecisionRecorder
 from .derive import VisitorClassifier
 from .disclosure import Disclosure
 from .endpoints import ConsentEndpoints
-from .enforcement import CookieEnforcer, Undeclared
+from .enforcement import CookieEnforcer
 from .errors import ConfigurationError, ConfigurationWarning
 from .incoming import COOKIE, SEC_GPC, USER_AGENT, HeaderReader
 from .ledger import SubjectHasher
-from .pages import ROUTE_KEY, PageOption, page_of, template_of_rule
-from .retention import PeriodicPurge, check_retention
+from .pages import ROUTE_KEY, page_of, template_of_rule
+from .retention import PeriodicPurge
+from .settings import ConsentSettings
 from .sketch import visitor_hash
 from .spool import DecisionSpool
 from .store import Store, open_store
-from .store.base import site_zone
-from .texts import BannerTexts
 
 logger = logging.getLogger("consentkit")
 
-DAY = 24 * 3600
-MAX_ID_AGE = 396 * DAY  # 13 months
 SKETCH_SALT = b"consentkit.visitors"
 ADMIN_PATHS = ("api/", "dashboard")
 SITE_KEY = "consentkit"  # scope key of the site's consentkit links, for template helpers
@@ -77,117 +69,73 @@ class ConsentMiddleware:
     """Cookie and tracking consent for an ASGI app. See DESIGN section 2 for the options."""
 
     def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        secret_key: str | Sequence[str],
-        store: str | Store = "sqlite:///consentkit.sqlite3",
-        categories: Sequence[Category | str] = DEFAULT_CATEGORIES,
-        policy_version: str = "1",
-        geoip_database: str | os.PathLike[str] | None = None,
-        country_header: str | None = None,
-        trusted_proxies: Sequence[str] = (),
-        admin_token: str | None = None,
-        k_anonymity: int | None = None,
-        time_zone: str = "UTC",
-        retention: Mapping[str, int] | None = None,
-        prefix: str = "/consentkit",
-        site_id: str = "default",
-        decision_max_age: int = 182 * DAY,
-        id_max_age: int = MAX_ID_AGE,
-        cookie_domain: str | None = None,
-        vary_cookie: bool = True,
-        count_refused: bool = False,
-        honour_dnt: bool = False,
-        undeclared_cookies: Undeclared = "allow",
-        decision_spool: str | None = "auto",
-        languages: list[str] | None = None,
-        default_language: str = "en",
-        texts: Mapping[str, Mapping[str, str]] | None = None,
-        banner_position: Literal["bar", "box"] = "bar",
-        max_body_size: int = 4096,
-        flush_interval: float = 1.0,
-        page: PageOption | None = None,
-        clock: Callable[[], float] = time.time,
+        self, app: ASGIApp, /, *, settings: ConsentSettings | None = None, **options: Any
     ) -> None:
+        """Wrap ``app``; the options are those of ``ConsentSettings`` (or pass one)."""
         _refuse_inner_litestar_layer(app)
-        keys = secret_keys(secret_key)
-        if not isinstance(policy_version, str) or not POLICY_VERSION.fullmatch(policy_version):
-            raise ConfigurationError(
-                "policy_version must be 1-64 letters, digits, '.', '_' or '-', e.g. '2026-11'"
-            )
-        if not 0 < id_max_age <= MAX_ID_AGE:
-            raise ConfigurationError("id_max_age must be positive and at most 13 months")
-        if decision_max_age <= 0:
-            raise ConfigurationError("decision_max_age must be a positive number of seconds")
-        if not prefix.startswith("/") or prefix.endswith("/"):
-            raise ConfigurationError("prefix must start with '/' and not end with it")
-        if banner_position not in ("bar", "box"):
-            raise ConfigurationError("banner_position must be 'bar' or 'box'")
-        if page is not None and not callable(page):
-            raise ConfigurationError("page must be a callable taking the ASGI scope")
+        self.settings = settings = settings or ConsentSettings.from_options(options)
         self.app = app
-        self.page = page
-        self.prefix = prefix
-        self.vary_cookie = vary_cookie
-        self.count_refused = count_refused
-        self.clock = clock
-        self.categories = CategorySet.build(categories)
-        if ANALYTICS not in self.categories.optional and not count_refused:
+        self.page = settings.page
+        self.prefix = prefix = settings.prefix
+        self.vary_cookie = settings.vary_cookie
+        self.count_refused = settings.count_refused
+        self.clock = clock = settings.clock
+        self.categories = settings.category_set
+        if ANALYTICS not in self.categories.optional and not settings.count_refused:
             warnings.warn(
                 "consentkit: no category is named 'analytics', so no page view will ever be "
                 "counted; add Category('analytics', ...) or set count_refused=True",
                 ConfigurationWarning, stacklevel=2,
             )
-        self.enforcer = CookieEnforcer(self.categories, undeclared=undeclared_cookies)
+        keys = list(settings.keys)
+        self.enforcer = CookieEnforcer(self.categories, undeclared=settings.undeclared_cookies)
         self.codec = DecisionCodec(
-            keys, policy_version=policy_version, max_age=decision_max_age,
+            keys, policy_version=settings.policy_version, max_age=settings.decision_max_age,
             categories=self.categories.optional, clock=clock,
         )
         self.cookies = CookieHeaders(
-            decision_max_age=decision_max_age, id_max_age=id_max_age, domain=cookie_domain
+            decision_max_age=settings.decision_max_age, id_max_age=settings.id_max_age,
+            domain=settings.cookie_domain,
         )
-        self.headers = HeaderReader(country_header)
+        self.headers = HeaderReader(settings.country_header)
         self.visitor = VisitorClassifier(
-            geoip_database=geoip_database, country_header=country_header,
-            trusted_proxies=trusted_proxies,
+            geoip_database=settings.geoip_database, country_header=settings.country_header,
+            trusted_proxies=settings.trusted_proxies,
         )
+        store = settings.store
         self.store = store if isinstance(store, Store) else open_store(store, clock=clock)
-        self.counter = PageViewBuffer(self.store, site=site_id, interval=flush_interval)
+        self.counter = PageViewBuffer(
+            self.store, site=settings.site_id, interval=settings.flush_interval
+        )
         sketch_key = hmac.new(keys[-1].encode(), SKETCH_SALT, hashlib.sha256).digest()[:32]
         # A returning visitor's keyed hash is looked up, not recomputed, on each page view.
         self.visitor_key = lru_cache(maxsize=8192)(partial(_visitor_key, sketch_key))
-        self.spool = _spool(decision_spool, store, self.store, site_id)
+        self.spool = _spool(settings.decision_spool, store, self.store, settings.site_id)
         recorder = DecisionRecorder(
-            site=site_id, categories=self.categories, codec=self.codec, cookies=self.cookies,
-            store=self.store, subjects=SubjectHasher(keys), clock=clock,
-            honour_dnt=honour_dnt, spool=self.spool,
+            site=settings.site_id, categories=self.categories, codec=self.codec,
+            cookies=self.cookies, store=self.store, subjects=SubjectHasher(keys), clock=clock,
+            honour_dnt=settings.honour_dnt, spool=self.spool,
         )
-        banner_files = load_banner_files(policy_version)
+        banner_files = load_banner_files(settings.policy_version)
         self.links = SiteLinks(
             prefix, f"{prefix}/banner.js?v={banner_files['banner.js'].version}"
         )
         self.endpoints = ConsentEndpoints(
-            prefix=prefix, categories=self.categories,
-            texts=BannerTexts(languages=languages, default_language=default_language,
-                              overrides=texts),
+            prefix=prefix, categories=self.categories, texts=settings.banner_texts,
             recorder=recorder, visitor=self.visitor,
-            banner_files=banner_files, position=banner_position,
-            max_body_size=max_body_size, disclosure=Disclosure.of(self),
+            banner_files=banner_files, position=settings.banner_position,
+            max_body_size=settings.max_body_size, disclosure=Disclosure.of(settings),
         )
         self.endpoint_prefix = prefix + "/"
-        if admin_token is not None and (not isinstance(admin_token, str) or len(admin_token) < 16):
-            raise ConfigurationError("admin_token must be a string of at least 16 characters")
-        if k_anonymity is not None and (type(k_anonymity) is not int or k_anonymity < 1):
-            raise ConfigurationError("k_anonymity must be a positive integer")
-        auth = admin_token and AdminAuth(admin_token, secret_keys=keys, prefix=prefix,
-                                         clock=clock)
-        site_zone(time_zone)  # a bad zone name fails here, at start-up
-        self.admin = AdminEndpoints(
-            store=self.store, auth=auth or None, k_anonymity=k_anonymity, time_zone=time_zone,
-            categories=self.categories.names(), cookie_report=self.enforcer.report,
+        auth = settings.admin_token and AdminAuth(
+            settings.admin_token, secret_keys=keys, prefix=prefix, clock=clock
         )
-        self.purge = PeriodicPurge(self.store, check_retention(retention), clock=clock)
+        self.admin = AdminEndpoints(
+            store=self.store, auth=auth or None, k_anonymity=settings.k_anonymity,
+            time_zone=settings.time_zone, categories=self.categories.names(),
+            cookie_report=self.enforcer.report,
+        )
+        self.purge = PeriodicPurge(self.store, settings.retention_days, clock=clock)
         _note_quart_routes(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

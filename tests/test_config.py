@@ -27,6 +27,18 @@ def build(store_url, **options):
         ({"trusted_proxies": ["not-a-network"]}, "trusted_proxies"),
         ({"default_language": "xx"}, "default_language"),
         ({"texts": {"tlh": {"title": "Qapla'"}}}, "lack"),
+        ({"flush_interval": -1}, "flush_interval"),
+        ({"flush_interval": float("nan")}, "flush_interval"),
+        ({"max_body_size": -5}, "max_body_size"),
+        ({"vary_cookie": "no"}, "vary_cookie must be True or False"),
+        ({"site_id": ""}, "site_id"),
+        ({"decision_max_age": 0}, "decision_max_age"),
+        ({"k_anonymity": 0}, "k_anonymity"),
+        ({"undeclared_cookies": "deny"}, "undeclared_cookies"),
+        ({"page": "/fixed"}, "page must be a callable"),
+        ({"cookie_domain": "exa mple.com"}, "cookie_domain"),
+        ({"store": "mysql://db"}, "store"),
+        ({"secret": "x" * 32}, "'secret' is not an option of ConsentMiddleware"),
     ],
 )
 def test_bad_options_fail_at_start_up(store_url, options, message):
