@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from starlette.types import Scope
 
 from .client_ip import ClientAddress
-from .errors import ConfigurationError
 from .geoip import CountryLocator
 from .incoming import FORWARDED_FOR, USER_AGENT
 from .useragent import Agent, UserAgentClassifier
@@ -33,11 +32,6 @@ class VisitorClassifier:
         user_agent_cache: int = 4096,
     ) -> None:
         self.client = ClientAddress(trusted_proxies)
-        if country_header and not self.client.networks:
-            raise ConfigurationError(
-                f"country_header={country_header!r} needs trusted_proxies: the header is "
-                "believed only from the proxy that sets it (e.g. Cloudflare's address ranges)"
-            )
         self.countries = CountryLocator(database=geoip_database)
         self.country_header = country_header.lower().encode("latin-1") if country_header else None
         self.agent = UserAgentClassifier(cache_size=user_agent_cache)

@@ -17,7 +17,6 @@ from typing import Literal
 
 from .categories import CategorySet
 from .consent import Consent
-from .errors import ConfigurationError
 
 logger = logging.getLogger("consentkit")
 
@@ -30,10 +29,6 @@ class CookieEnforcer:
     """Filters ``Set-Cookie`` headers; counts undeclared cookie names per process."""
 
     def __init__(self, categories: CategorySet, *, undeclared: Undeclared = "allow") -> None:
-        if undeclared not in UNDECLARED_MODES:
-            raise ConfigurationError(
-                f"undeclared_cookies must be one of {', '.join(UNDECLARED_MODES)}"
-            )
         self.categories = categories
         self.undeclared = undeclared
         self.active = bool(categories.cookie_pattern) or undeclared != "allow"
