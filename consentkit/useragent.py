@@ -69,14 +69,13 @@ class CacheInfo(NamedTuple):
     currsize: int
 
 
-# The sets user_agents' rules test, as frozensets for speed.
+# The device family of a crawler, and the sets user_agents' rules test (as frozensets).
+SPIDER = "Spider"
 _TABLET_DEVICES = frozenset(TABLET_DEVICE_FAMILIES)
 _MOBILE_DEVICES = frozenset(MOBILE_DEVICE_FAMILIES)
 _MOBILE_BROWSERS = frozenset(MOBILE_BROWSER_FAMILIES)
 _MOBILE_SYSTEMS = frozenset(MOBILE_OS_FAMILIES)
 _PC_SYSTEMS = frozenset(PC_OS_FAMILIES)
-# The device family that makes a crawler.
-_SPIDER = "Spider"
 
 
 def _device_type(header: str, browser: str, system: str, version: str, device: str) -> str:
@@ -104,7 +103,7 @@ def _device_type(header: str, browser: str, system: str, version: str, device: s
         or "MIDP" in header
         or "iPhone;" in header
         or "Googlebot-Mobile" in header
-        or (device == _SPIDER and "Mobile" in browser)
+        or (device == SPIDER and "Mobile" in browser)
         or ("NokiaBrowser" in header and "Mobile" in header)
     ):
         return "mobile"
@@ -146,7 +145,7 @@ def _classify(parsers: NativeParsers, header: str) -> Agent:
     system, version = parsers.system(header)
     device = parsers.device(header)
     kind = _device_type(header, browser, system, version, device)
-    return Agent(kind, browser, system, device == _SPIDER)
+    return Agent(kind, browser, system, device == SPIDER)
 
 
 # Compiling the native regexes takes about half a second, so it happens once per process,

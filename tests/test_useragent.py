@@ -22,7 +22,8 @@ from user_agents.parsers import UserAgent
 
 from consentkit import useragent
 from consentkit.useragent import MAX_UA_LENGTH, UNKNOWN, Agent, CacheInfo, UserAgentClassifier
-from consentkit.useragent_native import NativeParsers, keep_bounded
+from consentkit.useragent_native import NativeParsers
+from consentkit.useragent_patterns import Check, keep_bounded, native_pattern
 
 
 def reference(ua: str) -> Agent:
@@ -400,6 +401,12 @@ ODD = [
     "Mozilla/5.0 (Windows NT 10.0; \x00Win64) Chrome/126.0.0.0",
     "Mozilla/5.0 (iPhone\udcff; CPU iPhone OS 17_5 like Mac OS X)",
     "$1 \\1 \\g<0> ${1} $$",
+    # A model name past the 100 characters of "[^;]{1,100}?", and a crawler's token past
+    # the 200 of "^.{0,200}?": the native match is checked, and Python decides.
+    "Mozilla/5.0 (Linux; Android 10; " + "Model" * 25 + " Build/QP1A) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/125.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (compatible; " + "Zq; " * 60 + "Zzzspider/1.0)",
+    "Mozilla/5.0 (compatible; " + "Zq; " * 20 + "Zzzspider/1.0)",
     "()",
     " ",
 ]
@@ -575,16 +582,43 @@ def test_repeats_the_native_engine_would_loosen_are_kept_bounded(pattern: str, k
     assert re.compile(kept).pattern == kept  # still a valid Python regex
 
 
+@pytest.mark.parametrize(
+    ("pattern", "keep", "native", "checks"),
+    [
+        # A long repeat is loosened, in a group of its own whose length is checked.
+        (r"(Nexus) [^;]{1,100}; x", None, r"(Nexus) ([^;]+); x", [Check(2, 100)]),
+        # A group that is nothing but the repeat checks its own length.
+        (r"; ([^;/]{1,100}?) Build", None, r"; ([^;/]+?) Build", [Check(1, 100)]),
+        # Short repeats stay (cheap enough), and so do exact counts.
+        (r"a{0,20}b{32}", None, r"a{0,20}b{32}", []),
+        # Groups not used become non-capturing (cheaper), unless checked.
+        (r"(Chrome)/(\d+) (x{0,60})", {1}, r"(Chrome)/(?:\d+) (x*)", [Check(2, 60)]),
+        # "^.{0,N}?REST" is REST searched, its start taken from a group to the end.
+        (r"^.{0,200}?(bot)", None, r"((?:(bot)).*)$", [Check(1, 200, from_start=True)]),
+        # Greedy, only when the groups are not used (the first start is not the last).
+        (r"^.{0,100}(bot)", (), r"((?:(?:bot)).*)$", [Check(1, 100, from_start=True)]),
+        (r"^.{0,100}(bot)", None, r"^(.*)(bot)", [Check(1, 100)]),
+        # A long repeat in a repeated group cannot be checked: kept, bounded natively.
+        (r"(?:a.{0,100}){2}", None, r"(?:a.{00,100}){2}", []),
+    ],
+)
+def test_long_repeats_are_loosened_and_checked(
+    pattern: str, keep: set[int] | None, native: str, checks: list[Check]
+) -> None:
+    rewritten = native_pattern(pattern, keep=keep)
+    assert (rewritten.pattern, list(rewritten.checks)) == (native, checks)
+    assert rewritten.exact
+
+
 def test_every_reference_regex_is_exact_natively() -> None:
-    # No parser is left with a repeat that ua_parser_rs would loosen.
+    # No parser is left with a repeat that ua_parser_rs would loosen unchecked.
     for parsers in (
         user_agent_parser.USER_AGENT_PARSERS,
         user_agent_parser.OS_PARSERS,
         user_agent_parser.DEVICE_PARSERS,
     ):
         for parser in parsers:
-            kept = keep_bounded(parser.user_agent_re.pattern)
-            assert not re.search(r"\{[01],\d{3,}\}", kept), kept
+            assert native_pattern(parser.user_agent_re.pattern).exact, parser.user_agent_re
 
 
 def test_the_python_parsers_take_over_wherever_native_is_not_trusted() -> None:
@@ -592,10 +626,10 @@ def test_the_python_parsers_take_over_wherever_native_is_not_trusted() -> None:
     # a new regexes.yaml may bring some) and for empty families: with every parser marked
     # untrusted, the Python loop decides from the native engine's first match onwards.
     distrusting = NativeParsers()
-    for lists in ("_browsers", "_systems", "_devices"):
-        trusted = getattr(distrusting, lists)
-        untrusted = dataclasses.replace(trusted, exact=[False] * len(trusted.parsers))
-        setattr(distrusting, lists, untrusted)
+    for name in ("_browsers", "_systems", "_devices"):
+        parsers = getattr(distrusting, name)
+        rules = [dataclasses.replace(rule, trusted=False) for rule in parsers.rules]
+        setattr(distrusting, name, dataclasses.replace(parsers, rules=rules))
     for header in UAS + [ua for ua in ODD if ua.isascii() and ua.isprintable()]:
         parsed = user_agent_parser.Parse(header)
         assert (
