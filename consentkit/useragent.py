@@ -144,8 +144,22 @@ def _classify(parsers: NativeParsers, header: str) -> Agent:
     browser = parsers.browser(header)
     system, version = parsers.system(header)
     device = parsers.device(header)
-    kind = _device_type(header, browser, system, version, device)
-    return Agent(kind, browser, system, device == SPIDER)
+    key = (
+        _device_type(header, browser, system, version, device),
+        browser,
+        system,
+        device == SPIDER,
+    )
+    if (agent := _agents.get(key)) is None:
+        if len(_agents) >= 4096:  # hostile headers can make families up
+            _agents.clear()
+        agent = _agents[key] = Agent(*key)
+    return agent
+
+
+# The few distinct answers, shared (an Agent costs more to build than to look up). Dict
+# operations are atomic: threads at worst build one twice.
+_agents: dict[tuple[str, str, str, bool], Agent] = {}
 
 
 # Compiling the native regexes takes about half a second, so it happens once per process,

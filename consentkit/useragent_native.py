@@ -6,8 +6,8 @@ header). :class:`NativeParsers` hands the very same lists, in the same order, to
 ``ua_parser_rs`` (Rust's ``regex`` behind a literal prefilter) and answers the same
 families. Where the two could differ, the Python parsers decide:
 
-- Long bounded repeats are loosened for speed and their lengths checked after the match
-  (:mod:`consentkit.useragent_patterns`); a length past its bound hands over to Python.
+- Long bounded repeats are loosened for speed and checked after the match
+  (:mod:`consentkit.useragent_patterns`); a failed check hands over to Python.
 - Rust's ``\\d``, ``\\w``, ``\\s`` and ``\\b`` are ASCII-only where Python's are Unicode, and
   Python's ``$`` also matches before a final newline: headers that are not printable ASCII
   (3 of uap-core's 17,816) are left to the Python parser (the caller's job).
@@ -15,8 +15,10 @@ families. Where the two could differ, the Python parsers decide:
   one; a replacement Rust would resolve otherwise ("$12", spaces to strip) is not trusted.
   Then the Python parsers carry on from that parser (no real header does either).
 
-Each parser's position in its list, and the loosened repeats' captures, ride in an output
-field that nothing else reads.
+Each parser's position in its list, and the checked groups, ride in output fields that
+nothing else reads. Every call is a native match and a few Python operations: on a
+shared 2-core machine each Python operation costs ~0.05 µs, so the common case is kept
+to a handful.
 """
 
 from __future__ import annotations
@@ -31,15 +33,16 @@ from typing import Any, Literal
 from ua_parser import user_agent_parser as python_parsers
 from ua_parser_rs import DeviceExtractor, OSExtractor
 
-from .useragent_patterns import Check, NativePattern, native_pattern
+from .useragent_patterns import NativePattern, native_pattern
 
 __all__ = ["NativeParsers"]
 
 # Separators in the fields Rust fills in: never in a printable-ASCII header, and not
 # whitespace to Rust, which strips whitespace off an expanded template.
 _RAW = "\x1e"  # around a group that must come back untouched
-_FIELD = "\x1f"  # between the parser's position and the loosened repeats' captures
+_FIELD = "\x1f"  # between the position and the checked groups (OS list), after each group
 _GROUP = re.compile(r"\$([0-9])")
+_NONE = "$99"  # a template of a group that does not exist: None to Rust
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,21 +51,44 @@ class _Rule:
 
     pattern: str
     family: str | None  # Rust's family template (None: group 1 as it is)
-    position: str  # the template of the field with the position and the checked groups
-    checks: tuple[Check, ...]  # whether Rust's match is also the original's
-    unwrap: bool  # the family comes back as _RAW + group 1 + _RAW
-    trusted: bool  # Rust's family is the Python parser's (when the checks pass)
+    checked: str | None  # the template of the checked groups' field
+    checks: tuple[tuple[int, bool], ...]  # per checked group: its bound, from the start?
+    trusted: bool  # Rust's family is the Python parser's, when the checks pass
+    unwrap: bool = False  # the family comes back as _RAW + group 1 + _RAW
     browser_template: str | None = None  # a browser family Python expands from group 1
-    versions: tuple[str | None, str | None, str | None] = (None, None, None)  # OS only
+    versions: tuple[str | None, str | None, str | None] = (_NONE, _NONE, _NONE)
     versions_trusted: bool = False  # Rust's OS version is the Python parser's
+    # Derived, kept for speed: Rust's family is the answer as it comes (when not empty);
+    # headers no longer than ``under`` pass every check.
+    # The checked field no longer than ``within`` (texts of the length checks) passes too.
+    plain: bool = dataclasses.field(init=False)
+    under: int = dataclasses.field(init=False)
+    within: int = dataclasses.field(init=False)
 
-    def holds(self, header_length: int, texts: list[str]) -> bool:
-        """Whether the checked groups' ``texts`` show a match of the original regex."""
-        for text, check in zip(texts, self.checks, strict=False):
-            taken = header_length - len(text) if check.from_start else len(text)
-            if taken > check.bound:
-                return False
-        return True
+    def __post_init__(self) -> None:
+        plain = self.trusted and not (self.checks or self.unwrap or self.browser_template)
+        under = min((bound for bound, _ in self.checks), default=1 << 30)
+        starts = any(from_start for _, from_start in self.checks)
+        object.__setattr__(self, "plain", plain)
+        object.__setattr__(self, "under", under)
+        object.__setattr__(self, "within", -1 if starts else under + len(self.checks))
+
+    def family_of(self, header: str, family: str | None, checked: str | None) -> str | None:
+        """Rust's family made Python's; None when Python must decide."""
+        if not (family and self.trusted):
+            return None
+        if checked and len(header) > self.under and len(checked) > self.within:
+            length = len(header)
+            for text, (bound, from_start) in zip(checked.split(_FIELD), self.checks, strict=False):
+                if (length - len(text) if from_start else len(text)) > bound:
+                    return None
+        if self.unwrap:
+            family = family[1:-1]
+        if self.browser_template is not None:
+            # Python's re.sub() reads backslashes in group 1, and fails on a group that
+            # did not match, which Rust gives as "" like an empty one: Python decides.
+            return re.sub(r"\$1", family, self.browser_template) if family else None
+        return family or None
 
 
 def _renumbered(template: str, native: NativePattern) -> str:
@@ -72,7 +98,7 @@ def _renumbered(template: str, native: NativePattern) -> str:
         k = int(match[1])
         if 1 <= k <= len(native.group_numbers) and native.group_numbers[k - 1]:
             return f"${native.group_numbers[k - 1]}"
-        return "$99"
+        return _NONE
 
     return _GROUP.sub(number, template)
 
@@ -94,54 +120,49 @@ def _group_one(native: NativePattern) -> tuple[str | None, bool]:
     return (None, False) if first <= 1 else (f"{_RAW}${first}{_RAW}", True)
 
 
-def _position_field(position: int, native: NativePattern) -> str:
-    # The position, then each checked group.
-    groups = "".join(f"{_FIELD}${check.group}" for check in native.checks)
-    return f"{position}{groups}{_FIELD}" if groups else str(position)
+def _checked(native: NativePattern) -> tuple[str | None, tuple[tuple[int, bool], ...]]:
+    # The template of the checked groups' field, and the checks.
+    if not native.checks:
+        return None, ()
+    template = "".join(f"${check.group}{_FIELD}" for check in native.checks)
+    return template, tuple((check.bound, check.from_start) for check in native.checks)
 
 
-def _browser_rule(position: int, parser: Any) -> _Rule:
+def _browser_rule(parser: Any) -> _Rule:
     # Python: a family_replacement with "$1" goes through re.sub(r"\$1", group 1, ...)
-    # (which reads backslashes in group 1: Python expands it here too); another one is
-    # taken as it is (Rust would expand "$2", and take a blank one for none); none: group 1.
+    # (Python expands it here too); another one is taken as it is (Rust would expand
+    # "$2", and take a blank one for none); none: group 1. No version is needed.
     replacement = parser.family_replacement
     if replacement and "$1" not in replacement:
         native = native_pattern(parser.user_agent_re.pattern, keep=())
         alike = "$" not in replacement and replacement.strip() != ""
-        field = _position_field(position, native)
-        return _Rule(
-            native.pattern, replacement, field, native.checks, False, native.exact and alike
-        )
-    native = native_pattern(parser.user_agent_re.pattern, keep={1})  # no version needed
+        return _Rule(native.pattern, replacement, *_checked(native), native.exact and alike)
+    native = native_pattern(parser.user_agent_re.pattern, keep={1})
     family, unwrap = _group_one(native)
-    field = _position_field(position, native)
     return _Rule(
-        native.pattern, family, field, native.checks, unwrap, native.exact,
-        browser_template=replacement,
+        native.pattern, family, *_checked(native), native.exact,
+        unwrap=unwrap, browser_template=replacement,
     )  # fmt: skip
 
 
-def _family_rule(position: int, native: NativePattern, replacement: str | None) -> _Rule:
+def _family_rule(native: NativePattern, replacement: str | None) -> _Rule:
     # OS and device families: a replacement goes through MultiReplace() ("$1".."$9"
     # expanded, stripped, "" -> None), which Rust's templates do alike; none: group 1.
-    field = _position_field(position, native)
     if not replacement:
         family, unwrap = _group_one(native)
-        return _Rule(native.pattern, family, field, native.checks, unwrap, native.exact)
+        return _Rule(native.pattern, family, *_checked(native), native.exact, unwrap=unwrap)
     trusted = native.exact and _resolved_alike(replacement)
-    family = _renumbered(replacement, native)
-    return _Rule(native.pattern, family, field, native.checks, False, trusted)
+    return _Rule(native.pattern, _renumbered(replacement, native), *_checked(native), trusted)
 
 
-def _system_rule(position: int, parser: Any) -> _Rule:
-    native = native_pattern(parser.user_agent_re.pattern)
-    rule = _family_rule(position, native, parser.os_replacement)
-    # The version, read for Windows: Python takes a replacement through MultiReplace(),
+def _system_rule(parser: Any) -> _Rule:
+    # The version is read for Windows: Python takes a replacement through MultiReplace(),
     # or else group k when match.lastindex >= k ("" when it matched nothing, where Rust
-    # says None): trusted when there is no such group ("$99", an empty template, is None
-    # to Rust, where it would otherwise take its own, renumbered, group k).
+    # says None): trusted when there is no such group.
+    native = native_pattern(parser.user_agent_re.pattern)
+    rule = _family_rule(native, parser.os_replacement)
     replacements = (parser.os_v1_replacement, parser.os_v2_replacement, parser.os_v3_replacement)
-    major, minor, patch = (_renumbered(r, native) if r else "$99" for r in replacements)
+    major, minor, patch = (_renumbered(r, native) if r else _NONE for r in replacements)
     trusted = all(
         _resolved_alike(replacement) if replacement else parser.user_agent_re.groups < group
         for group, replacement in enumerate(replacements, start=2)
@@ -149,17 +170,16 @@ def _system_rule(position: int, parser: Any) -> _Rule:
     return dataclasses.replace(rule, versions=(major, minor, patch), versions_trusted=trusted)
 
 
-def _device_rule(position: int, parser: Any) -> _Rule:
+def _device_rule(parser: Any) -> _Rule:
     # Only the groups the family is made of are needed (brand and model are not).
     replacement = parser.device_replacement
     used = {int(n) for n in _GROUP.findall(replacement)} if replacement else {1}
-    native = native_pattern(parser.user_agent_re.pattern, keep=used)
-    return _family_rule(position, native, replacement)
+    return _family_rule(native_pattern(parser.user_agent_re.pattern, keep=used), replacement)
 
 
 @dataclass(frozen=True, slots=True)
 class _ParserList:
-    """One of ua_parser's lists, and how its answers from Rust are read."""
+    """One of ua_parser's lists, and what Rust is given for each of its parsers."""
 
     parsers: Sequence[Any]  # ua_parser's own parser objects, in the reference's order
     rules: Sequence[_Rule]
@@ -174,25 +194,6 @@ class _ParserList:
                     break
         return found
 
-    def read(
-        self, header: str, family: str | None, field: str | None
-    ) -> tuple[int, _Rule, str | None]:
-        """Rust's answer: position, rule and family (None where Python must decide)."""
-        position_text, _, checked = (field or "0").partition(_FIELD)
-        position = int(position_text)
-        rule = self.rules[position]
-        if not (family and rule.trusted):
-            return position, rule, None
-        if checked and not rule.holds(len(header), checked.split(_FIELD)):
-            return position, rule, None
-        if rule.unwrap:
-            family = family[1:-1]
-        if rule.browser_template is not None:
-            # Python's re.sub() fails on a group that did not match, which Rust gives as
-            # "" like an empty one: Python decides.
-            family = re.sub(r"\$1", family, rule.browser_template) if family else None
-        return position, rule, family or None
-
 
 def _ignore_case(parser: Any) -> Literal["i"] | None:
     return "i" if parser.user_agent_re.flags & re.IGNORECASE else None
@@ -201,36 +202,32 @@ def _ignore_case(parser: Any) -> Literal["i"] | None:
 class NativeParsers:
     """Browser, OS and device families of printable-ASCII headers, as ua_parser answers them.
 
-    Building compiles about 1,270 regexes natively (about half a second), so a process
-    builds one and shares it; calls are thread-safe.
+    Building compiles about 1,270 regexes natively (a few tenths of a second), so a
+    process builds one and shares it; calls are thread-safe.
     """
 
     def __init__(self) -> None:
         browsers = python_parsers.USER_AGENT_PARSERS
         systems = python_parsers.OS_PARSERS
         devices = python_parsers.DEVICE_PARSERS
-        self._browsers = _ParserList(
-            browsers, list(itertools.starmap(_browser_rule, enumerate(browsers)))
-        )
-        self._systems = _ParserList(
-            systems, list(itertools.starmap(_system_rule, enumerate(systems)))
-        )
-        self._devices = _ParserList(
-            devices, list(itertools.starmap(_device_rule, enumerate(devices)))
-        )
-        # The browser list goes through OSExtractor too: its family is a full template,
-        # and its fifth field carries the position.
+        self._browsers = _ParserList(browsers, [_browser_rule(p) for p in browsers])
+        self._systems = _ParserList(systems, [_system_rule(p) for p in systems])
+        self._devices = _ParserList(devices, [_device_rule(p) for p in devices])
+        # Every list goes through an extractor with templated fields to spare: the browser
+        # list through OSExtractor (position in "major", checked groups in "minor"), the
+        # OS list too (both in "patch_minor"), the device list through DeviceExtractor
+        # (position in "brand", checked groups in "model").
         self._browser_extractor = OSExtractor(
-            (rule.pattern, rule.family, "$99", "$99", "$99", rule.position)
-            for rule in self._browsers.rules
+            (rule.pattern, rule.family, str(n), rule.checked or _NONE, _NONE, _NONE)
+            for n, rule in enumerate(self._browsers.rules)
         )
         self._system_extractor = OSExtractor(
-            (rule.pattern, rule.family, *rule.versions, rule.position)
-            for rule in self._systems.rules
+            (rule.pattern, rule.family, *rule.versions, f"{n}{_FIELD}{rule.checked or ''}")
+            for n, rule in enumerate(self._systems.rules)
         )
         self._device_extractor = DeviceExtractor(
-            (rule.pattern, _ignore_case(parser), rule.family, None, rule.position)
-            for parser, rule in zip(devices, self._devices.rules, strict=True)
+            (rule.pattern, _ignore_case(parser), rule.family, str(n), rule.checked or _NONE)
+            for n, (parser, rule) in enumerate(zip(devices, self._devices.rules, strict=True))
         )
 
     def browser(self, header: str) -> str:
@@ -238,10 +235,14 @@ class NativeParsers:
         found = self._browser_extractor.extract(header)
         if found is None:  # Rust matches a superset of what Python matches
             return "Other"
-        position, _, family = self._browsers.read(header, found.family, found.patch_minor)
-        if family is None:
-            family = self._browsers.carry_on(position, header)[0]
-        return family or "Other"
+        position = int(found.major or 0)
+        rule = self._browsers.rules[position]
+        family: str | None = found.family
+        if not (rule.plain and family):
+            family = rule.family_of(header, family, found.minor)
+            if family is None:
+                family = self._browsers.carry_on(position, header)[0] or "Other"
+        return family
 
     def system(self, header: str) -> tuple[str, str]:
         """The OS family and, for ``"Windows"`` only, its version as ``user_agents`` joins it.
@@ -252,7 +253,12 @@ class NativeParsers:
         found = self._system_extractor.extract(header)
         if found is None:
             return "Other", ""
-        position, rule, family = self._systems.read(header, found.family, found.patch_minor)
+        position_text, _, checked = (found.patch_minor or "0").partition(_FIELD)
+        position = int(position_text)
+        rule = self._systems.rules[position]
+        family: str | None = found.family
+        if not (rule.plain and family):
+            family = rule.family_of(header, found.family, checked)
         if family is not None and family != "Windows":
             return family, ""
         if family is not None and rule.versions_trusted:
@@ -267,7 +273,12 @@ class NativeParsers:
         found = self._device_extractor.extract(header)
         if found is None:
             return "Other"
-        position, _, family = self._devices.read(header, found.family, found.model)
+        position = int(found.brand or 0)
+        rule = self._devices.rules[position]
+        family: str | None = found.family
+        if rule.plain and family:
+            return family
+        family = rule.family_of(header, family, found.model)
         if family is not None:
             return family
         family = self._devices.carry_on(position, header)[0]
