@@ -43,6 +43,7 @@ _RAW = "\x1e"  # around a group that must come back untouched
 _FIELD = "\x1f"  # between the position and the checked groups (OS list), after each group
 _GROUP = re.compile(r"\$([0-9])")
 _NONE = "$99"  # a template of a group that does not exist: None to Rust
+_UNUSED = "-"  # a field nothing reads: a fixed text costs Rust nothing to fill in
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ class _Rule:
     trusted: bool  # Rust's family is the Python parser's, when the checks pass
     unwrap: bool = False  # the family comes back as _RAW + group 1 + _RAW
     browser_template: str | None = None  # a browser family Python expands from group 1
-    versions: tuple[str | None, str | None, str | None] = (_NONE, _NONE, _NONE)
+    versions: tuple[str | None, str | None, str | None] = (_UNUSED, _UNUSED, _UNUSED)
     versions_trusted: bool = False  # Rust's OS version is the Python parser's
     # Derived, kept for speed: Rust's family is the answer as it comes (when not empty);
     # headers no longer than ``under`` pass every check.
@@ -161,6 +162,9 @@ def _system_rule(parser: Any) -> _Rule:
     # says None): trusted when there is no such group.
     native = native_pattern(parser.user_agent_re.pattern)
     rule = _family_rule(native, parser.os_replacement)
+    replacement = parser.os_replacement
+    if replacement and "$" not in replacement and replacement != "Windows":
+        return rule  # never Windows: no version needed
     replacements = (parser.os_v1_replacement, parser.os_v2_replacement, parser.os_v3_replacement)
     major, minor, patch = (_renumbered(r, native) if r else _NONE for r in replacements)
     trusted = all(
@@ -218,7 +222,7 @@ class NativeParsers:
         # OS list too (both in "patch_minor"), the device list through DeviceExtractor
         # (position in "brand", checked groups in "model").
         self._browser_extractor = OSExtractor(
-            (rule.pattern, rule.family, str(n), rule.checked or _NONE, _NONE, _NONE)
+            (rule.pattern, rule.family, str(n), rule.checked or _UNUSED, _UNUSED, _UNUSED)
             for n, rule in enumerate(self._browsers.rules)
         )
         self._system_extractor = OSExtractor(
@@ -226,7 +230,7 @@ class NativeParsers:
             for n, rule in enumerate(self._systems.rules)
         )
         self._device_extractor = DeviceExtractor(
-            (rule.pattern, _ignore_case(parser), rule.family, str(n), rule.checked or _NONE)
+            (rule.pattern, _ignore_case(parser), rule.family, str(n), rule.checked or _UNUSED)
             for n, (parser, rule) in enumerate(zip(devices, self._devices.rules, strict=True))
         )
 
