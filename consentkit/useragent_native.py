@@ -226,7 +226,12 @@ class NativeParsers:
             for n, rule in enumerate(self._browsers.rules)
         )
         self._system_extractor = OSExtractor(
-            (rule.pattern, rule.family, *rule.versions, f"{n}{_FIELD}{rule.checked or ''}")
+            (
+                rule.pattern,
+                rule.family,
+                *rule.versions,
+                f"{n}{_FIELD}{rule.checked}" if rule.checked else str(n),
+            )
             for n, rule in enumerate(self._systems.rules)
         )
         self._device_extractor = DeviceExtractor(
@@ -249,20 +254,22 @@ class NativeParsers:
         return family
 
     def system(self, header: str) -> tuple[str, str]:
-        """The OS family and, for ``"Windows"`` only, its version as ``user_agents`` joins it.
+        """The OS family and, for ``"Windows"`` only, its version (``"10"``, ``"RT.8.1"``).
 
-        Windows is the one family whose version ``user_agents`` reads (``"RT"``, ``"ME"``);
-        other families come with ``""``.
+        Windows is the one family whose version ``user_agents`` reads, and only whether it
+        starts with ``"RT"`` or is ``"ME"``: the version comes as ua-parser gives it, not
+        with numbers rewritten as ``user_agents`` does (``"08"`` for its ``"8"``); other
+        families come with ``""``.
         """
         found = self._system_extractor.extract(header)
         if found is None:
             return "Other", ""
-        position_text, _, checked = (found.patch_minor or "0").partition(_FIELD)
-        position = int(position_text)
+        field = found.patch_minor or "0"
+        position = int(field) if field.isdigit() else int(field.partition(_FIELD)[0])
         rule = self._systems.rules[position]
         family: str | None = found.family
         if not (rule.plain and family):
-            family = rule.family_of(header, found.family, checked)
+            family = rule.family_of(header, family, field.partition(_FIELD)[2])
         if family is not None and family != "Windows":
             return family, ""
         if family is not None and rule.versions_trusted:
@@ -290,7 +297,8 @@ class NativeParsers:
         return "Other" if family is None else family
 
 
-def _joined_version(*parts: str | None) -> str:
-    # user_agents' version_string: the parts that are not None, digits read as numbers.
-    kept = (part for part in parts if part is not None)
-    return ".".join(str(int(part)) if part.isdigit() else part for part in kept)
+def _joined_version(major: str | None, minor: str | None, patch: str | None) -> str:
+    # user_agents' version_string, but for its numbers (see system()).
+    if minor is None and patch is None:
+        return major or ""
+    return ".".join([part for part in (major, minor, patch) if part is not None])
