@@ -1,19 +1,28 @@
 """Coarse, non-identifying classification of a ``User-Agent`` header.
 
-The answers are exactly those of the ``user-agents`` package (``user_agents.parse``):
-the device type from its ``is_tablet``, ``is_mobile`` and ``is_pc``, the browser and OS
-families, and ``is_bot``. ``user_agents.parse`` costs about 1 ms a header, nearly all of it
-in ua-parser's ~1,270 Python regexes; here the same regexes run on ua-parser's native
-engine (:mod:`consentkit.useragent_native`, which also says how its answers are kept
-exactly the reference's), and this module applies ``user_agents``' rules to the three
-families, with its own code.
+The answers are exactly those of the ``user-agents`` package (``user_agents.parse``): the
+device type from its ``is_tablet``, ``is_mobile`` and ``is_pc``, the browser and OS
+families, and ``is_bot``; ``tests/test_useragent.py`` compares the two on every string of
+uap-core's test corpora (18,213).
 
-Why it is built this way (a profile of uap-core's 1,600 test user agents, each unseen):
-the previous version spent 36% of its time in Python fallbacks, because 426 of the
-regexes had been marked unsafe for the native engine, which loosens ``.{0,100}`` to ``.*``;
-writing those repeats so that the engine keeps them bounded made all 1,270 exact, and no
-corpus header falls back any more. What remains is the native matching (browser ~3 µs,
-OS ~1.5 µs, device ~6 µs at the median) and a few comparisons.
+How, and why (profiled on uap-core's test_ua.yaml, each header new to the classifier):
+
+- ``user_agents.parse`` walks ua-parser's ~1,270 regexes with Python's ``re``: ~0.6-1 ms.
+- ua-parser's native engine (``ua_parser_rs``, Rust's ``regex``) runs the same lists in
+  a few tens of µs, but loosens every repeat bounded at 100 or more (``.{0,100}`` to
+  ``.*``), so its answers can differ (a crawler's "bot" past the 100th character). The
+  previous version had Python's regexes take over wherever that could matter: 958 of the
+  1,600 headers, 36% of its time.
+- Writing those repeats so that the engine keeps them bounded made every answer native and
+  exact, but twice as slow: Rust builds its automata lazily, as headers come, and bounded
+  repeats multiply their states (one crawler regex alone cost ~50 µs). So long repeats are
+  loosened instead and checked after the match (:mod:`consentkit.useragent_patterns`),
+  unused groups dropped, and every parser answered natively
+  (:mod:`consentkit.useragent_native`); Python's regexes decide only where a check fails
+  (7 of uap-core's 17,816 strings: a crawler's name past the 100th character, say).
+- ``user_agents``' rules are spelled out here, on the three families: ~1 µs.
+
+Per header that costs about what ua-parser-rs alone does: 0.9-1.3x (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -162,8 +171,8 @@ def _classify(parsers: NativeParsers, header: str) -> Agent:
 _agents: dict[tuple[str, str, str, bool], Agent] = {}
 
 
-# Compiling the native regexes takes about half a second, so it happens once per process,
-# on first use, and the parsers are shared by every classifier.
+# Compiling the native regexes takes a few tenths of a second (and ~20 MB), so it happens
+# once per process, on first use, and the parsers are shared by every classifier.
 _shared: NativeParsers | None = None
 _shared_lock = threading.Lock()
 
@@ -179,10 +188,11 @@ def _shared_parsers() -> NativeParsers:
 class UserAgentClassifier:
     """Classify ``User-Agent`` headers into :class:`Agent` values, behind an LRU cache.
 
-    Thread-safe and never raises. An unseen header costs ~15 µs (median over uap-core's
-    test user agents), a cached one ~0.3 µs; only the first :data:`MAX_UA_LENGTH`
-    characters count. Headers with non-ASCII or control characters (rare) are classified
-    by ``user_agents`` itself (~1 ms).
+    Thread-safe and never raises. An unseen header costs about what ua-parser's native
+    engine alone does (a median of ~20 µs over uap-core's test user agents on a quiet
+    2-core machine), a cached one ~0.3 µs; only the first :data:`MAX_UA_LENGTH` characters
+    count. Headers with non-ASCII or control characters (rare) are classified by
+    ``user_agents`` itself (~1 ms).
     """
 
     def __init__(self, *, cache_size: int = 4096) -> None:

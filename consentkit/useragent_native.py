@@ -217,6 +217,10 @@ class NativeParsers:
         self._browsers = _ParserList(browsers, [_browser_rule(p) for p in browsers])
         self._systems = _ParserList(systems, [_system_rule(p) for p in systems])
         self._devices = _ParserList(devices, [_device_rule(p) for p in devices])
+        # The same rules, one attribute lookup away (every call reads one).
+        self._browser_rules = tuple(self._browsers.rules)
+        self._system_rules = tuple(self._systems.rules)
+        self._device_rules = tuple(self._devices.rules)
         # Every list goes through an extractor with templated fields to spare: the browser
         # list through OSExtractor (position in "major", checked groups in "minor"), the
         # OS list too (both in "patch_minor"), the device list through DeviceExtractor
@@ -245,7 +249,7 @@ class NativeParsers:
         if found is None:  # Rust matches a superset of what Python matches
             return "Other"
         position = int(found.major or 0)
-        rule = self._browsers.rules[position]
+        rule = self._browser_rules[position]
         family: str | None = found.family
         if not (rule.plain and family):
             family = rule.family_of(header, family, found.minor)
@@ -266,7 +270,7 @@ class NativeParsers:
             return "Other", ""
         field = found.patch_minor or "0"
         position = int(field) if field.isdigit() else int(field.partition(_FIELD)[0])
-        rule = self._systems.rules[position]
+        rule = self._system_rules[position]
         family: str | None = found.family
         if not (rule.plain and family):
             family = rule.family_of(header, family, field.partition(_FIELD)[2])
@@ -285,7 +289,7 @@ class NativeParsers:
         if found is None:
             return "Other"
         position = int(found.brand or 0)
-        rule = self._devices.rules[position]
+        rule = self._device_rules[position]
         family: str | None = found.family
         if rule.plain and family:
             return family
