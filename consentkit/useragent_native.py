@@ -116,9 +116,12 @@ def _group_one(native: NativePattern) -> tuple[str | None, bool]:
     # Rust's family for "group 1 as it is" (None and "" alike: both make Python skip the
     # parser), and whether it comes back wrapped: while it is still group 1, Rust gives
     # it so; otherwise a template brings it back between two _RAW (which Rust's trimming
-    # of expanded templates leaves alone).
+    # of expanded templates leaves alone). Without a group 1 (Python's match[1] fails),
+    # an empty family: Python decides.
     first = native.group_numbers[0] if native.group_numbers else 0
-    return (None, False) if first <= 1 else (f"{_RAW}${first}{_RAW}", True)
+    if first == 0:
+        return _NONE, False
+    return (None, False) if first == 1 else (f"{_RAW}${first}{_RAW}", True)
 
 
 def _checked(native: NativePattern) -> tuple[str | None, tuple[tuple[int, bool], ...]]:
