@@ -553,7 +553,7 @@ def uap_core_corpus(name: str) -> list[str]:
 def test_agrees_with_the_reference_on_every_uap_core_string(name: str, count: int) -> None:
     # All 18,213 strings (17,816 distinct), each unseen by a classifier without a cache,
     # against user_agents.parse itself: ~1 ms each, ~20 s in all. This is the proof that
-    # the native regexes, the bounded repeats and the rules mirrored from user_agents give
+    # the rewritten regexes, their checks and the rules spelled out from user_agents give
     # its answers; it is kept in the default run on purpose.
     headers = uap_core_corpus(name)
     assert len(headers) == count
