@@ -7,6 +7,7 @@ them surprising (see the comments): the classifier is meant to agree with it, no
 from __future__ import annotations
 
 import ast
+import concurrent.futures
 import dataclasses
 import inspect
 import random
@@ -512,6 +513,16 @@ def test_agents_hold_nothing_identifying() -> None:
     assert not any(ch.isdigit() for ch in f"{agent.browser}{agent.os}")
     with pytest.raises(AttributeError):
         agent.device = "desktop"  # type: ignore[misc]
+
+
+def test_threads_share_a_classifier() -> None:
+    # Requests are classified from many threads at once: same answers, nothing raised.
+    classify = UserAgentClassifier(cache_size=16)  # small: entries come and go meanwhile
+    headers = UAS + [ua for ua in ODD if ua.isascii() and ua.isprintable()]
+    expected = [classify(header) for header in headers]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        rounds = list(pool.map(lambda _: [classify(h) for h in headers], range(16)))
+    assert all(answers == expected for answers in rounds)
 
 
 def test_cache_info_is_a_plain_named_tuple() -> None:
