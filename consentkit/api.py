@@ -8,7 +8,6 @@ thread through the same ``store.query`` that Python code and the CLI call.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -19,12 +18,12 @@ from starlette.types import Receive, Scope, Send
 from .admin_auth import AdminAuth
 from .bad_request import NO_STORE, BadRequest
 from .dashboard import Dashboard
-from .endpoints import read_body
 from .errors import QueryError, StoreError
 from .incoming import AUTHORIZATION, COOKIE
+from .request_body import BodyLimits
 from .store import Store
 
-MAX_QUERY_BODY = 65536
+QUERY_BODY = BodyLimits(65536)
 _METHODS = {"api/query": "POST", "api/cookies": "GET"}
 
 
@@ -78,11 +77,7 @@ class AdminEndpoints:
         await response(scope, receive, send)
 
     async def query(self, receive: Receive, headers: dict[bytes, str]) -> dict[str, Any]:
-        body = await read_body(receive, headers, MAX_QUERY_BODY)
-        try:
-            query = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest(400, "the body is not valid JSON") from None
+        query = QUERY_BODY.json(await QUERY_BODY.read(receive, headers))
         try:
             answer: dict[str, Any] = await anyio.to_thread.run_sync(
                 lambda: self.store.query(
