@@ -8,6 +8,7 @@ thread through the same ``store.query`` that Python code and the CLI call.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,8 @@ from .errors import QueryError, StoreError
 from .incoming import AUTHORIZATION, COOKIE
 from .request_body import BodyLimits
 from .store import Store
+
+logger = logging.getLogger("consentkit")
 
 QUERY_BODY = BodyLimits(65536)
 _METHODS = {"api/query": "POST", "api/cookies": "GET"}
@@ -87,5 +90,7 @@ class AdminEndpoints:
         except QueryError as error:
             raise BadRequest(400, error.message, error.field) from None
         except StoreError as error:
-            raise BadRequest(503, f"the store cannot answer now ({error})") from None
+            # The detail names the database (user, host, schema): for the log, not the client.
+            logger.warning("consentkit: a query failed: %s", error)
+            raise BadRequest(503, "the store cannot answer now; please retry") from None
         return answer

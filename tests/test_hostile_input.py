@@ -155,6 +155,41 @@ async def test_the_no_js_form_never_redirects_off_the_site(make_site, referer):
         assert response.headers["location"] == "/"
 
 
+@pytest.mark.every_store
+async def test_an_extreme_date_range_is_answered(make_site):
+    async with visit(make_site(admin_token=TOKEN)) as browser:
+        for date_range in (["0001-01-01", "9999-12-31"], ["9999-12-31", "9999-12-31"],
+                           ["0001-01-01", "0001-01-01"]):
+            for zone in ("UTC", "Pacific/Kiritimati", "America/Anchorage"):
+                query = {"metrics": ["pageviews"], "date_range": date_range,
+                         "dimensions": ["time:day"]}
+                app = make_site(admin_token=TOKEN, time_zone=zone)
+                async with visit(app) as client:
+                    response = await client.post("/consentkit/api/query", json=query,
+                                                 headers=BEARER)
+                assert response.status_code == 200, (date_range, zone, response.text)
+                assert response.json()["meta"]["date_range"] == date_range
+        consent = {"metrics": ["decisions"], "date_range": ["0001-01-01", "9999-12-31"]}
+        answer = await browser.post("/consentkit/api/query", json=consent, headers=BEARER)
+        assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.every_store
+@pytest.mark.parametrize("value", ["DE\x00", "\x00", "a\x1fb", "\x7f", "a\ud800b"])
+async def test_control_characters_in_a_filter_are_a_400_naming_the_field(make_site, value):
+    async with visit(make_site(admin_token=TOKEN)) as browser:
+        query = {"metrics": ["visitors"], "date_range": "7d",
+                 "filters": [["is", "event:page", ["/", value]]]}
+        body = json.dumps(query).encode()  # \u escapes: the value arrives as it is
+        response = await browser.post("/consentkit/api/query", content=body, headers=BEARER)
+        assert response.status_code == 400, response.text
+        assert response.json()["field"] == "filters[0][2][1]"
+        site = {"metrics": ["visitors"], "date_range": "7d", "site_id": value}
+        response = await browser.post("/consentkit/api/query", content=json.dumps(site),
+                                      headers=BEARER)
+        assert response.status_code == 400 and response.json()["field"] == "site_id"
+
+
 async def test_a_json_error_about_an_unpaired_surrogate_is_still_json(make_site):
     async with visit(make_site(admin_token=TOKEN)) as browser:
         body = b'{"metrics": ["visitors"], "\\ud800": 1}'

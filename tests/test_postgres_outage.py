@@ -65,3 +65,25 @@ async def test_every_acknowledged_decision_and_page_view_arrives_after_an_outage
     report = store.verify_ledger()
     assert report.ok and report.records == VISITORS, report.problems
     store.close()
+
+
+async def test_a_query_while_the_database_is_away_is_a_503_that_describes_nothing(
+    make_site, proxied, caplog
+):
+    url, _, proxy = proxied
+    token = "admin-token-for-tests-0123456789"
+    app = make_site(store=url + "&pool_timeout=1", admin_token=token)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as admin:
+            proxy.cut()
+            answer = await admin.post(
+                "/consentkit/api/query", json={"metrics": ["visitors"], "date_range": "day"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            proxy.restore()
+    assert answer.status_code == 503
+    schema = url.rsplit("application_name=", 1)[1]
+    for detail in ("postgres", "127.0.0.1", str(proxy.port), "test", schema):
+        assert detail not in answer.text, detail  # not the user, host, database or schema
+    assert any(schema in record.getMessage() for record in caplog.records)  # the operator's
