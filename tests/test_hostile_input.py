@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 
+import anyio
 import pytest
 from conftest import visit
+from starlette.responses import HTMLResponse
 
-from consentkit import open_store
+from consentkit import ConsentMiddleware, open_store
 
 pytestmark = pytest.mark.anyio
 
@@ -232,3 +235,43 @@ async def test_an_https_site_accepts_its_default_port_and_refuses_plain_http(mak
             answer = await browser.post("/consentkit/consent", json={"action": "reject_all"},
                                         headers={"origin": origin})
             assert answer.status_code == status, origin
+
+
+async def html_anywhere(scope, receive, send):
+    """An app without route templates (as Django's or a catch-all's): the page is the path."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await HTMLResponse("<p>anything</p>")(scope, receive, send)
+
+
+@pytest.mark.every_store
+async def test_a_path_or_user_agent_with_control_characters_never_stops_the_counting(
+    store_url, tmp_path, caplog
+):
+    app = ConsentMiddleware(
+        html_anywhere, secret_key="s" * 32, store=store_url, flush_interval=0.05,
+        decision_spool=str(tmp_path / "spool.sqlite3"),
+    )
+    agent = "Probe\x00Name/70 CFNetwork/978.0.7 Darwin/18.5.0"  # the family is a UA's token
+    async with visit(app) as browser:
+        browser.headers["user-agent"] = agent
+        answer = await browser.post("/consentkit/consent", json={"action": "accept_all"})
+        assert answer.status_code == 200
+        for path in ("/a%00b", "/a%01b", "/a%7Fb", "/a%C2%85b"):
+            assert (await browser.get(path)).status_code == 200
+        await anyio.sleep(0.3)  # flushed meanwhile: a poisoned batch would be retried for ever
+        assert (await browser.get("/ok")).status_code == 200
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and "consentkit" in
+                r.name]
+    store = open_store(store_url)
+    pages = store.query({"metrics": ["pageviews"], "date_range": "day",
+                         "dimensions": ["event:page"]})["results"]
+    assert {tuple(r["dimensions"]): r["metrics"] for r in pages} == {
+        ("/ok",): [1], ("/a\ufffdb",): [4]}  # the four are one page once made storable
+    browsers = store.query({"metrics": ["decisions"], "date_range": "day",
+                            "dimensions": ["visit:browser"]})["results"]
+    assert browsers == [{"dimensions": ["Probe\ufffdName"], "metrics": [1]}]
+    store.close()

@@ -5,12 +5,12 @@ Every error names the field that is wrong, so the HTTP API can answer 400 with i
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from ..errors import QueryError
+from ..records import UNSTORABLE
 from .model import (
     CONSENT_COMPATIBLE,
     CONSENT_DIMENSIONS,
@@ -33,9 +33,6 @@ MAX_VALUE_LENGTH = 1024
 _KNOWN_FIELDS = {
     "site_id", "metrics", "date_range", "dimensions", "filters", "order_by", "pagination",
 }
-# No stored name holds a control character or half of a surrogate pair, and PostgreSQL
-# cannot even be asked about one (text cannot hold NUL): such a value is the client's error.
-_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def parse_query(
@@ -164,7 +161,9 @@ def _filter(value: Any, field: str, depth: int) -> Filter:
 
 
 def _check_text(value: str, field: str) -> None:
-    if _UNSTORABLE.search(value):
+    # Nothing stored holds one (records.storable_text), and PostgreSQL cannot even be asked
+    # about a NUL: such a value is the client's error, on every store alike.
+    if UNSTORABLE.search(value):
         raise QueryError(field, "must not contain control characters or unpaired surrogates")
 
 
