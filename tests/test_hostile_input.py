@@ -275,3 +275,14 @@ async def test_a_path_or_user_agent_with_control_characters_never_stops_the_coun
                             "dimensions": ["visit:browser"]})["results"]
     assert browsers == [{"dimensions": ["Probe\ufffdName"], "metrics": [1]}]
     store.close()
+
+
+@pytest.mark.parametrize("length", [b"\xb2", b"abc", b"-1", b" 5"])
+async def test_a_content_length_that_is_no_number_is_a_400(make_site, length):
+    async with visit(make_site(admin_token=TOKEN)) as browser:
+        for path in ("consent", "me/erase", "api/query", "dashboard/login"):
+            response = await browser.post(
+                f"/consentkit/{path}", content=b"{}",
+                headers={**SAME_SITE, **JSON_BODY, **BEARER, "content-length": length},
+            )
+            assert response.status_code == 400, (path, response.text)
