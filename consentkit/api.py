@@ -80,7 +80,7 @@ class AdminEndpoints:
         await response(scope, receive, send)
 
     async def query(self, receive: Receive, headers: dict[bytes, str]) -> dict[str, Any]:
-        query = QUERY_BODY.json(await QUERY_BODY.read(receive, headers))
+        query = QUERY_BODY.json_value(await QUERY_BODY.read(receive, headers))
         try:
             answer: dict[str, Any] = await anyio.to_thread.run_sync(
                 lambda: self.store.query(

@@ -44,7 +44,8 @@ def site_origin(scope: Scope, headers: dict[bytes, str]) -> Origin | None:
         server = scope.get("server")
         if not server:
             return None
-        host = f"{server[0]}:{server[1]}" if server[1] is not None else str(server[0])
+        name = f"[{server[0]}]" if ":" in str(server[0]) else str(server[0])  # IPv6
+        host = f"{name}:{server[1]}" if server[1] is not None else name
     if any(c in host for c in "/\\?#@"):
         return None
     return origin_of(f"{scheme}://{host}")

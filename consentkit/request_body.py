@@ -60,7 +60,7 @@ class BodyLimits:
         return BadRequest(413, f"the body is larger than {self.size} bytes",
                           limit={"body_bytes": self.size})
 
-    def json(self, body: bytes) -> Any:
+    def json_value(self, body: bytes) -> Any:
         """The JSON value of a body (UTF-8, as RFC 8259 requires); 400 when it is not one."""
         try:
             text = body.decode("utf-8-sig")
@@ -76,7 +76,7 @@ class BodyLimits:
 
     def json_object(self, body: bytes) -> dict[str, Any]:
         """A body that must be a JSON object (400 otherwise)."""
-        fields = self.json(body)
+        fields = self.json_value(body)
         if not isinstance(fields, dict):
             raise BadRequest(400, "the body must be a JSON object")
         return fields
