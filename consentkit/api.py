@@ -8,7 +8,7 @@ thread through the same ``store.query`` that Python code and the CLI call.
 
 from __future__ import annotations
 
-import json
+import logging
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -19,12 +19,14 @@ from starlette.types import Receive, Scope, Send
 from .admin_auth import AdminAuth
 from .bad_request import NO_STORE, BadRequest
 from .dashboard import Dashboard
-from .endpoints import read_body
 from .errors import QueryError, StoreError
 from .incoming import AUTHORIZATION, COOKIE
+from .request_body import BodyLimits
 from .store import Store
 
-MAX_QUERY_BODY = 65536
+logger = logging.getLogger("consentkit")
+
+QUERY_BODY = BodyLimits(65536)
 _METHODS = {"api/query": "POST", "api/cookies": "GET"}
 
 
@@ -80,11 +82,7 @@ class AdminEndpoints:
         await response(scope, receive, send)
 
     async def query(self, receive: Receive, headers: dict[bytes, str]) -> dict[str, Any]:
-        body = await read_body(receive, headers, MAX_QUERY_BODY)
-        try:
-            query = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest(400, "the body is not valid JSON") from None
+        query = QUERY_BODY.json_value(await QUERY_BODY.read(receive, headers))
         try:
             answer: dict[str, Any] = await anyio.to_thread.run_sync(
                 lambda: self.store.query(
@@ -95,5 +93,7 @@ class AdminEndpoints:
         except QueryError as error:
             raise BadRequest(400, error.message, error.field) from None
         except StoreError as error:
-            raise BadRequest(503, f"the store cannot answer now ({error})") from None
+            # The detail names the database (user, host, schema): for the log, not the client.
+            logger.warning("consentkit: a query failed: %s", error)
+            raise BadRequest(503, "the store cannot answer now; please retry") from None
         return answer

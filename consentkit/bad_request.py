@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
@@ -10,12 +11,28 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 class BadRequest(Exception):
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+    """``field`` names the part of the request that is wrong; ``limit`` the bound it broke,
+    e.g. ``{"form_fields": 64}``."""
+
+    def __init__(
+        self, status: int, message: str, field: str | None = None,
+        *, limit: dict[str, int] | None = None,
+    ) -> None:
         super().__init__(message)
-        self.status, self.message, self.field = status, message, field
+        self.status, self.message, self.field, self.limit = status, message, field, limit
 
     def response(self) -> Response:
         body: dict[str, Any] = {"error": self.message}
         if self.field:
             body["field"] = self.field
-        return JSONResponse(body, status_code=self.status, headers=NO_STORE)
+        if self.limit:
+            body["limit"] = self.limit
+        return AsciiJSONResponse(body, status_code=self.status, headers=NO_STORE)
+
+
+class AsciiJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped: an error may quote what the client sent,
+    and an unpaired surrogate from a ``\\ud800`` escape cannot be encoded as UTF-8."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")

@@ -8,12 +8,13 @@ whole-array NumPy operations. This runs in the flush's worker thread, never on t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .records import CubeBatch, Segment
+from .records import CubeBatch, Segment, storable_text
 from .rollups import daily_rollups
 from .sketch_batch import distinct_entries, encode_groups, sparse_entries
 
@@ -38,6 +39,10 @@ def cube_batch(
     """Aggregate page views: ``cells[i]`` (see ``pack``) was seen by the visitor whose hash is
     ``visitors[i]``; ``anonymous`` holds the cells of page views counted without a visitor
     (refused analytics, when the site counts those)."""
+    segments, new_segment = _storable(segments, _storable_segment)
+    pages, new_page = _storable(pages, storable_text)
+    if new_segment is not None or new_page is not None:
+        cells, anonymous = (_renumber(c, new_segment, new_page) for c in (cells, anonymous))
     unique, inverse = np.unique(np.concatenate((cells, anonymous)), return_inverse=True)
     consented = inverse[: len(cells)]
     pageviews = np.bincount(consented, minlength=len(unique))
@@ -61,3 +66,40 @@ def cube_batch(
         ),
         bots=sorted(bots),
     )
+
+
+Name = TypeVar("Name", bound=Hashable)
+
+
+def _storable(
+    names: Sequence[Name], clean: Callable[[Name], Name]
+) -> tuple[Sequence[Name], NDArray[np.int64] | None]:
+    """The names as a store can hold them (records.storable_text), and how their numbers
+    change: two that differed only in what cannot be stored become one. None when every
+    name could be stored as it was, which is all but always."""
+    cleaned = [clean(name) for name in names]
+    if cleaned == list(names):
+        return names, None
+    numbers: dict[Name, int] = {}
+    renumbered = [numbers.setdefault(name, len(numbers)) for name in cleaned]
+    return list(numbers), np.array(renumbered, dtype=np.int64)
+
+
+def _storable_segment(segment: Segment) -> Segment:
+    country, device, browser, os = segment
+    return (storable_text(country), storable_text(device), storable_text(browser),
+            storable_text(os))
+
+
+def _renumber(
+    cells: NDArray[np.int64], segment: NDArray[np.int64] | None, page: NDArray[np.int64] | None
+) -> NDArray[np.int64]:
+    hours = cells >> (2 * NUMBER_BITS)
+    segments = (cells >> NUMBER_BITS) & NUMBER_MASK
+    pages = cells & NUMBER_MASK
+    if segment is not None:
+        segments = segment[segments]
+    if page is not None:
+        pages = page[pages]
+    renumbered: NDArray[np.int64] = ((hours << NUMBER_BITS | segments) << NUMBER_BITS) | pages
+    return renumbered

@@ -10,7 +10,6 @@ are sent with ``Content-Security-Policy: default-src 'self'``.
 from __future__ import annotations
 
 from html import escape
-from urllib.parse import parse_qsl
 
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -18,14 +17,15 @@ from starlette.types import Receive, Scope, Send
 from .admin_auth import ADMIN_COOKIE, ADMIN_MAX_AGE, AdminAuth
 from .bad_request import NO_STORE, BadRequest
 from .banner_files import StaticFile, load_static_files
-from .endpoints import read_body, same_origin
 from .incoming import COOKIE, IF_NONE_MATCH
+from .origin import same_origin
+from .request_body import BodyLimits
 
 FILES = {
     "dashboard.js": "text/javascript; charset=utf-8",
     "dashboard.css": "text/css; charset=utf-8",
 }
-MAX_LOGIN_BODY = 4096
+LOGIN_BODY = BodyLimits(4096, form_fields=8)
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -199,12 +199,11 @@ class Dashboard:
     ) -> Response:
         try:
             same_origin(scope, headers)
-            body = await read_body(receive, headers, MAX_LOGIN_BODY)
+            form = LOGIN_BODY.form(await LOGIN_BODY.read(receive, headers))
         except BadRequest as error:
             if error.status == 403:
                 return self.login_form(base, "Cross-origin login refused.", 403)
             return self.login_form(base, error.message, error.status)
-        form = parse_qsl(body.decode("utf-8", "replace"), max_num_fields=8)
         token = next((value for key, value in form if key == "token"), "")
         if not self.auth.token_matches(token):
             return self.login_form(base, "That token is not right. Please try again.", 401)

@@ -15,7 +15,7 @@ from .categories import ANALYTICS, NECESSARY, CategorySet
 from .consent import Consent
 from .cookies import ID_COOKIE, CookieHeaders, DecisionCodec, new_token
 from .ledger import SubjectHasher, decision_record
-from .records import ConsentTally
+from .records import ConsentTally, storable_text
 from .spool import DecisionSpool
 from .store import Store
 from .useragent import Agent
@@ -113,9 +113,9 @@ class DecisionRecorder:
         )
         tally = ConsentTally(
             hour=now // 3600,
-            country=country,
-            device=agent.device,
-            browser=agent.browser,
+            country=storable_text(country),
+            device=storable_text(agent.device),
+            browser=storable_text(agent.browser),  # a family may be a token of the header
             action=action,
             offered=tuple(sorted(self.categories.optional)),
             granted=tuple(sorted(granted)),

@@ -5,9 +5,7 @@ These are small and not on the hot path, so they use Starlette's responses for c
 
 from __future__ import annotations
 
-import json
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -23,19 +21,16 @@ from .disclosure import Disclosure, disclosure_response
 from .errors import StoreError
 from .incoming import (
     ACCEPT_LANGUAGE,
-    CONTENT_LENGTH,
     CONTENT_TYPE,
     COOKIE,
     DNT,
-    HOST,
     IF_NONE_MATCH,
-    ORIGIN,
-    REFERER,
-    SEC_FETCH_SITE,
     USER_AGENT,
     query_value,
 )
 from .ledger import config_fingerprint
+from .origin import back_to, same_origin
+from .request_body import BodyLimits
 from .rights import VisitorRights
 from .texts import BannerTexts
 
@@ -62,7 +57,7 @@ class ConsentEndpoints:
         self.rights = VisitorRights(recorder)
         self.visitor = visitor
         self.files = banner_files
-        self.max_body_size = max_body_size
+        self.limits = BodyLimits(max_body_size)
         self.configs: dict[str, dict[str, Any]] = {}
         self.fingerprints: dict[str, tuple[str, str]] = {}
         policy_version = recorder.codec.policy_version
@@ -120,20 +115,22 @@ class ConsentEndpoints:
             if name == "me/export":
                 return await self.rights.export(scope, headers)
             same_origin(scope, headers)  # erasing is a change: never from another site
-            self.erase_body(await read_body(receive, headers, self.max_body_size), headers)
+            self.erase_body(await self.limits.read(receive, headers), headers)
             return await self.rights.erase(scope, headers)
         except BadRequest as error:
             return error.response()
 
-    @staticmethod
-    def erase_body(body: bytes, headers: dict[bytes, str]) -> None:
+    def erase_body(self, body: bytes, headers: dict[bytes, str]) -> None:
         """An erasure needs no body; one that is sent must be well-formed."""
-        content_type = headers.get(CONTENT_TYPE, "").split(";")[0].strip().lower()
-        if not body.strip() or content_type == "application/x-www-form-urlencoded":
+        content_type = media_type(headers)
+        if not body.strip():
             return
-        if content_type not in ("application/json", ""):
+        if content_type == "application/x-www-form-urlencoded":
+            self.limits.form(body)
+        elif content_type in ("application/json", ""):
+            self.limits.json_object(body)
+        else:
             raise BadRequest(415, "send no body, application/json or a form")
-        json_object(body)
 
     def static(self, file: StaticFile, scope: Scope, headers: dict[bytes, str]) -> Response:
         versioned = f"v={file.version}".encode() == scope.get("query_string", b"")
@@ -169,18 +166,18 @@ class ConsentEndpoints:
         headers: dict[bytes, str], visitor_id: str | None,
     ) -> Response:
         same_origin(scope, headers)
-        body = await read_body(receive, headers, self.max_body_size)
-        content_type = headers.get(CONTENT_TYPE, "").split(";")[0].strip().lower()
+        body = await self.limits.read(receive, headers)
+        content_type = media_type(headers)
         is_form = content_type == "application/x-www-form-urlencoded"
         if is_form:
-            form = parse_qsl(body.decode("utf-8", "replace"), max_num_fields=64)
+            form = self.limits.form(body)
             fields: dict[str, Any] = {
                 "action": next((v for k, v in form if k == "action"), None),
                 "categories": [v for k, v in form if k == "categories"],
                 "next": next((v for k, v in form if k == "next"), None),
             }
         elif content_type in ("application/json", ""):
-            fields = json_object(body)
+            fields = self.limits.json_object(body)
         else:
             raise BadRequest(415, "send application/json or application/x-www-form-urlencoded")
         choice = self.choice(fields)
@@ -199,7 +196,7 @@ class ConsentEndpoints:
                                   "please retry") from None
         if is_form:
             response: Response = RedirectResponse(
-                back_to(headers, fields.get("next")), status_code=303
+                back_to(scope, headers, fields.get("next")), status_code=303
             )
         else:
             response = JSONResponse(self.state(outcome.consent, headers), headers=NO_STORE)
@@ -223,69 +220,7 @@ class ConsentEndpoints:
         return Choice(action, frozenset(names))
 
 
-def json_object(body: bytes) -> dict[str, Any]:
-    """A request body that must be a JSON object (400 otherwise)."""
-    try:
-        fields = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest(400, "the body is not valid JSON") from None
-    if not isinstance(fields, dict):
-        raise BadRequest(400, "the body must be a JSON object")
-    return fields
 
-
-def same_origin(scope: Scope, headers: dict[bytes, str]) -> None:
-    """Refuse cross-site posts: Origin (or Referer) must name this host."""
-    host = headers.get(HOST) or ""
-    fetch_site = headers.get(SEC_FETCH_SITE)
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        raise BadRequest(403, "cross-origin requests may not change consent")
-    source = headers.get(ORIGIN) or headers.get(REFERER)
-    if source is None:
-        return  # not a browser's cross-site request: browsers send Origin on every POST
-    if source == "null" or urlsplit(source).netloc.lower() != host.lower():
-        raise BadRequest(403, "cross-origin requests may not change consent")
-
-
-async def read_body(receive: Receive, headers: dict[bytes, str], limit: int) -> bytes:
-    declared = headers.get(CONTENT_LENGTH)
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise BadRequest(413, f"the body is larger than {limit} bytes")
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise BadRequest(400, "the client went away")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BadRequest(413, f"the body is larger than {limit} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def is_local_path(path: object) -> bool:
-    """A path on this site: never another host (``//evil``, ``/\\evil``) or a scheme."""
-    return (
-        isinstance(path, str)
-        and path.startswith("/")
-        and not path.startswith(("//", "/\\"))
-        and "\\" not in path
-        and len(path) <= 2048
-        and all(" " < c < "\x7f" for c in path)
-    )
-
-
-def back_to(headers: dict[bytes, str], next_path: object = None) -> str:
-    """Where a no-JS form post returns: its ``next`` field, or the page it came from, or ``/``."""
-    if is_local_path(next_path):
-        assert isinstance(next_path, str)
-        return next_path
-    referer = headers.get(REFERER)
-    if referer:
-        parts = urlsplit(referer)
-        if parts.netloc.lower() == (headers.get(HOST) or "").lower() and parts.path.startswith("/"):
-            return parts.path + (f"?{parts.query}" if parts.query else "")
-    return "/"
-
+def media_type(headers: dict[bytes, str]) -> str:
+    """The request's media type, without parameters, in lower case ("" when none)."""
+    return headers.get(CONTENT_TYPE, "").split(";")[0].strip().lower()

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from .categories import DEFAULT_CATEGORIES, NECESSARY, Category, CategorySet
 from .consent import Consent
-from .endpoints import is_local_path
 from .errors import ConfigurationError
+from .origin import is_local_path
 from .texts import BannerTexts
 
 try:

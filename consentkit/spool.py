@@ -8,7 +8,10 @@ anything waits in the spool, new decisions queue behind it, so the ledger keeps 
 in which visitors decided.
 
 A record is removed from the spool only after the store has committed it; a crash between
-the two would append it twice (at least once, never zero times).
+the two would append it twice (at least once, never zero times). A removed record (stored,
+or erased by its visitor) leaves no copy on disk: deleted content is overwritten
+(``secure_delete``), and the write-ahead log, which still holds the pages as they were, is
+checkpointed and truncated after every drain and erasure.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class DecisionSpool:
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA secure_delete=ON")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS waiting (n INTEGER PRIMARY KEY,"
                 " record TEXT NOT NULL, claimed REAL NOT NULL DEFAULT 0)"
@@ -62,6 +66,7 @@ class DecisionSpool:
         except sqlite3.Error as error:
             raise ConfigurationError(f"spool {path!r}: cannot open it ({error})") from None
         self._repeating = Repeating(self.drain, interval=interval, what="draining the spool")
+        self._residue = False  # deleted records may still be in the write-ahead log
 
     def _count(self) -> int:
         with self._lock:
@@ -107,7 +112,16 @@ class DecisionSpool:
         if moved:
             logger.info("consentkit: %d spooled decisions stored, %d waiting", moved,
                         self._count())
+            self.scrub()
         return moved
+
+    def scrub(self) -> None:
+        """Checkpoint the write-ahead log into the file and truncate it, so the old copies
+        of deleted records it holds are gone. Another process reading the spool at that
+        moment can hold the log back; then the next drain tries again."""
+        with self._lock:
+            busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        self._residue = bool(busy)
 
     def _claim(self) -> tuple[int, str] | None:
         """The oldest waiting record, claimed, unless another drainer holds a live claim."""
@@ -141,11 +155,15 @@ class DecisionSpool:
                 if (record := _parse(entry)[0]).site == site and record.subject in subjects
             ]
             self._db.executemany("DELETE FROM waiting WHERE n = ?", doomed)
+        if doomed:
+            self.scrub()
         return len(doomed)
 
     async def drain(self) -> None:
         if self._count():
             await anyio.to_thread.run_sync(self.drain_once)
+        elif self._residue:
+            await anyio.to_thread.run_sync(self.scrub)
 
     def start(self) -> None:
         self._repeating.start()

@@ -1,8 +1,9 @@
 """A TCP proxy in a thread, to cut a real database connection in the middle of a test.
 
-``cut()`` closes every open connection and refuses new ones (as a crashed or unreachable
-server would); ``restore()`` accepts again. The database itself never stops, so other tests
-sharing it are not disturbed.
+``cut()`` closes every open connection and refuses new ones (as a crashed or stopped
+server would); ``blackhole()`` closes them too but then takes new connections and never
+answers on them (as a host that vanished from the network would); ``restore()`` accepts
+again. The database itself never stops, so other tests sharing it are not disturbed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ class TcpProxy:
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
         self._lock = threading.Lock()
         self._open = True
+        self._silent = False
+        self._held: list[socket.socket] = []  # connections taken while a black hole
         self._stopping = False
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -36,12 +39,22 @@ class TcpProxy:
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
 
+    def blackhole(self) -> None:
+        """Drop every connection; take new ones and never answer on them."""
+        self.cut()
+        with self._lock:
+            self._silent = True
+
     def restore(self) -> None:
         with self._lock:
-            self._open = True
+            self._open, self._silent = True, False
+            held, self._held = self._held, []
+        for sock in held:
+            sock.close()
 
     def close(self) -> None:
         self._stopping = True
+        self.restore()  # lets go of the connections a black hole holds
         self.cut()
         self._thread.join(timeout=5)
         self._listener.close()
@@ -65,6 +78,9 @@ class TcpProxy:
         except BlockingIOError:
             return
         with self._lock:
+            if self._silent:
+                self._held.append(client)  # taken, and never a byte in answer
+                return
             if not self._open:
                 client.close()  # refused: the "server" is away
                 return

@@ -7,6 +7,10 @@ the other tests.
 
 from __future__ import annotations
 
+import sqlite3
+import time
+
+import anyio
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
@@ -65,3 +69,60 @@ async def test_every_acknowledged_decision_and_page_view_arrives_after_an_outage
     report = store.verify_ledger()
     assert report.ok and report.records == VISITORS, report.problems
     store.close()
+
+
+async def test_a_query_while_the_database_is_away_is_a_503_that_describes_nothing(
+    make_site, proxied, caplog
+):
+    url, _, proxy = proxied
+    token = "admin-token-for-tests-0123456789"
+    app = make_site(store=url + "&pool_timeout=1", admin_token=token)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as admin:
+            proxy.cut()
+            answer = await admin.post(
+                "/consentkit/api/query", json={"metrics": ["visitors"], "date_range": "day"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            proxy.restore()
+    assert answer.status_code == 503
+    schema = url.rsplit("application_name=", 1)[1]
+    for detail in ("postgres", "127.0.0.1", str(proxy.port), "test", schema):
+        assert detail not in answer.text, detail  # not the user, host, database or schema
+    assert any(schema in record.getMessage() for record in caplog.records)  # the operator's
+
+
+@pytest.mark.parametrize("outage", ["cut", "blackhole"])
+async def test_a_decision_waits_about_a_second_for_a_dead_database_then_the_spool_takes_it(
+    make_site, proxied, tmp_path, outage
+):
+    url, direct, proxy = proxied
+    spool = tmp_path / "spool.sqlite3"
+    app = make_site(store=url, decision_spool=str(spool))  # the store's default timeouts
+    async with LifespanManager(app, shutdown_timeout=60) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as browser:
+            await browser.post("/consentkit/consent", json={"action": "reject_all"})
+            getattr(proxy, outage)()  # stopped, or gone from the network
+            started = time.monotonic()
+            answer = await browser.post("/consentkit/consent", json={"action": "accept_all"})
+            waited = time.monotonic() - started
+            assert answer.status_code == 200 and "consentkit_id" in browser.cookies
+            assert waiting(spool) == 1
+            proxy.restore()
+            for _ in range(150):  # the spool drains itself once the database is back
+                if not waiting(spool):
+                    break
+                await anyio.sleep(0.2)
+            assert waiting(spool) == 0
+    # generous for a loaded machine, and far below libpq's and the pool's 5 s
+    assert waited < 2.5, f"the visitor waited {waited:.2f} s"
+    store = open_store(direct)
+    assert store.verify_ledger().records == 2
+    store.close()
+
+
+def waiting(spool) -> int:
+    with sqlite3.connect(spool) as db:
+        return int(db.execute("SELECT COUNT(*) FROM waiting").fetchone()[0])

@@ -40,7 +40,8 @@ def test_consentkit_options_are_taken_out_of_the_url_and_libpq_ones_kept():
         "&options=-csearch_path%3Dtenant"
     )
     assert libpq == "postgresql://app@db.internal/site?sslmode=require&options=-csearch_path%3Dtenant"
-    assert pool == {"pool_min_size": 1, "pool_max_size": 8, "pool_timeout": 5}
+    assert pool == {"pool_min_size": 1, "pool_max_size": 8, "pool_timeout": 5,
+                    "decision_timeout": 1}
     assert connection == {"prepare_threshold": None, "connect_timeout": 5}
     _, _, connection = parse_url("postgresql:///site?connect_timeout=30&prepare_threshold=0")
     assert connection == {"prepare_threshold": 0}  # the URL's own timeout stands
@@ -49,6 +50,7 @@ def test_consentkit_options_are_taken_out_of_the_url_and_libpq_ones_kept():
 @pytest.mark.parametrize(
     ("option", "message"),
     [("pool_max_size=0", "pool_max_size"), ("pool_timeout=soon", "pool_timeout"),
+     ("decision_timeout=0", "decision_timeout"), ("decision_timeout=nan", "decision_timeout"),
      ("pool_min_size=5&pool_max_size=2", "pool_min_size"), ("colour=blue", "colour")],
 )
 def test_a_bad_url_option_fails_at_start_up_naming_it(option, message):

@@ -129,3 +129,49 @@ async def test_a_visitor_sees_and_erases_records_still_waiting_in_the_spool(
         assert db.execute("SELECT COUNT(*) FROM ck_decisions WHERE subject <> ''").fetchone() \
             == (0,)
         assert db.execute("SELECT COUNT(*) FROM ck_decisions").fetchone() == (1,)
+
+
+def spool_bytes(spool: str) -> bytes:
+    """Every byte of the spool on disk: the file, its write-ahead log and its index."""
+    from pathlib import Path
+
+    files = [Path(spool + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+    return b"".join(f.read_bytes() for f in files if f.exists())
+
+
+def waiting_subjects(spool: str) -> list[str]:
+    import json
+
+    with sqlite3.connect(spool) as db:
+        rows = db.execute("SELECT record FROM waiting").fetchall()
+    return [json.loads(entry)["record"]["subject"] for (entry,) in rows]
+
+
+async def test_a_drained_or_erased_decision_does_not_linger_in_the_spool_files(
+    make_site, store_url, tmp_path
+):
+    spool = str(tmp_path / "spool.sqlite3")
+    app = make_site(decision_spool=spool)
+    async with visit(app) as browser, visit(app) as eraser:
+        await browser.post("/consentkit/consent", json={"action": "reject_all"})
+        await eraser.post("/consentkit/consent", json={"action": "reject_all"})
+        move_ledger(store_url, away=True)
+        await browser.post("/consentkit/consent", json={"action": "accept_all"})
+        await eraser.post("/consentkit/consent", json={"action": "accept_all"})
+        for action in ("reject_all", "accept_all"):
+            await browser.post("/consentkit/consent", json={"action": action})
+        kept, erased = waiting_subjects(spool)[0], waiting_subjects(spool)[1]
+        assert erased.encode() in spool_bytes(spool)  # the scan can see a waiting record
+        move_ledger(store_url, away=False)  # back, and the spool not drained yet
+        assert (await eraser.post("/consentkit/me/erase")).json()["erased"] == 2
+        # erased while others still wait beside it: gone from every file at once (this
+        # needs secure_delete, which some builds of SQLite, Debian's among them, default to)
+        assert waiting_subjects(spool) == [kept] * 3
+        assert erased.encode() not in spool_bytes(spool)
+    # the lifespan shutdown drained the rest into the store
+    assert waiting(spool) == 0
+    assert len(ledger_actions(store_url)) == 5  # the erased record never went in
+    disk = spool_bytes(spool)
+    assert kept.encode() not in disk
+    for fragment in (b"accept_all", b"config_hash", b'"tally"'):
+        assert fragment not in disk

@@ -11,6 +11,7 @@ from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from ..errors import QueryError
+from ..records import UNSTORABLE
 from .model import (
     CONSENT_COMPATIBLE,
     CONSENT_DIMENSIONS,
@@ -29,6 +30,7 @@ from .model import (
 
 MAX_LIMIT = 10_000
 MAX_FILTER_DEPTH = 8
+MAX_VALUE_LENGTH = 1024
 _KNOWN_FIELDS = {
     "site_id", "metrics", "date_range", "dimensions", "filters", "order_by", "pagination",
 }
@@ -52,6 +54,7 @@ def parse_query(
     site_id = raw.get("site_id", default_site)
     if not isinstance(site_id, str) or not site_id:
         raise QueryError("site_id", "must be a non-empty string")
+    _check_text(site_id, "site_id")
     metrics = _names(raw.get("metrics"), "metrics", METRICS, required=True)
     dimensions = _names(raw.get("dimensions", []), "dimensions", DIMENSIONS, required=False)
     first, last = _date_range(raw.get("date_range"), today)
@@ -166,13 +169,25 @@ def _filter(value: Any, field: str, depth: int) -> Filter:
         if (
             not isinstance(values, list)
             or not values
-            or not all(isinstance(v, str) and len(v) <= 1024 for v in values)
+            or not all(isinstance(v, str) and len(v) <= MAX_VALUE_LENGTH for v in values)
         ):
-            raise QueryError(f"{field}[2]", "must be a non-empty list of strings")
+            raise QueryError(
+                f"{field}[2]", f"must be a non-empty list of strings of at most "
+                f"{MAX_VALUE_LENGTH} characters"
+            )
+        for index, text in enumerate(values):
+            _check_text(text, f"{field}[2][{index}]")
         return Condition(cast(Literal["is", "is_not", "contains"], op), dimension, tuple(values))
     raise QueryError(
         f"{field}[0]", f"{op!r} is not a filter (is, is_not, contains, and, or, not) of this shape"
     )
+
+
+def _check_text(value: str, field: str) -> None:
+    # Nothing stored holds one (records.storable_text), and PostgreSQL cannot even be asked
+    # about a NUL: such a value is the client's error, on every store alike.
+    if UNSTORABLE.search(value):
+        raise QueryError(field, "must not contain control characters or unpaired surrogates")
 
 
 def _order_by(

@@ -43,6 +43,7 @@ TIME_EXPRESSIONS = {
 # the key first; PostgreSQL plans it like any join.
 _CUBE = "ck_cells CROSS JOIN ck_segments CROSS JOIN ck_pages"
 _CUBE_JOIN = "ck_segments.id = segment_id AND ck_pages.id = page_id"
+_EPOCH = date(1970, 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,17 +65,29 @@ class Plan:
 
 
 def _epoch_hour(day: date, zone: ZoneInfo | None = None) -> int:
-    """The first hour of ``day`` (midnight in ``zone``), in hours since the epoch."""
-    if zone is None:
-        return (day - date(1970, 1, 1)).days * 24
-    midnight = datetime.combine(day, time(0), zone)
-    return int(midnight.timestamp() // 3600)
+    """The first hour of ``day`` (midnight in ``zone``), in hours since the epoch.
+
+    Worked out from the day number and the zone's offset rather than through
+    ``datetime.timestamp()``, which overflows at the ends of the calendar (years 1 and
+    9999), where a query for "everything" may well put its range."""
+    offset = 0
+    if zone is not None:
+        utc_offset = datetime.combine(day, time(0), zone).utcoffset()
+        offset = int(utc_offset.total_seconds()) if utc_offset else 0
+    return ((day - _EPOCH).days * 86400 - offset) // 3600
+
+
+def _end_hour(last_day: date, zone: ZoneInfo | None = None) -> int:
+    """The first hour after ``last_day``: the next midnight (``date.max`` has none)."""
+    if last_day == date.max:
+        return _epoch_hour(last_day, zone) + 24
+    return _epoch_hour(last_day + timedelta(days=1), zone)
 
 
 def plan_query(query: Query, dialect: Dialect) -> Plan:
     zone = query.time_zone
     first = _epoch_hour(query.first_day, zone)
-    end = _epoch_hour(query.last_day + timedelta(days=1), zone)
+    end = _end_hour(query.last_day, zone)
     rollup = _rollup_kind(query)
     if rollup is not None:
         return _plan_rollup(query, dialect, rollup, first, end)

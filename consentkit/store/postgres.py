@@ -93,7 +93,11 @@ class PostgresStore(Store):
     def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
         categories = ["*", *tally.offered]  # "*" counts decisions, the others grants
         granted = [0, *(int(name in tally.granted) for name in tally.offered)]
-        with self._db.transaction("writing a decision to") as db:
+        # The visitor waits for this: a database that is away gets decision_timeout (1 s),
+        # then the decision spool takes the record (spool.py).
+        with self._db.transaction(
+            "writing a decision to", timeout=self._db.decision_timeout
+        ) as db:
             ledger.append(db, record)  # locks the chain head first: appends queue here
             db.execute(_SAVE_CONFIG, (record.config_hash, config))
             db.execute(_UPSERT_CONSENT, (

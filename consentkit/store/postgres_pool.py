@@ -9,6 +9,9 @@ removed before the URL reaches libpq:
   keeps open and at most opens;
 * ``pool_timeout`` (seconds, default 5): how long an operation waits for a connection
   before it fails with ``StoreError``;
+* ``decision_timeout`` (seconds, default 1): the same for appending a consent decision,
+  which a visitor waits for: against a database that is down or unreachable the decision
+  spool takes it after this long, not after ``pool_timeout`` or ``connect_timeout``;
 * ``prepare_threshold``: after how many runs a statement is prepared on the server (psycopg's
   default 5; ``none`` never prepares, for a pooler that cannot keep prepared statements).
 """
@@ -29,7 +32,10 @@ from psycopg_pool import ConnectionPool
 from ..errors import ConfigurationError, StoreError
 from .postgres_arrays import ARRAY_DUMPERS
 
-_POOL_OPTIONS = {"pool_min_size": 1, "pool_max_size": 4, "pool_timeout": 5}
+_POOL_OPTIONS: dict[str, float] = {
+    "pool_min_size": 1, "pool_max_size": 4, "pool_timeout": 5, "decision_timeout": 1,
+}
+_SECONDS = ("pool_timeout", "decision_timeout")
 _CONNECT_TIMEOUT = 5  # seconds, unless the URL says otherwise (libpq waits for ever)
 _RECONNECT_TIMEOUT = 10.0
 
@@ -62,7 +68,9 @@ def parse_url(url: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
     kept, pool, connection = [], dict(_POOL_OPTIONS), {}
     for item in filter(None, query.split("&")):
         name, _, value = item.partition("=")
-        if name in pool:
+        if name in _SECONDS:
+            pool[name] = _seconds(url, name, unquote(value))
+        elif name in pool:
             pool[name] = _number(url, name, unquote(value))
         elif name == "prepare_threshold":
             text = unquote(value).lower()
@@ -95,6 +103,16 @@ def _number(url: str, name: str, value: str) -> int:
     return number
 
 
+def _seconds(url: str, name: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ConfigurationError(f"store {safe_url(url)!r}: {name} must be a number of seconds > 0")
+    return seconds
+
+
 def _configure(connection: psycopg.Connection[Any]) -> None:
     for cls, dumper in ARRAY_DUMPERS:
         connection.adapters.register_dumper(cls, dumper)
@@ -116,11 +134,12 @@ class Connections:
     def __init__(self, url: str) -> None:
         libpq, pool, connection = parse_url(url)
         self.url = safe_url(url)
+        self.decision_timeout = pool["decision_timeout"]
         self._pool = ConnectionPool(
             libpq,
             kwargs=connection,
-            min_size=pool["pool_min_size"],
-            max_size=pool["pool_max_size"],
+            min_size=int(pool["pool_min_size"]),
+            max_size=int(pool["pool_max_size"]),
             timeout=pool["pool_timeout"],
             configure=_configure,
             # a connection that died while idle (server restart, pooler timeout) is
@@ -137,11 +156,14 @@ class Connections:
         self._finalizer = weakref.finalize(self, _close_soon, self._pool)
 
     @contextmanager
-    def transaction(self, doing: str) -> Iterator[psycopg.Connection[Any]]:
+    def transaction(
+        self, doing: str, *, timeout: float | None = None
+    ) -> Iterator[psycopg.Connection[Any]]:
         """One transaction on a pooled connection: committed when the block ends, rolled
-        back if it raises; a driver error becomes ``StoreError`` ("``doing`` ... failed")."""
+        back if it raises; a driver error becomes ``StoreError`` ("``doing`` ... failed").
+        ``timeout``: how long to wait for a connection, if not the pool's ``pool_timeout``."""
         try:
-            with self._pool.connection() as connection:
+            with self._pool.connection(timeout=timeout) as connection:
                 yield connection
         except psycopg.Error as error:
             raise StoreError(f"{doing} {self.url} failed: {error}") from error
