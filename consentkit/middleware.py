@@ -69,10 +69,13 @@ class ConsentMiddleware:
     """Cookie and tracking consent for an ASGI app. See DESIGN section 2 for the options."""
 
     def __init__(
-        self, app: ASGIApp, /, *, settings: ConsentSettings | None = None, **options: Any
+        self, app: ASGIApp | None = None, /, *, settings: ConsentSettings | None = None,
+        **options: Any,
     ) -> None:
         """Wrap ``app``; the options are those of ``ConsentSettings`` (or pass one)."""
+        app = options.pop("app", app)  # Litestar passes it by name
         _refuse_inner_litestar_layer(app)
+        app = app or _no_app
         self.settings = settings = settings or ConsentSettings.from_options(options)
         self.app = app
         self.page = settings.page
@@ -312,6 +315,11 @@ class ConsentMiddleware:
         await self.counter.stop()
         if self.spool is not None:
             await self.spool.stop()
+
+
+async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """What a middleware built without an app (to check settings, say) wraps."""
+    raise ConfigurationError("this ConsentMiddleware was built without the ASGI app it wraps")
 
 
 def _refuse_inner_litestar_layer(app: object) -> None:

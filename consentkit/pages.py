@@ -35,7 +35,7 @@ _HEX = re.compile(r"[0-9a-fA-F]{12,}")  # object ids, digests, hex tokens
 _TOKEN = re.compile(r"[A-Za-z0-9_\-+/=.~]{20,}")  # base64 / base64url tokens, JWT parts
 _DIGITS = re.compile(r"\d")
 _NUMBER_RUN = re.compile(r"\d{5,}")  # an account or order number inside a segment
-_ODD = re.compile(r"[@\s]|%40", re.IGNORECASE)  # e-mail addresses, encoded or not
+_EMAIL = re.compile(r"@|%40", re.IGNORECASE)  # e-mail addresses, encoded or not
 
 
 def looks_like_identifier(segment: str) -> bool:
@@ -47,7 +47,7 @@ def looks_like_identifier(segment: str) -> bool:
     """
     if not segment:
         return False
-    if segment.isdigit() or _ODD.search(segment):
+    if segment.isdigit() or _EMAIL.search(segment):
         return True
     if _UUID.fullmatch(segment) or _NUMBER_RUN.search(segment):
         return True
