@@ -4,8 +4,8 @@ Signed consent cookies, server-side proof of consent, and aggregated analytics t
 nothing identifying.
 """
 
-from .categories import Category, Cookie
-from .consent import Consent
+from .consent.categories import Category, Cookie
+from .consent.consent import Consent
 from .errors import ConfigurationError, ConsentkitError, QueryError, StoreError
 from .middleware import ConsentMiddleware
 from .settings import ConsentSettings

@@ -1,5 +1,5 @@
 """``python -m consentkit``: the same command line as ``consentkit``."""
 
-from .cli import main
+from .cli.main import main
 
 raise SystemExit(main())

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from .consent import Consent
+from .consent.consent import Consent
 from .errors import ConfigurationError
 
 

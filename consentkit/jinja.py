@@ -28,11 +28,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .categories import DEFAULT_CATEGORIES, NECESSARY, Category, CategorySet
-from .consent import Consent
+from .consent.categories import DEFAULT_CATEGORIES, NECESSARY, Category, CategorySet
+from .consent.consent import Consent
 from .errors import ConfigurationError
-from .origin import is_local_path
-from .texts import BannerTexts
+from .web.origin import is_local_path
+from .web.texts import BannerTexts
 
 try:
     import jinja2

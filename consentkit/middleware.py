@@ -18,13 +18,11 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .admin_auth import AdminAuth
-from .api import AdminEndpoints
-from .banner_files import load_banner_files
-from .buffer import PageViewBuffer
-from .categories import ANALYTICS
-from .consent import Consent
-from .cookies import (
+from .analytics.buffer import PageViewBuffer
+from .analytics.sketch import visitor_hash
+from .consent.categories import ANALYTICS
+from .consent.consent import Consent
+from .consent.cookies import (
     DECISION_COOKIE,
     ID_COOKIE,
     CookieHeaders,
@@ -33,20 +31,22 @@ from .cookies import (
     new_token,
     read_cookies,
 )
-from .decisions import DecisionRecorder
-from .derive import VisitorClassifier
+from .consent.decisions import DecisionRecorder
+from .consent.enforcement import CookieEnforcer
 from .disclosure import Disclosure
-from .endpoints import ConsentEndpoints
-from .enforcement import CookieEnforcer
 from .errors import ConfigurationError, ConfigurationWarning
-from .incoming import COOKIE, SEC_GPC, USER_AGENT, HeaderReader
-from .ledger import SubjectHasher
-from .pages import ROUTE_KEY, page_of, template_of_rule
-from .retention import PeriodicPurge
+from .ledger.chain import SubjectHasher
+from .ledger.spool import DecisionSpool
 from .settings import ConsentSettings
-from .sketch import visitor_hash
-from .spool import DecisionSpool
 from .store import Store, open_store
+from .store.retention import PeriodicPurge
+from .visit.classify import VisitorClassifier
+from .visit.pages import ROUTE_KEY, page_of, template_of_rule
+from .web.admin import AdminEndpoints
+from .web.admin_auth import AdminAuth
+from .web.endpoints import ConsentEndpoints
+from .web.requests import COOKIE, SEC_GPC, USER_AGENT, HeaderReader
+from .web.static_files import load_banner_files
 
 logger = logging.getLogger("consentkit")
 

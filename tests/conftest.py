@@ -313,8 +313,8 @@ def write_views(
     """
     import asyncio
 
-    from consentkit.buffer import PageViewBuffer
-    from consentkit.sketch import visitor_hash
+    from consentkit.analytics.buffer import PageViewBuffer
+    from consentkit.analytics.sketch import visitor_hash
 
     buffer = PageViewBuffer(store, site=site)
     for hour, place, visitors, views in cells:

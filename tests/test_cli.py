@@ -14,7 +14,7 @@ from conftest import write_views
 
 import consentkit
 from consentkit import open_store
-from consentkit.cli import main
+from consentkit.cli.main import main
 
 COMMANDS = [["demo"], ["query"], ["purge"], ["export"], ["disclose"], ["ledger"],
             ["ledger", "verify"], ["ledger", "head"]]

@@ -11,7 +11,7 @@ import pytest
 from conftest import Clock, visit, write_views
 
 from consentkit import ConfigurationError, open_store
-from consentkit.cli import main
+from consentkit.cli.main import main
 
 pytestmark = pytest.mark.every_store
 

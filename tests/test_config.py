@@ -99,7 +99,7 @@ def test_a_bad_cookie_declaration_fails_at_start_up(declaration):
 
 def test_cookie_declarations_and_plain_names_mean_the_same_to_enforcement():
     from consentkit import Cookie
-    from consentkit.categories import CategorySet
+    from consentkit.consent.categories import CategorySet
 
     categories = CategorySet.build([
         Category("analytics", cookies=["_ga", Cookie("_ga_*", purpose="Google Analytics",
@@ -121,7 +121,7 @@ def test_a_category_without_a_title_is_titled_after_its_name():
 
 @pytest.mark.parametrize("second", [["_ga"], ["_g*"], ["_ga", "_x"]])
 def test_a_cookie_declared_by_two_categories_fails_at_start_up(second):
-    from consentkit.categories import CategorySet
+    from consentkit.consent.categories import CategorySet
 
     with pytest.raises(ConfigurationError, match="belongs to one category"):
         CategorySet.build([Category("analytics", cookies=["_ga"]),

@@ -148,7 +148,7 @@ async def test_the_site_keeps_serving_when_the_database_goes_away(make_site, sto
 async def test_page_views_past_the_buffer_bound_are_counted_and_reported(store_url, caplog):
     import logging
 
-    from consentkit.buffer import PageViewBuffer
+    from consentkit.analytics.buffer import PageViewBuffer
 
     store = open_store(store_url)
     buffer = PageViewBuffer(store, site="default", max_pending=3)

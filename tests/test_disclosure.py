@@ -13,7 +13,7 @@ import pytest
 from conftest import visit
 
 from consentkit import Category, ConfigurationError, ConsentMiddleware, Cookie
-from consentkit.cli import main
+from consentkit.cli.main import main
 from consentkit.disclosure import (
     Disclosure,
     describe_lifetime,

@@ -13,9 +13,10 @@ import pytest
 from conftest import SECRET, Clock, raw_database, visit
 
 from consentkit import open_store
-from consentkit.cli import main
+from consentkit.cli.ledger import add_ledger_command
+from consentkit.cli.main import main
 from consentkit.errors import StoreError
-from consentkit.ledger import (
+from consentkit.ledger.chain import (
     GENESIS,
     SubjectHasher,
     categories_from_text,
@@ -24,10 +25,9 @@ from consentkit.ledger import (
     decision_record,
     ledger_entry,
 )
-from consentkit.ledger_cli import add_ledger_command
-from consentkit.records import ConsentTally, DecisionRecord
-from consentkit.retention import cutoffs
+from consentkit.ledger.records import ConsentTally, DecisionRecord
 from consentkit.store.postgres import SPELLING as POSTGRES_SPELLING
+from consentkit.store.retention import cutoffs
 from consentkit.store.schema import MIGRATIONS
 
 SQLITE_SPELLING = {"blob": "BLOB", "id": "INTEGER PRIMARY KEY AUTOINCREMENT", "without_rowid": ""}
@@ -356,7 +356,7 @@ def test_ledger_verify_prints_the_count_and_head_or_each_problem(ledger, capsys)
 
 
 def test_ledger_commands_default_to_the_usual_store_and_never_create_one(tmp_path, capsys):
-    from consentkit.cli import DEFAULT_STORE
+    from consentkit.cli.main import DEFAULT_STORE
 
     parser = argparse.ArgumentParser(prog="consentkit")
     add_ledger_command(parser.add_subparsers(dest="command", required=True))

@@ -10,7 +10,7 @@ import pytest
 from conftest import Clock, raw_database
 
 from consentkit import open_store
-from consentkit.sketch import encode_hashes, visitor_hash
+from consentkit.analytics.sketch import encode_hashes, visitor_hash
 from consentkit.store.postgres import SPELLING
 from consentkit.store.schema import LATEST, MIGRATIONS
 

@@ -15,11 +15,11 @@ from conftest import SKETCH_KEY, Clock, raw_database
 from tcp_proxy import TcpProxy
 
 from consentkit import ConfigurationError, open_store
-from consentkit.buffer import PageViewBuffer
+from consentkit.analytics.buffer import PageViewBuffer
+from consentkit.analytics.sketch import visitor_hash
 from consentkit.errors import StoreError
-from consentkit.ledger import config_fingerprint, decision_record
-from consentkit.records import ConsentTally
-from consentkit.sketch import visitor_hash
+from consentkit.ledger.chain import config_fingerprint, decision_record
+from consentkit.ledger.records import ConsentTally
 from consentkit.store.postgres_pool import parse_url
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=UTC).timestamp()

@@ -179,8 +179,8 @@ def test_a_cell_flushed_many_times_counts_each_visitor_once(store_url):
     import asyncio
     import random
 
-    from consentkit.buffer import PageViewBuffer
-    from consentkit.sketch import visitor_hash
+    from consentkit.analytics.buffer import PageViewBuffer
+    from consentkit.analytics.sketch import visitor_hash
 
     rng = random.Random(7)
     store = open_store(store_url, clock=Clock(NOW))

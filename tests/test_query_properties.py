@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consentkit import open_store
-from consentkit.buffer import PageViewBuffer
-from consentkit.sketch import visitor_hash
+from consentkit.analytics.buffer import PageViewBuffer
+from consentkit.analytics.sketch import visitor_hash
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 FIRST_HOUR = int(NOW.timestamp() // 3600) - 24 * 40

@@ -97,8 +97,8 @@ def subject_of(cookie: str) -> str:
     """The ledger's name for the visitor holding this decision cookie."""
     import time
 
-    from consentkit.cookies import DecisionCodec
-    from consentkit.ledger import SubjectHasher
+    from consentkit.consent.cookies import DecisionCodec
+    from consentkit.ledger.chain import SubjectHasher
 
     codec = DecisionCodec(SECRET, policy_version="2026-11", max_age=3600,
                           categories=frozenset({"analytics", "marketing"}), clock=time.time)

@@ -1,4 +1,4 @@
-"""Tests for consentkit.sketch: exactness when small, accuracy when large, exact unions."""
+"""consentkit.analytics.sketch: exactness when small, accuracy when large, exact unions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consentkit.sketch import (
+from consentkit.analytics.sketch import (
     DENSE_TAG,
     SPARSE_MAX_ENTRIES,
     SPARSE_TAG,
@@ -297,8 +297,8 @@ def test_bytes_never_hold_visitor_ids_and_the_key_matters() -> None:
 
 
 def test_merging_two_one_visitor_sketches_equals_the_general_union() -> None:
-    from consentkit.sketch import encode_hashes
-    from consentkit.sketch_batch import merge_bytes
+    from consentkit.analytics.sketch import encode_hashes
+    from consentkit.analytics.sketch_arrays import merge_bytes
 
     rng = random.Random(17)
     for _ in range(5000):
@@ -327,8 +327,8 @@ def _hash_sets(rng: random.Random, count: int) -> list[list[int]]:
 def test_batch_encoding_gives_the_bytes_of_encode_hashes_for_every_group() -> None:
     import numpy as np
 
-    from consentkit.sketch import encode_hashes
-    from consentkit.sketch_batch import group_sketches
+    from consentkit.analytics.sketch import encode_hashes
+    from consentkit.analytics.sketch_arrays import group_sketches
 
     sets = _hash_sets(random.Random(5), 120)
     groups = np.array([g for g, hashes in enumerate(sets) for _ in hashes], dtype=np.int64)
@@ -341,8 +341,8 @@ def test_batch_encoding_gives_the_bytes_of_encode_hashes_for_every_group() -> No
 
 
 def test_merging_serialised_sketches_equals_the_union_of_their_sets() -> None:
-    from consentkit.sketch import encode_hashes
-    from consentkit.sketch_batch import merge_bytes
+    from consentkit.analytics.sketch import encode_hashes
+    from consentkit.analytics.sketch_arrays import merge_bytes
 
     rng = random.Random(9)
     sets = [s for s in _hash_sets(rng, 70) if s]
@@ -356,8 +356,8 @@ def test_merging_serialised_sketches_equals_the_union_of_their_sets() -> None:
                                  b"\x01\x00\x00\x00\x00", b"\x02" + b"\x00" * 100,
                                  b"\x02" + b"\xff" * 32768])
 def test_merging_a_corrupt_sketch_is_an_error_not_a_wrong_count(bad: bytes) -> None:
-    from consentkit.sketch import encode_hashes
-    from consentkit.sketch_batch import merge_bytes
+    from consentkit.analytics.sketch import encode_hashes
+    from consentkit.analytics.sketch_arrays import merge_bytes
 
     good = encode_hashes({12345678901234567})
     for a, b in ((bad, good), (good, bad)):

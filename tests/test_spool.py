@@ -83,9 +83,9 @@ def test_processes_sharing_a_spool_file_drain_each_record_once_and_in_order(
     import threading
 
     from consentkit import open_store
-    from consentkit.ledger import config_fingerprint
-    from consentkit.records import ConsentTally, DecisionRecord
-    from consentkit.spool import DecisionSpool
+    from consentkit.ledger.chain import config_fingerprint
+    from consentkit.ledger.records import ConsentTally, DecisionRecord
+    from consentkit.ledger.spool import DecisionSpool
 
     config, config_hash = config_fingerprint({"banner": "shown"})
     store = open_store(store_url)

@@ -21,10 +21,10 @@ import user_agents
 from ua_parser import user_agent_parser
 from user_agents.parsers import UserAgent
 
-from consentkit import useragent
-from consentkit.useragent import MAX_UA_LENGTH, UNKNOWN, Agent, CacheInfo, UserAgentClassifier
-from consentkit.useragent_native import NativeParsers
-from consentkit.useragent_patterns import Check, native_pattern
+from consentkit.visit import useragent
+from consentkit.visit.useragent import MAX_UA_LENGTH, UNKNOWN, Agent, CacheInfo, UserAgentClassifier
+from consentkit.visit.useragent_native import NativeParsers
+from consentkit.visit.useragent_patterns import Check, native_pattern
 
 
 def reference(ua: str) -> Agent:
@@ -639,7 +639,7 @@ def test_the_python_parsers_take_over_wherever_native_is_not_trusted() -> None:
 
 
 def test_the_rules_read_what_the_reference_rules_read() -> None:
-    # consentkit.useragent spells out user_agents' is_tablet, is_mobile, is_pc and is_bot.
+    # consentkit.visit.useragent spells out user_agents' is_tablet, is_mobile, is_pc and is_bot.
     # Should a new user_agents read anything else (another substring of the header, the
     # browser version), this fails before answers drift apart.
     cls = ast.parse(textwrap.dedent(inspect.getsource(UserAgent))).body[0]

@@ -25,8 +25,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deprecation import MiddlewareMixin
 
-from ..consent import Consent
-from ..pages import ROUTE_KEY, django_template
+from ..consent.consent import Consent
+from ..visit.pages import ROUTE_KEY, django_template
 
 __all__ = ["ConsentRequestMiddleware"]
 

@@ -11,7 +11,7 @@ from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from ..errors import QueryError
-from ..records import UNSTORABLE
+from ..ledger.records import UNSTORABLE
 from .model import (
     CONSENT_COMPATIBLE,
     CONSENT_DIMENSIONS,

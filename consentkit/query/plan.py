@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from ..rollups import KINDS, TOTAL
+from ..analytics.rollups import KINDS, TOTAL
 from .model import AllOf, AnyOf, Condition, Filter, Negation, Query, filter_dimensions
 
 COLUMNS = {

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..sketch import DistinctSketch, union
+from ..analytics.sketch import DistinctSketch, union
 from .model import Query
 
 _EPOCH = date(1970, 1, 1)

@@ -10,11 +10,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigurationError
-from ..ledger_verify import LedgerReport
+from ..ledger.records import ConsentTally, CubeBatch, DecisionRecord
+from ..ledger.verify import LedgerReport
 from ..query.parse import parse_query
 from ..query.plan import Dialect, Plan, plan_query
 from ..query.results import build_consent_response, build_response
-from ..records import ConsentTally, CubeBatch, DecisionRecord
 
 
 def site_zone(name: str) -> ZoneInfo | None:

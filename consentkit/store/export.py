@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ..sketch import union
+from ..analytics.sketch import union
 
 EXPORTS = {
     "pageviews": (

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..ledger import (
+from ..ledger.chain import (
     ChainHead,
     LedgerEntry,
     categories_from_text,
@@ -27,8 +27,8 @@ from ..ledger import (
     subject_commitment,
     visitor_record,
 )
-from ..ledger_verify import StoredRecord
-from ..records import DecisionRecord
+from ..ledger.records import DecisionRecord
+from ..ledger.verify import StoredRecord
 
 _FIELDS = "site, subject, decided_at, policy_version, action, categories, language, config_hash"
 _CHAIN = "seq, salt, commitment, chain_hash"

@@ -27,12 +27,12 @@ from typing import Any
 
 import psycopg
 
+from ..analytics.sketch_arrays import union_each
 from ..errors import StoreError
-from ..ledger import GENESIS
-from ..ledger_verify import LedgerReport, verify_records
+from ..ledger.chain import GENESIS
+from ..ledger.records import ConsentTally, CubeBatch, DecisionRecord
+from ..ledger.verify import LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
-from ..records import ConsentTally, CubeBatch, DecisionRecord
-from ..sketch_batch import union_each
 from .base import Store
 from .export import EXPORTS, exported
 from .migrate import migrate

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..retention import TABLES
+from .retention import TABLES
 
 
 def purge_rows(

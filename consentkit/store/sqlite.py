@@ -15,13 +15,13 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ..analytics.sketch import DistinctSketch, union
+from ..analytics.sketch_arrays import merge_bytes
 from ..errors import ConfigurationError, StoreError
-from ..ledger import GENESIS
-from ..ledger_verify import LedgerReport, verify_records
+from ..ledger.chain import GENESIS
+from ..ledger.records import ConsentTally, CubeBatch, DecisionRecord
+from ..ledger.verify import LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
-from ..records import ConsentTally, CubeBatch, DecisionRecord
-from ..sketch import DistinctSketch, union
-from ..sketch_batch import merge_bytes
 from .base import Store
 from .checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from .export import EXPORTS, exported

@@ -38,11 +38,11 @@ import pytest
 from bench_ingest import events
 from stores import BENCH_STORE, POSTGRES, fresh_store_url
 
-from consentkit.cube_batch import cube_batch, pack
+from consentkit.analytics.cube import cube_batch, pack
+from consentkit.analytics.sketch_arrays import union_each
+from consentkit.ledger.records import CubeBatch
 from consentkit.query.parse import parse_query
 from consentkit.query.plan import plan_query
-from consentkit.records import CubeBatch
-from consentkit.sketch_batch import union_each
 from consentkit.store import open_store
 from consentkit.store import postgres_cube as cube
 from consentkit.store.postgres import PostgresStore

@@ -25,8 +25,8 @@ import pytest
 from stores import backend_name, kept_store_url, mark_built
 from traffic import page, traits_of
 
-from consentkit.buffer import PageViewBuffer
-from consentkit.sketch import visitor_hash
+from consentkit.analytics.buffer import PageViewBuffer
+from consentkit.analytics.sketch import visitor_hash
 from consentkit.store import open_store
 
 PAGEVIEWS = int(os.environ.get("CONSENTKIT_BENCH_PAGEVIEWS", "10000000"))

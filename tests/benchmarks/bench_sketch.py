@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from consentkit.sketch import DistinctSketch, union
+from consentkit.analytics.sketch import DistinctSketch, union
 
 
 def best(fn: Callable[[], object], number: int) -> float:

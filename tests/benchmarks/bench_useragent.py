@@ -43,7 +43,7 @@ import user_agents
 from ua_parser import user_agent_parser
 from ua_parser_rs import DeviceExtractor, OSExtractor, UserAgentExtractor
 
-from consentkit.useragent import UserAgentClassifier
+from consentkit.visit.useragent import UserAgentClassifier
 
 UNSEEN_BUDGET_US = 25.0
 CACHED_BUDGET_US = 0.5

@@ -148,7 +148,7 @@ def corpus_agents() -> list[str]:
 @functools.cache
 def classified_agents() -> tuple[tuple[str, ...], tuple[tuple[str, str, bool], ...]]:
     """The corpus (or the fallback list) with each string's (device, browser, is_bot)."""
-    from consentkit.useragent import UserAgentClassifier
+    from consentkit.visit.useragent import UserAgentClassifier
 
     agents = corpus_agents() or [
         template.format(v=118 + n, m=n) for n in range(6) for template in FALLBACK_AGENTS

@@ -1,0 +1,105 @@
+"""One flush's counted page views, aggregated into cube rows and daily roll-ups.
+
+The buffer hands over flat arrays, one element per page view: the cell, packed as
+``hour << 42 | segment number << 21 | page number``, and the visitor's hash. Here they become
+one row per cube cell with its page views and visitors sketch, and the days' roll-ups, in a few
+whole-array NumPy operations. This runs in the flush's worker thread, never on the request path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..ledger.records import CubeBatch, Segment, storable_text
+from .rollups import daily_rollups
+from .sketch_arrays import distinct_entries, encode_groups, sparse_entries
+
+NUMBER_BITS = 21  # segments and pages are numbered per batch, below 2**21 each
+HOUR_BITS = 63 - 2 * NUMBER_BITS  # hours since 1970 below 2**21: until the year 2209
+NUMBER_MASK = (1 << NUMBER_BITS) - 1
+
+
+def pack(hour: int, segment: int, page: int) -> int:
+    """The packed cell of a page view (as ``PageViewBuffer.count`` computes it inline)."""
+    return (hour << NUMBER_BITS | segment) << NUMBER_BITS | page
+
+
+def cube_batch(
+    segments: Sequence[Segment],
+    pages: Sequence[str],
+    cells: NDArray[np.int64],
+    visitors: NDArray[np.uint64],
+    anonymous: NDArray[np.int64],
+    bots: Sequence[tuple[int, int]] = (),
+) -> CubeBatch:
+    """Aggregate page views: ``cells[i]`` (see ``pack``) was seen by the visitor whose hash is
+    ``visitors[i]``; ``anonymous`` holds the cells of page views counted without a visitor
+    (refused analytics, when the site counts those)."""
+    segments, new_segment = _storable(segments, _storable_segment)
+    pages, new_page = _storable(pages, storable_text)
+    if new_segment is not None or new_page is not None:
+        cells, anonymous = (_renumber(c, new_segment, new_page) for c in (cells, anonymous))
+    unique, inverse = np.unique(np.concatenate((cells, anonymous)), return_inverse=True)
+    consented = inverse[: len(cells)]
+    pageviews = np.bincount(consented, minlength=len(unique))
+    anonymous_views = np.bincount(inverse[len(cells) :], minlength=len(unique))
+    entry_cell, entries = distinct_entries(consented, sparse_entries(visitors))
+    hours = unique >> (2 * NUMBER_BITS)
+    segment = (unique >> NUMBER_BITS) & NUMBER_MASK
+    page = unique & NUMBER_MASK
+    return CubeBatch(
+        segments=segments,
+        pages=pages,
+        hours=hours,
+        segment=segment,
+        page=page,
+        pageviews=pageviews,
+        anonymous_pageviews=anonymous_views,
+        visitors=encode_groups(entry_cell, entries, len(unique)),
+        rollups=daily_rollups(
+            segments, pages, hours, segment, page, pageviews + anonymous_views,
+            entry_cell, entries,
+        ),
+        bots=sorted(bots),
+    )
+
+
+Name = TypeVar("Name", bound=Hashable)
+
+
+def _storable(
+    names: Sequence[Name], clean: Callable[[Name], Name]
+) -> tuple[Sequence[Name], NDArray[np.int64] | None]:
+    """The names as a store can hold them (records.storable_text), and how their numbers
+    change: two that differed only in what cannot be stored become one. None when every
+    name could be stored as it was, which is all but always."""
+    cleaned = [clean(name) for name in names]
+    if cleaned == list(names):
+        return names, None
+    numbers: dict[Name, int] = {}
+    renumbered = [numbers.setdefault(name, len(numbers)) for name in cleaned]
+    return list(numbers), np.array(renumbered, dtype=np.int64)
+
+
+def _storable_segment(segment: Segment) -> Segment:
+    country, device, browser, os = segment
+    return (storable_text(country), storable_text(device), storable_text(browser),
+            storable_text(os))
+
+
+def _renumber(
+    cells: NDArray[np.int64], segment: NDArray[np.int64] | None, page: NDArray[np.int64] | None
+) -> NDArray[np.int64]:
+    hours = cells >> (2 * NUMBER_BITS)
+    segments = (cells >> NUMBER_BITS) & NUMBER_MASK
+    pages = cells & NUMBER_MASK
+    if segment is not None:
+        segments = segment[segments]
+    if page is not None:
+        pages = page[pages]
+    renumbered: NDArray[np.int64] = ((hours << NUMBER_BITS | segments) << NUMBER_BITS) | pages
+    return renumbered

@@ -1,0 +1,54 @@
+"""Everything the analytics keep about a request, derived from it and nothing more.
+
+country (from the IP or a trusted CDN header), device type, browser and OS (from the user
+agent), the page's route template and the hour. The IP address and the user-agent string
+are used here and dropped; they never leave this module.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from starlette.types import Scope
+
+from ..web.requests import FORWARDED_FOR, USER_AGENT
+from .client_ip import ClientAddress
+from .geoip import CountryLocator
+from .useragent import Agent, UserAgentClassifier
+
+MAX_PAGE = 512  # longer paths are truncated; no real route template is this long
+
+
+class VisitorClassifier:
+    """Derives the non-identifying traits of a visit."""
+
+    def __init__(
+        self,
+        *,
+        geoip_database: str | os.PathLike[str] | None = None,
+        country_header: str | None = None,
+        trusted_proxies: Sequence[str] = (),
+        user_agent_cache: int = 4096,
+    ) -> None:
+        self.client = ClientAddress(trusted_proxies)
+        self.countries = CountryLocator(database=geoip_database)
+        self.country_header = country_header.lower().encode("latin-1") if country_header else None
+        self.agent = UserAgentClassifier(cache_size=user_agent_cache)
+
+    def agent_of(self, headers: dict[bytes, str]) -> Agent:
+        return self.agent(headers.get(USER_AGENT, ""))
+
+    def country(self, scope: Scope, headers: dict[bytes, str]) -> str:
+        client = scope.get("client")
+        peer = client[0] if client else None
+        if not self.client.networks:  # no proxy to believe: the peer is the client
+            return self.countries.from_ip(peer)
+        if self.country_header is not None and self.client.peer_is_trusted(peer):
+            code = self.countries.from_header(headers.get(self.country_header))
+            if code is not None:
+                return code
+        return self.countries.from_ip(self.client(peer, headers.get(FORWARDED_FOR)))
+
+    def close(self) -> None:
+        self.countries.close()

@@ -1,0 +1,132 @@
+"""The visitor's rights: see (``GET /consentkit/me``), export (``GET /consentkit/me/export``)
+and erase (``POST /consentkit/me/erase``) what the server holds about them.
+
+The visitor is known only by the decision ID inside their signed decision cookie; the ledger
+names them by a keyed hash of it. Without a genuine decision cookie there is nothing linked
+to this browser, and the answer says so. Erasure anonymises their ledger records
+irreversibly (the chain still verifies; see docs/ledger.md) and expires consentkit's cookies
+and every cookie the site's categories declare.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import anyio.to_thread
+from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse, Response
+from starlette.types import Scope
+
+from ..consent.categories import NECESSARY
+from ..consent.cookies import DECISION_COOKIE, ID_COOKIE, read_cookies
+from ..consent.decisions import DecisionRecorder
+from ..errors import StoreError
+from ..ledger.chain import visitor_record
+from ..ledger.records import DecisionRecord
+from .bad_request import NO_STORE, BadRequest
+from .requests import COOKIE, query_value
+
+EXPORT_FIELDS = ("decided_at", "policy_version", "action", "categories", "language",
+                 "config_hash")
+EXPORT_FORMATS = ("csv", "json")
+
+
+class VisitorRights:
+    def __init__(self, recorder: DecisionRecorder) -> None:
+        self.recorder = recorder
+        self.store = recorder.store
+        self.site = recorder.site
+
+    def subjects(self, headers: dict[bytes, str]) -> list[str]:
+        """The visitor's names in the ledger: one per secret key (rotation), newest first."""
+        decision_value, _ = read_cookies(headers.get(COOKIE, ""))
+        decision_id = self.recorder.codec.decision_id(decision_value)
+        return self.recorder.subjects.every(decision_id) if decision_id else []
+
+    def _records_of(self, subjects: list[str]) -> list[dict[str, Any]]:
+        # Oldest key first, then a stable sort by time: within one second, older key first.
+        records = [r for s in reversed(subjects) for r in self.store.subject_records(self.site, s)]
+        spool = self.recorder.spool
+        if spool is not None:  # decided while the store was away, and not stored yet
+            records += [waiting_record(r) for r in spool.waiting_for(self.site, subjects)]
+        return sorted(records, key=lambda record: str(record["decided_at"]))
+
+    def _erase(self, subjects: list[str]) -> int:
+        spool = self.recorder.spool
+        erased = spool.forget(self.site, subjects) if spool is not None else 0
+        return erased + sum(self.store.erase_subject(self.site, s) for s in subjects)
+
+    async def records(self, headers: dict[bytes, str]) -> list[dict[str, Any]]:
+        subjects = self.subjects(headers)
+        if not subjects:
+            return []
+        try:
+            return await anyio.to_thread.run_sync(self._records_of, subjects)
+        except StoreError:
+            raise BadRequest(503, "your records cannot be read now; please retry") from None
+
+    async def see(self, headers: dict[bytes, str]) -> Response:
+        records = await self.records(headers)
+        return JSONResponse({
+            "identified": bool(self.subjects(headers)),
+            "records": records,
+            "held": "your consent decisions; analytics keep no record of you "
+                    "(see the site's privacy page)",
+        }, headers=NO_STORE)
+
+    async def export(self, scope: Scope, headers: dict[bytes, str]) -> Response:
+        wanted = query_value(scope, "format") or "csv"
+        if wanted not in EXPORT_FORMATS:
+            raise BadRequest(400, "format must be csv or json", "format")
+        records = await self.records(headers)
+        download = {"Content-Disposition": f'attachment; filename="consent-records.{wanted}"',
+                    **NO_STORE}
+        if wanted == "json":
+            return JSONResponse({"records": records}, headers=download)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(EXPORT_FIELDS)
+        for record in records:
+            writer.writerow([
+                " ".join(record[f]) if f == "categories" else _cell(record[f])
+                for f in EXPORT_FIELDS
+            ])
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=download)
+
+    async def erase(self, scope: Scope, headers: dict[bytes, str]) -> Response:
+        subjects = self.subjects(headers)
+        erased = 0
+        if subjects:
+            try:
+                erased = await anyio.to_thread.run_sync(self._erase, subjects)
+            except StoreError:
+                raise BadRequest(
+                    503, "your records could not be erased now; nothing was changed, please retry"
+                ) from None
+        response = JSONResponse({"erased": erased}, headers=NO_STORE)
+        secure = scope.get("scheme") == "https"
+        cookies = MutableHeaders(raw=response.raw_headers)
+        for name in (DECISION_COOKIE, ID_COOKIE):
+            cookies.append("Set-Cookie", self.recorder.cookies.expire(name, secure=secure))
+        declared = [c.name for c in self.recorder.categories.all if c.name != NECESSARY]
+        for value in self.recorder.expiry.headers(declared, headers.get(COOKIE, ""),
+                                                  secure=secure):
+            cookies.append("Set-Cookie", value)
+        return response
+
+
+def waiting_record(record: DecisionRecord) -> dict[str, Any]:
+    """A spooled record as ``/me`` shows stored ones (the banner shown follows once stored)."""
+    return visitor_record(
+        decided_at=record.decided_at, policy_version=record.policy_version,
+        action=record.action, categories=record.categories, language=record.language,
+        config_hash=record.config_hash, config=None,
+    )
+
+
+def _cell(value: object) -> str:
+    text = str(value)
+    # A spreadsheet runs a cell that starts with = + - @ as a formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

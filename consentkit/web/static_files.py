@@ -1,0 +1,55 @@
+"""Static files (the banner's, the dashboard's), read once at start-up, with a content hash."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ..errors import ConfigurationError
+
+FILES = {"banner.js": "text/javascript; charset=utf-8", "banner.css": "text/css; charset=utf-8"}
+
+
+@dataclass(frozen=True, slots=True)
+class StaticFile:
+    body: bytes
+    media_type: str
+    etag: str  # a strong ETag from the content hash
+    version: str  # the same hash, short, for ?v= cache-busting URLs
+
+
+def _static_dir(folder: str) -> Path:
+    # Inside a wheel the files live in the package; in a source checkout, beside it.
+    packaged = Path(str(resources.files("consentkit"))) / "static" / folder
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "static" / folder
+
+
+def load_static_files(folder: str, media_types: dict[str, str]) -> dict[str, StaticFile]:
+    """Reads ``static/<folder>/<name>`` for each name, with its ETag and version hash."""
+    directory = _static_dir(folder)
+    files = {}
+    for name, media_type in media_types.items():
+        try:
+            body = (directory / name).read_bytes()
+        except OSError as error:
+            raise ConfigurationError(f"the {folder} file {name} is missing ({error})") from None
+        digest = hashlib.sha256(body).hexdigest()[:16]
+        files[name] = StaticFile(body, media_type, f'"{digest}"', digest)
+    return files
+
+
+POLICY_MARKER = b"%CK_POLICY%"
+
+
+def load_banner_files(policy_version: str) -> dict[str, StaticFile]:
+    """The banner's files; banner.js carries the site's policy version (and so its hash)."""
+    files = load_static_files("banner", FILES)
+    script = files["banner.js"]
+    body = script.body.replace(POLICY_MARKER, policy_version.encode("ascii"))
+    digest = hashlib.sha256(body).hexdigest()[:16]
+    files["banner.js"] = StaticFile(body, script.media_type, f'"{digest}"', digest)
+    return files
