@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 from .consent.categories import DEFAULT_CATEGORIES, NECESSARY, Category, CategorySet
 from .consent.consent import Consent
 from .errors import ConfigurationError
+from .locales.texts import BannerTexts
 from .web.origin import is_local_path
-from .web.texts import BannerTexts
 
 try:
     import jinja2

@@ -22,11 +22,11 @@ from .consent.categories import DEFAULT_CATEGORIES, Category, CategorySet
 from .consent.cookies import POLICY_VERSION, secret_keys
 from .consent.enforcement import UNDECLARED_MODES, Undeclared
 from .errors import ConfigurationError
+from .locales.texts import BannerTexts
 from .store.base import Store, site_zone
 from .store.retention import check_retention
 from .visit.client_ip import Network, parse_networks
 from .visit.pages import PageOption
-from .web.texts import BannerTexts
 
 DAY = 24 * 3600
 MAX_ID_AGE = 396 * DAY  # 13 months: the longest a consent-based identifier may live

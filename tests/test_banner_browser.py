@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BANNER = ROOT / "static" / "banner"
-LOCALES = ROOT / "consentkit" / "web" / "locales"
+LOCALES = ROOT / "consentkit" / "locales"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 BUDGET = 6 * 1024  # DESIGN section 8: JS + CSS under 6 KB gzipped
 EN = json.loads((LOCALES / "en.json").read_text("utf-8"))
@@ -539,7 +539,7 @@ def test_banner_works_under_a_strict_csp_without_errors(new_page, site):
 def locale_texts(language):
     path = LOCALES / f"{language}.json"
     if not path.exists():
-        pytest.skip(f"consentkit/web/locales/{language}.json is not there yet")
+        pytest.skip(f"consentkit/locales/{language}.json is not there yet")
     return json.loads(path.read_text("utf-8"))
 
 

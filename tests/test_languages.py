@@ -10,7 +10,7 @@ import pytest
 from conftest import visit
 
 from consentkit import ConfigurationError
-from consentkit.web.texts import TEXT_KEYS, shipped_languages
+from consentkit.locales.texts import TEXT_KEYS, shipped_languages
 
 pytestmark = pytest.mark.anyio
 
@@ -18,7 +18,7 @@ SHIPPED = {"en", "de", "fr", "es", "it", "nl", "pt", "pl", "ar"}
 
 
 def locale_file(language: str) -> dict[str, str]:
-    path = resources.files("consentkit.web") / "locales" / f"{language}.json"
+    path = resources.files("consentkit.locales") / f"{language}.json"
     texts: dict[str, str] = json.loads(path.read_text("utf-8"))
     return texts
 

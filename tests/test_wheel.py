@@ -23,7 +23,7 @@ from server_process import ServerProcess, free_port
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGED = [
     "consentkit/py.typed",
-    "consentkit/web/locales/en.json",
+    "consentkit/locales/en.json",
     "consentkit/static/banner/banner.js",
     "consentkit/static/banner/banner.css",
     "consentkit/static/dashboard/dashboard.js",

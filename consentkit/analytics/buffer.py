@@ -23,8 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..background import Repeating
-from ..ledger.records import Segment
-from ..store import Store
+from .batch import PageViewSink, Segment
 from .cube import HOUR_BITS, NUMBER_BITS, NUMBER_MASK, cube_batch
 
 logger = logging.getLogger("consentkit")
@@ -55,7 +54,7 @@ class PageViewBuffer:
 
     def __init__(
         self,
-        store: Store,
+        store: PageViewSink,
         *,
         site: str,
         interval: float = 1.0,

@@ -14,7 +14,8 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from ..ledger.records import CubeBatch, Segment, storable_text
+from ..storable import storable_text
+from .batch import CubeBatch, Segment
 from .rollups import daily_rollups
 from .sketch_arrays import distinct_entries, encode_groups, sparse_entries
 

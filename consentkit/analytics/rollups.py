@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from ..ledger.records import Rollup, Segment
+from .batch import Rollup, Segment
 from .sketch_arrays import Entries, Groups, distinct_entries, encode_groups, union_each
 
 TOTAL = "total"

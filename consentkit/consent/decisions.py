@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import anyio.to_thread
 
 from ..ledger.chain import SubjectHasher, decision_record
-from ..ledger.records import ConsentTally, storable_text
+from ..ledger.records import ConsentTally
 from ..ledger.spool import DecisionSpool
+from ..storable import storable_text
 from ..store import Store
 from ..visit.useragent import Agent
 from .categories import ANALYTICS, NECESSARY, CategorySet

@@ -29,8 +29,7 @@ import anyio.to_thread
 
 from ..background import Repeating
 from ..errors import ConfigurationError, StoreError
-from ..store import Store
-from .records import ConsentTally, DecisionRecord
+from .records import ConsentTally, DecisionRecord, DecisionSink
 
 logger = logging.getLogger("consentkit")
 
@@ -47,7 +46,7 @@ class DecisionSpool:
     ledger keeps the order in which they were decided.
     """
 
-    def __init__(self, path: str, store: Store, *, interval: float = 2.0) -> None:
+    def __init__(self, path: str, store: DecisionSink, *, interval: float = 2.0) -> None:
         self.path = path
         self.store = store
         self._lock = threading.Lock()  # guards the spool's connection

@@ -11,7 +11,7 @@ from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from ..errors import QueryError
-from ..ledger.records import UNSTORABLE
+from ..storable import UNSTORABLE
 from .model import (
     CONSENT_COMPATIBLE,
     CONSENT_DIMENSIONS,

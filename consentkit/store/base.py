@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..analytics.batch import CubeBatch
 from ..errors import ConfigurationError
-from ..ledger.records import ConsentTally, CubeBatch, DecisionRecord
+from ..ledger.records import ConsentTally, DecisionRecord
 from ..ledger.verify import LedgerReport
 from ..query.parse import parse_query
 from ..query.plan import Dialect, Plan, plan_query

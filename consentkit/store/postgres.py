@@ -27,10 +27,11 @@ from typing import Any
 
 import psycopg
 
+from ..analytics.batch import CubeBatch
 from ..analytics.sketch_arrays import union_each
 from ..errors import StoreError
 from ..ledger.chain import GENESIS
-from ..ledger.records import ConsentTally, CubeBatch, DecisionRecord
+from ..ledger.records import ConsentTally, DecisionRecord
 from ..ledger.verify import LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
 from .base import Store

@@ -22,10 +22,10 @@ import numpy as np
 import psycopg
 from numpy.typing import NDArray
 
+from ..analytics.batch import CubeBatch, Rollup
 from ..analytics.rollups import add_to_stored
 from ..analytics.sketch_arrays import union_each
 from ..errors import StoreError
-from ..ledger.records import CubeBatch, Rollup
 from .postgres_arrays import Blobs
 
 MAX_KNOWN_IDS = 200_000  # segment and page ids remembered per site (a miss costs a query)

@@ -15,11 +15,12 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ..analytics.batch import CubeBatch
 from ..analytics.sketch import DistinctSketch, union
 from ..analytics.sketch_arrays import merge_bytes
 from ..errors import ConfigurationError, StoreError
 from ..ledger.chain import GENESIS
-from ..ledger.records import ConsentTally, CubeBatch, DecisionRecord
+from ..ledger.records import ConsentTally, DecisionRecord
 from ..ledger.verify import LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
 from .base import Store

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..analytics.batch import CubeBatch, Rollup
 from ..analytics.rollups import add_to_stored
-from ..ledger.records import CubeBatch, Rollup
 
 MAX_KNOWN_IDS = 200_000
 

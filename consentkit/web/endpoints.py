@@ -17,6 +17,7 @@ from ..consent.decisions import ACTIONS, Choice, DecisionRecorder
 from ..disclosure import FORMATS, Disclosure
 from ..errors import StoreError
 from ..ledger.chain import config_fingerprint
+from ..locales.texts import BannerTexts
 from ..visit.classify import VisitorClassifier
 from .bad_request import NO_STORE, BadRequest
 from .bodies import BodyLimits
@@ -32,7 +33,6 @@ from .requests import (
 )
 from .rights import VisitorRights
 from .static_files import StaticFile
-from .texts import BannerTexts
 
 
 class ConsentEndpoints:

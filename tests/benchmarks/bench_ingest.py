@@ -24,9 +24,9 @@ import pytest
 from stores import POSTGRES, backend_name, fresh_store_url, rows
 from traffic import page, traits_of
 
+from consentkit.analytics.batch import Segment
 from consentkit.analytics.buffer import PageViewBuffer
 from consentkit.analytics.sketch import visitor_hash
-from consentkit.ledger.records import Segment
 from consentkit.store import open_store
 
 PAGEVIEWS = 1_000_000

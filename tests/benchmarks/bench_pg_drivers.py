@@ -38,9 +38,9 @@ import pytest
 from bench_ingest import events
 from stores import BENCH_STORE, POSTGRES, fresh_store_url
 
+from consentkit.analytics.batch import CubeBatch
 from consentkit.analytics.cube import cube_batch, pack
 from consentkit.analytics.sketch_arrays import union_each
-from consentkit.ledger.records import CubeBatch
 from consentkit.query.parse import parse_query
 from consentkit.query.plan import plan_query
 from consentkit.store import open_store

@@ -20,8 +20,8 @@ _Q_VALUE = re.compile(r"0(\.\d{0,3})?|1(\.0{0,3})?")
 
 
 def shipped_languages() -> dict[str, dict[str, str]]:
-    """Every language shipped in ``consentkit/web/locales/*.json``."""
-    folder = resources.files("consentkit.web") / "locales"
+    """Every language shipped in ``consentkit/locales/*.json``."""
+    folder = resources.files("consentkit.locales")
     result = {}
     for entry in folder.iterdir():
         if entry.name.endswith(".json"):
