@@ -6,7 +6,7 @@ import itsdangerous
 import pytest
 from conftest import SECRET, Clock, put_cookie, set_cookies, visit
 
-from consentkit.consent.cookies import DECISION_SALT
+from consentkit.consent.keys import DECISION_SALT
 
 pytestmark = pytest.mark.anyio
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from conftest import SECRET, Clock, raw_database, visit
 from consentkit import open_store
 from consentkit.cli.ledger import add_ledger_command
 from consentkit.cli.main import main
+from consentkit.consent.keys import SiteKeys
 from consentkit.errors import StoreError
 from consentkit.ledger.chain import (
     GENESIS,
@@ -39,7 +41,8 @@ BANNERS = {
                "texts": {"accept_all": accept}}
     for language, accept in (("en", "Accept all"), ("de", "Alle akzeptieren"))
 }
-SUBJECTS = {name: SubjectHasher(SECRET)(f"decision-id-{name}") for name in "abc"}
+SUBJECTS = {name: SubjectHasher(SiteKeys([SECRET], time.time).ledger_keys())(
+    f"decision-id-{name}") for name in "abc"}
 # (visitor, action, granted, banner, seconds after NOW): records 1 to 5, in this order
 DECISIONS = [
     ("a", "accept_all", ("analytics", "marketing"), "en", 0),

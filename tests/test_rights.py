@@ -98,13 +98,15 @@ def subject_of(cookie: str) -> str:
     import time
 
     from consentkit.consent.cookies import DecisionCodec
+    from consentkit.consent.keys import SiteKeys
     from consentkit.ledger.chain import SubjectHasher
 
-    codec = DecisionCodec(SECRET, policy_version="2026-11", max_age=3600,
+    keys = SiteKeys([SECRET], time.time)
+    codec = DecisionCodec(keys.decision_signer(), policy_version="2026-11", max_age=3600,
                           categories=frozenset({"analytics", "marketing"}), clock=time.time)
     decision_id = codec.decision_id(cookie)
     assert decision_id is not None
-    return SubjectHasher(SECRET)(decision_id)
+    return SubjectHasher(keys.ledger_keys())(decision_id)
 
 
 def database_bytes(store_url: str) -> bytes:

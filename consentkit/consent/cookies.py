@@ -20,7 +20,6 @@ from .consent import Consent
 
 DECISION_COOKIE = "consentkit"
 ID_COOKIE = "consentkit_id"
-DECISION_SALT = "consentkit.decision"
 _DECISION_PREFIX = DECISION_COOKIE + "="
 _ID_PREFIX = ID_COOKIE + "="
 MAX_DECISION_COOKIE = 256  # longer values are not ours: treated as "no decision" unread
@@ -57,15 +56,6 @@ def secret_keys(secret_key: str | Sequence[str] | None) -> list[str]:
     return keys
 
 
-class ClockSigner(itsdangerous.TimestampSigner):
-    def __init__(self, keys: list[str], salt: str, clock: Callable[[], float]) -> None:
-        super().__init__(keys, salt=salt)
-        self._clock = clock
-
-    def get_timestamp(self) -> int:
-        return int(self._clock())
-
-
 @dataclass(frozen=True, slots=True)
 class _Verified:
     version: str
@@ -82,7 +72,7 @@ class DecisionCodec:
 
     def __init__(
         self,
-        secret_key: str | Sequence[str],
+        signer: itsdangerous.TimestampSigner,
         *,
         policy_version: str,
         max_age: int,
@@ -90,7 +80,8 @@ class DecisionCodec:
         clock: Callable[[], float],
         cache_size: int = 2048,
     ) -> None:
-        self.signer = ClockSigner(secret_keys(secret_key), DECISION_SALT, clock)
+        """``signer``: ``SiteKeys.decision_signer()`` (the decision cookie's own salt)."""
+        self.signer = signer
         self.policy_version = policy_version
         self.max_age = max_age
         self.categories = categories

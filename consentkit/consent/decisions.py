@@ -12,11 +12,8 @@ from dataclasses import dataclass
 import anyio.to_thread
 
 from ..ledger.chain import SubjectHasher, decision_record
-from ..ledger.records import ConsentTally
-from ..ledger.spool import DecisionSpool
+from ..ledger.records import ConsentTally, DecisionSink
 from ..storable import storable_text
-from ..store import Store
-from ..visit.useragent import Agent
 from .categories import ANALYTICS, NECESSARY, CategorySet
 from .consent import Consent
 from .cookies import ID_COOKIE, CookieHeaders, DecisionCodec, new_token
@@ -48,23 +45,21 @@ class DecisionRecorder:
         categories: CategorySet,
         codec: DecisionCodec,
         cookies: CookieHeaders,
-        store: Store,
+        ledger: DecisionSink,
         subjects: SubjectHasher,
         clock: Callable[[], float],
         honour_dnt: bool = False,
-        spool: DecisionSpool | None = None,
     ) -> None:
+        """``ledger`` takes each decision's record: the store, or the spool in front of it
+        (with which an unreachable store delays the record, never the decision)."""
         self.site = site
         self.categories = categories
         self.codec = codec
         self.cookies = cookies
-        self.store = store
+        self.ledger = ledger
         self.subjects = subjects
         self.clock = clock
         self.honour_dnt = honour_dnt
-        self.spool = spool
-        # With a spool, an unreachable store delays the ledger record, never the decision.
-        self.append = spool.append if spool is not None else store.append_decision
         self.expiry = CookieExpiry(categories)
 
     def granted(self, choice: Choice, *, gpc: bool, dnt: bool = False) -> frozenset[str]:
@@ -90,7 +85,8 @@ class DecisionRecorder:
         language: str,
         config: tuple[str, str],
         country: str,
-        agent: Agent,
+        device: str,
+        browser: str,
         cookie_header: str = "",
         dnt: bool = False,
     ) -> Outcome:
@@ -115,13 +111,13 @@ class DecisionRecorder:
         tally = ConsentTally(
             hour=now // 3600,
             country=storable_text(country),
-            device=storable_text(agent.device),
-            browser=storable_text(agent.browser),  # a family may be a token of the header
+            device=storable_text(device),
+            browser=storable_text(browser),  # a family may be a token of the header
             action=action,
             offered=tuple(sorted(self.categories.optional)),
             granted=tuple(sorted(granted)),
         )
-        await anyio.to_thread.run_sync(self.append, record, tally, canonical)
+        await anyio.to_thread.run_sync(self.ledger.append_decision, record, tally, canonical)
         headers = [self.cookies.decision(self.codec.encode(granted, decision_id), secure=secure)]
         if ANALYTICS in granted:
             if visitor_id is None:

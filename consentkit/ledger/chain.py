@@ -29,7 +29,6 @@ from typing import Any
 
 from .records import DecisionRecord
 
-LEDGER_SALT = b"consentkit.ledger"
 GENESIS = "0" * 64  # the chain hash before the first record (spelled out in migration 3 too)
 _FORMAT = "consentkit.ledger/1"  # the first item of every canonical record
 
@@ -41,12 +40,9 @@ class SubjectHasher:
     under each of them, newest first, so their records written before a rotation stay theirs.
     """
 
-    def __init__(self, secret_key: str | Sequence[str]) -> None:
-        secrets = [secret_key] if isinstance(secret_key, str) else list(secret_key)
-        self.keys = [
-            hmac.new(secret.encode("utf-8"), LEDGER_SALT, hashlib.sha256).digest()
-            for secret in reversed(secrets)
-        ]
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        """``keys``: ``SiteKeys.ledger_keys()``, newest first."""
+        self.keys = list(keys)
         self.key = self.keys[0]
 
     def __call__(self, decision_id: str) -> str:

@@ -84,7 +84,7 @@ class DecisionSpool:
         if self.pending == 1:
             logger.warning("consentkit: the store is unreachable; decisions wait in %s", self.path)
 
-    def append(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
+    def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
         """Append to the store, or to the spool when the store fails or others wait."""
         if not self._count():
             try:

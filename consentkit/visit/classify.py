@@ -10,12 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from starlette.types import Scope
-
-from ..web.requests import FORWARDED_FOR, USER_AGENT
 from .client_ip import ClientAddress
 from .geoip import CountryLocator
-from .useragent import Agent, UserAgentClassifier
+from .request import FORWARDED_FOR, Visit
+from .useragent import UserAgentClassifier
 
 MAX_PAGE = 512  # longer paths are truncated; no real route template is this long
 
@@ -36,19 +34,17 @@ class VisitorClassifier:
         self.country_header = country_header.lower().encode("latin-1") if country_header else None
         self.agent = UserAgentClassifier(cache_size=user_agent_cache)
 
-    def agent_of(self, headers: dict[bytes, str]) -> Agent:
-        return self.agent(headers.get(USER_AGENT, ""))
-
-    def country(self, scope: Scope, headers: dict[bytes, str]) -> str:
-        client = scope.get("client")
-        peer = client[0] if client else None
+    def country(self, visit: Visit) -> str:
+        """The visitor's country: from the peer's address, or behind a trusted proxy from
+        the CDN's country header or the forwarded address."""
+        peer = visit.peer
         if not self.client.networks:  # no proxy to believe: the peer is the client
             return self.countries.from_ip(peer)
         if self.country_header is not None and self.client.peer_is_trusted(peer):
-            code = self.countries.from_header(headers.get(self.country_header))
+            code = self.countries.from_header(visit.headers.get(self.country_header))
             if code is not None:
                 return code
-        return self.countries.from_ip(self.client(peer, headers.get(FORWARDED_FOR)))
+        return self.countries.from_ip(self.client(peer, visit.headers.get(FORWARDED_FOR)))
 
     def close(self) -> None:
         self.countries.close()

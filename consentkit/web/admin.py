@@ -14,28 +14,32 @@ from typing import Any
 
 import anyio.to_thread
 from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Receive
 
 from ..errors import QueryError, StoreError
 from ..store import Store
+from ..visit.request import AUTHORIZATION, COOKIE, Visit
 from .admin_auth import AdminAuth
 from .bad_request import NO_STORE, BadRequest
 from .bodies import BodyLimits
 from .dashboard import Dashboard
-from .requests import AUTHORIZATION, COOKIE
+from .routes import Handler, Routes
 
 logger = logging.getLogger("consentkit")
 
 QUERY_BODY = BodyLimits(65536)
-_METHODS = {"api/query": "POST", "api/cookies": "GET"}
 
 
 class AdminEndpoints:
+    """``api/query``, ``api/cookies`` and the dashboard, behind the admin token; without
+    one configured, none of them exists (404)."""
+
     def __init__(
         self,
         *,
         store: Store,
         auth: AdminAuth | None,
+        prefix: str,
         k_anonymity: int | None,
         time_zone: str,
         categories: Collection[str],
@@ -47,42 +51,27 @@ class AdminEndpoints:
         self.auth = auth
         self.k_anonymity = k_anonymity
         self.time_zone = time_zone
-        self.dashboard = Dashboard(auth) if auth is not None else None
+        table: dict[str, dict[str, Handler]] = {}
+        if auth is not None:
+            table = {"api/query": {"POST": self.query}, "api/cookies": {"GET": self.cookies}}
+            table.update(Dashboard(auth, prefix=prefix).routes.table)
+        self.routes = Routes(table)
 
-    def authorized(self, headers: dict[bytes, str]) -> bool:
+    def authorize(self, visit: Visit) -> None:
+        """401 unless the request carries the admin token (header) or the login cookie."""
         assert self.auth is not None
-        return self.auth.bearer_ok(headers.get(AUTHORIZATION)) or self.auth.cookie_ok(
-            headers.get(COOKIE)
-        )
+        if not (self.auth.bearer_ok(visit.headers.get(AUTHORIZATION))
+                or self.auth.cookie_ok(visit.headers.get(COOKIE))):
+            raise BadRequest(401, "send the admin token as 'Authorization: Bearer <token>'",
+                             headers={"WWW-Authenticate": "Bearer"})
 
-    async def __call__(
-        self, name: str, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, str]
-    ) -> None:
-        response: Response
-        if self.dashboard is not None and name.partition("/")[0] == "dashboard":
-            await self.dashboard(name, scope, receive, send, headers)
-            return
-        method = _METHODS.get(name)
-        if self.auth is None or method is None:
-            response = JSONResponse({"error": "not found"}, 404, headers=NO_STORE)
-        elif scope["method"] != method:
-            response = JSONResponse({"error": f"use {method}"}, 405, headers={"Allow": method})
-        elif not self.authorized(headers):
-            response = JSONResponse(
-                {"error": "send the admin token as 'Authorization: Bearer <token>'"}, 401,
-                headers={"WWW-Authenticate": "Bearer", **NO_STORE},
-            )
-        elif name == "api/cookies":
-            response = JSONResponse(self.cookie_report(), headers=NO_STORE)
-        else:
-            try:
-                response = JSONResponse(await self.query(receive, headers), headers=NO_STORE)
-            except BadRequest as error:
-                response = error.response()
-        await response(scope, receive, send)
+    async def cookies(self, visit: Visit, receive: Receive) -> Response:
+        self.authorize(visit)
+        return JSONResponse(self.cookie_report(), headers=NO_STORE)
 
-    async def query(self, receive: Receive, headers: dict[bytes, str]) -> dict[str, Any]:
-        query = QUERY_BODY.json_value(await QUERY_BODY.read(receive, headers))
+    async def query(self, visit: Visit, receive: Receive) -> Response:
+        self.authorize(visit)
+        query = QUERY_BODY.json_value(await QUERY_BODY.read(visit, receive))
         try:
             answer: dict[str, Any] = await anyio.to_thread.run_sync(
                 lambda: self.store.query(
@@ -96,4 +85,4 @@ class AdminEndpoints:
             # The detail names the database (user, host, schema): for the log, not the client.
             logger.warning("consentkit: a query failed: %s", error)
             raise BadRequest(503, "the store cannot answer now; please retry") from None
-        return answer
+        return JSONResponse(answer, headers=NO_STORE)

@@ -7,28 +7,21 @@ SameSite=Strict, so a cross-site page can neither read it nor make the browser s
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Sequence
 
 import itsdangerous
 
-from ..consent.cookies import ClockSigner, read_named_cookie
+from ..consent.cookies import read_named_cookie
+from ..consent.keys import ClockSigner
 
 ADMIN_COOKIE = "consentkit_admin"
-ADMIN_SALT = "consentkit.admin"
 ADMIN_MAX_AGE = 12 * 3600
 
 
 class AdminAuth:
-    def __init__(
-        self,
-        token: str,
-        *,
-        secret_keys: Sequence[str],
-        prefix: str,
-        clock: Callable[[], float],
-    ) -> None:
+    def __init__(self, token: str, *, signer: ClockSigner, prefix: str) -> None:
+        """``signer``: ``SiteKeys.admin_signer()`` (the admin cookie's own salt)."""
         self.token = token.encode("utf-8")
-        self.signer = ClockSigner(list(secret_keys), ADMIN_SALT, clock)
+        self.signer = signer
         self.cookie_attributes = (
             f"; Path={prefix}; Max-Age={ADMIN_MAX_AGE}; HttpOnly; SameSite=Strict"
         )

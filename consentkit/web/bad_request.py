@@ -16,10 +16,11 @@ class BadRequest(Exception):
 
     def __init__(
         self, status: int, message: str, field: str | None = None,
-        *, limit: dict[str, int] | None = None,
+        *, limit: dict[str, int] | None = None, headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.message, self.field, self.limit = status, message, field, limit
+        self.headers = headers or {}
 
     def response(self) -> Response:
         body: dict[str, Any] = {"error": self.message}
@@ -27,7 +28,9 @@ class BadRequest(Exception):
             body["field"] = self.field
         if self.limit:
             body["limit"] = self.limit
-        return AsciiJSONResponse(body, status_code=self.status, headers=NO_STORE)
+        return AsciiJSONResponse(
+            body, status_code=self.status, headers={**NO_STORE, **self.headers}
+        )
 
 
 class AsciiJSONResponse(JSONResponse):

@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl
 
 from starlette.types import Receive
 
+from ..visit.request import CONTENT_LENGTH, Visit
 from .bad_request import BadRequest
-from .requests import CONTENT_LENGTH
 
 MAX_JSON_DEPTH = 32  # a query's filters nest 8 deep in about 20 levels; a consent needs 2
 MAX_FORM_FIELDS = 64
@@ -36,9 +36,9 @@ class BodyLimits:
     json_depth: int = MAX_JSON_DEPTH
     form_fields: int = MAX_FORM_FIELDS
 
-    async def read(self, receive: Receive, headers: dict[bytes, str]) -> bytes:
+    async def read(self, visit: Visit, receive: Receive) -> bytes:
         """The whole body, or a 413 as soon as it is known to be too large."""
-        declared = headers.get(CONTENT_LENGTH)
+        declared = visit.headers.get(CONTENT_LENGTH)
         if declared is not None and not (declared.isascii() and declared.isdigit()):
             raise BadRequest(400, "Content-Length must be a number of bytes")
         if declared is not None and int(declared) > self.size:

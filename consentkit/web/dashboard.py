@@ -12,14 +12,15 @@ from __future__ import annotations
 from html import escape
 
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Receive
 
+from ..visit.request import COOKIE, Visit
 from .admin_auth import ADMIN_COOKIE, ADMIN_MAX_AGE, AdminAuth
 from .bad_request import NO_STORE, BadRequest
 from .bodies import BodyLimits
 from .origin import same_origin
-from .requests import COOKIE, IF_NONE_MATCH
-from .static_files import StaticFile, load_static_files
+from .routes import Routes
+from .static_files import StaticFile, file_response, load_static_files
 
 FILES = {
     "dashboard.js": "text/javascript; charset=utf-8",
@@ -135,100 +136,73 @@ def _panels() -> str:
 class Dashboard:
     """Serves ``dashboard``, ``dashboard/login``, ``dashboard/logout`` and the two files."""
 
-    def __init__(self, auth: AdminAuth) -> None:
+    def __init__(self, auth: AdminAuth, *, prefix: str) -> None:
         self.auth = auth
+        self.base = prefix + "/dashboard"
         self.files: dict[str, StaticFile] = load_static_files("dashboard", FILES)
-        self.body = DASHBOARD.replace("{ranges}", _range_buttons()).replace(
-            "{panels}", _panels()
+        self.body = (
+            DASHBOARD.replace("{ranges}", _range_buttons()).replace("{panels}", _panels())
+            .replace("{api}", escape(prefix + "/api/query")).replace("{base}", escape(self.base))
         )
+        back = {"GET": self.back_to_dashboard}
+        self.routes = Routes({
+            "dashboard": {"GET": self.dashboard},
+            "dashboard/login": {"POST": self.login, **back},
+            "dashboard/logout": {"POST": self.logout, **back},
+            **{f"dashboard/{name}": {"GET": self.static} for name in self.files},
+        })
 
-    async def __call__(
-        self, name: str, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, str]
-    ) -> None:
-        # ``name`` is the path after "{prefix}/", so the prefix is what comes before it.
-        prefix = scope["path"][: len(scope["path"]) - len(name) - 1]
-        base = prefix + "/dashboard"
-        page = name.removeprefix("dashboard").strip("/")
-        method = "GET" if scope["method"] == "HEAD" else scope["method"]
-        response: Response
-        if page in self.files and method == "GET":
-            response = self.static(self.files[page], scope, headers)
-        elif page == "" and method == "GET":
-            if self.auth.cookie_ok(headers.get(COOKIE)):
-                response = self.page(
-                    "Analytics · consentkit", base,
-                    self.body.replace("{api}", escape(prefix + "/api/query"))
-                    .replace("{base}", escape(base)),
-                )
-            else:
-                response = self.login_form(base)
-        elif page == "login" and method == "POST":
-            response = await self.login(scope, receive, headers, base)
-        elif page == "logout" and method == "POST":
-            response = self.logout(scope, headers, base)
-        elif page in ("login", "logout") and method == "GET":
-            response = RedirectResponse(base, status_code=303, headers=NO_STORE)
-        elif page in ("", "login", "logout", *self.files):
-            allowed = "POST" if page in ("login", "logout") else "GET"
-            response = Response("use " + allowed, 405, headers={"Allow": allowed})
-        else:
-            response = Response("not found", 404, headers=NO_STORE)
-        await response(scope, receive, send)
+    async def dashboard(self, visit: Visit, receive: Receive) -> Response:
+        if self.auth.cookie_ok(visit.headers.get(COOKIE)):
+            return self.page("Analytics · consentkit", self.body)
+        return self.login_form()
 
-    def page(self, title: str, base: str, body: str, status: int = 200, *,
-             script: bool = True) -> Response:
+    async def back_to_dashboard(self, visit: Visit, receive: Receive) -> Response:
+        return RedirectResponse(self.base, status_code=303, headers=NO_STORE)
+
+    def page(self, title: str, body: str, status: int = 200, *, script: bool = True) -> Response:
+        base = escape(self.base)
         tag = (
-            f'<script src="{escape(base)}/dashboard.js?v={self.files["dashboard.js"].version}"'
+            f'<script src="{base}/dashboard.js?v={self.files["dashboard.js"].version}"'
             " defer></script>\n"
         ) if script else ""
-        head = HEAD.format(title=escape(title), base=escape(base), script=tag,
+        head = HEAD.format(title=escape(title), base=base, script=tag,
                            css=self.files["dashboard.css"].version)
         return HTMLResponse(head + body, status, headers=PAGE_HEADERS)
 
-    def login_form(self, base: str, message: str = "", status: int = 200) -> Response:
+    def login_form(self, message: str = "", status: int = 200) -> Response:
         note = invalid = ""
         if message:
             note = f'<p class="error" id="error" role="alert">{escape(message)}</p>\n'
             invalid = ' aria-invalid="true" aria-describedby="error"'
+        body = LOGIN.format(base=escape(self.base), message=note, invalid=invalid)
+        return self.page("Log in · consentkit", body, status, script=False)
 
-        body = LOGIN.format(base=escape(base), message=note, invalid=invalid)
-        return self.page("Log in · consentkit", base, body, status, script=False)
-
-    async def login(
-        self, scope: Scope, receive: Receive, headers: dict[bytes, str], base: str
-    ) -> Response:
+    async def login(self, visit: Visit, receive: Receive) -> Response:
         try:
-            same_origin(scope, headers)
-            form = LOGIN_BODY.form(await LOGIN_BODY.read(receive, headers))
+            same_origin(visit)
+            form = LOGIN_BODY.form(await LOGIN_BODY.read(visit, receive))
         except BadRequest as error:
             if error.status == 403:
-                return self.login_form(base, "Cross-origin login refused.", 403)
-            return self.login_form(base, error.message, error.status)
+                return self.login_form("Cross-origin login refused.", 403)
+            return self.login_form(error.message, error.status)
         token = next((value for key, value in form if key == "token"), "")
         if not self.auth.token_matches(token):
-            return self.login_form(base, "That token is not right. Please try again.", 401)
-        response = RedirectResponse(base, status_code=303, headers=NO_STORE)
-        response.headers.append(
-            "Set-Cookie", self.auth.login_cookie(secure=scope.get("scheme") == "https")
-        )
+            return self.login_form("That token is not right. Please try again.", 401)
+        response = RedirectResponse(self.base, status_code=303, headers=NO_STORE)
+        response.headers.append("Set-Cookie", self.auth.login_cookie(secure=visit.secure))
         return response
 
-    def logout(self, scope: Scope, headers: dict[bytes, str], base: str) -> Response:
+    async def logout(self, visit: Visit, receive: Receive) -> Response:
         try:
-            same_origin(scope, headers)
+            same_origin(visit)
         except BadRequest:
             return Response("cross-origin requests may not log out", 403, headers=NO_STORE)
-        response = RedirectResponse(base, status_code=303, headers=NO_STORE)
+        response = RedirectResponse(self.base, status_code=303, headers=NO_STORE)
         attributes = self.auth.cookie_attributes.replace(f"Max-Age={ADMIN_MAX_AGE}", "Max-Age=0")
         response.headers.append("Set-Cookie", f"{ADMIN_COOKIE}={attributes}")
         return response
 
-    @staticmethod
-    def static(file: StaticFile, scope: Scope, headers: dict[bytes, str]) -> Response:
-        versioned = f"v={file.version}".encode() == scope.get("query_string", b"")
-        cache = "public, max-age=31536000, immutable" if versioned else "no-cache"
-        extra = {"ETag": file.etag, "Cache-Control": cache,
-                 "X-Content-Type-Options": "nosniff"}
-        if headers.get(IF_NONE_MATCH) == file.etag:
-            return Response(status_code=304, headers=extra)
-        return Response(file.body, media_type=file.media_type, headers=extra)
+    async def static(self, visit: Visit, receive: Receive) -> Response:
+        file = self.files[visit.scope["path"].rpartition("/")[2]]
+        return file_response(file, visit, unversioned="no-cache")

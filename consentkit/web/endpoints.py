@@ -1,4 +1,5 @@
-"""The HTTP endpoints under the prefix (default ``/consentkit``): state, consent, banner files.
+"""The visitor's endpoints under the prefix (default ``/consentkit``): the banner's files and
+state, recording a choice, the visitor's rights and the cookie policy.
 
 These are small and not on the hot path, so they use Starlette's responses for clarity.
 """
@@ -7,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Receive
 
 from ..consent.categories import NECESSARY, CategorySet
 from ..consent.consent import Consent
@@ -19,42 +19,39 @@ from ..errors import StoreError
 from ..ledger.chain import config_fingerprint
 from ..locales.texts import BannerTexts
 from ..visit.classify import VisitorClassifier
+from ..visit.request import ACCEPT_LANGUAGE, COOKIE, DNT, USER_AGENT, Visit
 from .bad_request import NO_STORE, BadRequest
 from .bodies import BodyLimits
 from .origin import back_to, same_origin
-from .requests import (
-    ACCEPT_LANGUAGE,
-    CONTENT_TYPE,
-    COOKIE,
-    DNT,
-    IF_NONE_MATCH,
-    USER_AGENT,
-    query_value,
-)
 from .rights import VisitorRights
-from .static_files import StaticFile
+from .routes import Routes
+from .static_files import StaticFile, file_response
+
+FORM = "application/x-www-form-urlencoded"
 
 
 class ConsentEndpoints:
+    """``state``, ``consent``, ``me``, ``me/export``, ``me/erase``, ``cookies`` and the
+    banner's files; ``routes.respond(name, visit, receive)`` answers one of them."""
+
     def __init__(
         self,
         *,
-        prefix: str,
         categories: CategorySet,
         texts: BannerTexts,
         recorder: DecisionRecorder,
+        rights: VisitorRights,
         visitor: VisitorClassifier,
         banner_files: dict[str, StaticFile],
         position: str,
         max_body_size: int,
         disclosure: Disclosure,
     ) -> None:
-        self.prefix = prefix
         self.disclosure = disclosure
         self.categories = categories
         self.texts = texts
         self.recorder = recorder
-        self.rights = VisitorRights(recorder)
+        self.rights = rights
         self.visitor = visitor
         self.files = banner_files
         self.limits = BodyLimits(max_body_size)
@@ -75,80 +72,48 @@ class ConsentEndpoints:
             self.fingerprints[language] = config_fingerprint(
                 {"policy_version": policy_version, "language": language, **config}
             )
+        self.routes = Routes({
+            "state": {"GET": self.state},
+            "consent": {"POST": self.consent},
+            "me": {"GET": rights.see},
+            "me/export": {"GET": rights.export},
+            "me/erase": {"POST": self.erase},
+            "cookies": {"GET": self.cookie_policy},
+            **{name: {"GET": self.static} for name in banner_files},
+        })
 
-    async def __call__(
-        self, scope: Scope, receive: Receive, send: Send, consent: Consent,
-        headers: dict[bytes, str], visitor_id: str | None,
-    ) -> None:
-        name = scope["path"][len(self.prefix):].lstrip("/")
-        method = scope["method"]
-        allowed = {"state": "GET", "consent": "POST", "me": "GET", "me/export": "GET",
-                   "me/erase": "POST", "cookies": "GET", **{f: "GET" for f in self.files}}
-        if name not in allowed:
-            response: Response = JSONResponse({"error": "not found"}, 404, headers=NO_STORE)
-        elif method != allowed[name] and not (method == "HEAD" and allowed[name] == "GET"):
-            response = JSONResponse(
-                {"error": f"use {allowed[name]}"}, 405, headers={"Allow": allowed[name]}
-            )
-        elif name in self.files:
-            response = self.static(self.files[name], scope, headers)
-        elif name == "state":
-            response = JSONResponse(self.state(consent, headers), headers=NO_STORE)
-        elif name == "cookies":
-            wanted = query_value(scope, "format") or "html"
-            response = disclosure_response(self.disclosure, wanted)
-        elif name.startswith("me"):
-            response = await self.rights_response(name, scope, receive, headers)
-        else:
-            try:
-                response = await self.consent(scope, receive, consent, headers, visitor_id)
-            except BadRequest as error:
-                response = error.response()
-        await response(scope, receive, send)
+    async def state(self, visit: Visit, receive: Receive) -> Response:
+        return JSONResponse(self.state_of(visit.consent, visit), headers=NO_STORE)
 
-    async def rights_response(
-        self, name: str, scope: Scope, receive: Receive, headers: dict[bytes, str]
-    ) -> Response:
-        try:
-            if name == "me":
-                return await self.rights.see(headers)
-            if name == "me/export":
-                return await self.rights.export(scope, headers)
-            same_origin(scope, headers)  # erasing is a change: never from another site
-            self.erase_body(await self.limits.read(receive, headers), headers)
-            return await self.rights.erase(scope, headers)
-        except BadRequest as error:
-            return error.response()
-
-    def erase_body(self, body: bytes, headers: dict[bytes, str]) -> None:
-        """An erasure needs no body; one that is sent must be well-formed."""
-        content_type = media_type(headers)
-        if not body.strip():
-            return
-        if content_type == "application/x-www-form-urlencoded":
-            self.limits.form(body)
-        elif content_type in ("application/json", ""):
-            self.limits.json_object(body)
-        else:
-            raise BadRequest(415, "send no body, application/json or a form")
-
-    def static(self, file: StaticFile, scope: Scope, headers: dict[bytes, str]) -> Response:
-        versioned = f"v={file.version}".encode() == scope.get("query_string", b"")
-        cache = (
-            "public, max-age=31536000, immutable" if versioned
-            else "public, max-age=3600, stale-while-revalidate=86400"
+    async def static(self, visit: Visit, receive: Receive) -> Response:
+        # A page's tag without the content hash is revalidated now and then, so a new
+        # release reaches visitors within the hour.
+        file = self.files[visit.scope["path"].rpartition("/")[2]]
+        return file_response(
+            file, visit, unversioned="public, max-age=3600, stale-while-revalidate=86400"
         )
-        extra = {"ETag": file.etag, "Cache-Control": cache}
-        if headers.get(IF_NONE_MATCH) == file.etag:
-            return Response(status_code=304, headers=extra)
-        return Response(file.body, media_type=file.media_type, headers=extra)
 
-    def language(self, headers: dict[bytes, str]) -> str:
-        language: str = self.texts.negotiate(headers.get(ACCEPT_LANGUAGE))
+    async def cookie_policy(self, visit: Visit, receive: Receive) -> Response:
+        return disclosure_response(self.disclosure, visit.query("format") or "html")
+
+    async def erase(self, visit: Visit, receive: Receive) -> Response:
+        same_origin(visit)  # erasing is a change: never from another site
+        body = await self.limits.read(visit, receive)
+        if body.strip():  # an erasure needs no body; one that is sent must be well-formed
+            if visit.media_type == FORM:
+                self.limits.form(body)
+            elif visit.media_type in ("application/json", ""):
+                self.limits.json_object(body)
+            else:
+                raise BadRequest(415, "send no body, application/json or a form")
+        return await self.rights.erase(visit)
+
+    def language(self, visit: Visit) -> str:
+        language: str = self.texts.negotiate(visit.headers.get(ACCEPT_LANGUAGE))
         return language
 
-    def state(self, consent: Consent, headers: dict[bytes, str]) -> dict[str, Any]:
-        language = self.language(headers)
+    def state_of(self, consent: Consent, visit: Visit) -> dict[str, Any]:
+        language = self.language(visit)
         return {
             "decided": consent.decided,
             "categories": sorted(consent.categories),
@@ -157,18 +122,14 @@ class ConsentEndpoints:
             "language": language,
             "dir": self.texts.direction(language),
             # Crawlers get no banner: nothing of theirs is counted and they cannot choose.
-            "bot": self.visitor.agent(headers.get(USER_AGENT, "")).is_bot,
+            "bot": self.visitor.agent(visit.header(USER_AGENT)).is_bot,
             "config": self.configs[language],
         }
 
-    async def consent(
-        self, scope: Scope, receive: Receive, previous: Consent,
-        headers: dict[bytes, str], visitor_id: str | None,
-    ) -> Response:
-        same_origin(scope, headers)
-        body = await self.limits.read(receive, headers)
-        content_type = media_type(headers)
-        is_form = content_type == "application/x-www-form-urlencoded"
+    async def consent(self, visit: Visit, receive: Receive) -> Response:
+        same_origin(visit)
+        body = await self.limits.read(visit, receive)
+        is_form = visit.media_type == FORM
         if is_form:
             form = self.limits.form(body)
             fields: dict[str, Any] = {
@@ -176,33 +137,29 @@ class ConsentEndpoints:
                 "categories": [v for k, v in form if k == "categories"],
                 "next": next((v for k, v in form if k == "next"), None),
             }
-        elif content_type in ("application/json", ""):
+        elif visit.media_type in ("application/json", ""):
             fields = self.limits.json_object(body)
         else:
             raise BadRequest(415, "send application/json or application/x-www-form-urlencoded")
         choice = self.choice(fields)
-        language = self.language(headers)
-        agent = self.visitor.agent_of(headers)
-        country = self.visitor.country(scope, headers)
+        language = self.language(visit)
+        agent = self.visitor.agent(visit.header(USER_AGENT))
         try:
             outcome = await self.recorder.decide(
-                choice, previous=previous, visitor_id=visitor_id,
-                secure=scope.get("scheme") == "https", language=language,
-                config=self.fingerprints[language], country=country, agent=agent,
-                cookie_header=headers.get(COOKIE, ""), dnt=headers.get(DNT, "").strip() == "1",
+                choice, previous=visit.consent, visitor_id=visit.visitor_id,
+                secure=visit.secure, language=language, config=self.fingerprints[language],
+                country=self.visitor.country(visit),
+                device=agent.device, browser=agent.browser,
+                cookie_header=visit.header(COOKIE), dnt=visit.header(DNT).strip() == "1",
             )
         except StoreError:
             raise BadRequest(503, "the decision could not be recorded; nothing was changed, "
                                   "please retry") from None
         if is_form:
-            response: Response = RedirectResponse(
-                back_to(scope, headers, fields.get("next")), status_code=303
-            )
+            response: Response = RedirectResponse(back_to(visit, fields.get("next")), 303)
         else:
-            response = JSONResponse(self.state(outcome.consent, headers), headers=NO_STORE)
-        cookies = MutableHeaders(raw=response.raw_headers)
-        for value in outcome.set_cookies:
-            cookies.append("Set-Cookie", value)
+            response = JSONResponse(self.state_of(outcome.consent, visit), headers=NO_STORE)
+        response.raw_headers += [(b"set-cookie", v.encode("latin-1")) for v in outcome.set_cookies]
         return response
 
     def choice(self, fields: dict[str, Any]) -> Choice:
@@ -218,12 +175,6 @@ class ConsentEndpoints:
                 400, f"unknown categories: {', '.join(map(repr, unknown[:5]))}", "categories"
             )
         return Choice(action, frozenset(names))
-
-
-
-def media_type(headers: dict[bytes, str]) -> str:
-    """The request's media type, without parameters, in lower case ("" when none)."""
-    return headers.get(CONTENT_TYPE, "").split(";")[0].strip().lower()
 
 
 def disclosure_response(disclosure: Disclosure, format: str = "html") -> Response:

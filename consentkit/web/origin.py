@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from starlette.types import Scope
-
+from ..visit.request import HOST, ORIGIN, REFERER, SEC_FETCH_SITE, Visit
 from .bad_request import BadRequest
-from .requests import HOST, ORIGIN, REFERER, SEC_FETCH_SITE
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_REDIRECT_PATH = 2048
@@ -36,12 +34,12 @@ def origin_of(url: str) -> Origin | None:
     return scheme, parts.hostname, DEFAULT_PORTS[scheme] if port is None else port
 
 
-def site_origin(scope: Scope, headers: dict[bytes, str]) -> Origin | None:
+def site_origin(visit: Visit) -> Origin | None:
     """This request's origin, as the browser that sent it sees the site."""
-    scheme = str(scope.get("scheme", "http"))
-    host = headers.get(HOST)
+    scheme = str(visit.scope.get("scheme", "http"))
+    host = visit.header(HOST)
     if not host:
-        server = scope.get("server")
+        server = visit.scope.get("server")
         if not server:
             return None
         name = f"[{server[0]}]" if ":" in str(server[0]) else str(server[0])  # IPv6
@@ -51,18 +49,18 @@ def site_origin(scope: Scope, headers: dict[bytes, str]) -> Origin | None:
     return origin_of(f"{scheme}://{host}")
 
 
-def same_origin(scope: Scope, headers: dict[bytes, str]) -> None:
+def same_origin(visit: Visit) -> None:
     """Refuse (403) a request another site made the browser send: its ``Origin`` (or, when
     a browser sends none, its ``Referer``) must be this site's origin. A request with
     neither is not a browser's cross-site request, and passes."""
-    fetch_site = headers.get(SEC_FETCH_SITE)
+    fetch_site = visit.headers.get(SEC_FETCH_SITE)
     if fetch_site is not None and fetch_site not in ("same-origin", "none"):
         raise BadRequest(403, "cross-origin requests may not change consent")
-    source = headers.get(ORIGIN) or headers.get(REFERER)
+    source = visit.headers.get(ORIGIN) or visit.headers.get(REFERER)
     if source is None:
         return
     origin = origin_of(source)
-    if origin is None or origin != site_origin(scope, headers):
+    if origin is None or origin != site_origin(visit):
         raise BadRequest(403, "cross-origin requests may not change consent")
 
 
@@ -79,14 +77,14 @@ def is_local_path(path: object) -> bool:
     )
 
 
-def back_to(scope: Scope, headers: dict[bytes, str], next_path: object = None) -> str:
+def back_to(visit: Visit, next_path: object = None) -> str:
     """Where a no-JS form post returns: its ``next`` field, or the page it came from when
     that page is on this site (same origin), or ``/``. Always a path on this site."""
     if is_local_path(next_path):
         assert isinstance(next_path, str)
         return next_path
-    referer = headers.get(REFERER)
-    if referer and origin_of(referer) == site_origin(scope, headers):
+    referer = visit.header(REFERER)
+    if referer and origin_of(referer) == site_origin(visit):
         parts = urlsplit(referer)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         if is_local_path(path):

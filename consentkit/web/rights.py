@@ -15,18 +15,19 @@ import io
 from typing import Any
 
 import anyio.to_thread
-from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse, Response
-from starlette.types import Scope
+from starlette.types import Receive
 
 from ..consent.categories import NECESSARY
-from ..consent.cookies import DECISION_COOKIE, ID_COOKIE, read_cookies
+from ..consent.cookies import DECISION_COOKIE, ID_COOKIE
 from ..consent.decisions import DecisionRecorder
 from ..errors import StoreError
 from ..ledger.chain import visitor_record
 from ..ledger.records import DecisionRecord
+from ..ledger.spool import DecisionSpool
+from ..store import Store
+from ..visit.request import COOKIE, Visit
 from .bad_request import NO_STORE, BadRequest
-from .requests import COOKIE, query_value
 
 EXPORT_FIELDS = ("decided_at", "policy_version", "action", "categories", "language",
                  "config_hash")
@@ -34,32 +35,34 @@ EXPORT_FORMATS = ("csv", "json")
 
 
 class VisitorRights:
-    def __init__(self, recorder: DecisionRecorder) -> None:
+    """See, export and erase: what ``me``, ``me/export`` and ``me/erase`` answer."""
+
+    def __init__(
+        self, recorder: DecisionRecorder, store: Store, spool: DecisionSpool | None
+    ) -> None:
         self.recorder = recorder
-        self.store = recorder.store
+        self.store = store
+        self.spool = spool
         self.site = recorder.site
 
-    def subjects(self, headers: dict[bytes, str]) -> list[str]:
+    def subjects(self, visit: Visit) -> list[str]:
         """The visitor's names in the ledger: one per secret key (rotation), newest first."""
-        decision_value, _ = read_cookies(headers.get(COOKIE, ""))
-        decision_id = self.recorder.codec.decision_id(decision_value)
+        decision_id = visit.consent.decision_id  # kept by an outdated decision too
         return self.recorder.subjects.every(decision_id) if decision_id else []
 
     def _records_of(self, subjects: list[str]) -> list[dict[str, Any]]:
         # Oldest key first, then a stable sort by time: within one second, older key first.
         records = [r for s in reversed(subjects) for r in self.store.subject_records(self.site, s)]
-        spool = self.recorder.spool
-        if spool is not None:  # decided while the store was away, and not stored yet
-            records += [waiting_record(r) for r in spool.waiting_for(self.site, subjects)]
+        if self.spool is not None:  # decided while the store was away, and not stored yet
+            records += [waiting_record(r) for r in self.spool.waiting_for(self.site, subjects)]
         return sorted(records, key=lambda record: str(record["decided_at"]))
 
     def _erase(self, subjects: list[str]) -> int:
-        spool = self.recorder.spool
-        erased = spool.forget(self.site, subjects) if spool is not None else 0
+        erased = self.spool.forget(self.site, subjects) if self.spool is not None else 0
         return erased + sum(self.store.erase_subject(self.site, s) for s in subjects)
 
-    async def records(self, headers: dict[bytes, str]) -> list[dict[str, Any]]:
-        subjects = self.subjects(headers)
+    async def records(self, visit: Visit) -> list[dict[str, Any]]:
+        subjects = self.subjects(visit)
         if not subjects:
             return []
         try:
@@ -67,20 +70,20 @@ class VisitorRights:
         except StoreError:
             raise BadRequest(503, "your records cannot be read now; please retry") from None
 
-    async def see(self, headers: dict[bytes, str]) -> Response:
-        records = await self.records(headers)
+    async def see(self, visit: Visit, receive: Receive) -> Response:
+        records = await self.records(visit)
         return JSONResponse({
-            "identified": bool(self.subjects(headers)),
+            "identified": bool(self.subjects(visit)),
             "records": records,
             "held": "your consent decisions; analytics keep no record of you "
                     "(see the site's privacy page)",
         }, headers=NO_STORE)
 
-    async def export(self, scope: Scope, headers: dict[bytes, str]) -> Response:
-        wanted = query_value(scope, "format") or "csv"
+    async def export(self, visit: Visit, receive: Receive) -> Response:
+        wanted = visit.query("format") or "csv"
         if wanted not in EXPORT_FORMATS:
             raise BadRequest(400, "format must be csv or json", "format")
-        records = await self.records(headers)
+        records = await self.records(visit)
         download = {"Content-Disposition": f'attachment; filename="consent-records.{wanted}"',
                     **NO_STORE}
         if wanted == "json":
@@ -95,8 +98,8 @@ class VisitorRights:
             ])
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=download)
 
-    async def erase(self, scope: Scope, headers: dict[bytes, str]) -> Response:
-        subjects = self.subjects(headers)
+    async def erase(self, visit: Visit) -> Response:
+        subjects = self.subjects(visit)
         erased = 0
         if subjects:
             try:
@@ -106,14 +109,11 @@ class VisitorRights:
                     503, "your records could not be erased now; nothing was changed, please retry"
                 ) from None
         response = JSONResponse({"erased": erased}, headers=NO_STORE)
-        secure = scope.get("scheme") == "https"
-        cookies = MutableHeaders(raw=response.raw_headers)
-        for name in (DECISION_COOKIE, ID_COOKIE):
-            cookies.append("Set-Cookie", self.recorder.cookies.expire(name, secure=secure))
+        secure, cookies = visit.secure, self.recorder.cookies
+        expired = [cookies.expire(name, secure=secure) for name in (DECISION_COOKIE, ID_COOKIE)]
         declared = [c.name for c in self.recorder.categories.all if c.name != NECESSARY]
-        for value in self.recorder.expiry.headers(declared, headers.get(COOKIE, ""),
-                                                  secure=secure):
-            cookies.append("Set-Cookie", value)
+        expired += self.recorder.expiry.headers(declared, visit.header(COOKIE), secure=secure)
+        response.raw_headers += [(b"set-cookie", value.encode("latin-1")) for value in expired]
         return response
 
 

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from starlette.responses import Response
+
 from ..errors import ConfigurationError
+from ..visit.request import IF_NONE_MATCH, Visit
 
 FILES = {"banner.js": "text/javascript; charset=utf-8", "banner.css": "text/css; charset=utf-8"}
 
@@ -53,3 +56,17 @@ def load_banner_files(policy_version: str) -> dict[str, StaticFile]:
     digest = hashlib.sha256(body).hexdigest()[:16]
     files["banner.js"] = StaticFile(body, script.media_type, f'"{digest}"', digest)
     return files
+
+
+def file_response(file: StaticFile, visit: Visit, *, unversioned: str) -> Response:
+    """A static file: cached for a year when asked for with its content hash (``?v=``),
+    else with the ``unversioned`` Cache-Control; 304 when the browser holds it already."""
+    versioned = f"v={file.version}".encode() == visit.scope.get("query_string", b"")
+    headers = {
+        "ETag": file.etag,
+        "Cache-Control": "public, max-age=31536000, immutable" if versioned else unversioned,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if visit.header(IF_NONE_MATCH) == file.etag:
+        return Response(status_code=304, headers=headers)
+    return Response(file.body, media_type=file.media_type, headers=headers)

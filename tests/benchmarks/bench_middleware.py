@@ -38,7 +38,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from consentkit import ConsentMiddleware
-from consentkit.consent.cookies import DECISION_SALT
+from consentkit.consent.keys import DECISION_SALT
 
 SECRET = "benchmark-secret-of-32-characters-or-more"
 UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

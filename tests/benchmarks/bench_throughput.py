@@ -22,7 +22,7 @@ from pathlib import Path
 import itsdangerous
 import pytest
 
-from consentkit.consent.cookies import DECISION_SALT
+from consentkit.consent.keys import DECISION_SALT
 
 HERE = Path(__file__).resolve().parent
 ROUNDS = 3

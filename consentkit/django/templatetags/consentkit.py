@@ -13,7 +13,7 @@ from typing import Any
 from django import template
 from django.utils.html import format_html
 
-from ...middleware import SITE_KEY, SiteLinks
+from ...frameworks import SITE_KEY, SiteLinks
 
 register = template.Library()
 
