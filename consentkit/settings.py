@@ -23,7 +23,8 @@ from .consent.cookies import POLICY_VERSION, secret_keys
 from .consent.enforcement import UNDECLARED_MODES, Undeclared
 from .errors import ConfigurationError
 from .locales.texts import BannerTexts
-from .store.base import Store, site_zone
+from .query.run import site_zone
+from .store.base import Store
 from .store.retention import check_retention
 from .visit.client_ip import Network, parse_networks
 from .visit.pages import PageOption

@@ -5,29 +5,13 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..analytics.batch import CubeBatch
-from ..errors import ConfigurationError
 from ..ledger.records import ConsentTally, DecisionRecord
 from ..ledger.verify import LedgerReport
-from ..query.parse import parse_query
-from ..query.plan import Dialect, Plan, plan_query
-from ..query.results import build_consent_response, build_response
-
-
-def site_zone(name: str) -> ZoneInfo | None:
-    """The ZoneInfo for a site time zone name; None for UTC (plain hour arithmetic)."""
-    if name in ("UTC", "Etc/UTC"):
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigurationError(
-            f"time_zone {name!r} is not a time zone name such as 'Europe/Berlin' or 'UTC'"
-        ) from None
+from ..query.plan import Dialect, Plan
+from ..query.run import answer_query
 
 
 class Store(ABC):
@@ -78,11 +62,11 @@ class Store(ABC):
         Consent analytics (aggregates without subjects) are unchanged."""
 
     @abstractmethod
-    def _fetch(self, plan: Plan) -> Iterable[Sequence[Any]]:
+    def fetch(self, plan: Plan) -> Iterable[Sequence[Any]]:
         """Run a planned query and return its rows."""
 
     @abstractmethod
-    def _bot_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
+    def bot_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
         """Bot page views counted apart in a range of hours."""
 
     @abstractmethod
@@ -113,26 +97,6 @@ class Store(ABC):
         ``categories`` (the site's) makes a ``consent:category`` filter on any other value a
         ``QueryError``; the HTTP API passes the middleware's.
         """
-        zone = site_zone(time_zone)
-        today = datetime.fromtimestamp(self.clock(), zone or UTC).date()
-        parsed = parse_query(query, today=today, time_zone=zone, categories=categories)
-        plan = plan_query(parsed, self.dialect)
-        rows = self._fetch(plan)
-        first_hour, end_hour = plan.first_hour, plan.end_hour
-        meta = {
-            "time_zone": time_zone,
-            "date_range": [parsed.first_day.isoformat(), parsed.last_day.isoformat()],
-            "bots_filtered": self._bot_pageviews(parsed.site_id, first_hour, end_hour),
-        }
-        echo = {
-            "site_id": parsed.site_id,
-            "metrics": list(parsed.metrics),
-            "dimensions": list(parsed.dimensions),
-            "date_range": meta["date_range"],
-            "filters": query.get("filters", []),
-            "order_by": [list(o) for o in parsed.order_by],
-            "pagination": {"limit": parsed.limit, "offset": parsed.offset},
-        }
-        if parsed.about_consent:
-            return build_consent_response(parsed, rows, meta=meta, echo=echo)
-        return build_response(parsed, rows, meta=meta, echo=echo, k_anonymity=k_anonymity)
+        return answer_query(
+            self, query, k_anonymity=k_anonymity, time_zone=time_zone, categories=categories
+        )

@@ -5,7 +5,7 @@ views in memory as with SQLite; its flushes merge into the shared cube under a l
 site (``postgres_cube.py``), its decisions append to the one hash-chained ledger under the
 lock of the chain head (``postgres_ledger.py``). Queries are the same SQL as on SQLite
 (``query/plan.py``); PostgreSQL cannot run the Python that unions visitor sketches, so it
-collects each group's sketches with ``array_agg`` and ``_fetch`` unions them here.
+collects each group's sketches with ``array_agg`` and ``fetch`` unions them here.
 
 Advisory locks are transaction-level only, so the store works behind PgBouncer in
 transaction mode. Who takes which lock, always in this order, so none waits in a cycle:
@@ -135,7 +135,7 @@ class PostgresStore(Store):
             db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield db
 
-    def _fetch(self, plan: Plan) -> Iterable[Sequence[Any]]:
+    def fetch(self, plan: Plan) -> Iterable[Sequence[Any]]:
         with self._db.transaction("querying") as db:
             rows: list[list[Any]] = [
                 list(row) for row in db.execute(plan.sql, plan.params, binary=True)
@@ -151,7 +151,7 @@ class PostgresStore(Store):
                 row[-1] = sketch
         return rows
 
-    def _bot_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
+    def bot_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
         with self._db.transaction("querying") as db:
             row = db.execute(
                 "SELECT COALESCE(SUM(pageviews), 0) FROM ck_bots"

@@ -285,10 +285,10 @@ class SQLiteStore(Store):
                 self._readers.append(connection)
         return connection
 
-    def _fetch(self, plan: Plan) -> Iterable[Sequence[Any]]:
+    def fetch(self, plan: Plan) -> Iterable[Sequence[Any]]:
         return self._reader().execute(plan.sql, plan.params).fetchall()
 
-    def _bot_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
+    def bot_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
         row = self._reader().execute(
             "SELECT COALESCE(SUM(pageviews), 0) FROM ck_bots"
             " WHERE site = ? AND hour >= ? AND hour < ?",

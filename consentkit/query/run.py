@@ -1,0 +1,73 @@
+"""Answering a query: parse it, plan it, let a store fetch the rows, shape the answer.
+
+``store.query(...)``, ``POST /consentkit/api/query`` and ``consentkit query`` all end here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..errors import ConfigurationError
+from .parse import parse_query
+from .plan import Dialect, Plan, plan_query
+from .results import build_consent_response, build_response
+
+
+class RowSource(Protocol):
+    """What a store gives a query: rows for a plan, and the bot page views counted apart."""
+
+    dialect: Dialect
+    clock: Callable[[], float]
+
+    def fetch(self, plan: Plan) -> Iterable[Sequence[Any]]: ...
+
+    def bot_pageviews(self, site: str, first_hour: int, end_hour: int) -> int: ...
+
+
+def site_zone(name: str) -> ZoneInfo | None:
+    """The ZoneInfo for a site time zone name; None for UTC (plain hour arithmetic)."""
+    if name in ("UTC", "Etc/UTC"):
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"time_zone {name!r} is not a time zone name such as 'Europe/Berlin' or 'UTC'"
+        ) from None
+
+
+def answer_query(
+    source: RowSource,
+    query: dict[str, Any],
+    *,
+    k_anonymity: int | None = None,
+    time_zone: str = "UTC",
+    categories: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """The answer to an analytics query (DESIGN section 6); ``QueryError`` when it is bad."""
+    zone = site_zone(time_zone)
+    today = datetime.fromtimestamp(source.clock(), zone or UTC).date()
+    parsed = parse_query(query, today=today, time_zone=zone, categories=categories)
+    plan = plan_query(parsed, source.dialect)
+    rows = source.fetch(plan)
+    first_hour, end_hour = plan.first_hour, plan.end_hour
+    meta = {
+        "time_zone": time_zone,
+        "date_range": [parsed.first_day.isoformat(), parsed.last_day.isoformat()],
+        "bots_filtered": source.bot_pageviews(parsed.site_id, first_hour, end_hour),
+    }
+    echo = {
+        "site_id": parsed.site_id,
+        "metrics": list(parsed.metrics),
+        "dimensions": list(parsed.dimensions),
+        "date_range": meta["date_range"],
+        "filters": query.get("filters", []),
+        "order_by": [list(o) for o in parsed.order_by],
+        "pagination": {"limit": parsed.limit, "offset": parsed.offset},
+    }
+    if parsed.about_consent:
+        return build_consent_response(parsed, rows, meta=meta, echo=echo)
+    return build_response(parsed, rows, meta=meta, echo=echo, k_anonymity=k_anonymity)
