@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import write_views
+from support import write_views
 
 import consentkit
 from consentkit import open_store

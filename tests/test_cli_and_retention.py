@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from conftest import Clock, visit, write_views
+from support import Clock, visit, write_views
 
 from consentkit import ConfigurationError, open_store
 from consentkit.cli.main import main

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import UA, visit
+from support import UA, visit
 
 from consentkit import QueryError, open_store
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itsdangerous
 import pytest
-from conftest import SECRET, Clock, put_cookie, set_cookies, visit
+from support import SECRET, Clock, put_cookie, set_cookies, visit
 
 from consentkit.consent.keys import DECISION_SALT
 

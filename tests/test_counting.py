@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import UA, Clock, raw_database, visit
+from support import UA, Clock, raw_database, visit
 
 from consentkit import open_store
 
@@ -166,7 +166,7 @@ def test_the_log_is_checkpointed_in_the_background_not_in_a_decisions_commit(sql
     store_url = sqlite_url  # SQLite's write-ahead log
     import sqlite3
 
-    from conftest import write_views
+    from support import write_views
 
     from consentkit.store.checkpoint import BACKSTOP_PAGES
 

@@ -6,7 +6,7 @@ import re
 
 import httpx
 import pytest
-from conftest import UA, Clock, set_cookies, visit
+from support import UA, Clock, set_cookies, visit
 
 pytestmark = pytest.mark.anyio
 

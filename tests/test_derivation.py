@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import UA, visit
+from support import UA, visit
 
 from consentkit import ConfigurationError, ConsentMiddleware, open_store
 

@@ -10,7 +10,7 @@ import uuid
 from html.parser import HTMLParser
 
 import pytest
-from conftest import visit
+from support import visit
 
 from consentkit import Category, ConfigurationError, ConsentMiddleware, Cookie
 from consentkit.cli.main import main

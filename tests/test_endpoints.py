@@ -6,7 +6,7 @@ import json
 import sqlite3
 
 import pytest
-from conftest import set_cookies, visit
+from support import set_cookies, visit
 
 pytestmark = pytest.mark.anyio
 
@@ -213,7 +213,7 @@ async def test_a_decision_the_store_cannot_take_is_not_acknowledged(make_site, s
 
 
 async def test_crawlers_are_told_not_to_show_a_banner(make_site):
-    from conftest import UA
+    from support import UA
 
     async with visit(make_site()) as browser:
         state = await browser.get("/consentkit/state", headers={"User-Agent": UA["googlebot"]})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CATEGORIES, SECRET, visit
+from support import CATEGORIES, SECRET, visit
 
 from consentkit import ConfigurationError, ConsentMiddleware
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from conftest import CATEGORIES, SECRET, set_cookies, visit
+from support import CATEGORIES, SECRET, set_cookies, visit
 
 from consentkit import ConfigurationError, ConsentMiddleware, open_store
 from consentkit.errors import ConfigurationWarning

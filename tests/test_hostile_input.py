@@ -7,8 +7,8 @@ import logging
 
 import anyio
 import pytest
-from conftest import visit
 from starlette.responses import HTMLResponse
+from support import visit
 
 from consentkit import ConsentMiddleware, open_store
 

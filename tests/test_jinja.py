@@ -9,11 +9,11 @@ from urllib.parse import urlencode, urljoin
 
 import jinja2
 import pytest
-from conftest import CATEGORIES, visit
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
+from support import CATEGORIES, visit
 
 from consentkit import Category, ConfigurationError
 from consentkit.jinja import install

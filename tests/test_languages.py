@@ -7,7 +7,7 @@ import sqlite3
 from importlib import resources
 
 import pytest
-from conftest import visit
+from support import visit
 
 from consentkit import ConfigurationError
 from consentkit.locales.texts import TEXT_KEYS, shipped_languages

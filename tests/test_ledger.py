@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, Clock, raw_database, visit
+from support import SECRET, Clock, raw_database, visit
 
 from consentkit import open_store
 from consentkit.cli.ledger import add_ledger_command

@@ -7,7 +7,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from conftest import Clock, raw_database
+from support import Clock, raw_database
 
 from consentkit import open_store
 from consentkit.analytics.sketch import encode_hashes, visitor_hash

@@ -14,7 +14,7 @@ import anyio
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from conftest import postgres_schema
+from support import postgres_schema
 from tcp_proxy import TcpProxy
 
 from consentkit import open_store

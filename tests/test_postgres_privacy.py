@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import visit
+from support import visit
 from test_privacy import AGENTS, CLIENTS, forbidden_needles
 
 pytestmark = pytest.mark.anyio

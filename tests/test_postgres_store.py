@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 import pytest
-from conftest import SKETCH_KEY, Clock, raw_database
+from support import SKETCH_KEY, Clock, raw_database
 from tcp_proxy import TcpProxy
 
 from consentkit import ConfigurationError, open_store

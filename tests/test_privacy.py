@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import visit
+from support import visit
 
 pytestmark = pytest.mark.anyio
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from conftest import Clock, write_views
+from support import Clock, write_views
 
 from consentkit import QueryError, open_store
 

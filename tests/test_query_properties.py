@@ -8,9 +8,9 @@ from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import STORES, Clock, postgres_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import STORES, Clock, postgres_schema
 
 from consentkit import open_store
 from consentkit.analytics.buffer import PageViewBuffer

@@ -6,7 +6,7 @@ import csv
 import io
 
 import pytest
-from conftest import SECRET, put_cookie, set_cookies, visit
+from support import SECRET, put_cookie, set_cookies, visit
 
 from consentkit import open_store
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from conftest import visit
+from support import visit
 
 pytestmark = pytest.mark.anyio
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import set_cookies, visit
+from support import set_cookies, visit
 
 from consentkit import Category, ConfigurationError, Cookie, open_store
 
