@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 from asgi_lifespan import LifespanManager
 from starlette.applications import Starlette
@@ -235,3 +237,23 @@ def put_cookie(browser: httpx.AsyncClient, name: str, value: str) -> None:
     """Replace a cookie in the client's jar, as a visitor editing their cookies would."""
     browser.cookies.delete(name)
     browser.cookies.set(name, value, domain="testserver.local")
+
+
+def poll(check: Callable[[], object], *, timeout: float = 10.0, what: str = "it") -> None:
+    """Wait until ``check()`` is true (a flush has landed, a drain has run): never a fixed
+    sleep, which is either too short on a loaded machine or wasted on an idle one."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")
+        time.sleep(0.01)
+
+
+async def eventually(check: Callable[[], object], *, what: str = "it") -> None:
+    """``poll`` for tests running in the event loop (the app's flusher keeps running)."""
+    try:
+        with anyio.fail_after(10):
+            while not check():  # noqa: ASYNC110 (a condition to poll, not an event to wait on)
+                await anyio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError(f"{what} did not happen within 10 s") from None

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support import poll
 
 # The dashboard shows dates, so its screenshots differ from day to day: they are written into
 # docs/ only when asked (CONSENTKIT_SCREENSHOTS=1), else into a temporary folder.
@@ -104,7 +105,15 @@ def send_traffic(base_url: str, clock: MovableClock, visits: list[Visit]) -> Non
         client.get("/")
     httpx.get(base_url + "/", headers={
         "User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"})
-    time.sleep(0.6)  # the middleware flushes every 0.2 s
+    sent = sum(len(visit.pages) for visit in visits)
+
+    def stored() -> bool:  # the middleware flushes every 0.2 s
+        answer = httpx.post(base_url + "/consentkit/api/query",
+                            headers={"Authorization": f"Bearer {TOKEN}"},
+                            json={"metrics": ["pageviews"], "date_range": "7d"})
+        return answer.json()["results"][0]["metrics"] == [sent]
+
+    poll(stored, what="the flush of the traffic")
 
 
 def bars(page, dimension: str) -> dict[str, int]:
