@@ -18,7 +18,11 @@ class Repeating:
     """
 
     def __init__(
-        self, job: Callable[[], Awaitable[object]], *, interval: float, what: str,
+        self,
+        job: Callable[[], Awaitable[object]],
+        *,
+        interval: float,
+        what: str,
         first_wait: bool = True,
     ) -> None:
         self.job = job

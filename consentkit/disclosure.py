@@ -84,8 +84,10 @@ class Disclosure:
         """The disclosure these options would give a site (no secret or store needed);
         None means the middleware's default."""
         chosen = {
-            "decision_max_age": decision_max_age, "id_max_age": id_max_age,
-            "cookie_domain": cookie_domain, "policy_version": policy_version,
+            "decision_max_age": decision_max_age,
+            "id_max_age": id_max_age,
+            "cookie_domain": cookie_domain,
+            "policy_version": policy_version,
         }
         for option, value in chosen.items():
             if value is None:
@@ -95,13 +97,22 @@ class Disclosure:
 
     @classmethod
     def _assemble(
-        cls, categories: CategorySet, *, policy_version: str, decision_max_age: int | None,
-        id_max_age: int | None, cookie_domain: str | None,
+        cls,
+        categories: CategorySet,
+        *,
+        policy_version: str,
+        decision_max_age: int | None,
+        id_max_age: int | None,
+        cookie_domain: str | None,
     ) -> Disclosure:
         def own(name: str, purpose: str, seconds: int | None) -> Cookie:
-            return Cookie(name, purpose=purpose, lifetime=describe_lifetime(seconds),
-                          provider=cookie_domain or "this site",
-                          domains=(cookie_domain,) if cookie_domain else ())
+            return Cookie(
+                name,
+                purpose=purpose,
+                lifetime=describe_lifetime(seconds),
+                provider=cookie_domain or "this site",
+                domains=(cookie_domain,) if cookie_domain else (),
+            )
 
         ours = {
             NECESSARY: own(DECISION_COOKIE, DECISION_PURPOSE, decision_max_age),
@@ -113,8 +124,14 @@ class Disclosure:
             # A site that already described our cookie gets ours, with its real lifetime.
             taken = {cookie.name for cookie in mine}
             theirs = [c for c in category.declared if c.name not in taken]
-            listed.append(Category(category.name, title=category.title,
-                                   description=category.description, cookies=[*mine, *theirs]))
+            listed.append(
+                Category(
+                    category.name,
+                    title=category.title,
+                    description=category.description,
+                    cookies=[*mine, *theirs],
+                )
+            )
         return cls(policy_version=policy_version, categories=tuple(listed))
 
     def to_json(self) -> dict[str, Any]:
@@ -155,9 +172,11 @@ class Disclosure:
 
     def to_html(self) -> str:
         """A fragment to embed in a page: no script, no style; ``ck-`` classes to style it."""
-        parts = ['<div class="ck-disclosure">',
-                 f'<p class="ck-policy-version">Cookie policy version '
-                 f"{escape(self.policy_version)}.</p>"]
+        parts = [
+            '<div class="ck-disclosure">',
+            f'<p class="ck-policy-version">Cookie policy version '
+            f"{escape(self.policy_version)}.</p>",
+        ]
         parts += [_html_category(category) for category in self.categories]
         parts.append("</div>")
         return "\n".join(parts) + "\n"
@@ -197,9 +216,13 @@ def _plural(count: int, unit: str) -> str:
 
 def _cookie_json(cookie: Cookie) -> dict[str, Any]:
     return {
-        "name": cookie.name, "pattern": cookie.is_pattern, "purpose": cookie.purpose,
-        "lifetime": cookie.lifetime, "provider": cookie.provider,
-        "domains": list(cookie.domains), "paths": list(cookie.paths),
+        "name": cookie.name,
+        "pattern": cookie.is_pattern,
+        "purpose": cookie.purpose,
+        "lifetime": cookie.lifetime,
+        "provider": cookie.provider,
+        "domains": list(cookie.domains),
+        "paths": list(cookie.paths),
     }
 
 
@@ -226,13 +249,16 @@ def _md_code(name: str) -> str:
 
 def _html_category(category: Category) -> str:
     name = escape(category.name)
-    parts = [f'<section class="ck-category" id="ck-category-{name}">',
-             f'<h2 class="ck-category-title">{escape(category.title)}</h2>']
+    parts = [
+        f'<section class="ck-category" id="ck-category-{name}">',
+        f'<h2 class="ck-category-title">{escape(category.title)}</h2>',
+    ]
     if category.description:
         parts.append(f'<p class="ck-category-description">{escape(category.description)}</p>')
     if category.name == NECESSARY:
-        parts.append('<p class="ck-required">Always active: these cookies cannot be switched '
-                     "off.</p>")
+        parts.append(
+            '<p class="ck-required">Always active: these cookies cannot be switched off.</p>'
+        )
     if category.declared:
         header = "".join(f'<th scope="col">{column}</th>' for column in COLUMNS)
         parts += ['<table class="ck-cookies">', f"<thead><tr>{header}</tr></thead>", "<tbody>"]
@@ -248,8 +274,10 @@ def _html_row(cookie: Cookie) -> str:
     pattern = ' <span class="ck-pattern">(name pattern)</span>' if cookie.is_pattern else ""
     fields = ("purpose", "lifetime", "provider", "domains", "paths")
     cells = "".join(
-        f'<td class="ck-{field}">{escape(text)}</td>' for field, text in zip(
-            fields, _cells(cookie), strict=True)
+        f'<td class="ck-{field}">{escape(text)}</td>'
+        for field, text in zip(fields, _cells(cookie), strict=True)
     )
-    return (f'<tr><th scope="row" class="ck-cookie-name"><code>{escape(cookie.name)}</code>'
-            f"{pattern}</th>{cells}</tr>")
+    return (
+        f'<tr><th scope="row" class="ck-cookie-name"><code>{escape(cookie.name)}</code>'
+        f"{pattern}</th>{cells}</tr>"
+    )

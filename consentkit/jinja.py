@@ -38,9 +38,7 @@ try:
     import jinja2
     from markupsafe import Markup
 except ImportError as error:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        'consentkit.jinja needs Jinja2: pip install "consentkit[jinja]"'
-    ) from error
+    raise ImportError('consentkit.jinja needs Jinja2: pip install "consentkit[jinja]"') from error
 
 if TYPE_CHECKING:
     from jinja2.runtime import Context
@@ -115,10 +113,10 @@ class ConsentForms:
         shown = self.categories if categories is None else CategorySet.build(categories).all
         consent = _consent_of(request)
         parts = [
-            Markup('<form class="consentkit-form" method="post" action="{}/consent"'
-                   ' lang="{}" dir="{}">').format(
-                self.prefix, language, self.texts.direction(language)
-            ),
+            Markup(
+                '<form class="consentkit-form" method="post" action="{}/consent"'
+                ' lang="{}" dir="{}">'
+            ).format(self.prefix, language, self.texts.direction(language)),
             Markup('<p class="consentkit-form-title"><strong>{}</strong></p>').format(
                 strings["title"]
             ),
@@ -139,7 +137,8 @@ class ConsentForms:
             field_id = f"consentkit-form-{category.name}"
             described = (
                 Markup(' aria-describedby="{}-desc"').format(field_id)
-                if category.description else _OPEN
+                if category.description
+                else _OPEN
             )
             parts.append(
                 Markup(
@@ -156,11 +155,11 @@ class ConsentForms:
                 )
             )
             if category.description:
-                parts.append(Markup('<p id="{}-desc">{}</p>').format(
-                    field_id, category.description
-                ))
+                parts.append(
+                    Markup('<p id="{}-desc">{}</p>').format(field_id, category.description)
+                )
             parts.append(Markup("</div>"))
-        parts.append(Markup("</fieldset><div class=\"consentkit-form-buttons\">"))
+        parts.append(Markup('</fieldset><div class="consentkit-form-buttons">'))
         for action, key in _BUTTONS:
             parts.append(
                 Markup('<button type="submit" name="action" value="{}">{}</button>').format(
@@ -201,8 +200,11 @@ def install(
     arguments of :meth:`ConsentForms.form`. ``consentkit_banner(nonce=...)`` adds a CSP nonce.
     """
     forms = ConsentForms(
-        prefix=prefix, categories=categories, languages=languages,
-        default_language=default_language, texts=texts,
+        prefix=prefix,
+        categories=categories,
+        languages=languages,
+        default_language=default_language,
+        texts=texts,
     )
     env.globals["consentkit_banner"] = forms.banner
     env.globals["consentkit_form"] = _with_request(forms.form)
@@ -245,5 +247,3 @@ def _consent_of(request: Any) -> Consent:
         return consent
     # Without the middleware (or before it ran) nothing is granted.
     return Consent.undecided()
-
-

@@ -14,13 +14,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("consentkit")
 
-_STOPPED = ("lifespan.shutdown.complete", "lifespan.shutdown.failed",
-            "lifespan.startup.failed")  # the server stops: so do the jobs
+_STOPPED = (
+    "lifespan.shutdown.complete",
+    "lifespan.shutdown.failed",
+    "lifespan.startup.failed",
+)  # the server stops: so do the jobs
 
 
 async def run_lifespan(
-    app: ASGIApp, scope: Scope, receive: Receive, send: Send, *,
-    startup: Callable[[], None], shutdown: Callable[[], Awaitable[None]],
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    startup: Callable[[], None],
+    shutdown: Callable[[], Awaitable[None]],
 ) -> None:
     """Run ``app``'s lifespan, calling ``startup`` as the server starts and ``shutdown``
     once the app has stopped (or answering the protocol alone when the app does not)."""
@@ -46,8 +54,11 @@ async def run_lifespan(
     except Exception as error:
         if app_spoke:
             raise
-        logger.info("consentkit: the application does not support lifespan (%s); "
-                    "consentkit runs its own start-up and shutdown", error)
+        logger.info(
+            "consentkit: the application does not support lifespan (%s); "
+            "consentkit runs its own start-up and shutdown",
+            error,
+        )
     if app_spoke:
         return
     while not startup_seen:

@@ -60,7 +60,11 @@ class ConsentMiddleware:
     (docs/configuration.md), given as keywords or as ``settings=ConsentSettings(...)``."""
 
     def __init__(
-        self, app: ASGIApp | None = None, /, *, settings: ConsentSettings | None = None,
+        self,
+        app: ASGIApp | None = None,
+        /,
+        *,
+        settings: ConsentSettings | None = None,
         **options: Any,
     ) -> None:
         app = options.pop("app", app)  # Litestar passes it by name
@@ -73,21 +77,27 @@ class ConsentMiddleware:
             warnings.warn(
                 "consentkit: no category is named 'analytics', so no page view will ever be "
                 "counted; add Category('analytics', ...) or set count_refused=True",
-                ConfigurationWarning, stacklevel=2,
+                ConfigurationWarning,
+                stacklevel=2,
             )
         keys = SiteKeys(settings.keys, clock)
         self.codec = DecisionCodec(
-            keys.decision_signer(), policy_version=settings.policy_version,
-            max_age=settings.decision_max_age, categories=self.categories.optional, clock=clock,
+            keys.decision_signer(),
+            policy_version=settings.policy_version,
+            max_age=settings.decision_max_age,
+            categories=self.categories.optional,
+            clock=clock,
         )
         self.reader = VisitReader(self.codec, settings.country_header)
         self.enforcer = CookieEnforcer(self.categories, undeclared=settings.undeclared_cookies)
         self.cookies = CookieHeaders(
-            decision_max_age=settings.decision_max_age, id_max_age=settings.id_max_age,
+            decision_max_age=settings.decision_max_age,
+            id_max_age=settings.id_max_age,
             domain=settings.cookie_domain,
         )
         self.visitor = VisitorClassifier(
-            geoip_database=settings.geoip_database, country_header=settings.country_header,
+            geoip_database=settings.geoip_database,
+            country_header=settings.country_header,
             trusted_proxies=settings.trusted_proxies,
         )
         store = settings.store
@@ -99,9 +109,13 @@ class ConsentMiddleware:
         self.visitor_key = lru_cache(maxsize=8192)(partial(_visitor_key, keys.visitor_key()))
         self.spool = _spool(settings.decision_spool, store, self.store, settings.site_id)
         recorder = DecisionRecorder(
-            site=settings.site_id, categories=self.categories, codec=self.codec,
-            cookies=self.cookies, ledger=self.spool or self.store,
-            subjects=SubjectHasher(keys.ledger_keys()), clock=clock,
+            site=settings.site_id,
+            categories=self.categories,
+            codec=self.codec,
+            cookies=self.cookies,
+            ledger=self.spool or self.store,
+            subjects=SubjectHasher(keys.ledger_keys()),
+            clock=clock,
             honour_dnt=settings.honour_dnt,
         )
         banner_files = load_banner_files(settings.policy_version)
@@ -111,26 +125,36 @@ class ConsentMiddleware:
             f"{settings.prefix}/banner.js?v={banner_files['banner.js'].version}",
         )
         self.endpoints = ConsentEndpoints(
-            categories=self.categories, texts=settings.banner_texts, recorder=recorder,
-            rights=VisitorRights(recorder, self.store, self.spool), visitor=self.visitor,
-            banner_files=banner_files, position=settings.banner_position,
-            max_body_size=settings.max_body_size, disclosure=Disclosure.of(settings),
+            categories=self.categories,
+            texts=settings.banner_texts,
+            recorder=recorder,
+            rights=VisitorRights(recorder, self.store, self.spool),
+            visitor=self.visitor,
+            banner_files=banner_files,
+            position=settings.banner_position,
+            max_body_size=settings.max_body_size,
+            disclosure=Disclosure.of(settings),
         )
         auth = settings.admin_token and AdminAuth(
             settings.admin_token, signer=keys.admin_signer(), prefix=settings.prefix
         )
         self.admin = AdminEndpoints(
-            store=self.store, auth=auth or None, prefix=settings.prefix,
-            k_anonymity=settings.k_anonymity, time_zone=settings.time_zone,
-            categories=self.categories.names(), cookie_report=self.enforcer.report,
+            store=self.store,
+            auth=auth or None,
+            prefix=settings.prefix,
+            k_anonymity=settings.k_anonymity,
+            time_zone=settings.time_zone,
+            categories=self.categories.names(),
+            cookie_report=self.enforcer.report,
         )
         self.purge = PeriodicPurge(self.store, settings.retention_days, clock=clock)
         note_quart_routes(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await run_lifespan(self.app, scope, receive, send,
-                               startup=self.startup, shutdown=self.shutdown)
+            await run_lifespan(
+                self.app, scope, receive, send, startup=self.startup, shutdown=self.shutdown
+            )
             return
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
@@ -244,9 +268,7 @@ async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:
     raise ConfigurationError("this ConsentMiddleware was built without the ASGI app it wraps")
 
 
-def _spool(
-    option: str | None, url: str | Store, store: Store, site: str
-) -> DecisionSpool | None:
+def _spool(option: str | None, url: str | Store, store: Store, site: str) -> DecisionSpool | None:
     """The decision spool: "auto" keeps one beside the app for stores across a network."""
     if option == "auto":
         local = not isinstance(url, str) or url.startswith("sqlite:")

@@ -34,8 +34,10 @@ MAX_ID_AGE = 396 * DAY  # 13 months: the longest a consent-based identifier may 
 MAX_BODY_SIZE = 1 << 20
 _SITE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+")
-_DOMAIN = re.compile(r"\.?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]"
-                     r"([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+_DOMAIN = re.compile(
+    r"\.?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]"
+    r"([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,9 +102,13 @@ class ConsentSettings:
                 "believed only from the proxy that sets it (e.g. Cloudflare's address ranges)"
             )
         languages = None if self.languages is None else list(self.languages)
-        object.__setattr__(self, "banner_texts", BannerTexts(
-            languages=languages, default_language=self.default_language, overrides=self.texts
-        ))
+        object.__setattr__(
+            self,
+            "banner_texts",
+            BannerTexts(
+                languages=languages, default_language=self.default_language, overrides=self.texts
+            ),
+        )
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> ConsentSettings:
@@ -122,8 +128,11 @@ def _is_bool(value: object) -> str | None:
     return None if type(value) is bool else "must be True or False"
 
 
-def _positive_int(unit: str, most: int | None = None, note: str = "",
-                  ) -> Callable[[object], str | None]:
+def _positive_int(
+    unit: str,
+    most: int | None = None,
+    note: str = "",
+) -> Callable[[object], str | None]:
     def check(value: object) -> str | None:
         if type(value) is not int or value <= 0 or (most is not None and value > most):
             limit = f", at most {most:,}{note}" if most is not None else ""
@@ -133,8 +142,9 @@ def _positive_int(unit: str, most: int | None = None, note: str = "",
     return check
 
 
-def _matches(pattern: re.Pattern[str], example: str, *, optional: bool = False
-             ) -> Callable[[object], str | None]:
+def _matches(
+    pattern: re.Pattern[str], example: str, *, optional: bool = False
+) -> Callable[[object], str | None]:
     def check(value: object) -> str | None:
         if optional and value is None:
             return None
@@ -157,13 +167,17 @@ def _store(value: object) -> str | None:
         return None
     if isinstance(value, str) and value.startswith(("sqlite:", "postgresql:", "postgres:")):
         return None
-    return (f"{value!r}: unsupported; use sqlite:///path/to/file.sqlite3 or "
-            "postgresql://user@host/dbname")
+    return (
+        f"{value!r}: unsupported; use sqlite:///path/to/file.sqlite3 or "
+        "postgresql://user@host/dbname"
+    )
 
 
 def _flush_interval(value: object) -> str | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and (
-        math.isfinite(value) and 0 < value <= 3600
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and (math.isfinite(value) and 0 < value <= 3600)
     ):
         return None
     return "must be a number of seconds above 0 and at most 3600"
@@ -182,8 +196,11 @@ def _admin_token(value: object) -> str | None:
 
 
 def _optional_text(value: object) -> str | None:
-    return None if value is None or (isinstance(value, str) and value) else (
-        "must be a non-empty string or None")
+    return (
+        None
+        if value is None or (isinstance(value, str) and value)
+        else ("must be a non-empty string or None")
+    )
 
 
 def _callable(optional: bool) -> Callable[[object], str | None]:

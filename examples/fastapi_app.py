@@ -22,8 +22,9 @@ from consentkit.dependencies import current_consent
 
 CATEGORIES = [
     Category("analytics", title="Analytics", description="Counts visits without identifying you."),
-    Category("marketing", title="Marketing", description="Measures ad campaigns.",
-             cookies=["_fbp"]),
+    Category(
+        "marketing", title="Marketing", description="Measures ad campaigns.", cookies=["_fbp"]
+    ),
 ]
 
 app = FastAPI()

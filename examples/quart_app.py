@@ -23,8 +23,9 @@ from consentkit import Category, Consent, ConsentMiddleware
 
 CATEGORIES = [
     Category("analytics", title="Analytics", description="Counts visits without identifying you."),
-    Category("marketing", title="Marketing", description="Measures ad campaigns.",
-             cookies=["_fbp"]),
+    Category(
+        "marketing", title="Marketing", description="Measures ad campaigns.", cookies=["_fbp"]
+    ),
 ]
 
 app = Quart(__name__)

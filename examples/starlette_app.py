@@ -22,8 +22,9 @@ from consentkit import Category, ConsentMiddleware
 
 CATEGORIES = [
     Category("analytics", title="Analytics", description="Counts visits without identifying you."),
-    Category("marketing", title="Marketing", description="Measures ad campaigns.",
-             cookies=["_fbp"]),
+    Category(
+        "marketing", title="Marketing", description="Measures ad campaigns.", cookies=["_fbp"]
+    ),
 ]
 
 
@@ -59,12 +60,14 @@ async def marketing(request: Request) -> HTMLResponse:
 
 async def consent_state(request: Request) -> JSONResponse:
     consent = request.state.consent
-    return JSONResponse({
-        "decided": consent.decided,
-        "categories": sorted(consent.categories),
-        "analytics": consent.allows("analytics"),
-        "marketing": consent.allows("marketing"),
-    })
+    return JSONResponse(
+        {
+            "decided": consent.decided,
+            "categories": sorted(consent.categories),
+            "analytics": consent.allows("analytics"),
+            "marketing": consent.allows("marketing"),
+        }
+    )
 
 
 async def analytics_js(request: Request) -> Response:
@@ -72,13 +75,15 @@ async def analytics_js(request: Request) -> Response:
     return Response(script, media_type="text/javascript")
 
 
-app = Starlette(routes=[
-    Route("/", home),
-    Route("/items/{item_id:int}", item),
-    Route("/marketing", marketing),
-    Route("/consent-state", consent_state),
-    Route("/analytics.js", analytics_js),
-])
+app = Starlette(
+    routes=[
+        Route("/", home),
+        Route("/items/{item_id:int}", item),
+        Route("/marketing", marketing),
+        Route("/consent-state", consent_state),
+        Route("/analytics.js", analytics_js),
+    ]
+)
 app.add_middleware(
     ConsentMiddleware,
     secret_key=os.environ["CONSENTKIT_SECRET"],

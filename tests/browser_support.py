@@ -25,8 +25,15 @@ from starlette.routing import Route
 from consentkit import Category, ConsentMiddleware
 
 CHROMIUM = os.environ.get("CONSENTKIT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 AXE = Path(__file__).resolve().parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 STRICT_CSP = "default-src 'self'"
 PIXEL = bytes.fromhex(
@@ -61,15 +68,15 @@ def _page(title: str, gated: str, headers: dict[str, str] | None = None) -> Call
     async def endpoint(request: Request) -> HTMLResponse:
         consent = request.state.consent
         status = "decided" if consent.decided else "undecided"
-        return HTMLResponse(PAGE.format(title=title, status=status, gated=gated),
-                            headers=headers)
+        return HTMLResponse(PAGE.format(title=title, status=status, gated=gated), headers=headers)
 
     return endpoint
 
 
 async def gated_js(request: Request) -> Response:
-    return Response("window.externalRuns = (window.externalRuns || 0) + 1;",
-                    media_type="text/javascript")
+    return Response(
+        "window.externalRuns = (window.externalRuns || 0) + 1;", media_type="text/javascript"
+    )
 
 
 async def frame(request: Request) -> HTMLResponse:
@@ -81,15 +88,15 @@ async def pixel(request: Request) -> Response:
 
 
 async def site_css(request: Request) -> Response:
-    return Response("body{font:16px/1.5 sans-serif;margin:2rem}.long{height:1200px}",
-                    media_type="text/css")
+    return Response(
+        "body{font:16px/1.5 sans-serif;margin:2rem}.long{height:1200px}", media_type="text/css"
+    )
 
 
 def build_site(store_url: str, **options: Any) -> Starlette:
     routes = [
         Route("/", _page("Home", GATED_INLINE + GATED_EXTERNAL)),
-        Route("/strict", _page("Strict", GATED_EXTERNAL,
-                               {"Content-Security-Policy": STRICT_CSP})),
+        Route("/strict", _page("Strict", GATED_EXTERNAL, {"Content-Security-Policy": STRICT_CSP})),
         Route("/gated.js", gated_js),
         Route("/frame", frame),
         Route("/pixel.png", pixel),
@@ -119,8 +126,9 @@ class LiveServer:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -33,7 +33,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     outcome = yield
@@ -43,12 +42,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = f"skipped while CONSENTKIT_REQUIRE_ALL=1: {report.longrepr}"
 
 
-
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "every_store: run once per store backend, through the store_url fixture"
     )
-
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -56,7 +53,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         "every_store"
     ):
         metafunc.parametrize("store_url", STORES, indirect=True)
-
 
 
 @pytest.fixture(scope="session")
@@ -74,18 +70,15 @@ def postgres_admin() -> Iterator[Any]:
     connection.close()
 
 
-
 @pytest.fixture
 def postgres_url(postgres_admin: Any) -> Iterator[str]:
     with postgres_schema(postgres_admin) as url:
         yield url
 
 
-
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'consentkit.sqlite3'}"
-
 
 
 @pytest.fixture
@@ -94,7 +87,6 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if getattr(request, "param", "sqlite") == "postgresql":
         return str(request.getfixturevalue("postgres_url"))
     return str(request.getfixturevalue("sqlite_url"))
-
 
 
 @pytest.fixture
@@ -117,15 +109,19 @@ def make_site(store_url: str, tmp_path: Path) -> Callable[..., Starlette]:
     return build
 
 
-
 @pytest.fixture
 def country_db(tmp_path: Path) -> Path:
     """A small country database built for the tests (mmdb-writer)."""
     from mmdb_writer import MMDBWriter
     from netaddr import IPSet
 
-    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoLite2-Country",
-                        languages=["en"], description="consentkit test countries")
+    writer = MMDBWriter(
+        ip_version=6,
+        ipv4_compatible=True,
+        database_type="GeoLite2-Country",
+        languages=["en"],
+        description="consentkit test countries",
+    )
     networks = {
         "203.0.113.0/24": "DE",
         "198.51.100.0/24": "FR",
@@ -137,7 +133,6 @@ def country_db(tmp_path: Path) -> Path:
     path = tmp_path / "countries.mmdb"
     writer.to_db_file(str(path))
     return path
-
 
 
 @pytest.fixture

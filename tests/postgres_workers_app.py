@@ -25,8 +25,7 @@ async def ready(request: Request) -> Response:
     return PlainTextResponse("ready")
 
 
-app = Starlette(routes=[Route("/", page), Route("/items/{item_id}", page),
-                        Route("/ready", ready)])
+app = Starlette(routes=[Route("/", page), Route("/items/{item_id}", page), Route("/ready", ready)])
 app.add_middleware(
     ConsentMiddleware,
     secret_key="workers-test-secret-of-32-characters-or-more",

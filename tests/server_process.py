@@ -31,7 +31,12 @@ class ServerProcess:
     its output kept in ``log_file``."""
 
     def __init__(
-        self, command: Sequence[str], port: int, *, cwd: Path, env: Mapping[str, str],
+        self,
+        command: Sequence[str],
+        port: int,
+        *,
+        cwd: Path,
+        env: Mapping[str, str],
         log_file: Path,
     ) -> None:
         self.command = list(command)
@@ -97,8 +102,20 @@ def uvicorn(
     """``uvicorn TARGET`` as the docs say to run it, with lifespan on auto (its default)."""
     port = free_port()
     command = [
-        sys.executable, "-m", "uvicorn", target, "--app-dir", str(app_dir),
-        "--host", "127.0.0.1", "--port", str(port), "--lifespan", "auto",
-        "--log-level", "warning", "--no-access-log",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--app-dir",
+        str(app_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--lifespan",
+        "auto",
+        "--log-level",
+        "warning",
+        "--no-access-log",
     ]
     return ServerProcess(command, port, cwd=cwd, env={**os.environ, **env}, log_file=log_file)

@@ -41,7 +41,6 @@ UA = {
 }
 
 
-
 class Clock:
     """A controllable clock, passed to the middleware as ``clock=``."""
 
@@ -55,37 +54,33 @@ class Clock:
         self.now += seconds
 
 
-
 async def html_page(request: Request) -> Response:
     return HTMLResponse("<!doctype html><p>page</p>")
-
 
 
 async def item_page(request: Request) -> Response:
     return HTMLResponse(f"<p>item {request.path_params['item_id']}</p>")
 
 
-
 async def json_data(request: Request) -> Response:
     return JSONResponse({"ok": True})
-
 
 
 async def missing(request: Request) -> Response:
     return HTMLResponse("<p>gone</p>", status_code=404)
 
 
-
 async def consent_echo(request: Request) -> Response:
     consent = request.state.consent
-    return JSONResponse({
-        "decided": consent.decided,
-        "categories": sorted(consent.categories),
-        "analytics": consent.allows("analytics"),
-        "policy_version": consent.policy_version,
-        "gpc": consent.gpc,
-    })
-
+    return JSONResponse(
+        {
+            "decided": consent.decided,
+            "categories": sorted(consent.categories),
+            "analytics": consent.allows("analytics"),
+            "policy_version": consent.policy_version,
+            "gpc": consent.gpc,
+        }
+    )
 
 
 async def sets_cookies(request: Request) -> Response:
@@ -97,7 +92,6 @@ async def sets_cookies(request: Request) -> Response:
     return response
 
 
-
 async def ws_consent(websocket: WebSocket) -> None:
     await websocket.accept()
     consent = websocket.scope["state"]["consent"]
@@ -105,7 +99,6 @@ async def ws_consent(websocket: WebSocket) -> None:
         {"decided": consent.decided, "categories": sorted(consent.categories)}
     )
     await websocket.close()
-
 
 
 ROUTES = [
@@ -122,11 +115,11 @@ ROUTES = [
 
 
 CATEGORIES = [
-    Category("analytics", title="Analytics", description="Counts visits.",
-             cookies=["_ga", "_ga_*"]),
+    Category(
+        "analytics", title="Analytics", description="Counts visits.", cookies=["_ga", "_ga_*"]
+    ),
     Category("marketing", title="Marketing", description="Ads.", cookies=["_fbp"]),
 ]
-
 
 
 POSTGRES_URL = os.environ.get(
@@ -134,7 +127,6 @@ POSTGRES_URL = os.environ.get(
 )
 
 STORES = ("sqlite", "postgresql")
-
 
 
 @contextmanager
@@ -155,7 +147,6 @@ def postgres_schema(admin: Any) -> Iterator[str]:
         admin.execute(f"DROP SCHEMA {name} CASCADE")
 
 
-
 @contextmanager
 def raw_database(url: str) -> Iterator[Callable[..., list[Any]]]:
     """Run SQL on a store's database as someone with a database shell could, ``?`` for
@@ -171,12 +162,12 @@ def raw_database(url: str) -> Iterator[Callable[..., list[Any]]]:
     import psycopg
 
     with psycopg.connect(url) as pg:
+
         def run(sql: str, params: Any = ()) -> list[Any]:
             cursor = pg.execute(sql.replace("?", "%s"), params)
             return cursor.fetchall() if cursor.description else []
 
         yield run
-
 
 
 @asynccontextmanager
@@ -193,15 +184,12 @@ async def visit(
             yield browser
 
 
-
 def set_cookies(response: httpx.Response) -> dict[str, str]:
     """Set-Cookie headers by cookie name."""
     return {v.split("=", 1)[0]: v for v in response.headers.get_list("set-cookie")}
 
 
-
 SKETCH_KEY = b"k" * 32
-
 
 
 def write_views(
@@ -230,7 +218,6 @@ def write_views(
         for _ in range(n):
             buffer.count_bot(hour)
     asyncio.run(buffer.flush())
-
 
 
 def put_cookie(browser: httpx.AsyncClient, name: str, value: str) -> None:

@@ -79,8 +79,10 @@ def server_state(page, base_url):
 
 def banner_buttons(page):
     region = page.get_by_role("region", name=EN["title"])
-    return region, [region.get_by_role("button", name=EN[key], exact=True)
-                    for key in ("accept_all", "reject_all", "preferences")]
+    return region, [
+        region.get_by_role("button", name=EN[key], exact=True)
+        for key in ("accept_all", "reject_all", "preferences")
+    ]
 
 
 def open_site(new_page, base_url):
@@ -114,15 +116,20 @@ def assert_nothing_gated_ran(page):
 def assert_gated_ran_once(page):
     page.wait_for_function("window.externalRuns === 1")
     assert gated_runs(page) == [1, 1]
-    assert page.evaluate(
-        "performance.getEntriesByType('resource').filter(r => r.name.endsWith('/gated.js'))"
-        ".length") == 1
+    assert (
+        page.evaluate(
+            "performance.getEntriesByType('resource').filter(r => r.name.endsWith('/gated.js'))"
+            ".length"
+        )
+        == 1
+    )
 
 
 def switches(page):
     dialog = page.get_by_role("dialog", name=EN["preferences"])
-    return dialog, {name: dialog.locator(f"#ck-c-{name}")
-                    for name in ("necessary", "analytics", "marketing")}
+    return dialog, {
+        name: dialog.locator(f"#ck-c-{name}") for name in ("necessary", "analytics", "marketing")
+    }
 
 
 def focused(page, script):
@@ -135,8 +142,10 @@ def focused(page, script):
 
 def test_banner_js_and_css_fit_the_gzip_budget():
     # Measured as served: two responses, each gzipped on its own (worse than one stream).
-    sizes = {name: len(gzip.compress((BANNER / name).read_bytes(), compresslevel=9))
-             for name in ("banner.js", "banner.css")}
+    sizes = {
+        name: len(gzip.compress((BANNER / name).read_bytes(), compresslevel=9))
+        for name in ("banner.js", "banner.css")
+    }
     assert sum(sizes.values()) < BUDGET, f"{sizes}: {sum(sizes.values())} >= {BUDGET} bytes"
 
 
@@ -173,9 +182,14 @@ def test_reject_all_runs_nothing_and_is_remembered(new_page, site):
     region, (accept, reject, _) = banner_buttons(page)
     reject.click()
     page.wait_for_function("window.__events.length === 1")
-    assert page.evaluate("window.__events") == [{
-        "decided": True, "categories": ["necessary"], "policy_version": "2026-11", "gpc": False,
-    }]
+    assert page.evaluate("window.__events") == [
+        {
+            "decided": True,
+            "categories": ["necessary"],
+            "policy_version": "2026-11",
+            "gpc": False,
+        }
+    ]
     assert region.is_hidden()
     cookies = cookies_of(page)
     assert "consentkit" in cookies and "consentkit_id" not in cookies
@@ -218,13 +232,20 @@ def test_accept_all_runs_gated_content_once_without_a_reload(new_page, site):
     frame = page.frame_locator("#frame")
     assert frame.get_by_text("embedded").text_content() == "embedded"
     # The inline script ran with the original's nonce (a CSP with nonces lets it run).
-    assert page.evaluate(
-        "document.querySelector('script[data-category=analytics]:not([type])').nonce"
-    ) == "n0nce"
+    assert (
+        page.evaluate("document.querySelector('script[data-category=analytics]:not([type])').nonce")
+        == "n0nce"
+    )
 
     events = page.evaluate("window.__events")
-    assert events == [{"decided": True, "categories": ["analytics", "marketing", "necessary"],
-                       "policy_version": "2026-11", "gpc": False}]
+    assert events == [
+        {
+            "decided": True,
+            "categories": ["analytics", "marketing", "necessary"],
+            "policy_version": "2026-11",
+            "gpc": False,
+        }
+    ]
     assert page.evaluate("window.consentkit.allows('analytics')") is True
     assert page.evaluate("window.consentkit.allows('marketing')") is True
     commands = page.evaluate(CONSENT_COMMANDS)
@@ -276,7 +297,9 @@ def test_preferences_grant_only_the_ticked_category(new_page, site):
     assert state["decided"] is True
     assert state["categories"] == ["analytics", "necessary"]
     assert page.evaluate(CONSENT_COMMANDS)[-1][2] == {
-        "analytics_storage": "granted", "ad_storage": "denied", "ad_user_data": "denied",
+        "analytics_storage": "granted",
+        "ad_storage": "denied",
+        "ad_user_data": "denied",
         "ad_personalization": "denied",
     }
     assert "consentkit_id" in cookies_of(page)
@@ -338,8 +361,11 @@ def test_keyboard_only_visitor_can_choose(new_page, site):
     region, (accept, _, _) = banner_buttons(page)
     accept.wait_for()
     tab_to(page, EN["accept_all"])
-    ring = focused(page, "e => [e.matches(':focus-visible'), getComputedStyle(e).outlineStyle,"
-                         " getComputedStyle(e).outlineWidth]")
+    ring = focused(
+        page,
+        "e => [e.matches(':focus-visible'), getComputedStyle(e).outlineStyle,"
+        " getComputedStyle(e).outlineWidth]",
+    )
     assert ring[0] is True and ring[1] != "none" and ring[2] != "0px", ring
     page.keyboard.press("Tab")
     assert focused(page, "e => e.textContent") == EN["reject_all"]
@@ -454,8 +480,12 @@ def test_a_new_policy_version_asks_again(new_page, live_site, tmp_path):
     # Cookies are per host, not per port: the same context already holds them for the new
     # site (copied if a browser ever scoped them by port), and the request must carry them.
     if "consentkit" not in {c["name"] for c in page.context.cookies(new)}:
-        page.context.add_cookies([{"name": c["name"], "value": c["value"], "url": new}
-                                  for c in page.context.cookies(old)])
+        page.context.add_cookies(
+            [
+                {"name": c["name"], "value": c["value"], "url": new}
+                for c in page.context.cookies(old)
+            ]
+        )
     response = page.goto(new + "/")
     assert "consentkit=2026-11|" in response.request.all_headers().get("cookie", "")
     region, (_, reject, _) = banner_buttons(page)
@@ -490,8 +520,12 @@ def test_a_new_policy_version_asks_again_on_a_cached_page(new_page, live_site, t
 
     page.route(lambda url: url.startswith(new) and "/consentkit/" not in url, cached)
     if "consentkit" not in {c["name"] for c in page.context.cookies(new)}:
-        page.context.add_cookies([{"name": c["name"], "value": c["value"], "url": new}
-                                  for c in page.context.cookies(old)])
+        page.context.add_cookies(
+            [
+                {"name": c["name"], "value": c["value"], "url": new}
+                for c in page.context.cookies(old)
+            ]
+        )
     page.goto(new + "/")
     assert cookies_of(page)["consentkit"]["value"].startswith("2026-11|")  # still there
     region, _ = banner_buttons(page)
@@ -574,8 +608,10 @@ def test_arabic_banner_is_right_to_left(new_page, live_site):
     region.wait_for()
     root = page.locator(".ck-root")
     assert root.get_attribute("dir") == "rtl" and root.get_attribute("lang") == "ar"
-    buttons = [region.get_by_role("button", name=texts[key], exact=True)
-               for key in ("accept_all", "reject_all", "preferences")]
+    buttons = [
+        region.get_by_role("button", name=texts[key], exact=True)
+        for key in ("accept_all", "reject_all", "preferences")
+    ]
     xs = [button.bounding_box()["x"] for button in buttons]
     assert xs[0] > xs[1] > xs[2], xs
     # The text starts on the right too.
@@ -697,8 +733,10 @@ def test_screenshots_for_the_docs(new_page, site):
         "banner-light.png": ({}, False),
         "banner-dark.png": ({"color_scheme": "dark"}, False),
         "preferences.png": ({}, True),
-        "mobile.png": ({"viewport": {"width": 390, "height": 844}, "is_mobile": True,
-                        "has_touch": True}, False),
+        "mobile.png": (
+            {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+            False,
+        ),
     }
     for name, (options, dialog_open) in shots.items():
         page = new_page(**{"color_scheme": "light", "device_scale_factor": 1, **options})

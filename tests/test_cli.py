@@ -16,10 +16,17 @@ import consentkit
 from consentkit import open_store
 from consentkit.cli.main import main
 
-COMMANDS = [["demo"], ["query"], ["purge"], ["export"], ["disclose"], ["ledger"],
-            ["ledger", "verify"], ["ledger", "head"]]
-PAGES = json.dumps({"metrics": ["pageviews"], "dimensions": ["event:page"],
-                    "date_range": "all"})
+COMMANDS = [
+    ["demo"],
+    ["query"],
+    ["purge"],
+    ["export"],
+    ["disclose"],
+    ["ledger"],
+    ["ledger", "verify"],
+    ["ledger", "head"],
+]
+PAGES = json.dumps({"metrics": ["pageviews"], "dimensions": ["event:page"], "date_range": "all"})
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -48,8 +55,7 @@ def test_every_command_is_covered_here(capsys):
     _, out, _ = run(capsys, "--help")
     listed = re.search(r"\{([a-z,]+)\}", out)
     assert listed is not None
-    assert [[name] for name in listed.group(1).split(",")] == [
-        c for c in COMMANDS if len(c) == 1]
+    assert [[name] for name in listed.group(1).split(",")] == [c for c in COMMANDS if len(c) == 1]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -78,24 +84,31 @@ def test_version(capsys):
 
 
 def test_python_m_consentkit_is_the_same_command_line():
-    shown = subprocess.run([sys.executable, "-m", "consentkit", "--help"],
-                           capture_output=True, text=True, timeout=60)
+    shown = subprocess.run(
+        [sys.executable, "-m", "consentkit", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith("usage: consentkit ")
 
 
-@pytest.mark.parametrize(("argv", "status", "message"), [
-    (["query"], 2, "the following arguments are required: query"),
-    (["query", "--format", "xml", "{{}}"], 2, "argument --format: invalid choice"),
-    (["query", "--store", "{store}", "{{not json"], 2, "the query is not JSON"),
-    (["query", "--store", "{store}", '{{"metrics": ["bounces"]}}'], 2, "bad query: metrics[0]"),
-    (["query", "--store", "mysql://db", "{{}}"], 1, "store 'mysql://db': unsupported URL"),
-    (["purge", "--store", "{store}"], 2, "say how long to keep something"),
-    (["disclose", "ck_no_such_module:app"], 2, "cannot import 'ck_no_such_module'"),
-    (["ledger"], 2, "the following arguments are required: ledger_command"),
-    (["export", "--store", "{store}", "--output", "/no/such/folder/out.csv"], 1,
-     "No such file or directory: '/no/such/folder/out.csv'"),
-])
+@pytest.mark.parametrize(
+    ("argv", "status", "message"),
+    [
+        (["query"], 2, "the following arguments are required: query"),
+        (["query", "--format", "xml", "{{}}"], 2, "argument --format: invalid choice"),
+        (["query", "--store", "{store}", "{{not json"], 2, "the query is not JSON"),
+        (["query", "--store", "{store}", '{{"metrics": ["bounces"]}}'], 2, "bad query: metrics[0]"),
+        (["query", "--store", "mysql://db", "{{}}"], 1, "store 'mysql://db': unsupported URL"),
+        (["purge", "--store", "{store}"], 2, "say how long to keep something"),
+        (["disclose", "ck_no_such_module:app"], 2, "cannot import 'ck_no_such_module'"),
+        (["ledger"], 2, "the following arguments are required: ledger_command"),
+        (
+            ["export", "--store", "{store}", "--output", "/no/such/folder/out.csv"],
+            1,
+            "No such file or directory: '/no/such/folder/out.csv'",
+        ),
+    ],
+)
 def test_every_error_starts_the_same_way(capsys, sqlite_url, argv, status, message):
     open_store(sqlite_url).close()
     code, out, err = run(capsys, *(a.format(store=sqlite_url) for a in argv))
@@ -104,10 +117,16 @@ def test_every_error_starts_the_same_way(capsys, sqlite_url, argv, status, messa
     assert last.startswith("consentkit: error: ") and message in last, err
 
 
-@pytest.mark.parametrize("argv", [
-    ["query", PAGES], ["export"], ["purge", "--pageviews-days", "30"],
-    ["ledger", "verify"], ["ledger", "head"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["query", PAGES],
+        ["export"],
+        ["purge", "--pageviews-days", "30"],
+        ["ledger", "verify"],
+        ["ledger", "head"],
+    ],
+)
 def test_a_store_that_does_not_exist_is_an_error_not_a_new_database(capsys, tmp_path, argv):
     typo = tmp_path / "consentkit.sqlit3"
     code, out, err = run(capsys, *argv, "--store", f"sqlite:///{typo}")
@@ -121,14 +140,18 @@ def test_a_closed_pipe_stops_the_output_quietly(sqlite_url, tmp_path):
     pipe holds, so the writer meets the closed pipe."""
     store = open_store(sqlite_url)
     hour = 495_000
-    pages = [(hour, ("DE", "desktop", "Chrome", "Windows", f"/a-long-page-name/{n:05}"), [n], 1)
-             for n in range(6000)]
+    pages = [
+        (hour, ("DE", "desktop", "Chrome", "Windows", f"/a-long-page-name/{n:05}"), [n], 1)
+        for n in range(6000)
+    ]
     write_views(store, "default", pages)
     store.close()
 
     reader = subprocess.Popen(
         [sys.executable, "-m", "consentkit", "query", "--store", sqlite_url, PAGES],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
     )
     assert reader.stdout is not None and reader.stderr is not None
     assert reader.stdout.readline().split() == [b"event:page", b"pageviews"]

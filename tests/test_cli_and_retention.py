@@ -29,11 +29,16 @@ def cell(when: str, page: str, visitors: list[int], views: int):
 @pytest.fixture
 def filled(store_url):
     store = open_store(store_url, clock=Clock(NOW))
-    write_views(store, "default", [
-        cell("2026-11-24 10:00", "/", [1, 2], 3),
-        cell("2026-11-23 23:00", "/late", [3], 1),  # 2026-11-24 00:00 in Berlin
-        cell("2025-01-05 10:00", "/old", [4], 7),
-    ], [(hour("2025-01-05 10:00"), 2)])
+    write_views(
+        store,
+        "default",
+        [
+            cell("2026-11-24 10:00", "/", [1, 2], 3),
+            cell("2026-11-23 23:00", "/late", [3], 1),  # 2026-11-24 00:00 in Berlin
+            cell("2025-01-05 10:00", "/old", [4], 7),
+        ],
+        [(hour("2025-01-05 10:00"), 2)],
+    )
     store.close()
     return store_url
 
@@ -45,8 +50,9 @@ def run(capsys, *argv):
 
 
 def test_query_prints_a_table_json_and_csv(filled, capsys):
-    query = json.dumps({"metrics": ["visitors", "pageviews"], "dimensions": ["event:page"],
-                        "date_range": "all"})
+    query = json.dumps(
+        {"metrics": ["visitors", "pageviews"], "dimensions": ["event:page"], "date_range": "all"}
+    )
     code, out, _ = run(capsys, "query", "--store", filled, query)
     assert code == 0
     lines = out.splitlines()
@@ -74,8 +80,9 @@ def test_export_writes_aggregates_without_sketches(filled, capsys, tmp_path):
         ("2026-11-24T10:00:00Z", "/", "3", "2"),
     ]
     target = tmp_path / "out.jsonl"
-    code, _, _ = run(capsys, "export", "--store", filled, "--format", "jsonl",
-                     "--output", str(target))
+    code, _, _ = run(
+        capsys, "export", "--store", filled, "--format", "jsonl", "--output", str(target)
+    )
     assert code == 0
     lines = [json.loads(line) for line in target.read_text().splitlines()]
     assert lines[0]["page"] == "/old" and lines[0]["visitors"] == 1
@@ -84,8 +91,9 @@ def test_export_writes_aggregates_without_sketches(filled, capsys, tmp_path):
 def test_purge_removes_only_what_is_older_than_the_retention(filled, capsys):
     code, _, err = run(capsys, "purge", "--store", filled)
     assert code == 2 and "--pageviews-days" in err
-    code, out, _ = run(capsys, "purge", "--store", filled, "--pageviews-days", "30",
-                       "--bots-days", "30")
+    code, out, _ = run(
+        capsys, "purge", "--store", filled, "--pageviews-days", "30", "--bots-days", "30"
+    )
     assert code == 0 and "pageviews: 1 rows" in out
     answer = open_store(filled).query({"metrics": ["pageviews"], "date_range": "all"})
     assert answer["results"][0]["metrics"] == [4]
@@ -118,16 +126,24 @@ def test_bad_retention_fails_at_start_up(sqlite_url):
 
 def test_a_site_time_zone_moves_day_boundaries(filled):
     store = open_store(filled, clock=Clock(NOW))
-    query = {"metrics": ["pageviews"], "dimensions": ["time:day"],
-             "date_range": ["2026-11-23", "2026-11-24"]}
+    query = {
+        "metrics": ["pageviews"],
+        "dimensions": ["time:day"],
+        "date_range": ["2026-11-23", "2026-11-24"],
+    }
     utc = store.query(query)
     berlin = store.query(query, time_zone="Europe/Berlin")
     assert [(r["dimensions"], r["metrics"]) for r in utc["results"]] == [
-        (["2026-11-23"], [1]), (["2026-11-24"], [3])]
-    assert [(r["dimensions"], r["metrics"]) for r in berlin["results"]] == [
-        (["2026-11-24"], [4])]
+        (["2026-11-23"], [1]),
+        (["2026-11-24"], [3]),
+    ]
+    assert [(r["dimensions"], r["metrics"]) for r in berlin["results"]] == [(["2026-11-24"], [4])]
     assert berlin["meta"]["time_zone"] == "Europe/Berlin"
-    hours = store.query({"metrics": ["pageviews"], "dimensions": ["time:hour"],
-                         "date_range": "day"}, time_zone="Europe/Berlin")
+    hours = store.query(
+        {"metrics": ["pageviews"], "dimensions": ["time:hour"], "date_range": "day"},
+        time_zone="Europe/Berlin",
+    )
     assert [r["dimensions"][0] for r in hours["results"]] == [
-        "2026-11-24 00:00:00", "2026-11-24 11:00:00"]
+        "2026-11-24 00:00:00",
+        "2026-11-24 11:00:00",
+    ]

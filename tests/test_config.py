@@ -62,8 +62,13 @@ def test_bad_categories_fail_when_declared(kwargs, message):
 
 @pytest.mark.parametrize(
     "url",
-    ["mysql://localhost/db", "sqlite://relative.db", "sqlite:///:memory:",
-     "sqlite:////no/such/directory/x.sqlite3", 42],
+    [
+        "mysql://localhost/db",
+        "sqlite://relative.db",
+        "sqlite:///:memory:",
+        "sqlite:////no/such/directory/x.sqlite3",
+        42,
+    ],
 )
 def test_bad_store_urls_fail_at_start_up(url):
     with pytest.raises(ConfigurationError, match="store"):
@@ -82,14 +87,17 @@ def test_configuration_errors_are_value_errors_too(store_url):
         build(store_url, secret_key="")
 
 
-@pytest.mark.parametrize("declaration", [
-    {"name": "a b"},
-    {"name": "_ga", "domains": ".example.com"},  # one string, not a list
-    {"name": "_ga", "domains": ["exa mple.com"]},
-    {"name": "_ga", "paths": ["no-slash"]},
-    {"name": "_ga", "paths": ["/a;b"]},
-    {"name": "_ga", "lifetime": 30},
-])
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        {"name": "a b"},
+        {"name": "_ga", "domains": ".example.com"},  # one string, not a list
+        {"name": "_ga", "domains": ["exa mple.com"]},
+        {"name": "_ga", "paths": ["no-slash"]},
+        {"name": "_ga", "paths": ["/a;b"]},
+        {"name": "_ga", "lifetime": 30},
+    ],
+)
 def test_a_bad_cookie_declaration_fails_at_start_up(declaration):
     from consentkit import Cookie
 
@@ -101,11 +109,22 @@ def test_cookie_declarations_and_plain_names_mean_the_same_to_enforcement():
     from consentkit import Cookie
     from consentkit.consent.categories import CategorySet
 
-    categories = CategorySet.build([
-        Category("analytics", cookies=["_ga", Cookie("_ga_*", purpose="Google Analytics",
-                                                     lifetime="13 months",
-                                                     domains=[".example.com"])]),
-    ])
+    categories = CategorySet.build(
+        [
+            Category(
+                "analytics",
+                cookies=[
+                    "_ga",
+                    Cookie(
+                        "_ga_*",
+                        purpose="Google Analytics",
+                        lifetime="13 months",
+                        domains=[".example.com"],
+                    ),
+                ],
+            ),
+        ]
+    )
     assert categories.category_of_cookie("_ga_ABC") == "analytics"
     assert categories.category_of_cookie("_ga") == "analytics"
     assert categories.category_of_cookie("_gat") is None
@@ -124,5 +143,6 @@ def test_a_cookie_declared_by_two_categories_fails_at_start_up(second):
     from consentkit.consent.categories import CategorySet
 
     with pytest.raises(ConfigurationError, match="belongs to one category"):
-        CategorySet.build([Category("analytics", cookies=["_ga"]),
-                           Category("marketing", cookies=second)])
+        CategorySet.build(
+            [Category("analytics", cookies=["_ga"]), Category("marketing", cookies=second)]
+        )

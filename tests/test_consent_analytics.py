@@ -33,26 +33,45 @@ def rows(answer):
 
 
 async def test_grant_rate_per_category(decided):
-    answer = decided.query({"metrics": ["grant_rate", "decisions"],
-                            "dimensions": ["consent:category"], "date_range": "day",
-                            "order_by": [["consent:category", "asc"]]})
+    answer = decided.query(
+        {
+            "metrics": ["grant_rate", "decisions"],
+            "dimensions": ["consent:category"],
+            "date_range": "day",
+            "order_by": [["consent:category", "asc"]],
+        }
+    )
     # analytics granted by 3 of 5 decisions, marketing by 2 of 5
     assert rows(answer) == [(["analytics"], [60.0, 5]), (["marketing"], [40.0, 5])]
 
 
 async def test_decisions_by_action_and_device(decided):
-    by_action = decided.query({"metrics": ["decisions"], "dimensions": ["consent:action"],
-                               "date_range": "day", "order_by": [["consent:action", "asc"]]})
+    by_action = decided.query(
+        {
+            "metrics": ["decisions"],
+            "dimensions": ["consent:action"],
+            "date_range": "day",
+            "order_by": [["consent:action", "asc"]],
+        }
+    )
     assert rows(by_action) == [(["accept_all"], [2]), (["custom"], [1]), (["reject_all"], [2])]
-    by_device = decided.query({"metrics": ["grant_rate"], "date_range": "day",
-                               "dimensions": ["visit:device", "consent:category"],
-                               "filters": [["is", "consent:category", ["analytics"]]],
-                               "order_by": [["visit:device", "asc"]]})
-    assert rows(by_device) == [(["desktop", "analytics"], [100.0]),
-                               (["mobile", "analytics"], [50.0]),
-                               (["tablet", "analytics"], [0.0])]
-    total = decided.query({"metrics": ["decisions"], "date_range": "day",
-                           "dimensions": ["time:day"]})
+    by_device = decided.query(
+        {
+            "metrics": ["grant_rate"],
+            "date_range": "day",
+            "dimensions": ["visit:device", "consent:category"],
+            "filters": [["is", "consent:category", ["analytics"]]],
+            "order_by": [["visit:device", "asc"]],
+        }
+    )
+    assert rows(by_device) == [
+        (["desktop", "analytics"], [100.0]),
+        (["mobile", "analytics"], [50.0]),
+        (["tablet", "analytics"], [0.0]),
+    ]
+    total = decided.query(
+        {"metrics": ["decisions"], "date_range": "day", "dimensions": ["time:day"]}
+    )
     assert [r["metrics"] for r in total["results"]] == [[5]]
 
 
@@ -60,12 +79,22 @@ async def test_decisions_by_action_and_device(decided):
     ("query", "field"),
     [
         ({"metrics": ["visitors", "grant_rate"], "date_range": "day"}, "metrics"),
-        ({"metrics": ["grant_rate"], "dimensions": ["event:page"], "date_range": "day"},
-         "dimensions[0]"),
-        ({"metrics": ["visitors"], "dimensions": ["consent:action"], "date_range": "day"},
-         "dimensions[0]"),
-        ({"metrics": ["decisions"], "date_range": "day",
-          "filters": [["is", "visit:os", ["iOS"]]]}, "filters"),
+        (
+            {"metrics": ["grant_rate"], "dimensions": ["event:page"], "date_range": "day"},
+            "dimensions[0]",
+        ),
+        (
+            {"metrics": ["visitors"], "dimensions": ["consent:action"], "date_range": "day"},
+            "dimensions[0]",
+        ),
+        (
+            {
+                "metrics": ["decisions"],
+                "date_range": "day",
+                "filters": [["is", "visit:os", ["iOS"]]],
+            },
+            "filters",
+        ),
     ],
 )
 async def test_page_view_and_consent_questions_are_not_mixed(decided, query, field):

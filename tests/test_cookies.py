@@ -92,7 +92,7 @@ def _forged(value: str) -> list[str]:
     middle = len(signature) // 2
     other = "A" if signature[middle] != "A" else "B"
     return [
-        f"{payload}.{stamp}.{signature[:middle]}{other}{signature[middle + 1:]}",
+        f"{payload}.{stamp}.{signature[:middle]}{other}{signature[middle + 1 :]}",
         f"{payload[:-1]}{'x' if payload[-1] != 'x' else 'y'}.{stamp}.{signature}",
         value[: len(value) // 2],
         payload.replace("|", "|analytics+", 1) + "." + stamp + "." + signature,

@@ -18,8 +18,11 @@ async def consented(app, user_agent=UA["windows_chrome"], categories=None):
     manager = visit(app)
     browser = await manager.__aenter__()
     browser.headers["user-agent"] = user_agent
-    body = {"action": "custom", "categories": categories} if categories is not None else {
-        "action": "accept_all"}
+    body = (
+        {"action": "custom", "categories": categories}
+        if categories is not None
+        else {"action": "accept_all"}
+    )
     await browser.post("/consentkit/consent", json=body)
     return manager, browser
 
@@ -50,8 +53,10 @@ async def test_counts_equal_the_consented_html_gets(make_site, store_url):
         await bot.get("/")
         await bot.get("/items/9")
         store = open_store(store_url)
-        await eventually(lambda: store.query(TOTALS)["results"][0]["metrics"][1] >= sent,
-                         what="the flush of the page views")
+        await eventually(
+            lambda: store.query(TOTALS)["results"][0]["metrics"][1] >= sent,
+            what="the flush of the page views",
+        )
         totals = store.query(TOTALS)
         assert totals["results"] == [{"dimensions": [], "metrics": [3, sent]}]
         assert totals["meta"]["bots_filtered"] == 0  # the bot had not consented
@@ -87,15 +92,24 @@ async def test_pages_are_route_templates_and_traits_are_derived(make_site, store
         await phone.get(f"/items/{item}?utm_source=x")
     await phone.get("/")
     await manager.__aexit__(None, None, None)
-    answer = open_store(store_url).query({
-        "metrics": ["pageviews", "visitors"],
-        "dimensions": ["event:page", "visit:device", "visit:browser", "visit:os",
-                       "visit:country"],
-        "date_range": "day",
-    })
+    answer = open_store(store_url).query(
+        {
+            "metrics": ["pageviews", "visitors"],
+            "dimensions": [
+                "event:page",
+                "visit:device",
+                "visit:browser",
+                "visit:os",
+                "visit:country",
+            ],
+            "date_range": "day",
+        }
+    )
     assert answer["results"] == [
-        {"dimensions": ["/items/{item_id}", "mobile", "Mobile Safari", "iOS", "ZZ"],
-         "metrics": [3, 1]},
+        {
+            "dimensions": ["/items/{item_id}", "mobile", "Mobile Safari", "iOS", "ZZ"],
+            "metrics": [3, 1],
+        },
         {"dimensions": ["/", "mobile", "Mobile Safari", "iOS", "ZZ"], "metrics": [1, 1]},
     ]
 
@@ -109,8 +123,9 @@ async def test_a_returning_visitor_is_one_visitor_across_hours(make_site, store_
         clock.advance(3600)
     await manager.__aexit__(None, None, None)
     store = open_store(store_url, clock=clock)
-    hourly = store.query({"metrics": ["visitors", "pageviews"], "dimensions": ["time:hour"],
-                          "date_range": "all"})
+    hourly = store.query(
+        {"metrics": ["visitors", "pageviews"], "dimensions": ["time:hour"], "date_range": "all"}
+    )
     assert [r["metrics"] for r in hourly["results"]] == [[1, 1], [1, 1], [1, 1]]
     assert store.query(TOTALS)["results"][0]["metrics"] == [1, 3]
 
@@ -157,8 +172,9 @@ async def test_page_views_past_the_buffer_bound_are_counted_and_reported(store_u
     with caplog.at_level(logging.WARNING, logger="consentkit"):
         await buffer.flush()
     assert "2 page views dropped" in caplog.text
-    assert open_store(store_url).query({"metrics": ["pageviews"], "date_range": "all"})[
-        "results"][0]["metrics"] == [3]
+    assert open_store(store_url).query({"metrics": ["pageviews"], "date_range": "all"})["results"][
+        0
+    ]["metrics"] == [3]
 
 
 def test_the_log_is_checkpointed_in_the_background_not_in_a_decisions_commit(sqlite_url):
@@ -171,8 +187,15 @@ def test_the_log_is_checkpointed_in_the_background_not_in_a_decisions_commit(sql
 
     store = open_store(store_url)
     assert store._writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == BACKSTOP_PAGES
-    write_views(store, "default", [(490_000 + h, ("DE", "desktop", "Chrome", "Windows", f"/{p}"),
-                                    ["a"], 1) for h in range(50) for p in range(40)])
+    write_views(
+        store,
+        "default",
+        [
+            (490_000 + h, ("DE", "desktop", "Chrome", "Windows", f"/{p}"), ["a"], 1)
+            for h in range(50)
+            for p in range(40)
+        ],
+    )
     assert store._checkpointer.wait_idle(timeout=10)
     with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
         busy, frames, done = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()

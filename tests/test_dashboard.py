@@ -12,13 +12,11 @@ pytestmark = pytest.mark.anyio
 
 TOKEN = "admin-token-for-tests-0123456789"
 ORIGIN = {"Origin": "http://testserver"}
-QUERY = {"metrics": ["visitors", "pageviews"], "dimensions": ["visit:device"],
-         "date_range": "day"}
+QUERY = {"metrics": ["visitors", "pageviews"], "dimensions": ["visit:device"], "date_range": "day"}
 
 
 async def log_in(browser: httpx.AsyncClient, token: str = TOKEN) -> httpx.Response:
-    return await browser.post("/consentkit/dashboard/login", data={"token": token},
-                              headers=ORIGIN)
+    return await browser.post("/consentkit/dashboard/login", data={"token": token}, headers=ORIGIN)
 
 
 def assert_strict_csp(response: httpx.Response) -> None:
@@ -79,22 +77,29 @@ async def test_the_right_token_sets_a_strict_cookie_and_redirects(make_site):
 
 async def test_login_over_https_marks_the_cookie_secure(make_site):
     async with visit(make_site(admin_token=TOKEN), base_url="https://testserver") as browser:
-        response = await browser.post("/consentkit/dashboard/login", data={"token": TOKEN},
-                                      headers={"Origin": "https://testserver"})
+        response = await browser.post(
+            "/consentkit/dashboard/login",
+            data={"token": TOKEN},
+            headers={"Origin": "https://testserver"},
+        )
     assert response.status_code == 303
     assert "; secure" in set_cookies(response)["consentkit_admin"].lower()
 
 
-@pytest.mark.parametrize("headers", [
-    {"Origin": "https://evil.example"},
-    {"Origin": "null"},
-    {"Referer": "https://evil.example/page"},
-    {"Origin": "http://testserver", "Sec-Fetch-Site": "cross-site"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Referer": "https://evil.example/page"},
+        {"Origin": "http://testserver", "Sec-Fetch-Site": "cross-site"},
+    ],
+)
 async def test_a_cross_origin_login_is_refused(make_site, headers):
     async with visit(make_site(admin_token=TOKEN)) as browser:
-        response = await browser.post("/consentkit/dashboard/login", data={"token": TOKEN},
-                                      headers=headers)
+        response = await browser.post(
+            "/consentkit/dashboard/login", data={"token": TOKEN}, headers=headers
+        )
         assert response.status_code == 403
         assert "set-cookie" not in response.headers
         assert "data-api" not in (await browser.get("/consentkit/dashboard")).text
@@ -108,8 +113,10 @@ async def test_with_the_cookie_the_page_and_its_files_are_served(make_site):
         assert_strict_csp(page)
         assert "<style" not in page.text and " style=" not in page.text
         assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page.text) is None  # no inline script
-        for name, media_type, marker in [("dashboard.js", "text/javascript", "/api/query"),
-                                         ("dashboard.css", "text/css", "prefers-color-scheme")]:
+        for name, media_type, marker in [
+            ("dashboard.js", "text/javascript", "/api/query"),
+            ("dashboard.css", "text/css", "prefers-color-scheme"),
+        ]:
             match = re.search(rf'"(/consentkit/dashboard/{name}\?v=\w+)"', page.text)
             assert match, name
             versioned = await browser.get(match.group(1))
@@ -119,15 +126,20 @@ async def test_with_the_cookie_the_page_and_its_files_are_served(make_site):
             assert marker in versioned.text
             etag = versioned.headers["etag"]
             plain = await browser.get(f"/consentkit/dashboard/{name}")
-            assert plain.headers["etag"] == etag and "immutable" not in plain.headers[
-                "cache-control"]
-            again = await browser.get(f"/consentkit/dashboard/{name}",
-                                      headers={"If-None-Match": etag})
+            assert (
+                plain.headers["etag"] == etag and "immutable" not in plain.headers["cache-control"]
+            )
+            again = await browser.get(
+                f"/consentkit/dashboard/{name}", headers={"If-None-Match": etag}
+            )
             assert again.status_code == 304 and again.content == b""
         # The script never needs eval, inline handlers or remote code.
         script = (await browser.get("/consentkit/dashboard/dashboard.js")).text
-        assert "eval(" not in script and "innerHTML" not in script and "http" not in script.replace(
-            "http://www.w3.org/2000/svg", "")
+        assert (
+            "eval(" not in script
+            and "innerHTML" not in script
+            and "http" not in script.replace("http://www.w3.org/2000/svg", "")
+        )
 
 
 async def test_the_admin_cookie_authorizes_the_query_api(make_site):
@@ -152,8 +164,13 @@ async def test_a_forged_or_expired_cookie_does_not_authorize(make_site):
         cookie = set_cookies(await log_in(browser))["consentkit_admin"]
         value = cookie.split(";")[0].split("=", 1)[1]
         browser.cookies.clear()
-        forged = [value[:-2] + ("AA" if not value.endswith("AA") else "BB"), "admin", "",
-                  value + "x", "a" * 300]
+        forged = [
+            value[:-2] + ("AA" if not value.endswith("AA") else "BB"),
+            "admin",
+            "",
+            value + "x",
+            "a" * 300,
+        ]
         for bad in forged:
             headers = {"Cookie": f"consentkit_admin={bad}"}
             api = await browser.post("/consentkit/api/query", json=QUERY, headers=headers)
@@ -161,11 +178,13 @@ async def test_a_forged_or_expired_cookie_does_not_authorize(make_site):
             page = await browser.get("/consentkit/dashboard", headers=headers)
             assert "data-api" not in page.text, bad
         good = {"Cookie": f"consentkit_admin={value}"}
-        assert (await browser.post("/consentkit/api/query", json=QUERY,
-                                   headers=good)).status_code == 200
+        assert (
+            await browser.post("/consentkit/api/query", json=QUERY, headers=good)
+        ).status_code == 200
         clock.advance(12 * 3600 + 60)
-        assert (await browser.post("/consentkit/api/query", json=QUERY,
-                                   headers=good)).status_code == 401
+        assert (
+            await browser.post("/consentkit/api/query", json=QUERY, headers=good)
+        ).status_code == 401
         assert "data-api" not in (await browser.get("/consentkit/dashboard", headers=good)).text
 
 
@@ -173,8 +192,9 @@ async def test_a_cookie_signed_with_another_secret_does_not_authorize(make_site)
     async with visit(make_site(admin_token=TOKEN, secret_key="another-secret" * 4)) as other:
         value = set_cookies(await log_in(other))["consentkit_admin"].split(";")[0].split("=", 1)[1]
     async with visit(make_site(admin_token=TOKEN)) as browser:
-        response = await browser.post("/consentkit/api/query", json=QUERY,
-                                      headers={"Cookie": f"consentkit_admin={value}"})
+        response = await browser.post(
+            "/consentkit/api/query", json=QUERY, headers={"Cookie": f"consentkit_admin={value}"}
+        )
         assert response.status_code == 401
 
 
@@ -182,8 +202,9 @@ async def test_logout_expires_the_cookie(make_site):
     async with visit(make_site(admin_token=TOKEN)) as browser:
         await log_in(browser)
         assert "data-api" in (await browser.get("/consentkit/dashboard")).text
-        refused = await browser.post("/consentkit/dashboard/logout",
-                                     headers={"Origin": "https://evil.example"})
+        refused = await browser.post(
+            "/consentkit/dashboard/logout", headers={"Origin": "https://evil.example"}
+        )
         assert refused.status_code == 403 and "set-cookie" not in refused.headers
         response = await browser.post("/consentkit/dashboard/logout", headers=ORIGIN)
         assert response.status_code == 303
@@ -206,8 +227,9 @@ async def test_methods_and_unknown_paths(make_site):
 
 async def test_the_dashboard_follows_a_custom_prefix(make_site):
     async with visit(make_site(admin_token=TOKEN, prefix="/privacy")) as browser:
-        response = await browser.post("/privacy/dashboard/login", data={"token": TOKEN},
-                                      headers=ORIGIN)
+        response = await browser.post(
+            "/privacy/dashboard/login", data={"token": TOKEN}, headers=ORIGIN
+        )
         assert response.headers["location"] == "/privacy/dashboard"
         assert "path=/privacy" in set_cookies(response)["consentkit_admin"].lower()
         page = await browser.get("/privacy/dashboard")

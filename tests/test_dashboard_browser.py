@@ -34,18 +34,47 @@ addEventListener('securitypolicyviolation',
 """
 # (user agent, device, browser, weight)
 AGENTS = [
-    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
-     "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1", "mobile", "Mobile Safari", 5),
-    ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/120.0.0.0 Mobile Safari/537.36", "mobile", "Chrome Mobile", 3),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-     "Chrome/119.0.0.0 Safari/537.36", "desktop", "Chrome", 6),
-    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/17.1 Safari/605.1.15", "desktop", "Safari", 3),
-    ("Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
-     "desktop", "Firefox", 2),
-    ("Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/16.6 Mobile/15E148 Safari/604.1", "tablet", "Mobile Safari", 1),
+    (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+        "mobile",
+        "Mobile Safari",
+        5,
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/120.0.0.0 Mobile Safari/537.36",
+        "mobile",
+        "Chrome Mobile",
+        3,
+    ),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/119.0.0.0 Safari/537.36",
+        "desktop",
+        "Chrome",
+        6,
+    ),
+    (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.1 Safari/605.1.15",
+        "desktop",
+        "Safari",
+        3,
+    ),
+    (
+        "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+        "desktop",
+        "Firefox",
+        2,
+    ),
+    (
+        "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/16.6 Mobile/15E148 Safari/604.1",
+        "tablet",
+        "Mobile Safari",
+        1,
+    ),
 ]
 COUNTRIES = [("DE", 6), ("FR", 4), ("NL", 3), ("US", 3), ("GB", 2), ("JP", 1)]
 PER_DAY = [3, 4, 6, 5, 7, 8, 6]  # visitors 6 days ago ... today
@@ -94,8 +123,9 @@ def send_traffic(base_url: str, clock: MovableClock, visits: list[Visit]) -> Non
             clock.set(visit.at)
             client.cookies.clear()
             headers = {"User-Agent": visit.agent, "CF-IPCountry": visit.country}
-            assert client.post("/consentkit/consent", json={"action": "accept_all"},
-                               headers=headers).is_success
+            assert client.post(
+                "/consentkit/consent", json={"action": "accept_all"}, headers=headers
+            ).is_success
             for page in visit.pages:
                 assert client.get(page, headers=headers).is_success
     clock.offset = 0.0
@@ -103,14 +133,20 @@ def send_traffic(base_url: str, clock: MovableClock, visits: list[Visit]) -> Non
     with httpx.Client(base_url=base_url, headers={"User-Agent": AGENTS[0][0]}) as client:
         client.post("/consentkit/consent", json={"action": "reject_all"})
         client.get("/")
-    httpx.get(base_url + "/", headers={
-        "User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"})
+    httpx.get(
+        base_url + "/",
+        headers={
+            "User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+        },
+    )
     sent = sum(len(visit.pages) for visit in visits)
 
     def stored() -> bool:  # the middleware flushes every 0.2 s
-        answer = httpx.post(base_url + "/consentkit/api/query",
-                            headers={"Authorization": f"Bearer {TOKEN}"},
-                            json={"metrics": ["pageviews"], "date_range": "7d"})
+        answer = httpx.post(
+            base_url + "/consentkit/api/query",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            json={"metrics": ["pageviews"], "date_range": "7d"},
+        )
         return answer.json()["results"][0]["metrics"] == [sent]
 
     poll(stored, what="the flush of the traffic")
@@ -138,8 +174,9 @@ def total(page, name: str) -> int:
 @pytest.fixture
 def site(live_site):
     clock = MovableClock()
-    url = live_site(admin_token=TOKEN, country_header="CF-IPCountry",
-                    trusted_proxies=["127.0.0.1"], clock=clock)
+    url = live_site(
+        admin_token=TOKEN, country_header="CF-IPCountry", trusted_proxies=["127.0.0.1"], clock=clock
+    )
     visits = plan(time.time())
     send_traffic(url, clock, visits)
     return url, visits
@@ -147,8 +184,9 @@ def site(live_site):
 
 def test_the_dashboard_draws_the_traffic(chromium, site):
     url, visits = site
-    context = chromium.new_context(viewport={"width": 1280, "height": 800},
-                                   color_scheme="light", locale="en-US")
+    context = chromium.new_context(
+        viewport={"width": 1280, "height": 800}, color_scheme="light", locale="en-US"
+    )
     context.add_init_script(RECORD_CSP)
     page = context.new_page()
     errors: list[str] = []
@@ -174,15 +212,18 @@ def test_the_dashboard_draws_the_traffic(chromium, site):
         line = page.locator("#timechart svg path.line.visitors")
         assert line.count() == 1 and line.get_attribute("d").count("L") == 6  # 7 days
         assert page.locator("#timetable tbody tr").count() == 7
-        per_day = [int(c.text_content()) for c in page.locator("#timetable tbody td:nth-child(2)")
-                   .all()]
+        per_day = [
+            int(c.text_content()) for c in page.locator("#timetable tbody td:nth-child(2)").all()
+        ]
         assert per_day == PER_DAY
         assert page.locator("#timechart svg").get_attribute("aria-label")
         assert bars(page, "visit:country") == Counter(v.country for v in visits)
         assert bars(page, "visit:device") == Counter(v.device for v in visits)
         assert bars(page, "visit:browser") == Counter(v.browser for v in visits)
-        assert bars(page, "event:page") == {"/": len(visits),
-                                            "/strict": sum("/strict" in v.pages for v in visits)}
+        assert bars(page, "event:page") == {
+            "/": len(visits),
+            "/strict": sum("/strict" in v.pages for v in visits),
+        }
         # 40 decisions: the 39 visitors' accept_all and one reject_all (while the store
         # cannot answer consent queries, the panel says so instead).
         consent = page.locator("#consent")
@@ -249,18 +290,21 @@ def test_the_dashboard_draws_the_traffic(chromium, site):
         page.get_by_role("button", name="7 days").click()
         wait_updated(page)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), animations="disabled",
-                        caret="hide")
+        page.screenshot(
+            path=str(SCREENSHOTS / "dashboard.png"), animations="disabled", caret="hide"
+        )
         page.emulate_media(color_scheme="dark")
-        page.screenshot(path=str(SCREENSHOTS / "dashboard-dark.png"), animations="disabled",
-                        caret="hide")
+        page.screenshot(
+            path=str(SCREENSHOTS / "dashboard-dark.png"), animations="disabled", caret="hide"
+        )
         assert errors == [] and page.evaluate("window.__violations") == []
 
         # ---- a store that cannot answer the consent query leaves the rest of the page working
         def refuse_consent(route):
             if "consent:category" in (route.request.post_data or ""):
-                route.fulfill(status=400, json={"error": "unknown dimension",
-                                                "field": "dimensions[0]"})
+                route.fulfill(
+                    status=400, json={"error": "unknown dimension", "field": "dimensions[0]"}
+                )
             else:
                 route.continue_()
 

@@ -11,8 +11,12 @@ from consentkit import ConfigurationError, ConsentMiddleware, open_store
 
 pytestmark = pytest.mark.anyio
 
-BY_COUNTRY = {"metrics": ["pageviews"], "dimensions": ["visit:country"], "date_range": "day",
-              "order_by": [["visit:country", "asc"]]}
+BY_COUNTRY = {
+    "metrics": ["pageviews"],
+    "dimensions": ["visit:country"],
+    "date_range": "day",
+    "order_by": [["visit:country", "asc"]],
+}
 
 
 async def page_views_from(app, store_url, requests):
@@ -31,18 +35,32 @@ async def page_views_from(app, store_url, requests):
 
 async def test_country_from_a_geoip_database_built_for_the_test(make_site, store_url, country_db):
     app = make_site(geoip_database=country_db)
-    counts = await page_views_from(app, store_url, [
-        ("203.0.113.9", {}), ("203.0.113.77", {}), ("198.51.100.1", {}),
-        ("2001:db8::5", {}), ("10.1.2.3", {}),
-    ])
+    counts = await page_views_from(
+        app,
+        store_url,
+        [
+            ("203.0.113.9", {}),
+            ("203.0.113.77", {}),
+            ("198.51.100.1", {}),
+            ("2001:db8::5", {}),
+            ("10.1.2.3", {}),
+        ],
+    )
     assert counts == {"DE": 2, "FR": 1, "JP": 1, "ZZ": 1}
 
 
 async def test_country_from_maxminds_own_test_database(make_site, store_url, maxmind_dir):
     app = make_site(geoip_database=maxmind_dir / "GeoLite2-Country-Test.mmdb")
-    counts = await page_views_from(app, store_url, [
-        ("81.2.69.142", {}), ("216.160.83.56", {}), ("89.160.20.112", {}), ("2001:218::1", {}),
-    ])
+    counts = await page_views_from(
+        app,
+        store_url,
+        [
+            ("81.2.69.142", {}),
+            ("216.160.83.56", {}),
+            ("89.160.20.112", {}),
+            ("2001:218::1", {}),
+        ],
+    )
     assert counts == {"GB": 1, "US": 1, "SE": 1, "JP": 1}
 
 
@@ -50,24 +68,32 @@ async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
     make_site, store_url, country_db
 ):
     app = make_site(geoip_database=country_db, trusted_proxies=["10.0.0.0/8"])
-    counts = await page_views_from(app, store_url, [
-        ("10.0.0.2", {"X-Forwarded-For": "203.0.113.5"}),  # trusted: DE
-        ("10.0.0.2", {"X-Forwarded-For": "198.51.100.3, 10.0.0.9"}),  # skips proxies: FR
-        ("198.51.100.8", {"X-Forwarded-For": "203.0.113.5"}),  # untrusted peer: its own FR
-        ("10.0.0.2", {"X-Forwarded-For": "not-an-ip"}),  # hostile: unknown
-        ("10.0.0.2", {"X-Forwarded-For": "1.1.1.1, " * 2000}),  # oversized: unknown
-    ])
+    counts = await page_views_from(
+        app,
+        store_url,
+        [
+            ("10.0.0.2", {"X-Forwarded-For": "203.0.113.5"}),  # trusted: DE
+            ("10.0.0.2", {"X-Forwarded-For": "198.51.100.3, 10.0.0.9"}),  # skips proxies: FR
+            ("198.51.100.8", {"X-Forwarded-For": "203.0.113.5"}),  # untrusted peer: its own FR
+            ("10.0.0.2", {"X-Forwarded-For": "not-an-ip"}),  # hostile: unknown
+            ("10.0.0.2", {"X-Forwarded-For": "1.1.1.1, " * 2000}),  # oversized: unknown
+        ],
+    )
     assert counts == {"DE": 1, "FR": 2, "ZZ": 2}
 
 
 async def test_a_cdn_country_header_from_a_trusted_proxy(make_site, store_url):
     app = make_site(country_header="CF-IPCountry", trusted_proxies=["10.0.0.0/8"])
-    counts = await page_views_from(app, store_url, [
-        ("10.0.0.2", {"CF-IPCountry": "de"}),
-        ("10.0.0.2", {"CF-IPCountry": "XX"}),  # Cloudflare's "unknown"
-        ("10.0.0.2", {"CF-IPCountry": "<script>"}),
-        ("203.0.113.1", {"CF-IPCountry": "FR"}),  # not from the proxy: ignored
-    ])
+    counts = await page_views_from(
+        app,
+        store_url,
+        [
+            ("10.0.0.2", {"CF-IPCountry": "de"}),
+            ("10.0.0.2", {"CF-IPCountry": "XX"}),  # Cloudflare's "unknown"
+            ("10.0.0.2", {"CF-IPCountry": "<script>"}),
+            ("203.0.113.1", {"CF-IPCountry": "FR"}),  # not from the proxy: ignored
+        ],
+    )
     assert counts == {"DE": 1, "ZZ": 3}
 
 
@@ -98,26 +124,50 @@ def test_unreadable_or_corrupt_geoip_databases_fail_at_start_up(
         ("iphone", "mobile", "Mobile Safari", "iOS"),
         ("ipad", "tablet", "Mobile Safari", "iOS"),
         ("windows_chrome", "desktop", "Chrome", "Windows"),
-        ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-         "Chrome/120.0.6099.43 Mobile Safari/537.36", "mobile", "Chrome Mobile", "Android"),
-        ("Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) "
-         "Chrome/119.0.0.0 Safari/537.36", "tablet", "Chrome", "Android"),
-        ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like "
-         "Gecko) Version/17.1 Safari/605.1.15", "desktop", "Safari", "Mac OS X"),
-        ("Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
-         "desktop", "Firefox", "Linux"),
+        (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/120.0.6099.43 Mobile Safari/537.36",
+            "mobile",
+            "Chrome Mobile",
+            "Android",
+        ),
+        (
+            "Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/119.0.0.0 Safari/537.36",
+            "tablet",
+            "Chrome",
+            "Android",
+        ),
+        (
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like "
+            "Gecko) Version/17.1 Safari/605.1.15",
+            "desktop",
+            "Safari",
+            "Mac OS X",
+        ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+            "desktop",
+            "Firefox",
+            "Linux",
+        ),
         ("", "other", "Other", "Other"),
     ],
 )
-async def test_device_browser_and_os_reach_the_cube(make_site, store_url, agent, device, browser,
-                                                    os):
+async def test_device_browser_and_os_reach_the_cube(
+    make_site, store_url, agent, device, browser, os
+):
     user_agent = UA.get(agent, agent)
     app = make_site(flush_interval=3600)
     async with visit(app) as client:
         client.headers["user-agent"] = user_agent
         await client.post("/consentkit/consent", json={"action": "accept_all"})
         await client.get("/")
-    rows = open_store(store_url).query({
-        "metrics": ["pageviews"], "dimensions": ["visit:device", "visit:browser", "visit:os"],
-        "date_range": "day"})["results"]
+    rows = open_store(store_url).query(
+        {
+            "metrics": ["pageviews"],
+            "dimensions": ["visit:device", "visit:browser", "visit:os"],
+            "date_range": "day",
+        }
+    )["results"]
     assert rows == [{"dimensions": [device, browser, os], "metrics": [1]}]

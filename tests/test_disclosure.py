@@ -22,15 +22,31 @@ from consentkit.disclosure import (
 DAY = 24 * 3600
 HOSTILE = "Ads <script>alert(1)</script> | more | columns"
 SITE_CATEGORIES = [
-    Category("analytics", title="Analytics", description="Counts visits.", cookies=[
-        Cookie("_ga", purpose="Tells visitors apart.", lifetime="2 years", provider="Google",
-               domains=[".example.com"], paths=["/", "/shop"]),
-        "_ga_*",
-        Cookie("_hj?d", purpose="Heatmap sample.", lifetime="1 year", provider="Hotjar"),
-    ]),
-    Category("marketing", title="Marketing", description="Ads.", cookies=[
-        Cookie("_fbp", purpose=HOSTILE, lifetime="3 months", provider="Meta"),
-    ]),
+    Category(
+        "analytics",
+        title="Analytics",
+        description="Counts visits.",
+        cookies=[
+            Cookie(
+                "_ga",
+                purpose="Tells visitors apart.",
+                lifetime="2 years",
+                provider="Google",
+                domains=[".example.com"],
+                paths=["/", "/shop"],
+            ),
+            "_ga_*",
+            Cookie("_hj?d", purpose="Heatmap sample.", lifetime="1 year", provider="Hotjar"),
+        ],
+    ),
+    Category(
+        "marketing",
+        title="Marketing",
+        description="Ads.",
+        cookies=[
+            Cookie("_fbp", purpose=HOSTILE, lifetime="3 months", provider="Meta"),
+        ],
+    ),
 ]
 OWN = {"consentkit", "consentkit_id"}
 
@@ -63,8 +79,12 @@ def test_json_lists_exactly_the_configured_categories_and_cookies(store_url):
     }
     assert [c["required"] for c in document["categories"]] == [True, False, False]
     assert cookie(document, "_ga") == {
-        "name": "_ga", "pattern": False, "purpose": "Tells visitors apart.",
-        "lifetime": "2 years", "provider": "Google", "domains": [".example.com"],
+        "name": "_ga",
+        "pattern": False,
+        "purpose": "Tells visitors apart.",
+        "lifetime": "2 years",
+        "provider": "Google",
+        "domains": [".example.com"],
         "paths": ["/", "/shop"],
     }
     assert cookie(document, "_ga_*")["pattern"] is True
@@ -82,8 +102,12 @@ def test_own_cookies_have_the_default_lifetimes(store_url):
 
 
 def test_own_cookie_lifetimes_and_domain_follow_the_configuration(store_url):
-    options = {"decision_max_age": 30 * DAY, "id_max_age": 90 * DAY,
-               "cookie_domain": "example.com", "policy_version": "7"}
+    options = {
+        "decision_max_age": 30 * DAY,
+        "id_max_age": 90 * DAY,
+        "cookie_domain": "example.com",
+        "policy_version": "7",
+    }
     running = Disclosure.of(middleware(store_url, **options))
 
     document = running.to_json()
@@ -115,19 +139,34 @@ def test_a_category_without_a_title_is_named_after_itself():
     assert document["categories"][1]["title"] == "Social media"
 
 
-@pytest.mark.parametrize("options", [
-    {"id_max_age": 400 * DAY}, {"decision_max_age": 0}, {"policy_version": "a b"},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"id_max_age": 400 * DAY},
+        {"decision_max_age": 0},
+        {"policy_version": "a b"},
+    ],
+)
 def test_options_the_middleware_would_refuse_are_refused(options):
     with pytest.raises(ConfigurationError):
         Disclosure.build(**options)
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (None, "session"), (182 * DAY, "182 days"), (396 * DAY, "13 months"), (DAY, "1 day"),
-    (365 * DAY, "1 year"), (730 * DAY, "2 years"), (400 * DAY, "400 days"),
-    (36 * 3600, "36 hours"), (90 * 60, "90 minutes"), (90, "90 seconds"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (None, "session"),
+        (182 * DAY, "182 days"),
+        (396 * DAY, "13 months"),
+        (DAY, "1 day"),
+        (365 * DAY, "1 year"),
+        (730 * DAY, "2 years"),
+        (400 * DAY, "400 days"),
+        (36 * 3600, "36 hours"),
+        (90 * 60, "90 minutes"),
+        (90, "90 seconds"),
+    ],
+)
 def test_lifetimes_read_for_people(seconds, text):
     assert describe_lifetime(seconds) == text
 
@@ -137,8 +176,9 @@ def test_disclosure_and_enforcement_agree(store_url):
     site = middleware(store_url)
     document = Disclosure.of(site).to_json()
 
-    listed = [(c["name"], k) for c in document["categories"] for k in c["cookies"]
-              if k["name"] not in OWN]
+    listed = [
+        (c["name"], k) for c in document["categories"] for k in c["cookies"] if k["name"] not in OWN
+    ]
     assert len(listed) == 4
     for category, entry in listed:
         example = entry["name"].replace("*", "x").replace("?", "x")
@@ -183,8 +223,14 @@ def test_markdown_and_html_name_every_cookie_and_purpose(store_url):
 
 
 def test_html_escapes_site_text_and_is_safe_under_a_strict_csp():
-    categories = [Category("marketing", title='<b>"Ads"</b>', description="<i>x</i> & y",
-                           cookies=[Cookie("_fbp", purpose=HOSTILE)])]
+    categories = [
+        Category(
+            "marketing",
+            title='<b>"Ads"</b>',
+            description="<i>x</i> & y",
+            cookies=[Cookie("_fbp", purpose=HOSTILE)],
+        )
+    ]
     html = Disclosure.build(categories=categories).to_html()
     page = Page(html)
 
@@ -198,8 +244,13 @@ def test_html_escapes_site_text_and_is_safe_under_a_strict_csp():
 
 
 def test_markdown_keeps_the_table_intact_around_hostile_text():
-    categories = [Category("marketing", title="Ads | [x](javascript:alert(1))",
-                           cookies=[Cookie("_fbp", purpose=HOSTILE + "\n| injected |")])]
+    categories = [
+        Category(
+            "marketing",
+            title="Ads | [x](javascript:alert(1))",
+            cookies=[Cookie("_fbp", purpose=HOSTILE + "\n| injected |")],
+        )
+    ]
     markdown = Disclosure.build(categories=categories).to_markdown()
 
     table = [line for line in markdown.splitlines() if line.startswith("|")]
@@ -221,12 +272,15 @@ async def client(make_site):
         yield client
 
 
-@pytest.mark.parametrize(("query", "content_type", "needle"), [
-    ("", "text/html; charset=utf-8", '<section class="ck-category"'),
-    ("?format=html", "text/html; charset=utf-8", "<code>_fbp</code>"),
-    ("?format=md", "text/markdown; charset=utf-8", "| `_fbp` |"),
-    ("?format=json", "application/json", '"policy_version": "2026-11"'),
-])
+@pytest.mark.parametrize(
+    ("query", "content_type", "needle"),
+    [
+        ("", "text/html; charset=utf-8", '<section class="ck-category"'),
+        ("?format=html", "text/html; charset=utf-8", "<code>_fbp</code>"),
+        ("?format=md", "text/markdown; charset=utf-8", "| `_fbp` |"),
+        ("?format=json", "application/json", '"policy_version": "2026-11"'),
+    ],
+)
 @pytest.mark.anyio
 async def test_the_endpoint_answers_each_format(client, query, content_type, needle):
     response = await client.get("/consentkit/cookies" + query)
@@ -353,13 +407,16 @@ def test_cli_reads_a_list_of_categories_as_html_by_default(capsys, site_module):
     assert "<code>_fbp</code>" in out and "<code>consentkit_id</code>" in out
 
 
-@pytest.mark.parametrize(("target", "message"), [
-    ("ck_no_such_module:app", "cannot import 'ck_no_such_module'"),
-    ("{module}:nothing", "has no attribute 'nothing'"),
-    ("{module}", "APP must be 'module:attribute'"),
-    ("{module}:STORE", "holds no consent configuration"),
-    ("{module}:plain", "holds no consent configuration"),
-])
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("ck_no_such_module:app", "cannot import 'ck_no_such_module'"),
+        ("{module}:nothing", "has no attribute 'nothing'"),
+        ("{module}", "APP must be 'module:attribute'"),
+        ("{module}:STORE", "holds no consent configuration"),
+        ("{module}:plain", "holds no consent configuration"),
+    ],
+)
 def test_cli_says_what_is_wrong_with_app(capsys, site_module, target, message):
     module = site_module("plain = Starlette()\n")
     code, out, err = disclose(capsys, target.format(module=module))

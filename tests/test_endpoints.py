@@ -35,7 +35,8 @@ async def test_gpc_is_reported_and_keeps_marketing_off_on_accept_all(make_site):
         )
         assert response.json()["categories"] == ["analytics", "necessary"]
         explicit = await browser.post(
-            "/consentkit/consent", json={"action": "custom", "categories": ["marketing"]},
+            "/consentkit/consent",
+            json={"action": "custom", "categories": ["marketing"]},
             headers=headers,
         )
         assert explicit.json()["categories"] == ["marketing", "necessary"]
@@ -62,7 +63,8 @@ async def test_form_post_without_javascript_redirects_back(make_site):
 async def test_form_post_never_redirects_off_site(make_site):
     async with visit(make_site()) as browser:
         response = await browser.post(
-            "/consentkit/consent", content=b"action=reject_all",
+            "/consentkit/consent",
+            content=b"action=reject_all",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
         assert response.headers["location"] == "/"
@@ -74,16 +76,18 @@ async def test_form_post_never_redirects_off_site(make_site):
         (b"{not json", "application/json", 400, None),
         (b"[1, 2]", "application/json", 400, None),
         (b'{"action": "sell_everything"}', "application/json", 400, "action"),
-        (b'{"action": "custom", "categories": ["telemetry"]}', "application/json", 400,
-         "categories"),
-        (b'{"action": "custom", "categories": "analytics"}', "application/json", 400,
-         "categories"),
+        (
+            b'{"action": "custom", "categories": ["telemetry"]}',
+            "application/json",
+            400,
+            "categories",
+        ),
+        (b'{"action": "custom", "categories": "analytics"}', "application/json", 400, "categories"),
         (b'{"action": "custom", "categories": [1]}', "application/json", 400, "categories"),
         (b"\xff\xfe", "application/json", 400, None),
         (b"action=maybe", "application/x-www-form-urlencoded", 400, "action"),
         (b"<xml/>", "text/xml", 415, None),
-        (b'{"action": "accept_all", "pad": "' + b"x" * 5000 + b'"}', "application/json", 413,
-         None),
+        (b'{"action": "accept_all", "pad": "' + b"x" * 5000 + b'"}', "application/json", 413, None),
     ],
 )
 async def test_bad_posts_get_a_clear_error_and_change_nothing(
@@ -126,7 +130,8 @@ async def test_cross_origin_posts_are_forbidden(make_site, headers):
 async def test_same_origin_post_is_accepted(make_site):
     async with visit(make_site()) as browser:
         response = await browser.post(
-            "/consentkit/consent", json={"action": "accept_all"},
+            "/consentkit/consent",
+            json={"action": "accept_all"},
             headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
         )
         assert response.status_code == 200
@@ -170,22 +175,33 @@ async def test_the_app_and_its_websockets_see_the_consent(make_site):
         sent.append(message)
 
     scope = {
-        "type": "websocket", "asgi": {"version": "3.0"}, "scheme": "ws", "path": "/ws",
-        "raw_path": b"/ws", "query_string": b"", "root_path": "", "subprotocols": [],
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "path": "/ws",
+        "raw_path": b"/ws",
+        "query_string": b"",
+        "root_path": "",
+        "subprotocols": [],
         "headers": [(b"host", b"testserver"), (b"cookie", f"consentkit={cookie}".encode())],
-        "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
     }
     await app(scope, receive, send)
     assert sent[0]["type"] == "websocket.accept"
     assert json.loads(sent[1]["text"]) == {
-        "decided": True, "categories": ["analytics", "marketing", "necessary"]
+        "decided": True,
+        "categories": ["analytics", "marketing", "necessary"],
     }
 
 
 async def test_every_decision_is_in_the_ledger_before_the_answer(make_site, store_url):
     async with visit(make_site()) as browser:
-        await browser.post("/consentkit/consent", json={"action": "accept_all"},
-                           headers={"Accept-Language": "en-GB,en;q=0.9"})
+        await browser.post(
+            "/consentkit/consent",
+            json={"action": "accept_all"},
+            headers={"Accept-Language": "en-GB,en;q=0.9"},
+        )
         with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
             rows = db.execute(
                 "SELECT action, categories, policy_version, language, subject, config_hash"
@@ -194,7 +210,10 @@ async def test_every_decision_is_in_the_ledger_before_the_answer(make_site, stor
         assert len(rows) == 1
         action, categories, version, language, subject, config_hash = rows[0]
         assert (action, categories, version, language) == (
-            "accept_all", "analytics marketing necessary", "2026-11", "en"
+            "accept_all",
+            "analytics marketing necessary",
+            "2026-11",
+            "en",
         )
         assert subject not in browser.cookies["consentkit"]
         assert subject not in browser.cookies["consentkit_id"]
@@ -224,8 +243,12 @@ async def test_crawlers_are_told_not_to_show_a_banner(make_site):
 
 @pytest.mark.parametrize(
     ("next_path", "location"),
-    [("/account?tab=privacy", "/account?tab=privacy"), ("//evil.example/x", "/"),
-     ("https://evil.example/", "/"), ("/\\evil.example", "/")],
+    [
+        ("/account?tab=privacy", "/account?tab=privacy"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+    ],
 )
 async def test_a_form_post_returns_to_its_next_field_when_it_is_on_this_site(
     make_site, next_path, location

@@ -68,8 +68,9 @@ def site(
     data.mkdir()
     store_url = f"sqlite:///{data / 'consentkit.sqlite3'}"
     env = {"CONSENTKIT_SECRET": secrets.token_urlsafe(32), "CONSENTKIT_STORE": store_url}
-    server = uvicorn(example.target, app_dir=example.app_dir, cwd=data, env=env,
-                     log_file=folder / "server.log")
+    server = uvicorn(
+        example.target, app_dir=example.app_dir, cwd=data, env=env, log_file=folder / "server.log"
+    )
     with server:
         yield Site(example, server, store_url, data)
 
@@ -149,7 +150,8 @@ statuses = []
 body = get_wsgi_application()(environ, lambda status, headers: statuses.append(status))
 print(statuses[0])
 """
-    run = subprocess.run([sys.executable, "-c", script], cwd=DJANGO_SITE, capture_output=True,
-                         text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=DJANGO_SITE, capture_output=True, text=True, timeout=60
+    )
     assert run.stdout.strip() == "500 Internal Server Error", run.stderr
     assert "ImproperlyConfigured: consentkit needs Django served over ASGI" in run.stderr

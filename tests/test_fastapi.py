@@ -25,8 +25,13 @@ def build(store_url, *, with_middleware=True):
         return {"item": item_id, "analytics": consent.allows("analytics")}
 
     if with_middleware:
-        app.add_middleware(ConsentMiddleware, secret_key=SECRET, store=store_url,
-                           categories=CATEGORIES, flush_interval=3600)
+        app.add_middleware(
+            ConsentMiddleware,
+            secret_key=SECRET,
+            store=store_url,
+            categories=CATEGORIES,
+            flush_interval=3600,
+        )
     return app
 
 
@@ -52,8 +57,9 @@ async def test_fastapi_route_templates_are_the_counted_pages(store_url):
         await browser.get("/articles/two")
     from consentkit import open_store
 
-    rows = open_store(store_url).query({"metrics": ["pageviews"], "dimensions": ["event:page"],
-                                        "date_range": "day"})["results"]
+    rows = open_store(store_url).query(
+        {"metrics": ["pageviews"], "dimensions": ["event:page"], "date_range": "day"}
+    )["results"]
     assert rows == [{"dimensions": ["/articles/{slug}"], "metrics": [2]}]
 
 

@@ -23,8 +23,13 @@ PAGES = {"metrics": ["pageviews"], "dimensions": ["event:page"], "date_range": "
 
 
 def options(store_url: str, **extra: object) -> dict[str, object]:
-    return {"secret_key": SECRET, "store": store_url, "categories": CATEGORIES,
-            "flush_interval": 3600, **extra}
+    return {
+        "secret_key": SECRET,
+        "store": store_url,
+        "categories": CATEGORIES,
+        "flush_interval": 3600,
+        **extra,
+    }
 
 
 def counted_pages(store_url: str) -> dict[str, int]:
@@ -40,16 +45,18 @@ async def django_like(scope, receive, send):
     """An ASGI app as Django is: title-case header names, and no lifespan."""
     if scope["type"] != "http":
         raise ValueError("Django can only handle ASGI/HTTP connections, not lifespan.")
-    await send({
-        "type": "http.response.start",
-        "status": 200,
-        "headers": [
-            (b"Content-Type", b"text/html; charset=utf-8"),
-            (b"Vary", b"Accept-Language"),
-            (b"Set-Cookie", b"_fbp=fb.1.2; Path=/"),
-            (b"Set-Cookie", b"sessionid=abc; Path=/"),
-        ],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"Content-Type", b"text/html; charset=utf-8"),
+                (b"Vary", b"Accept-Language"),
+                (b"Set-Cookie", b"_fbp=fb.1.2; Path=/"),
+                (b"Set-Cookie", b"sessionid=abc; Path=/"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": b"<p>page</p>"})
 
 
@@ -220,9 +227,18 @@ def test_a_short_secret_fails_at_start_up_with_how_to_make_one(sqlite_url):
 
 def test_no_analytics_category_warns_that_nothing_will_be_counted(sqlite_url):
     with pytest.warns(ConfigurationWarning, match="no page view will ever be counted"):
-        ConsentMiddleware(None, secret_key=SECRET, store=sqlite_url,  # type: ignore
-                          categories=["marketing"])
+        ConsentMiddleware(
+            None,
+            secret_key=SECRET,
+            store=sqlite_url,  # type: ignore
+            categories=["marketing"],
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ConsentMiddleware(None, secret_key=SECRET, store=sqlite_url,  # type: ignore
-                          categories=["marketing"], count_refused=True)
+        ConsentMiddleware(
+            None,
+            secret_key=SECRET,
+            store=sqlite_url,  # type: ignore
+            categories=["marketing"],
+            count_refused=True,
+        )

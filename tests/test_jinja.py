@@ -94,9 +94,7 @@ def parse(html: str) -> FormParser:
 
 def site_with_page(make_site, template: str = PAGE, site_options=None, **install_options):
     """The test app, plus /page rendered from ``template`` with the helpers installed."""
-    env = jinja2.Environment(
-        loader=jinja2.DictLoader({"page.html": template}), autoescape=True
-    )
+    env = jinja2.Environment(loader=jinja2.DictLoader({"page.html": template}), autoescape=True)
     install_options.setdefault("categories", CATEGORIES)
     install(env, **install_options)
     templates = Jinja2Templates(env=env)
@@ -109,13 +107,17 @@ def site_with_page(make_site, template: str = PAGE, site_options=None, **install
     return app
 
 
-async def submit(browser, form: Form, *, button: str, tick: set[str] | None = None,
-                 page: str = "http://testserver/page"):
+async def submit(
+    browser,
+    form: Form,
+    *,
+    button: str,
+    tick: set[str] | None = None,
+    page: str = "http://testserver/page",
+):
     """Post the form as a browser without JavaScript: checked boxes, then the button."""
     assert (form.attrs.get("method") or "").lower() == "post"
-    fields: list[tuple[str, str]] = [
-        (h["name"] or "", h["value"] or "") for h in form.hidden
-    ]
+    fields: list[tuple[str, str]] = [(h["name"] or "", h["value"] or "") for h in form.hidden]
     for box in form.checkboxes:
         checked = "checked" in box if tick is None else box["value"] in tick
         if "disabled" not in box and checked:
@@ -176,7 +178,9 @@ async def test_form_without_javascript_round_trip(make_site):
         answer = await submit(browser, form, button="accept_all", tick=set())
         assert answer.status_code == 303
         assert (await browser.get("/consent-echo")).json()["categories"] == [
-            "analytics", "marketing", "necessary"
+            "analytics",
+            "marketing",
+            "necessary",
         ]
 
 
@@ -194,7 +198,8 @@ async def test_form_speaks_the_visitors_language(make_site):
 
 async def test_form_follows_the_language_options(make_site):
     options = {
-        "languages": ["en", "fr"], "default_language": "fr",
+        "languages": ["en", "fr"],
+        "default_language": "fr",
         "texts": {"fr": {"save": "Enregistrer mes choix"}},
     }
     app = site_with_page(make_site, site_options=options, **options)
@@ -231,12 +236,20 @@ async def test_noscript_form_posts_and_returns(make_site):
 
 async def test_titles_and_texts_are_escaped(make_site):
     hostile = [
-        Category("analytics", title="<script>alert(1)</script>",
-                 description='"><img src=x onerror=alert(2)>'),
+        Category(
+            "analytics",
+            title="<script>alert(1)</script>",
+            description='"><img src=x onerror=alert(2)>',
+        ),
     ]
     texts = {"en": {"title": "<b>Cookies</b> & more"}}
-    app = site_with_page(make_site, categories=hostile, texts=texts, prefix="/ck",
-                         site_options={"categories": hostile, "texts": texts, "prefix": "/ck"})
+    app = site_with_page(
+        make_site,
+        categories=hostile,
+        texts=texts,
+        prefix="/ck",
+        site_options={"categories": hostile, "texts": texts, "prefix": "/ck"},
+    )
     async with visit(app) as browser:
         html = (await browser.get("/page")).text
         assert "<script>alert" not in html
@@ -253,7 +266,8 @@ async def test_titles_and_texts_are_escaped(make_site):
         answer = await submit(browser, form, button="accept_all")
         assert answer.status_code == 303
         assert (await browser.get("/consent-echo")).json()["categories"] == [
-            "analytics", "necessary"
+            "analytics",
+            "necessary",
         ]
 
 
@@ -265,12 +279,9 @@ def test_the_form_needs_a_request_and_refuses_foreign_next():
     request = Request({"type": "http", "method": "GET", "path": "/", "headers": []})
     for bad in ("https://evil.example/", "//evil.example/", "/\\evil", "relative"):
         with pytest.raises(ValueError, match="next"):
-            env.from_string("{{ consentkit_form(request, next=n) }}").render(
-                request=request, n=bad
-            )
+            env.from_string("{{ consentkit_form(request, next=n) }}").render(request=request, n=bad)
     # Without the middleware nothing is granted: only necessary is ticked.
-    (form,) = parse(env.from_string("{{ consentkit_form(request) }}").render(
-        request=request)).forms
+    (form,) = parse(env.from_string("{{ consentkit_form(request) }}").render(request=request)).forms
     assert [("checked" in b) for b in form.checkboxes] == [True, False]
 
 

@@ -180,7 +180,8 @@ async def test_the_ledger_records_the_banner_language(
 ):
     async with visit(make_site()) as browser:
         response = await browser.post(
-            "/consentkit/consent", json={"action": "reject_all"},
+            "/consentkit/consent",
+            json={"action": "reject_all"},
             headers={"Accept-Language": accept_language},
         )
         assert response.status_code == 200
@@ -209,8 +210,13 @@ async def test_the_ledger_records_the_language_of_a_form_post(make_site, store_u
 
 @pytest.mark.parametrize(
     ("accept_language", "language"),
-    [("de;q=inf, fr;q=0.5", "fr"), ("de;q=5, fr;q=0.5", "fr"), ("de;q=1.0001, nl", "nl"),
-     ("de;q=1.000, fr", "de"), ("fr;q=0.25, de;q=0.251", "de")],
+    [
+        ("de;q=inf, fr;q=0.5", "fr"),
+        ("de;q=5, fr;q=0.5", "fr"),
+        ("de;q=1.0001, nl", "nl"),
+        ("de;q=1.000, fr", "de"),
+        ("fr;q=0.25, de;q=0.251", "de"),
+    ],
 )
 async def test_out_of_range_q_values_do_not_win(make_site, accept_language, language):
     async with visit(make_site()) as browser:

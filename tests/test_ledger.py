@@ -36,13 +36,18 @@ SQLITE_SPELLING = {"blob": "BLOB", "id": "INTEGER PRIMARY KEY AUTOINCREMENT", "w
 
 NOW = int(datetime(2026, 11, 24, 13, 5, 9, tzinfo=UTC).timestamp())
 BANNERS = {
-    language: {"language": language, "policy_version": "2026-11",
-               "categories": ["necessary", "analytics", "marketing"],
-               "texts": {"accept_all": accept}}
+    language: {
+        "language": language,
+        "policy_version": "2026-11",
+        "categories": ["necessary", "analytics", "marketing"],
+        "texts": {"accept_all": accept},
+    }
     for language, accept in (("en", "Accept all"), ("de", "Alle akzeptieren"))
 }
-SUBJECTS = {name: SubjectHasher(SiteKeys([SECRET], time.time).ledger_keys())(
-    f"decision-id-{name}") for name in "abc"}
+SUBJECTS = {
+    name: SubjectHasher(SiteKeys([SECRET], time.time).ledger_keys())(f"decision-id-{name}")
+    for name in "abc"
+}
 # (visitor, action, granted, banner, seconds after NOW): records 1 to 5, in this order
 DECISIONS = [
     ("a", "accept_all", ("analytics", "marketing"), "en", 0),
@@ -57,12 +62,24 @@ def decide(store, who, action, granted, banner, after):
     canonical, config_hash = config_fingerprint(BANNERS[banner])
     at = NOW + after
     record = decision_record(
-        site="default", subject=SUBJECTS[who], decided_at=at, policy_version="2026-11",
-        action=action, granted=frozenset({"necessary", *granted}), language=banner,
+        site="default",
+        subject=SUBJECTS[who],
+        decided_at=at,
+        policy_version="2026-11",
+        action=action,
+        granted=frozenset({"necessary", *granted}),
+        language=banner,
         config_hash=config_hash,
     )
-    tally = ConsentTally(hour=at // 3600, country="DE", device="desktop", browser="Chrome",
-                         action=action, offered=("analytics", "marketing"), granted=granted)
+    tally = ConsentTally(
+        hour=at // 3600,
+        country="DE",
+        device="desktop",
+        browser="Chrome",
+        action=action,
+        offered=("analytics", "marketing"),
+        granted=granted,
+    )
     store.append_decision(record, tally, canonical)
 
 
@@ -122,8 +139,11 @@ EDITED = "does not match its chain hash: a field was edited after it was written
 
 def edit(field, value, id_=3):
     """An UPDATE of one field of one record, as a pytest parameter named after the field."""
-    return pytest.param([f"UPDATE ck_decisions SET {field} = {value} WHERE id = {id_}"],
-                        [f"record {id_}: {EDITED}"], id=field)
+    return pytest.param(
+        [f"UPDATE ck_decisions SET {field} = {value} WHERE id = {id_}"],
+        [f"record {id_}: {EDITED}"],
+        id=field,
+    )
 
 
 UNKNOWN_HASH = "f" * 64
@@ -141,43 +161,83 @@ MOVED = "1 record(s) before it were removed or moved"
         edit("language", "'en'"),
         edit("site", "'other'"),
         edit("config_hash", f"'{EN_HASH}'"),  # another banner that was shown
-        pytest.param(["UPDATE ck_decisions SET categories = 'analytics  necessary' WHERE id = 3"],
-                     [f"record 3: {EDITED}"], id="categories-separator"),
-        pytest.param([f"UPDATE ck_decisions SET config_hash = '{UNKNOWN_HASH}' WHERE id = 3"],
-                     [f"record 3: {EDITED}",
-                      f"record 3: its banner configuration {UNKNOWN_HASH} is not stored"],
-                     id="config_hash-unknown"),
-        pytest.param([f"UPDATE ck_decisions SET subject = '{SUBJECTS['b']}' WHERE id = 3"],
-                     ["record 3: its subject does not match its commitment: the subject or"
-                      " salt was edited"], id="subject-reassigned"),
-        pytest.param(["DELETE FROM ck_decisions WHERE id = 3"],
-                     [f"record 4: at position 4 where 3 was expected: {MOVED}"],
-                     id="middle-deleted"),
-        pytest.param(["DELETE FROM ck_decisions WHERE id = 5"],
-                     ["record 4: the chain head counts 5 records but the ledger ends at"
-                      " position 4: the last 1 were removed"], id="last-deleted"),
-        pytest.param(["UPDATE ck_decisions SET id = -2 WHERE id = 2",
-                      "UPDATE ck_decisions SET id = 2 WHERE id = 3",
-                      "UPDATE ck_decisions SET id = 3 WHERE id = -2"],
-                     [f"record 2: at position 3 where 2 was expected: {MOVED}",
-                      "record 3: at position 2 where 4 was expected: moved"], id="swapped"),
-        pytest.param([f"UPDATE ck_banner_configs SET config = replace(config, 'Alle', 'Keine')"
-                      f" WHERE config_hash = '{DE_HASH}'"],
-                     [f"record 3: its banner configuration {DE_HASH} was edited (the stored"
-                      " text no longer has that SHA-256)"], id="banner-edited"),
-        pytest.param([f"DELETE FROM ck_banner_configs WHERE config_hash = '{DE_HASH}'"],
-                     [f"record 3: its banner configuration {DE_HASH} is not stored"],
-                     id="banner-deleted"),
-        pytest.param(["UPDATE ck_ledger_head SET head ="
-                      " (SELECT chain_hash FROM ck_decisions WHERE id = 4)"],
-                     ["record 5: does not match the chain head (the head or the record was"
-                      " edited)"], id="head-edited"),
-        pytest.param(["UPDATE ck_ledger_head SET records = 4"],
-                     ["record 5: at position 5, past the chain head (4 records): the head was"
-                      " edited or records were added around it"], id="head-count-edited"),
-        pytest.param(["DELETE FROM ck_ledger_head"],
-                     ["ledger: the chain head is missing (ck_ledger_head emptied)"],
-                     id="head-deleted"),
+        pytest.param(
+            ["UPDATE ck_decisions SET categories = 'analytics  necessary' WHERE id = 3"],
+            [f"record 3: {EDITED}"],
+            id="categories-separator",
+        ),
+        pytest.param(
+            [f"UPDATE ck_decisions SET config_hash = '{UNKNOWN_HASH}' WHERE id = 3"],
+            [
+                f"record 3: {EDITED}",
+                f"record 3: its banner configuration {UNKNOWN_HASH} is not stored",
+            ],
+            id="config_hash-unknown",
+        ),
+        pytest.param(
+            [f"UPDATE ck_decisions SET subject = '{SUBJECTS['b']}' WHERE id = 3"],
+            ["record 3: its subject does not match its commitment: the subject or salt was edited"],
+            id="subject-reassigned",
+        ),
+        pytest.param(
+            ["DELETE FROM ck_decisions WHERE id = 3"],
+            [f"record 4: at position 4 where 3 was expected: {MOVED}"],
+            id="middle-deleted",
+        ),
+        pytest.param(
+            ["DELETE FROM ck_decisions WHERE id = 5"],
+            [
+                "record 4: the chain head counts 5 records but the ledger ends at"
+                " position 4: the last 1 were removed"
+            ],
+            id="last-deleted",
+        ),
+        pytest.param(
+            [
+                "UPDATE ck_decisions SET id = -2 WHERE id = 2",
+                "UPDATE ck_decisions SET id = 2 WHERE id = 3",
+                "UPDATE ck_decisions SET id = 3 WHERE id = -2",
+            ],
+            [
+                f"record 2: at position 3 where 2 was expected: {MOVED}",
+                "record 3: at position 2 where 4 was expected: moved",
+            ],
+            id="swapped",
+        ),
+        pytest.param(
+            [
+                f"UPDATE ck_banner_configs SET config = replace(config, 'Alle', 'Keine')"
+                f" WHERE config_hash = '{DE_HASH}'"
+            ],
+            [
+                f"record 3: its banner configuration {DE_HASH} was edited (the stored"
+                " text no longer has that SHA-256)"
+            ],
+            id="banner-edited",
+        ),
+        pytest.param(
+            [f"DELETE FROM ck_banner_configs WHERE config_hash = '{DE_HASH}'"],
+            [f"record 3: its banner configuration {DE_HASH} is not stored"],
+            id="banner-deleted",
+        ),
+        pytest.param(
+            ["UPDATE ck_ledger_head SET head = (SELECT chain_hash FROM ck_decisions WHERE id = 4)"],
+            ["record 5: does not match the chain head (the head or the record was edited)"],
+            id="head-edited",
+        ),
+        pytest.param(
+            ["UPDATE ck_ledger_head SET records = 4"],
+            [
+                "record 5: at position 5, past the chain head (4 records): the head was"
+                " edited or records were added around it"
+            ],
+            id="head-count-edited",
+        ),
+        pytest.param(
+            ["DELETE FROM ck_ledger_head"],
+            ["ledger: the chain head is missing (ck_ledger_head emptied)"],
+            id="head-deleted",
+        ),
     ],
 )
 def test_every_kind_of_tampering_is_found_and_names_the_record(ledger, statements, problems):
@@ -192,12 +252,24 @@ def test_a_visitor_sees_their_records_oldest_first_with_the_banner_they_were_sho
     store = open_store(ledger)
     records = store.subject_records("default", SUBJECTS["b"])
     assert records == [
-        {"decided_at": "2026-11-24T13:06:09Z", "policy_version": "2026-11",
-         "action": "reject_all", "categories": ["necessary"], "language": "en",
-         "config_hash": EN_HASH, "banner": BANNERS["en"]},
-        {"decided_at": "2026-11-24T13:09:09Z", "policy_version": "2026-11",
-         "action": "custom", "categories": ["marketing", "necessary"], "language": "de",
-         "config_hash": DE_HASH, "banner": BANNERS["de"]},
+        {
+            "decided_at": "2026-11-24T13:06:09Z",
+            "policy_version": "2026-11",
+            "action": "reject_all",
+            "categories": ["necessary"],
+            "language": "en",
+            "config_hash": EN_HASH,
+            "banner": BANNERS["en"],
+        },
+        {
+            "decided_at": "2026-11-24T13:09:09Z",
+            "policy_version": "2026-11",
+            "action": "custom",
+            "categories": ["marketing", "necessary"],
+            "language": "de",
+            "config_hash": DE_HASH,
+            "banner": BANNERS["de"],
+        },
     ]
     assert store.subject_records("other-site", SUBJECTS["b"]) == []
     assert store.subject_records("default", "") == []
@@ -207,13 +279,17 @@ def test_a_visitor_sees_their_records_oldest_first_with_the_banner_they_were_sho
 @pytest.mark.every_store
 def test_erasure_unlinks_a_visitor_and_the_chain_still_verifies(ledger):
     with raw_database(ledger) as sql:
-        salts = [s for (s,) in sql("SELECT salt FROM ck_decisions WHERE subject = ?",
-                                   (SUBJECTS["a"],))]
+        salts = [
+            s for (s,) in sql("SELECT salt FROM ck_decisions WHERE subject = ?", (SUBJECTS["a"],))
+        ]
     assert len(salts) == 2
     store = open_store(ledger, clock=Clock(NOW))
     others = {who: store.subject_records("default", SUBJECTS[who]) for who in "bc"}
-    stats_query = {"metrics": ["decisions", "grant_rate"], "dimensions": ["consent:category"],
-                   "date_range": "day"}
+    stats_query = {
+        "metrics": ["decisions", "grant_rate"],
+        "dimensions": ["consent:category"],
+        "date_range": "day",
+    }
     stats = store.query(stats_query)["results"]
 
     assert store.erase_subject("default", SUBJECTS["a"]) == 2
@@ -251,8 +327,8 @@ def test_purging_old_decisions_cuts_the_start_of_the_chain_and_it_still_verifies
     store.close()
     tamper(ledger, "DELETE FROM ck_decisions WHERE id = 4")
     assert verify(ledger).problems == [
-        "record 5: at position 5 where 4 was expected: 1 record(s) before it were removed"
-        " or moved"]
+        "record 5: at position 5 where 4 was expected: 1 record(s) before it were removed or moved"
+    ]
 
 
 def test_a_published_head_shows_a_chain_rebuilt_by_someone_with_write_access(ledger):
@@ -267,7 +343,8 @@ def test_a_published_head_shows_a_chain_rebuilt_by_someone_with_write_access(led
     assert verify(ledger).ok
     assert verify(ledger, anchors=[anchor]).problems == [
         f"anchor {anchor}: not a chain hash of this ledger: the chain was rebuilt, or the"
-        " records up to it were purged"]
+        " records up to it were purged"
+    ]
 
 
 def rebuild_chain(url):
@@ -275,7 +352,8 @@ def rebuild_chain(url):
         previous = GENESIS
         rows = db.execute(
             "SELECT id, site, subject, decided_at, policy_version, action, categories,"
-            " language, config_hash, seq, commitment FROM ck_decisions ORDER BY id").fetchall()
+            " language, config_hash, seq, commitment FROM ck_decisions ORDER BY id"
+        ).fetchall()
         for id_, *fields, seq, commitment in rows:
             fields[5] = categories_from_text(fields[5])
             entry = ledger_entry(DecisionRecord(*fields), position=seq, commitment=commitment)
@@ -315,8 +393,11 @@ def test_nothing_is_appended_once_the_chain_head_is_gone(ledger):
 @pytest.mark.anyio
 async def test_decisions_posted_by_visitors_form_a_verified_chain(make_site, store_url):
     async with visit(make_site()) as browser:
-        for choice in ({"action": "reject_all"}, {"action": "accept_all"},
-                       {"action": "custom", "categories": ["analytics"]}):
+        for choice in (
+            {"action": "reject_all"},
+            {"action": "accept_all"},
+            {"action": "custom", "categories": ["analytics"]},
+        ):
             assert (await browser.post("/consentkit/consent", json=choice)).status_code == 200
     report = verify(store_url)
     assert (report.ok, report.records) == (True, 3)
@@ -325,7 +406,10 @@ async def test_decisions_posted_by_visitors_form_a_verified_chain(make_site, sto
     store = open_store(store_url)
     records = store.subject_records("default", subject)
     assert [r["categories"] for r in records] == [
-        ["necessary"], ["analytics", "marketing", "necessary"], ["analytics", "necessary"]]
+        ["necessary"],
+        ["analytics", "marketing", "necessary"],
+        ["analytics", "necessary"],
+    ]
     assert records[0]["banner"]["categories"]  # the configuration shown, parsed
     store.close()
 
@@ -345,7 +429,10 @@ def test_ledger_verify_prints_the_count_and_head_or_each_problem(ledger, capsys)
     head = store.ledger_head()
     store.close()
     assert run(capsys, "ledger", "verify", "--store", ledger) == (
-        0, f"ledger OK: 5 records (1 erased), head {head}\n", "")
+        0,
+        f"ledger OK: 5 records (1 erased), head {head}\n",
+        "",
+    )
     assert run(capsys, "ledger", "head", "--store", ledger) == (0, f"{head}\n", "")
     code, out, _ = run(capsys, "ledger", "verify", "--store", ledger, "--anchor", head)
     assert code == 0
@@ -390,14 +477,19 @@ def test_a_version_2_ledger_is_chained_when_opened_and_verifies(store_url):
             (SUBJECTS["b"], 60, "reject_all", "necessary"),
             (SUBJECTS["a"], 120, "custom", "analytics necessary"),
         ]:
-            sql("INSERT INTO ck_decisions (site, subject, decided_at, policy_version, action,"
+            sql(
+                "INSERT INTO ck_decisions (site, subject, decided_at, policy_version, action,"
                 " categories, language, config_hash) VALUES ('default', ?, ?, '2026-11', ?, ?,"
-                " 'en', ?)", (subject, NOW + after, action, categories, config_hash))
+                " 'en', ?)",
+                (subject, NOW + after, action, categories, config_hash),
+            )
     store = open_store(store_url, clock=Clock(NOW))
     report = store.verify_ledger()
     assert (report.ok, report.records) == (True, 3)
     assert [r["action"] for r in store.subject_records("default", SUBJECTS["a"])] == [
-        "accept_all", "custom"]
+        "accept_all",
+        "custom",
+    ]
     decide(store, "c", "accept_all", ("analytics", "marketing"), "en", 180)
     assert store.erase_subject("default", SUBJECTS["a"]) == 2
     report = store.verify_ledger()

@@ -42,12 +42,25 @@ def test_a_version_1_cube_is_moved_into_cells_and_answers_the_same(store_url):
     store = open_store(store_url, clock=Clock(NOW))
     # two dimensions: answered from the cube cells (version 1 wrote its roll-ups too, and
     # those are left as they were)
-    answer = store.query({"metrics": ["visitors", "pageviews"], "date_range": "day",
-                          "dimensions": ["visit:country", "event:page"]})
+    answer = store.query(
+        {
+            "metrics": ["visitors", "pageviews"],
+            "date_range": "day",
+            "dimensions": ["visit:country", "event:page"],
+        }
+    )
     assert {tuple(r["dimensions"]): r["metrics"] for r in answer["results"]} == {
-        ("DE", "/"): [3, 8], ("FR", "/blog"): [3, 1]}
-    other = store.query({"site_id": "other", "metrics": ["pageviews"], "date_range": "day",
-                         "dimensions": ["visit:country", "visit:os"]})
+        ("DE", "/"): [3, 8],
+        ("FR", "/blog"): [3, 1],
+    }
+    other = store.query(
+        {
+            "site_id": "other",
+            "metrics": ["pageviews"],
+            "date_range": "day",
+            "dimensions": ["visit:country", "visit:os"],
+        }
+    )
     assert other["results"][0]["metrics"] == [9]
     store.close()
     with raw_database(store_url) as sql:

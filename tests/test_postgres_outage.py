@@ -41,8 +41,7 @@ async def test_every_acknowledged_decision_and_page_view_arrives_after_an_outage
 ):
     url, direct, proxy = proxied
     spool = tmp_path / "spool.sqlite3"
-    app = make_site(store=url + "&pool_timeout=1", decision_spool=str(spool),
-                    flush_interval=0.05)
+    app = make_site(store=url + "&pool_timeout=1", decision_spool=str(spool), flush_interval=0.05)
     views = 0
     # a server waits for the shutdown flush (uvicorn: as long as it takes)
     async with LifespanManager(app, shutdown_timeout=60) as manager:
@@ -82,7 +81,8 @@ async def test_a_query_while_the_database_is_away_is_a_503_that_describes_nothin
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as admin:
             proxy.cut()
             answer = await admin.post(
-                "/consentkit/api/query", json={"metrics": ["visitors"], "date_range": "day"},
+                "/consentkit/api/query",
+                json={"metrics": ["visitors"], "date_range": "day"},
                 headers={"Authorization": f"Bearer {token}"},
             )
             proxy.restore()

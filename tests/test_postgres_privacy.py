@@ -16,11 +16,21 @@ def dump_schema(url: str) -> bytes:
 
     dump = []
     with psycopg.connect(url) as db:
-        tables = [name for (name,) in db.execute(
-            "SELECT table_name FROM information_schema.tables"
-            " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")]
-        assert {"ck_cells", "ck_segments", "ck_pages", "ck_daily", "ck_decisions",
-                "ck_consent_stats"} <= set(tables)
+        tables = [
+            name
+            for (name,) in db.execute(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+            )
+        ]
+        assert {
+            "ck_cells",
+            "ck_segments",
+            "ck_pages",
+            "ck_daily",
+            "ck_decisions",
+            "ck_consent_stats",
+        } <= set(tables)
         for table in tables:
             with db.cursor().copy(f"COPY {table} TO STDOUT") as copy:
                 dump += [bytes(block) for block in copy]
@@ -33,8 +43,7 @@ def dump_schema(url: str) -> bytes:
 async def test_no_ip_user_agent_or_cookie_value_is_stored_in_postgres(
     make_site, store_url, country_db, tmp_path
 ):
-    app = make_site(geoip_database=country_db, trusted_proxies=["10.0.0.0/8"],
-                    count_refused=True)
+    app = make_site(geoip_database=country_db, trusted_proxies=["10.0.0.0/8"], count_refused=True)
     cookie_values = []
     for index, address in enumerate(CLIENTS):
         agent = AGENTS[index % len(AGENTS)]
@@ -56,8 +65,9 @@ async def test_no_ip_user_agent_or_cookie_value_is_stored_in_postgres(
         assert countries == {"DE", "FR", "JP", "NL"}
     # the tables, and the local spool that would hold decisions while the database is away
     blob = dump_schema(store_url) + (tmp_path / "spool.sqlite3").read_bytes()
-    needles = forbidden_needles([*CLIENTS, "10.0.0.1"], AGENTS, [
-        v for v in cookie_values if len(v) >= 16])
+    needles = forbidden_needles(
+        [*CLIENTS, "10.0.0.1"], AGENTS, [v for v in cookie_values if len(v) >= 16]
+    )
     for label, variants in needles.items():
         for needle in variants:
             assert needle not in blob, f"{label} found in the database"

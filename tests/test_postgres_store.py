@@ -39,9 +39,15 @@ def test_consentkit_options_are_taken_out_of_the_url_and_libpq_ones_kept():
         "postgres://app@db.internal/site?sslmode=require&pool_max_size=8&prepare_threshold=none"
         "&options=-csearch_path%3Dtenant"
     )
-    assert libpq == "postgresql://app@db.internal/site?sslmode=require&options=-csearch_path%3Dtenant"
-    assert pool == {"pool_min_size": 1, "pool_max_size": 8, "pool_timeout": 5,
-                    "decision_timeout": 1}
+    assert (
+        libpq == "postgresql://app@db.internal/site?sslmode=require&options=-csearch_path%3Dtenant"
+    )
+    assert pool == {
+        "pool_min_size": 1,
+        "pool_max_size": 8,
+        "pool_timeout": 5,
+        "decision_timeout": 1,
+    }
     assert connection == {"prepare_threshold": None, "connect_timeout": 5}
     _, _, connection = parse_url("postgresql:///site?connect_timeout=30&prepare_threshold=0")
     assert connection == {"prepare_threshold": 0}  # the URL's own timeout stands
@@ -49,9 +55,14 @@ def test_consentkit_options_are_taken_out_of_the_url_and_libpq_ones_kept():
 
 @pytest.mark.parametrize(
     ("option", "message"),
-    [("pool_max_size=0", "pool_max_size"), ("pool_timeout=soon", "pool_timeout"),
-     ("decision_timeout=0", "decision_timeout"), ("decision_timeout=nan", "decision_timeout"),
-     ("pool_min_size=5&pool_max_size=2", "pool_min_size"), ("colour=blue", "colour")],
+    [
+        ("pool_max_size=0", "pool_max_size"),
+        ("pool_timeout=soon", "pool_timeout"),
+        ("decision_timeout=0", "decision_timeout"),
+        ("decision_timeout=nan", "decision_timeout"),
+        ("pool_min_size=5&pool_max_size=2", "pool_min_size"),
+        ("colour=blue", "colour"),
+    ],
 )
 def test_a_bad_url_option_fails_at_start_up_naming_it(option, message):
     with pytest.raises(ConfigurationError, match=message):
@@ -96,8 +107,12 @@ def test_writers_flushing_the_same_cells_at_once_lose_nothing(postgres_url):
         try:
             for turn in range(rounds):
                 for hour, country, page, visitor in views[turn * 30 : (turn + 1) * 30]:
-                    buffer.count(hour, (country, "desktop", "Chrome", "Linux"), page,
-                                 visitor_hash(SKETCH_KEY, str(visitor)))
+                    buffer.count(
+                        hour,
+                        (country, "desktop", "Chrome", "Linux"),
+                        page,
+                        visitor_hash(SKETCH_KEY, str(visitor)),
+                    )
                 start.wait()
                 asyncio.run(buffer.flush())
         except BaseException as error:
@@ -122,21 +137,30 @@ def test_writers_flushing_the_same_cells_at_once_lose_nothing(postgres_url):
     assert failures == []
 
     store = stores[0]
-    cube = store.query({"metrics": ["visitors", "pageviews"], "date_range": "day",
-                        "dimensions": ["time:hour", "visit:country", "event:page"]})
+    cube = store.query(
+        {
+            "metrics": ["visitors", "pageviews"],
+            "date_range": "day",
+            "dimensions": ["time:hour", "visit:country", "event:page"],
+        }
+    )
     got = {tuple(row["dimensions"]): row["metrics"] for row in cube["results"]}
     assert got == {
-        (datetime.fromtimestamp(hour * 3600, UTC).strftime("%Y-%m-%d %H:00:00"), country, page):
-        [len(expected_visitors[hour, country, page]), views]
+        (datetime.fromtimestamp(hour * 3600, UTC).strftime("%Y-%m-%d %H:00:00"), country, page): [
+            len(expected_visitors[hour, country, page]),
+            views,
+        ]
         for (hour, country, page), views in expected_views.items()
     }
     by_country: dict[str, set[int]] = defaultdict(set)
     for (_, country, _), seen in expected_visitors.items():
         by_country[country] |= seen
-    rollup = store.query({"metrics": ["visitors"], "date_range": "day",
-                          "dimensions": ["visit:country"]})  # answered by the daily roll-ups
+    rollup = store.query(
+        {"metrics": ["visitors"], "date_range": "day", "dimensions": ["visit:country"]}
+    )  # answered by the daily roll-ups
     assert {r["dimensions"][0]: r["metrics"][0] for r in rollup["results"]} == {
-        country: len(seen) for country, seen in by_country.items()}
+        country: len(seen) for country, seen in by_country.items()
+    }
     with raw_database(postgres_url) as sql:
         assert sql("SELECT COUNT(*) FROM ck_segments") == [(2 + rounds,)]
     for each in stores:
@@ -157,23 +181,40 @@ def test_a_flush_that_failed_after_numbering_new_segments_leaves_no_void_ids(sto
     with raw_database(store_url) as sql:
         sql("ALTER TABLE ck_cells_away RENAME TO ck_cells")
     asyncio.run(buffer.flush())
-    answer = store.query({"metrics": ["visitors", "pageviews"], "date_range": "day",
-                          "dimensions": ["visit:country", "event:page"]})  # from the cells
+    answer = store.query(
+        {
+            "metrics": ["visitors", "pageviews"],
+            "date_range": "day",
+            "dimensions": ["visit:country", "event:page"],
+        }
+    )  # from the cells
     assert [(r["dimensions"], r["metrics"]) for r in answer["results"]] == [
-        (["DE", "/new"], [1, 1])]
+        (["DE", "/new"], [1, 1])
+    ]
     store.close()
 
 
 def decide(store, subject: str, at: float) -> None:
     canonical, config_hash = config_fingerprint({"language": "en"})
     record = decision_record(
-        site="default", subject=subject, decided_at=int(at), policy_version="2026-11",
-        action="accept_all", granted=frozenset({"necessary", "analytics"}), language="en",
+        site="default",
+        subject=subject,
+        decided_at=int(at),
+        policy_version="2026-11",
+        action="accept_all",
+        granted=frozenset({"necessary", "analytics"}),
+        language="en",
         config_hash=config_hash,
     )
-    tally = ConsentTally(hour=int(at) // 3600, country="DE", device="desktop",
-                         browser="Chrome", action="accept_all", offered=("analytics",),
-                         granted=("analytics",))
+    tally = ConsentTally(
+        hour=int(at) // 3600,
+        country="DE",
+        device="desktop",
+        browser="Chrome",
+        action="accept_all",
+        offered=("analytics",),
+        granted=("analytics",),
+    )
     store.append_decision(record, tally, canonical)
 
 

@@ -35,16 +35,31 @@ def start_workers(
     and wait until each answers."""
     for index in range(WORKERS):
         port = free_port()
-        env = {**os.environ, "CONSENTKIT_TEST_STORE": url,
-               "CONSENTKIT_TEST_SPOOL": str(folder / f"spool-{index}.sqlite3"),
-               # two flush often, racing each other; two only when they stop
-               "CONSENTKIT_TEST_FLUSH_INTERVAL": "0.05" if index % 2 else "3600"}
+        env = {
+            **os.environ,
+            "CONSENTKIT_TEST_STORE": url,
+            "CONSENTKIT_TEST_SPOOL": str(folder / f"spool-{index}.sqlite3"),
+            # two flush often, racing each other; two only when they stop
+            "CONSENTKIT_TEST_FLUSH_INTERVAL": "0.05" if index % 2 else "3600",
+        }
         log = open(folder / f"worker-{index}.log", "wb")  # noqa: SIM115 - the child keeps it
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "postgres_workers_app:app", "--port", str(port),
-             "--app-dir", str(Path(__file__).parent), "--log-level", "warning",
-             "--no-access-log"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "postgres_workers_app:app",
+                "--port",
+                str(port),
+                "--app-dir",
+                str(Path(__file__).parent),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         workers.append((process, port))
@@ -67,8 +82,9 @@ async def browse(ports: list[int], visitor: int) -> set[str]:
     servers = set()
     async with httpx.AsyncClient() as browser:
         first = ports[visitor % WORKERS]
-        response = await browser.post(f"http://127.0.0.1:{first}/consentkit/consent",
-                                      json={"action": "accept_all"})
+        response = await browser.post(
+            f"http://127.0.0.1:{first}/consentkit/consent", json={"action": "accept_all"}
+        )
         assert response.status_code == 200
         for n in range(VIEWS_EACH):
             port = ports[(visitor + n) % WORKERS]
@@ -105,10 +121,12 @@ def test_four_worker_processes_count_into_one_database(postgres_url, tmp_path):
     store = open_store(postgres_url)
     total = store.query({"metrics": ["visitors", "pageviews"], "date_range": "7d"})
     assert total["results"][0]["metrics"] == [VISITORS, VISITORS * VIEWS_EACH]
-    pages = store.query({"metrics": ["visitors", "pageviews"], "date_range": "7d",
-                         "dimensions": ["event:page"]})
+    pages = store.query(
+        {"metrics": ["visitors", "pageviews"], "date_range": "7d", "dimensions": ["event:page"]}
+    )
     assert {tuple(r["dimensions"]): r["metrics"] for r in pages["results"]} == {
-        (page,): [VISITORS, VISITORS * VIEWS_EACH // 2] for page in PAGES}
+        (page,): [VISITORS, VISITORS * VIEWS_EACH // 2] for page in PAGES
+    }
     decisions = store.query({"metrics": ["decisions"], "date_range": "7d"})
     assert decisions["results"][0]["metrics"] == [VISITORS]
     ledger = store.verify_ledger()  # one hash chain, appended to by all four

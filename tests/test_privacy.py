@@ -35,10 +35,15 @@ def forbidden_needles(addresses, agents, cookie_values):
     return needles
 
 
-async def test_no_ip_user_agent_or_cookie_value_is_ever_stored(make_site, store_url, country_db,
-                                                               tmp_path):
-    app = make_site(geoip_database=country_db, trusted_proxies=["10.0.0.0/8"],
-                    flush_interval=0.05, count_refused=True)
+async def test_no_ip_user_agent_or_cookie_value_is_ever_stored(
+    make_site, store_url, country_db, tmp_path
+):
+    app = make_site(
+        geoip_database=country_db,
+        trusted_proxies=["10.0.0.0/8"],
+        flush_interval=0.05,
+        count_refused=True,
+    )
     cookie_values = []
     for index, address in enumerate(CLIENTS):
         agent = AGENTS[index % len(AGENTS)]
@@ -60,8 +65,9 @@ async def test_no_ip_user_agent_or_cookie_value_is_ever_stored(make_site, store_
     files = [p for p in tmp_path.iterdir() if p.name.startswith(db_path.name)]
     assert {p.name for p in files} >= {db_path.name, db_path.name + "-wal"}
     blob = b"".join(p.read_bytes() for p in files)
-    needles = forbidden_needles([*CLIENTS, "10.0.0.1"], AGENTS, [
-        v for v in cookie_values if len(v) >= 16])
+    needles = forbidden_needles(
+        [*CLIENTS, "10.0.0.1"], AGENTS, [v for v in cookie_values if len(v) >= 16]
+    )
     for label, variants in needles.items():
         for needle in variants:
             assert needle not in blob, f"{label} found in the database files"

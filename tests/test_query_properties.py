@@ -35,17 +35,26 @@ event = st.tuples(
     st.integers(0, 25),  # visitor
 )
 condition = st.one_of(
-    *(st.tuples(st.sampled_from(["is", "is_not"]), st.just(f),
-                st.lists(st.sampled_from(VALUES[f]), min_size=1, max_size=2, unique=True))
-      for f in FIELDS),
-    st.tuples(st.just("contains"), st.just("event:page"),
-              st.lists(st.sampled_from(["blog", "pri", "/"]), min_size=1, max_size=2)),
+    *(
+        st.tuples(
+            st.sampled_from(["is", "is_not"]),
+            st.just(f),
+            st.lists(st.sampled_from(VALUES[f]), min_size=1, max_size=2, unique=True),
+        )
+        for f in FIELDS
+    ),
+    st.tuples(
+        st.just("contains"),
+        st.just("event:page"),
+        st.lists(st.sampled_from(["blog", "pri", "/"]), min_size=1, max_size=2),
+    ),
 )
 filters = st.recursive(
     condition.map(list),
     lambda inner: st.one_of(
-        st.tuples(st.sampled_from(["and", "or"]), st.lists(inner, min_size=1, max_size=3))
-        .map(list),
+        st.tuples(st.sampled_from(["and", "or"]), st.lists(inner, min_size=1, max_size=3)).map(
+            list
+        ),
         st.tuples(st.just("not"), inner).map(list),
     ),
     max_leaves=4,
@@ -53,8 +62,11 @@ filters = st.recursive(
 query = st.fixed_dictionaries(
     {
         "metrics": st.just(["visitors", "pageviews"]),
-        "dimensions": st.lists(st.sampled_from([*FIELDS, "time:day", "time:week", "time:month"]),
-                               max_size=2, unique=True),
+        "dimensions": st.lists(
+            st.sampled_from([*FIELDS, "time:day", "time:week", "time:month"]),
+            max_size=2,
+            unique=True,
+        ),
         "date_range": st.sampled_from(["day", "7d", "30d", "month", "all"]),
     },
     optional={"filters": st.lists(filters, max_size=2)},
@@ -80,8 +92,10 @@ def matches(spec, row) -> bool:
 def day_range(name: str) -> tuple[date, date]:
     today = NOW.date()
     return {
-        "day": (today, today), "7d": (today - timedelta(days=6), today),
-        "30d": (today - timedelta(days=29), today), "month": (today.replace(day=1), today),
+        "day": (today, today),
+        "7d": (today - timedelta(days=6), today),
+        "30d": (today - timedelta(days=29), today),
+        "month": (today.replace(day=1), today),
         "all": (EPOCH, today),
     }[name]
 
@@ -127,8 +141,11 @@ def new_store_url(request, tmp_path_factory):
 
 
 # The one function-scoped fixture is a factory: every example opens a store of its own.
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(events=st.lists(event, max_size=120), queries=st.lists(query, min_size=1, max_size=4))
 def test_queries_equal_brute_force_over_raw_events(new_store_url, events, queries):
     with new_store_url() as url:

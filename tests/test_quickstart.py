@@ -67,14 +67,24 @@ def test_the_quickstart_runs_as_written(tmp_path: Path) -> None:
     venv_bin = str(Path(sys.executable).parent)
     environment = {**os.environ, "PATH": venv_bin + os.pathsep + os.environ["PATH"]}
     export = the_line(commands, "export CONSENTKIT_SECRET=")
-    secret = subprocess.run(["bash", "-c", f'{export}\nprintf %s "$CONSENTKIT_SECRET"'],
-                            env=environment, capture_output=True, text=True, check=True).stdout
+    secret = subprocess.run(
+        ["bash", "-c", f'{export}\nprintf %s "$CONSENTKIT_SECRET"'],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert len(secret) >= 32
     environment["CONSENTKIT_SECRET"] = secret
     run = shlex.split(the_line(commands, "uvicorn "))
     port = free_port()
-    server = ServerProcess([sys.executable, "-m", *run, "--port", str(port)], port,
-                           cwd=tmp_path, env=environment, log_file=tmp_path.parent / "app.log")
+    server = ServerProcess(
+        [sys.executable, "-m", *run, "--port", str(port)],
+        port,
+        cwd=tmp_path,
+        env=environment,
+        log_file=tmp_path.parent / "app.log",
+    )
     with server, httpx.Client(base_url=server.url, headers={"Origin": server.url}) as browser:
         home = browser.get("/")
         assert home.status_code == 200 and home.headers["vary"] == "Cookie"
@@ -95,13 +105,23 @@ def test_the_quickstart_runs_as_written(tmp_path: Path) -> None:
 
     # 7. Look at the numbers: the Python snippet, then the command line
     for snippet in snippets:
-        ran = subprocess.run([sys.executable, "-c", snippet.code], cwd=tmp_path,
-                             capture_output=True, text=True, timeout=60)
+        ran = subprocess.run(
+            [sys.executable, "-c", snippet.code],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert ran.returncode == 0, ran.stderr
         assert ran.stdout.splitlines() == ["['/blog/{slug}'] [1, 2]"]
     query = shlex.split(the_line(commands, "consentkit query "))
-    ran = subprocess.run([sys.executable, "-m", "consentkit", *query[1:]], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=60)
+    ran = subprocess.run(
+        [sys.executable, "-m", "consentkit", *query[1:]],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ran.returncode == 0, ran.stderr
     header, *rows = ran.stdout.splitlines()
     assert header.split() == ["time:day", "visitors", "pageviews"]

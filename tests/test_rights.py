@@ -18,8 +18,9 @@ EVIL = {"origin": "https://evil.example"}
 async def decide_twice(browser) -> str:
     await browser.post("/consentkit/consent", json={"action": "accept_all"})
     await browser.get("/sets-cookies")
-    await browser.post("/consentkit/consent", json={"action": "custom",
-                                                     "categories": ["marketing"]})
+    await browser.post(
+        "/consentkit/consent", json={"action": "custom", "categories": ["marketing"]}
+    )
     return browser.cookies["consentkit"]
 
 
@@ -43,7 +44,10 @@ async def test_a_visitor_sees_their_own_records_and_nobody_elses(make_site):
     assert first["decided_at"].endswith("Z")
     # what the visitor was shown: the banner configuration, texts included
     assert [c["name"] for c in first["banner"]["categories"]] == [
-        "necessary", "analytics", "marketing"]
+        "necessary",
+        "analytics",
+        "marketing",
+    ]
     assert "subject" not in first
 
 
@@ -58,7 +62,9 @@ async def test_records_download_as_csv_and_json(make_site):
     assert as_csv.headers["content-disposition"] == 'attachment; filename="consent-records.csv"'
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
     assert [(r["action"], r["categories"]) for r in rows] == [
-        ("accept_all", "analytics marketing necessary"), ("withdraw", "marketing necessary")]
+        ("accept_all", "analytics marketing necessary"),
+        ("withdraw", "marketing necessary"),
+    ]
     assert rows[0]["policy_version"] == "2026-11" and len(rows[0]["config_hash"]) == 64
     assert default.text == as_csv.text
     records = as_json.json()["records"]
@@ -102,8 +108,13 @@ def subject_of(cookie: str) -> str:
     from consentkit.ledger.chain import SubjectHasher
 
     keys = SiteKeys([SECRET], time.time)
-    codec = DecisionCodec(keys.decision_signer(), policy_version="2026-11", max_age=3600,
-                          categories=frozenset({"analytics", "marketing"}), clock=time.time)
+    codec = DecisionCodec(
+        keys.decision_signer(),
+        policy_version="2026-11",
+        max_age=3600,
+        categories=frozenset({"analytics", "marketing"}),
+        clock=time.time,
+    )
     decision_id = codec.decision_id(cookie)
     assert decision_id is not None
     return SubjectHasher(keys.ledger_keys())(decision_id)
@@ -132,7 +143,9 @@ async def test_records_stay_reachable_after_a_policy_change(make_site):
         await browser.post("/consentkit/consent", json={"action": "reject_all"})
         records = (await browser.get("/consentkit/me")).json()["records"]
         assert [(r["policy_version"], r["action"]) for r in records] == [
-            ("2026-10", "accept_all"), ("2026-12", "reject_all")]
+            ("2026-10", "accept_all"),
+            ("2026-12", "reject_all"),
+        ]
 
 
 async def test_a_forged_cookie_identifies_no_one_and_erases_nothing(make_site):

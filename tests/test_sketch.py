@@ -303,12 +303,14 @@ def test_merging_two_one_visitor_sketches_equals_the_general_union() -> None:
     rng = random.Random(17)
     for _ in range(5000):
         first = rng.getrandbits(64)
-        second = rng.choice([
-            rng.getrandbits(64),
-            (first >> 39 << 39) | rng.getrandbits(39),  # the same idx', another rank
-            first ^ (1 << (39 + rng.randrange(3))),  # idx' differing in its lowest bits
-            first,
-        ])
+        second = rng.choice(
+            [
+                rng.getrandbits(64),
+                (first >> 39 << 39) | rng.getrandbits(39),  # the same idx', another rank
+                first ^ (1 << (39 + rng.randrange(3))),  # idx' differing in its lowest bits
+                first,
+            ]
+        )
         a, b = encode_hashes({first}), encode_hashes({second})
         assert merge_bytes(a, b) == union((a, b)).to_bytes() == encode_hashes({first, second})
 
@@ -352,9 +354,18 @@ def test_merging_serialised_sketches_equals_the_union_of_their_sets() -> None:
         assert merged == encode_hashes(set(first) | set(second))
 
 
-@pytest.mark.parametrize("bad", [b"", b"\x07abcd", b"\x01\xff\x00\x00\x01", b"\x01abc",
-                                 b"\x01\x00\x00\x00\x00", b"\x02" + b"\x00" * 100,
-                                 b"\x02" + b"\xff" * 32768])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"",
+        b"\x07abcd",
+        b"\x01\xff\x00\x00\x01",
+        b"\x01abc",
+        b"\x01\x00\x00\x00\x00",
+        b"\x02" + b"\x00" * 100,
+        b"\x02" + b"\xff" * 32768,
+    ],
+)
 def test_merging_a_corrupt_sketch_is_an_error_not_a_wrong_count(bad: bytes) -> None:
     from consentkit.analytics.sketch import encode_hashes
     from consentkit.analytics.sketch_arrays import merge_bytes

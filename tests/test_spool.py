@@ -39,9 +39,13 @@ async def test_decisions_take_effect_while_the_store_is_away_and_arrive_in_order
         answer = await browser.post("/consentkit/consent", json={"action": "accept_all"})
         assert answer.status_code == 200 and "consentkit_id" in browser.cookies
         assert (await browser.get("/consent-echo")).json()["categories"] == [
-            "analytics", "marketing", "necessary"]
-        await browser.post("/consentkit/consent", json={"action": "custom",
-                                                         "categories": ["marketing"]})
+            "analytics",
+            "marketing",
+            "necessary",
+        ]
+        await browser.post(
+            "/consentkit/consent", json={"action": "custom", "categories": ["marketing"]}
+        )
         assert waiting(spool) == 2  # on disk before the visitor was answered
         move_ledger(store_url, away=False)
         # later decisions queue behind the waiting ones, so the ledger keeps their order
@@ -76,9 +80,7 @@ async def test_without_a_spool_an_unrecordable_decision_is_refused_and_changes_n
         assert answer.status_code == 503 and "consentkit" not in browser.cookies
 
 
-def test_processes_sharing_a_spool_file_drain_each_record_once_and_in_order(
-    store_url, tmp_path
-):
+def test_processes_sharing_a_spool_file_drain_each_record_once_and_in_order(store_url, tmp_path):
     """Two workers' spools on one file (what "auto" gives every worker of one machine)."""
     import threading
 
@@ -92,11 +94,25 @@ def test_processes_sharing_a_spool_file_drain_each_record_once_and_in_order(
     path = str(tmp_path / "shared.sqlite3")
     first, second = DecisionSpool(path, store), DecisionSpool(path, store)
     for n in range(40):
-        record = DecisionRecord(site="default", subject=f"{n:032x}", decided_at=1_790_000_000 + n,
-                                policy_version="1", action="accept_all",
-                                categories=("necessary",), language="en", config_hash=config_hash)
-        tally = ConsentTally(hour=497_000, country="DE", device="desktop", browser="Chrome",
-                             action="accept_all", offered=("analytics",), granted=())
+        record = DecisionRecord(
+            site="default",
+            subject=f"{n:032x}",
+            decided_at=1_790_000_000 + n,
+            policy_version="1",
+            action="accept_all",
+            categories=("necessary",),
+            language="en",
+            config_hash=config_hash,
+        )
+        tally = ConsentTally(
+            hour=497_000,
+            country="DE",
+            device="desktop",
+            browser="Chrome",
+            action="accept_all",
+            offered=("analytics",),
+            granted=(),
+        )
         (first if n % 2 else second).put(record, tally, config)
     workers = [threading.Thread(target=spool.drain_once) for spool in (first, second) * 3]
     for worker in workers:
@@ -122,12 +138,15 @@ async def test_a_visitor_sees_and_erases_records_still_waiting_in_the_spool(
         move_ledger(store_url, away=False)  # back, and the spool not drained yet
         records = (await browser.get("/consentkit/me")).json()["records"]
         assert [(r["action"], r["banner"] is None) for r in records] == [
-            ("reject_all", False), ("accept_all", True)]
+            ("reject_all", False),
+            ("accept_all", True),
+        ]
         assert (await browser.post("/consentkit/me/erase")).json() == {"erased": 2}
     assert waiting(spool) == 0  # the waiting record was erased, not drained into the ledger
     with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
-        assert db.execute("SELECT COUNT(*) FROM ck_decisions WHERE subject <> ''").fetchone() \
-            == (0,)
+        assert db.execute("SELECT COUNT(*) FROM ck_decisions WHERE subject <> ''").fetchone() == (
+            0,
+        )
         assert db.execute("SELECT COUNT(*) FROM ck_decisions").fetchone() == (1,)
 
 

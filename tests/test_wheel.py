@@ -37,9 +37,21 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     """The new environment's python, and the environment to run it with."""
     folder = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(folder / "dist"), str(ROOT)],
-        check=True, cwd=folder, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(folder / "dist"),
+            str(ROOT),
+        ],
+        check=True,
+        cwd=folder,
+        timeout=300,
     )
     [wheel] = (folder / "dist").glob("consentkit-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -50,9 +62,21 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
-         "--no-index", str(wheel)],
-        check=True, cwd=folder, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        check=True,
+        cwd=folder,
+        timeout=300,
     )
     env = {**os.environ, "PYTHONPATH": sysconfig.get_paths()["purelib"]}
     return python, env
@@ -60,22 +84,40 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 
 def test_the_installed_wheel_is_the_one_imported(installed, tmp_path):
     python, env = installed
-    shown = subprocess.run([python, "-c", "import consentkit; print(consentkit.__file__)"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    shown = subprocess.run(
+        [python, "-c", "import consentkit; print(consentkit.__file__)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert Path(shown.stdout.strip()).is_relative_to(python.parents[1])
-    helped = subprocess.run([python, "-m", "consentkit", "--help"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True)
+    helped = subprocess.run(
+        [python, "-m", "consentkit", "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert helped.returncode == 0 and helped.stdout.startswith("usage: consentkit"), helped
 
 
 def test_the_installed_wheel_serves_the_banner_and_the_dashboard(installed, tmp_path):
     python, env = installed
     port = free_port()
-    demo = [python, "-m", "consentkit", "demo", "--port", str(port),
-            "--store", f"sqlite:///{tmp_path / 'demo.sqlite3'}"]
+    demo = [
+        python,
+        "-m",
+        "consentkit",
+        "demo",
+        "--port",
+        str(port),
+        "--store",
+        f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+    ]
     env = {**env, "CONSENTKIT_ADMIN_TOKEN": "a-token-for-the-wheel-test"}
-    with ServerProcess(demo, port, cwd=tmp_path, env=env,
-                       log_file=tmp_path / "demo.log") as server:
+    with ServerProcess(demo, port, cwd=tmp_path, env=env, log_file=tmp_path / "demo.log") as server:
         for path, source in [
             ("/consentkit/banner.js", "static/banner/banner.js"),
             ("/consentkit/banner.css", "static/banner/banner.css"),

@@ -106,14 +106,21 @@ class PageViewBuffer:
     @property
     def pending(self) -> int:
         """Page views counted and not yet stored."""
-        return len(self._cells) + len(self._anonymous) + sum(self._bots.values()) + sum(
-            counted.size for counted in self._retry
+        return (
+            len(self._cells)
+            + len(self._anonymous)
+            + sum(self._bots.values())
+            + sum(counted.size for counted in self._retry)
         )
 
     def _take(self) -> _Counted:
         counted = _Counted(
-            list(self._segments), list(self._pages), self._cells, self._visitors,
-            self._anonymous, self._bots,
+            list(self._segments),
+            list(self._pages),
+            self._cells,
+            self._visitors,
+            self._anonymous,
+            self._bots,
         )
         self._segments, self._pages, self._bots = {}, {}, {}
         self._cells, self._visitors, self._anonymous = array("q"), array("Q"), array("q")
@@ -125,7 +132,8 @@ class PageViewBuffer:
             logger.warning(
                 "consentkit: %d page views dropped since the last report: more than %d "
                 "were waiting for the store",
-                self.dropped - self._dropped_reported, self.max_pending,
+                self.dropped - self._dropped_reported,
+                self.max_pending,
             )
             self._dropped_reported = self.dropped
         async with self._flush_lock:
@@ -191,8 +199,10 @@ def _merge(batches: list[_Counted]) -> _Counted:
     for counted in batches:
         new_segment = _renumber(segments, counted.segments)
         new_page = _renumber(pages, counted.pages)
-        for source, target in ((counted.cells, merged.cells),
-                               (counted.anonymous, merged.anonymous)):
+        for source, target in (
+            (counted.cells, merged.cells),
+            (counted.anonymous, merged.anonymous),
+        ):
             cells = np.frombuffer(source, dtype=np.int64)
             hours = cells >> (2 * NUMBER_BITS)
             segment = new_segment[(cells >> NUMBER_BITS) & NUMBER_MASK]

@@ -62,8 +62,14 @@ def cube_batch(
         anonymous_pageviews=anonymous_views,
         visitors=encode_groups(entry_cell, entries, len(unique)),
         rollups=daily_rollups(
-            segments, pages, hours, segment, page, pageviews + anonymous_views,
-            entry_cell, entries,
+            segments,
+            pages,
+            hours,
+            segment,
+            page,
+            pageviews + anonymous_views,
+            entry_cell,
+            entries,
         ),
         bots=sorted(bots),
     )
@@ -88,8 +94,12 @@ def _storable(
 
 def _storable_segment(segment: Segment) -> Segment:
     country, device, browser, os = segment
-    return (storable_text(country), storable_text(device), storable_text(browser),
-            storable_text(os))
+    return (
+        storable_text(country),
+        storable_text(device),
+        storable_text(browser),
+        storable_text(os),
+    )
 
 
 def _renumber(

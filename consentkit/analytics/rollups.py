@@ -89,7 +89,13 @@ def daily_rollups(
         if kind != TOTAL:
             codes, values = _codes(s[field] for s in segments)
         result += _rollups(
-            kind, days, unit_day, codes[unit_segment], values, unit_views, entry_unit,
+            kind,
+            days,
+            unit_day,
+            codes[unit_segment],
+            values,
+            unit_views,
+            entry_unit,
             unit_entries,
         )
     result.sort(key=lambda rollup: rollup[:3])

@@ -38,9 +38,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         default = action.default
-        if default is None or default is False or default == [] or "default" in (
-            action.help or ""
-        ):
+        if default is None or default is False or default == [] or "default" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
 

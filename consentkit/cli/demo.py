@@ -19,10 +19,16 @@ from ..middleware import ConsentMiddleware
 
 CSP = "default-src 'self'; img-src 'self' data:"
 PAGES = {
-    "/": ("Home", "Welcome to the consentkit demo. Choose in the banner; nothing is counted "
-                  "until you allow analytics."),
-    "/about": ("About", "consentkit asks for consent, proves it, and counts page views "
-                        "without keeping anything that identifies you."),
+    "/": (
+        "Home",
+        "Welcome to the consentkit demo. Choose in the banner; nothing is counted "
+        "until you allow analytics.",
+    ),
+    "/about": (
+        "About",
+        "consentkit asks for consent, proves it, and counts page views "
+        "without keeping anything that identifies you.",
+    ),
     "/pricing": ("Pricing", "Free and open source."),
 }
 _STYLE = """body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}
@@ -87,16 +93,38 @@ def build_app(*, store: str, secret_key: str, admin_token: str | None) -> Starle
         secret_key=secret_key,
         store=store,
         categories=[
-            Category("analytics", title="Analytics",
-                     description="Counts visits without identifying you.",
-                     cookies=[Cookie("_ga", purpose="Google Analytics: tells visits apart",
-                                     lifetime="2 years", provider="Google"),
-                              Cookie("_ga_*", purpose="Google Analytics: session state",
-                                     lifetime="2 years", provider="Google")]),
-            Category("marketing", title="Marketing",
-                     description="Measures campaigns and personalises ads.",
-                     cookies=[Cookie("_fbp", purpose="Meta Pixel: ad measurement",
-                                     lifetime="90 days", provider="Meta")]),
+            Category(
+                "analytics",
+                title="Analytics",
+                description="Counts visits without identifying you.",
+                cookies=[
+                    Cookie(
+                        "_ga",
+                        purpose="Google Analytics: tells visits apart",
+                        lifetime="2 years",
+                        provider="Google",
+                    ),
+                    Cookie(
+                        "_ga_*",
+                        purpose="Google Analytics: session state",
+                        lifetime="2 years",
+                        provider="Google",
+                    ),
+                ],
+            ),
+            Category(
+                "marketing",
+                title="Marketing",
+                description="Measures campaigns and personalises ads.",
+                cookies=[
+                    Cookie(
+                        "_fbp",
+                        purpose="Meta Pixel: ad measurement",
+                        lifetime="90 days",
+                        provider="Meta",
+                    )
+                ],
+            ),
         ],
         policy_version="2026-11",
         admin_token=admin_token,

@@ -21,13 +21,22 @@ def add_disclose_command(subparsers: argparse._SubParsersAction[Any]) -> None:
     disclose = subparsers.add_parser(
         "disclose", help="print the cookie disclosure of an app's consent configuration"
     )
-    disclose.add_argument("app", metavar="APP", help="module:attribute naming a "
-                          "ConsentMiddleware, an ASGI app using one, or a list of Category")
-    disclose.add_argument("--format", choices=list(FORMATS), default="html",
-                          help="HTML for a page, Markdown for docs, JSON for tools")
+    disclose.add_argument(
+        "app",
+        metavar="APP",
+        help="module:attribute naming a "
+        "ConsentMiddleware, an ASGI app using one, or a list of Category",
+    )
+    disclose.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        default="html",
+        help="HTML for a page, Markdown for docs, JSON for tools",
+    )
     disclose.add_argument("--output", help="a file to write (default: standard output)")
-    disclose.add_argument("--app-dir", default=".",
-                          help="where to import APP from (default: the current directory)")
+    disclose.add_argument(
+        "--app-dir", default=".", help="where to import APP from (default: the current directory)"
+    )
     disclose.set_defaults(run=_disclose)
 
 

@@ -19,7 +19,10 @@ def add_ledger_command(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     verify.add_argument("--store", default=DEFAULT_STORE, help=STORE_HELP)
     verify.add_argument(
-        "--anchor", action="append", default=[], metavar="HASH",
+        "--anchor",
+        action="append",
+        default=[],
+        metavar="HASH",
         help="a head published earlier, which must still be in the chain "
         "(repeatable; default: none)",
     )
@@ -59,4 +62,3 @@ def _summary(report: LedgerReport) -> str:
         notes.append(f"{report.purged:,} purged before them")
     noun = "record" if report.records == 1 else "records"
     return f"{report.records:,} {noun} ({', '.join(notes)})"
-

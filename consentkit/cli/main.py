@@ -47,8 +47,11 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"  dashboard:    http://{args.host}:{args.port}/consentkit/dashboard", flush=True)
     print(f"  store:        {args.store}", flush=True)
     print(f"  admin token:  {token}", flush=True)
-    print(f"  query it:     consentkit query --store {args.store} "
-          "'{\"metrics\": [\"visitors\", \"pageviews\"], \"date_range\": \"day\"}'", flush=True)
+    print(
+        f"  query it:     consentkit query --store {args.store} "
+        '\'{"metrics": ["visitors", "pageviews"], "date_range": "day"}\'',
+        flush=True,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
@@ -84,9 +87,9 @@ def _purge(args: argparse.Namespace) -> int:
 
     from ..store.retention import check_retention, cutoffs
 
-    retention = check_retention({
-        name: days for name in TABLES if (days := getattr(args, f"{name}_days")) is not None
-    })
+    retention = check_retention(
+        {name: days for name in TABLES if (days := getattr(args, f"{name}_days")) is not None}
+    )
     if not retention:
         raise CommandError("say how long to keep something, e.g. --pageviews-days 760")
     store = open_existing_store(args.store)
@@ -145,34 +148,55 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run a demo site with the banner on SQLite")
     demo.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     demo.add_argument("--port", type=int, default=8000, help="the port to listen on")
-    demo.add_argument("--store", default="sqlite:///consentkit-demo.sqlite3",
-                      help="the store's URL (created if it does not exist)")
+    demo.add_argument(
+        "--store",
+        default="sqlite:///consentkit-demo.sqlite3",
+        help="the store's URL (created if it does not exist)",
+    )
     demo.set_defaults(run=_demo)
     query = commands.add_parser("query", help="run an analytics query (JSON, as the HTTP API)")
     query.add_argument("query", help='e.g. \'{"metrics": ["visitors"], "date_range": "7d"}\'')
     query.add_argument("--store", default=DEFAULT_STORE, help=STORE_HELP)
-    query.add_argument("--format", choices=["table", "json", "csv"], default="table",
-                       help="how to print the answer")
-    query.add_argument("--time-zone", default="UTC",
-                       help="the zone that days and hours are read in, e.g. Europe/Berlin")
-    query.add_argument("--k-anonymity", type=int, default=None, metavar="K",
-                       help="fold rows with fewer than K visitors into (other) "
-                       "(default: no folding)")
+    query.add_argument(
+        "--format",
+        choices=["table", "json", "csv"],
+        default="table",
+        help="how to print the answer",
+    )
+    query.add_argument(
+        "--time-zone",
+        default="UTC",
+        help="the zone that days and hours are read in, e.g. Europe/Berlin",
+    )
+    query.add_argument(
+        "--k-anonymity",
+        type=int,
+        default=None,
+        metavar="K",
+        help="fold rows with fewer than K visitors into (other) (default: no folding)",
+    )
     query.set_defaults(run=_query)
     purge = commands.add_parser("purge", help="delete rows older than the retention you give")
     purge.add_argument("--store", default=DEFAULT_STORE, help=STORE_HELP)
     for name in TABLES:
-        purge.add_argument(f"--{name.replace('_', '-')}-days", type=int, default=None,
-                           metavar="DAYS", dest=f"{name}_days",
-                           help=f"keep {name.replace('_', ' ')} this many days "
-                           "(default: keep them all)")
+        purge.add_argument(
+            f"--{name.replace('_', '-')}-days",
+            type=int,
+            default=None,
+            metavar="DAYS",
+            dest=f"{name}_days",
+            help=f"keep {name.replace('_', ' ')} this many days (default: keep them all)",
+        )
     purge.set_defaults(run=_purge)
     export = commands.add_parser("export", help="write the aggregates as CSV or JSON Lines")
     export.add_argument("--store", default=DEFAULT_STORE, help=STORE_HELP)
-    export.add_argument("--table", choices=["pageviews", "consent_stats"], default="pageviews",
-                        help="what to export")
-    export.add_argument("--format", choices=["csv", "jsonl"], default="csv",
-                        help="how to write it")
+    export.add_argument(
+        "--table",
+        choices=["pageviews", "consent_stats"],
+        default="pageviews",
+        help="what to export",
+    )
+    export.add_argument("--format", choices=["csv", "jsonl"], default="csv", help="how to write it")
     export.add_argument("--output", help="a file to write (default: standard output)")
     export.set_defaults(run=_export)
     add_disclose_command(commands)

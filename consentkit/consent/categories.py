@@ -173,9 +173,7 @@ class CategorySet:
         return None
 
 
-def _check_no_overlap(
-    categories: Sequence[Category], patterns: dict[str, re.Pattern[str]]
-) -> None:
+def _check_no_overlap(categories: Sequence[Category], patterns: dict[str, re.Pattern[str]]) -> None:
     """A cookie belongs to one category: enforcement and the disclosure must agree on which.
 
     Catches a name declared twice and a name that another category's pattern matches (two
@@ -184,7 +182,8 @@ def _check_no_overlap(
     for category in categories:
         for cookie in category.declared:
             others = [
-                name for name, pattern in patterns.items()
+                name
+                for name, pattern in patterns.items()
                 if name != category.name and pattern.match(cookie.name)
             ]
             if others:

@@ -149,8 +149,12 @@ class DecisionCodec:
         )
         lapsed = replace(Consent.undecided(), decision_id=decision_id)
         return _Verified(
-            version, timestamp, consent, replace(consent, gpc=True),
-            lapsed, replace(lapsed, gpc=True),
+            version,
+            timestamp,
+            consent,
+            replace(consent, gpc=True),
+            lapsed,
+            replace(lapsed, gpc=True),
         )
 
 

@@ -134,6 +134,3 @@ class DecisionRecorder:
             decision_id=decision_id,
         )
         return Outcome(consent, tuple(headers))
-
-
-

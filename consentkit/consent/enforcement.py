@@ -41,7 +41,8 @@ class CookieEnforcer:
         setting) forbid; None when every header may stay. Header names are matched in any
         case (Django sends ``Set-Cookie``), and the other headers keep their order."""
         kept = [
-            (name, value) for name, value in headers
+            (name, value)
+            for name, value in headers
             if name.lower() != b"set-cookie" or self._allowed(value.decode("latin-1"), consent)
         ]
         return kept if len(kept) != len(headers) else None
@@ -63,7 +64,8 @@ class CookieEnforcer:
             else:
                 logger.warning(
                     "consentkit: the application sets cookie %r, which no category declares%s",
-                    name, "; it was removed" if self.undeclared == "block" else "",
+                    name,
+                    "; it was removed" if self.undeclared == "block" else "",
                 )
         self.seen[name] = self.seen.get(name, 0) + 1
 

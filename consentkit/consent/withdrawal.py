@@ -33,8 +33,11 @@ class CookieExpiry:
                 _Declared(
                     cookie.name,
                     re.compile(translate(cookie.name)) if cookie.is_pattern else None,
-                    tuple((path, domain) for domain in (cookie.domains or (None,))
-                          for path in cookie.paths),
+                    tuple(
+                        (path, domain)
+                        for domain in (cookie.domains or (None,))
+                        for path in cookie.paths
+                    ),
                 )
                 for cookie in category.declared
             ]

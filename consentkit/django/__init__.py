@@ -40,9 +40,7 @@ class ConsentRequestMiddleware(MiddlewareMixin):
     def process_request(self, request: Any) -> None:
         request.consent = consent_of(request)
 
-    def process_view(
-        self, request: Any, view_func: Any, view_args: Any, view_kwargs: Any
-    ) -> None:
+    def process_view(self, request: Any, view_func: Any, view_args: Any, view_kwargs: Any) -> None:
         match = getattr(request, "resolver_match", None)
         route = getattr(match, "route", None)
         if isinstance(route, str):

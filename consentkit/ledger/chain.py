@@ -155,8 +155,15 @@ def canonical_entry(entry: LedgerEntry) -> bytes:
     """The one byte string a record's hash is computed over: a JSON array, so no two
     different records can share it whatever their texts contain."""
     fields = [
-        _FORMAT, entry.position, entry.site, entry.commitment, entry.decided_at,
-        entry.policy_version, entry.action, list(entry.categories), entry.language,
+        _FORMAT,
+        entry.position,
+        entry.site,
+        entry.commitment,
+        entry.decided_at,
+        entry.policy_version,
+        entry.action,
+        list(entry.categories),
+        entry.language,
         entry.config_hash,
     ]
     return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -109,8 +109,7 @@ class DecisionSpool:
                 self._db.execute("DELETE FROM waiting WHERE n = ?", (n,))
             moved += 1
         if moved:
-            logger.info("consentkit: %d spooled decisions stored, %d waiting", moved,
-                        self._count())
+            logger.info("consentkit: %d spooled decisions stored, %d waiting", moved, self._count())
             self.scrub()
         return moved
 
@@ -150,7 +149,8 @@ class DecisionSpool:
         with self._lock:
             rows = self._db.execute("SELECT n, record FROM waiting").fetchall()
             doomed = [
-                (n,) for n, entry in rows
+                (n,)
+                for n, entry in rows
                 if (record := _parse(entry)[0]).site == site and record.subject in subjects
             ]
             self._db.executemany("DELETE FROM waiting WHERE n = ?", doomed)

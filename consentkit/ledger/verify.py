@@ -119,8 +119,12 @@ class _ChainWalk:
                 "or the records up to it were purged"
             )
         return LedgerReport(
-            ok=not self.problems, records=self.records, erased=self.erased,
-            problems=self.problems, purged=self.head.purged, head=self.previous,
+            ok=not self.problems,
+            records=self.records,
+            erased=self.erased,
+            problems=self.problems,
+            purged=self.head.purged,
+            head=self.previous,
         )
 
     def _head_problem(self) -> str | None:

@@ -11,8 +11,16 @@ from importlib import resources
 from ..errors import ConfigurationError
 
 TEXT_KEYS = (
-    "title", "description", "accept_all", "reject_all", "preferences", "save", "close",
-    "gpc_notice", "error", "retry",
+    "title",
+    "description",
+    "accept_all",
+    "reject_all",
+    "preferences",
+    "save",
+    "close",
+    "gpc_notice",
+    "error",
+    "retry",
 )
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 MAX_ACCEPT_LANGUAGE = 512

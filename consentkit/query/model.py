@@ -15,8 +15,13 @@ PAGEVIEW_METRICS = ("visitors", "pageviews", "percentage")
 CONSENT_METRICS = ("decisions", "grant_rate")
 METRICS = PAGEVIEW_METRICS + CONSENT_METRICS
 # What consent statistics are kept by: no OS and no page (a decision is not a page view).
-CONSENT_COMPATIBLE = ("visit:country", "visit:device", "visit:browser", *TIME_DIMENSIONS,
-                      *CONSENT_DIMENSIONS)
+CONSENT_COMPATIBLE = (
+    "visit:country",
+    "visit:device",
+    "visit:browser",
+    *TIME_DIMENSIONS,
+    *CONSENT_DIMENSIONS,
+)
 NAMED_RANGES = ("day", "7d", "30d", "month", "12mo", "all")
 
 

@@ -32,7 +32,13 @@ MAX_LIMIT = 10_000
 MAX_FILTER_DEPTH = 8
 MAX_VALUE_LENGTH = 1024
 _KNOWN_FIELDS = {
-    "site_id", "metrics", "date_range", "dimensions", "filters", "order_by", "pagination",
+    "site_id",
+    "metrics",
+    "date_range",
+    "dimensions",
+    "filters",
+    "order_by",
+    "pagination",
 }
 
 
@@ -87,16 +93,17 @@ def _check_categories(item: Filter, field: str, known: frozenset[str]) -> None:
     """A ``consent:category`` filter names categories of the site (a typo finds nothing)."""
     if isinstance(item, AllOf | AnyOf):
         for index, inner in enumerate(item.filters):
-            _check_categories(inner, f"{field}[{index}]" if field == "filters" else
-                              f"{field}[1][{index}]", known)
+            _check_categories(
+                inner, f"{field}[{index}]" if field == "filters" else f"{field}[1][{index}]", known
+            )
     elif isinstance(item, Negation):
         _check_categories(item.filter, f"{field}[1]", known)
     elif item.dimension == "consent:category":
         unknown = [value for value in item.values if value not in known]
         if unknown:
             raise QueryError(
-                f"{field}[2]", f"{unknown[0]!r} is not a category of this site "
-                f"({', '.join(sorted(known))})"
+                f"{field}[2]",
+                f"{unknown[0]!r} is not a category of this site ({', '.join(sorted(known))})",
             )
 
 
@@ -105,9 +112,7 @@ def _names(value: Any, field: str, allowed: tuple[str, ...], *, required: bool) 
         raise QueryError(field, "must be a non-empty list" if required else "must be a list")
     for index, name in enumerate(value):
         if name not in allowed:
-            raise QueryError(
-                f"{field}[{index}]", f"{name!r} is not one of {', '.join(allowed)}"
-            )
+            raise QueryError(f"{field}[{index}]", f"{name!r} is not one of {', '.join(allowed)}")
     if len(set(value)) != len(value):
         raise QueryError(field, "lists a name twice")
     return tuple(value)
@@ -139,7 +144,7 @@ def _date_range(value: Any, today: date) -> tuple[date, date]:
         return first, last
     raise QueryError(
         "date_range",
-        f"must be one of {', '.join(NAMED_RANGES)} or [\"YYYY-MM-DD\", \"YYYY-MM-DD\"]",
+        f'must be one of {", ".join(NAMED_RANGES)} or ["YYYY-MM-DD", "YYYY-MM-DD"]',
     )
 
 
@@ -153,7 +158,7 @@ def _filter(value: Any, field: str, depth: int) -> Filter:
     if depth > MAX_FILTER_DEPTH:
         raise QueryError(field, f"filters nest deeper than {MAX_FILTER_DEPTH}")
     if not isinstance(value, list) or not value:
-        raise QueryError(field, "must be a list like [\"is\", \"visit:country\", [\"DE\"]]")
+        raise QueryError(field, 'must be a list like ["is", "visit:country", ["DE"]]')
     op = value[0]
     if op in ("and", "or") and len(value) == 2:
         items = tuple(_filters(value[1], f"{field}[1]", depth + 1))
@@ -172,8 +177,8 @@ def _filter(value: Any, field: str, depth: int) -> Filter:
             or not all(isinstance(v, str) and len(v) <= MAX_VALUE_LENGTH for v in values)
         ):
             raise QueryError(
-                f"{field}[2]", f"must be a non-empty list of strings of at most "
-                f"{MAX_VALUE_LENGTH} characters"
+                f"{field}[2]",
+                f"must be a non-empty list of strings of at most {MAX_VALUE_LENGTH} characters",
             )
         for index, text in enumerate(values):
             _check_text(text, f"{field}[2][{index}]")
@@ -199,7 +204,7 @@ def _order_by(
             return ((time[0], "asc"),)
         return ((metrics[0], "desc"),)
     if not isinstance(value, list):
-        raise QueryError("order_by", "must be a list of [name, \"asc\" | \"desc\"]")
+        raise QueryError("order_by", 'must be a list of [name, "asc" | "desc"]')
     result: list[tuple[str, Literal["asc", "desc"]]] = []
     for index, item in enumerate(value):
         if (
@@ -210,7 +215,7 @@ def _order_by(
         ):
             raise QueryError(
                 f"order_by[{index}]",
-                "must be [name, \"asc\" | \"desc\"] with a name from metrics or dimensions",
+                'must be [name, "asc" | "desc"] with a name from metrics or dimensions',
             )
         result.append((item[0], item[1]))
     return tuple(result)
@@ -220,7 +225,7 @@ def _pagination(value: Any) -> tuple[int, int]:
     if value is None:
         return MAX_LIMIT, 0
     if not isinstance(value, dict) or set(value) - {"limit", "offset"}:
-        raise QueryError("pagination", "must be {\"limit\": n, \"offset\": n}")
+        raise QueryError("pagination", 'must be {"limit": n, "offset": n}')
     limit, offset = value.get("limit", MAX_LIMIT), value.get("offset", 0)
     if type(limit) is not int or not 1 <= limit <= MAX_LIMIT:
         raise QueryError("pagination.limit", f"must be an integer from 1 to {MAX_LIMIT}")

@@ -117,8 +117,13 @@ def plan_query(query: Query, dialect: Dialect) -> Plan:
 
 
 def _finish(
-    sql: str, group: list[str], params: list[object], query: Query, dialect: Dialect,
-    first: int, end: int,
+    sql: str,
+    group: list[str],
+    params: list[object],
+    query: Query,
+    dialect: Dialect,
+    first: int,
+    end: int,
 ) -> Plan:
     if group:
         sql += " GROUP BY " + ", ".join(f"d{i}" for i in range(len(group)))
@@ -150,8 +155,11 @@ def _plan_rollup(query: Query, dialect: Dialect, kind: str, first: int, end: int
         where.append(_condition_sql(query.filters, params, dialect, columns))
     days = {"time:day": "day", "time:week": "(day + 3) / 7", "time:month": "day"}
     group = [days.get(d, "value") for d in query.dimensions]
-    select = [*(f"{expr} AS d{i}" for i, expr in enumerate(group)),
-              "SUM(pageviews)", f"{dialect.union}(visitors)"]
+    select = [
+        *(f"{expr} AS d{i}" for i, expr in enumerate(group)),
+        "SUM(pageviews)",
+        f"{dialect.union}(visitors)",
+    ]
     sql = f"SELECT {', '.join(select)} FROM ck_daily WHERE {' AND '.join(where)}"
     return _finish(sql, group, params, query, dialect, first, end)
 

@@ -55,9 +55,7 @@ def build_consent_response(
     by_category = "consent:category" in query.dimensions
     groups: dict[tuple[str, ...], list[int]] = {}
     for row in rows:
-        labels = tuple(
-            _label(d, row[i], query.time_zone) for i, d in enumerate(query.dimensions)
-        )
+        labels = tuple(_label(d, row[i], query.time_zone) for i, d in enumerate(query.dimensions))
         sums = [int(v or 0) for v in row[width : width + 3]]
         if query.dimensions and not any(sums):
             continue
@@ -87,9 +85,7 @@ def build_response(
     width = len(query.dimensions)
     groups: dict[tuple[str, ...], tuple[int, list[bytes | DistinctSketch]]] = {}
     for row in rows:
-        labels = tuple(
-            _label(d, row[i], query.time_zone) for i, d in enumerate(query.dimensions)
-        )
+        labels = tuple(_label(d, row[i], query.time_zone) for i, d in enumerate(query.dimensions))
         pageviews, sketch = int(row[width] or 0), row[width + 1]
         if pageviews == 0 and not sketch:
             continue

@@ -33,8 +33,7 @@ from ..ledger.verify import StoredRecord
 _FIELDS = "site, subject, decided_at, policy_version, action, categories, language, config_hash"
 _CHAIN = "seq, salt, commitment, chain_hash"
 _INSERT = (
-    f"INSERT INTO ck_decisions ({_FIELDS}, {_CHAIN})"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO ck_decisions ({_FIELDS}, {_CHAIN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _READ_HEAD = "SELECT records, head, purged, base FROM ck_ledger_head WHERE id = 1"
 _MOVE_HEAD = "UPDATE ck_ledger_head SET records = ?, head = ? WHERE id = 1"
@@ -91,7 +90,8 @@ class LedgerRows:
         head = self.lock_chain(db)
         salt = new_salt()
         entry = ledger_entry(
-            record, position=head.records + 1,
+            record,
+            position=head.records + 1,
             commitment=subject_commitment(salt, record.subject),
         )
         chain = chain_hash(head.head, entry)
@@ -114,10 +114,19 @@ class LedgerRows:
             for row in rows:
                 position += 1
                 salt = new_salt()
-                record = DecisionRecord(row[1], row[2], row[3], row[4], row[5],
-                                        categories_from_text(row[6]), row[7], row[8])
+                record = DecisionRecord(
+                    row[1],
+                    row[2],
+                    row[3],
+                    row[4],
+                    row[5],
+                    categories_from_text(row[6]),
+                    row[7],
+                    row[8],
+                )
                 entry = ledger_entry(
-                    record, position=position,
+                    record,
+                    position=position,
                     commitment=subject_commitment(salt, record.subject),
                 )
                 previous = chain_hash(previous, entry)
@@ -129,12 +138,30 @@ class LedgerRows:
     def stored_records(self, db: Any) -> Iterator[StoredRecord]:
         """Every record in ledger order, as verification reads it (streamed)."""
         for row in self.stream(db, f"{_ROWS} ORDER BY id"):
-            (id_, site, subject, decided_at, policy_version, action, categories, language,
-             config_hash, seq, salt, commitment, chain) = row
+            (
+                id_,
+                site,
+                subject,
+                decided_at,
+                policy_version,
+                action,
+                categories,
+                language,
+                config_hash,
+                seq,
+                salt,
+                commitment,
+                chain,
+            ) = row
             entry = LedgerEntry(
-                position=seq or 0, site=site, commitment=commitment or "",
-                decided_at=decided_at, policy_version=policy_version, action=action,
-                categories=categories_from_text(categories), language=language,
+                position=seq or 0,
+                site=site,
+                commitment=commitment or "",
+                decided_at=decided_at,
+                policy_version=policy_version,
+                action=action,
+                categories=categories_from_text(categories),
+                language=language,
                 config_hash=config_hash,
             )
             yield StoredRecord(id_, entry, chain, subject or None, salt)
@@ -149,12 +176,23 @@ class LedgerRows:
         sees them."""
         return [
             visitor_record(
-                decided_at=decided_at, policy_version=policy_version, action=action,
-                categories=categories_from_text(categories), language=language,
-                config_hash=config_hash, config=config,
+                decided_at=decided_at,
+                policy_version=policy_version,
+                action=action,
+                categories=categories_from_text(categories),
+                language=language,
+                config_hash=config_hash,
+                config=config,
             )
-            for decided_at, policy_version, action, categories, language, config_hash, config
-            in db.execute(self._sql(_VISITOR), (site, subject))
+            for (
+                decided_at,
+                policy_version,
+                action,
+                categories,
+                language,
+                config_hash,
+                config,
+            ) in db.execute(self._sql(_VISITOR), (site, subject))
         ]
 
     def erase(self, db: Any, site: str, subject: str) -> int:
@@ -175,8 +213,10 @@ class LedgerRows:
             self._sql("SELECT MIN(id) FROM ck_decisions WHERE decided_at >= ?"), (cutoff,)
         ).fetchone()
         last = db.execute(
-            self._sql("SELECT id, seq, chain_hash FROM ck_decisions"
-                      " WHERE id < COALESCE(?, id + 1) ORDER BY id DESC LIMIT 1"),
+            self._sql(
+                "SELECT id, seq, chain_hash FROM ck_decisions"
+                " WHERE id < COALESCE(?, id + 1) ORDER BY id DESC LIMIT 1"
+            ),
             (young[0] if young else None,),
         ).fetchone()
         if last is None:
@@ -194,6 +234,12 @@ class LedgerRows:
 
 def _row_values(record: DecisionRecord) -> tuple[Any, ...]:
     return (
-        record.site, record.subject, record.decided_at, record.policy_version, record.action,
-        categories_text(record.categories), record.language, record.config_hash,
+        record.site,
+        record.subject,
+        record.decided_at,
+        record.policy_version,
+        record.action,
+        categories_text(record.categories),
+        record.language,
+        record.config_hash,
     )

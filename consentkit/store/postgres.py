@@ -66,9 +66,7 @@ _SAVE_CONFIG = (
 class PostgresStore(Store):
     """``postgresql://user@host/dbname`` (see ``postgres_pool.py`` for the options)."""
 
-    dialect = Dialect(
-        placeholder="%s", contains="strpos({column}, {p}) > 0", union="array_agg"
-    )
+    dialect = Dialect(placeholder="%s", contains="strpos({column}, {p}) > 0", union="array_agg")
 
     def __init__(self, url: str, *, clock: Callable[[], float] = time.time) -> None:
         super().__init__(clock=clock)
@@ -96,21 +94,30 @@ class PostgresStore(Store):
         granted = [0, *(int(name in tally.granted) for name in tally.offered)]
         # The visitor waits for this: a database that is away gets decision_timeout (1 s),
         # then the decision spool takes the record (spool.py).
-        with self._db.transaction(
-            "writing a decision to", timeout=self._db.decision_timeout
-        ) as db:
+        with self._db.transaction("writing a decision to", timeout=self._db.decision_timeout) as db:
             ledger.append(db, record)  # locks the chain head first: appends queue here
             db.execute(_SAVE_CONFIG, (record.config_hash, config))
-            db.execute(_UPSERT_CONSENT, (
-                record.site, tally.hour, tally.country, tally.device, tally.browser,
-                tally.action, categories, granted,
-            ))
+            db.execute(
+                _UPSERT_CONSENT,
+                (
+                    record.site,
+                    tally.hour,
+                    tally.country,
+                    tally.device,
+                    tally.browser,
+                    tally.action,
+                    categories,
+                    granted,
+                ),
+            )
 
     def verify_ledger(self, *, anchors: Collection[str] = ()) -> LedgerReport:
         with self._snapshot("verifying the ledger in") as db:
             return verify_records(
-                ledger.stored_records(db), head=ledger.read_head(db),
-                configs=ledger.banner_configs(db), anchors=anchors,
+                ledger.stored_records(db),
+                head=ledger.read_head(db),
+                configs=ledger.banner_configs(db),
+                anchors=anchors,
             )
 
     def ledger_head(self) -> str:

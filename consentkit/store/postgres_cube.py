@@ -136,7 +136,11 @@ class CubeWriter:
         return learned
 
     def _ids(
-        self, db: psycopg.Connection[Any], table: str, site: str, names: Sequence[Any],
+        self,
+        db: psycopg.Connection[Any],
+        table: str,
+        site: str,
+        names: Sequence[Any],
         learned: Learned,
     ) -> NDArray[np.int64]:
         """The id of each segment or page (in the order given), numbering the new ones."""
@@ -152,12 +156,15 @@ class CubeWriter:
                 found[tuple(name) if len(name) > 1 else name[0]] = id_
         return np.fromiter(
             (known[name] if name in known else found[name] for name in names),
-            dtype=np.int64, count=len(names),
+            dtype=np.int64,
+            count=len(names),
         )
 
 
 def _write_cells(
-    db: psycopg.Connection[Any], batch: CubeBatch, segment: NDArray[np.int64],
+    db: psycopg.Connection[Any],
+    batch: CubeBatch,
+    segment: NDArray[np.int64],
     page: NDArray[np.int64],
 ) -> None:
     # In key order: the B-tree takes sorted inserts faster, and rows are locked in one order.
@@ -170,9 +177,9 @@ def _write_cells(
     there = np.array([n for n, _ in stored], dtype=np.int64) - 1  # ORDINALITY counts from 1
     if len(there):
         try:
-            merged = union_each([
-                (old, sketches[row]) for row, (_, old) in zip(there.tolist(), stored, strict=True)
-            ])
+            merged = union_each(
+                [(old, sketches[row]) for row, (_, old) in zip(there.tolist(), stored, strict=True)]
+            )
         except ValueError as error:
             raise StoreError(f"a stored cube sketch is corrupt: {error}") from None
         columns = [column[there] for column in (*keys, *counts)]

@@ -37,6 +37,9 @@ def _executemany(db: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
 
 
 LEDGER = LedgerRows(
-    placeholder="%s", lock_head=" FOR UPDATE", head_missing=LedgerHeadMissing, stream=_stream,
+    placeholder="%s",
+    lock_head=" FOR UPDATE",
+    head_missing=LedgerHeadMissing,
+    stream=_stream,
     executemany=_executemany,
 )

@@ -33,7 +33,10 @@ from ..errors import ConfigurationError, StoreError
 from .postgres_arrays import ARRAY_DUMPERS
 
 _POOL_OPTIONS: dict[str, float] = {
-    "pool_min_size": 1, "pool_max_size": 4, "pool_timeout": 5, "decision_timeout": 1,
+    "pool_min_size": 1,
+    "pool_max_size": 4,
+    "pool_timeout": 5,
+    "decision_timeout": 1,
 }
 _SECONDS = ("pool_timeout", "decision_timeout")
 _CONNECT_TIMEOUT = 5  # seconds, unless the URL says otherwise (libpq waits for ever)

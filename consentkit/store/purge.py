@@ -9,7 +9,10 @@ from .retention import TABLES
 
 
 def purge_rows(
-    db: Any, cutoffs: dict[str, int], *, placeholder: str,
+    db: Any,
+    cutoffs: dict[str, int],
+    *,
+    placeholder: str,
     purge_ledger: Callable[[Any, int], int],
 ) -> dict[str, int]:
     """Delete, per table, the rows older than its cutoff (see retention.py); count them.

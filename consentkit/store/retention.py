@@ -31,9 +31,7 @@ def check_retention(retention: Mapping[str, int] | None) -> dict[str, int]:
     retention = dict(retention or {})
     for name, days in retention.items():
         if name not in TABLES:
-            raise ConfigurationError(
-                f"retention: {name!r} is not one of {', '.join(TABLES)}"
-            )
+            raise ConfigurationError(f"retention: {name!r} is not one of {', '.join(TABLES)}")
         if type(days) is not int or days < 1:
             raise ConfigurationError(f"retention[{name!r}] must be a whole number of days >= 1")
     return retention
@@ -54,7 +52,11 @@ class PeriodicPurge:
     """Runs ``store.purge`` in a worker thread about once per ``interval`` seconds."""
 
     def __init__(
-        self, store: Store, retention: Mapping[str, int], *, clock: Callable[[], float],
+        self,
+        store: Store,
+        retention: Mapping[str, int],
+        *,
+        clock: Callable[[], float],
         interval: float = 3600.0,
     ) -> None:
         self.store = store

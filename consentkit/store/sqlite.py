@@ -80,6 +80,8 @@ def _use_wal(db: sqlite3.Connection, *, attempts: int = 100) -> None:
             if "locked" not in str(error) or attempt == attempts - 1:
                 raise
             time.sleep(0.05)
+
+
 _TRUNCATE_ATTEMPTS, _TRUNCATE_PAUSE = 100, 0.02  # emptying the log after an erasure: 2 s at most
 
 _SPELLING = {  # schema.py's placeholders, in SQLite
@@ -200,8 +202,10 @@ class SQLiteStore(Store):
     def verify_ledger(self, *, anchors: Collection[str] = ()) -> LedgerReport:
         with self._ledger_read() as db:
             return verify_records(
-                ledger.stored_records(db), head=ledger.read_head(db),
-                configs=ledger.banner_configs(db), anchors=anchors,
+                ledger.stored_records(db),
+                head=ledger.read_head(db),
+                configs=ledger.banner_configs(db),
+                anchors=anchors,
             )
 
     def ledger_head(self) -> str:
@@ -271,9 +275,12 @@ class SQLiteStore(Store):
             if not busy:
                 return
             time.sleep(_TRUNCATE_PAUSE)
-        logger.warning("consentkit: the write-ahead log of %s could not be emptied after an"
-                       " erasure (a long read?); it holds the erased subjects until the next"
-                       " erasure or `PRAGMA wal_checkpoint(TRUNCATE)`", self.url)
+        logger.warning(
+            "consentkit: the write-ahead log of %s could not be emptied after an"
+            " erasure (a long read?); it holds the erased subjects until the next"
+            " erasure or `PRAGMA wal_checkpoint(TRUNCATE)`",
+            self.url,
+        )
 
     def _reader(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -289,11 +296,15 @@ class SQLiteStore(Store):
         return self._reader().execute(plan.sql, plan.params).fetchall()
 
     def bot_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
-        row = self._reader().execute(
-            "SELECT COALESCE(SUM(pageviews), 0) FROM ck_bots"
-            " WHERE site = ? AND hour >= ? AND hour < ?",
-            (site, first_hour, end_hour),
-        ).fetchone()
+        row = (
+            self._reader()
+            .execute(
+                "SELECT COALESCE(SUM(pageviews), 0) FROM ck_bots"
+                " WHERE site = ? AND hour >= ? AND hour < ?",
+                (site, first_hour, end_hour),
+            )
+            .fetchone()
+        )
         return int(row[0])
 
     def purge(self, cutoffs: dict[str, int]) -> dict[str, int]:
@@ -301,9 +312,7 @@ class SQLiteStore(Store):
             db = self._writer
             db.execute("BEGIN IMMEDIATE")
             try:
-                removed = purge_rows(
-                    db, cutoffs, placeholder="?", purge_ledger=ledger.purge_start
-                )
+                removed = purge_rows(db, cutoffs, placeholder="?", purge_ledger=ledger.purge_start)
                 db.execute("COMMIT")
             except sqlite3.Error as error:
                 db.execute("ROLLBACK")

@@ -129,9 +129,7 @@ class CubeWriter:
             raise sqlite3.DatabaseError(f"a stored roll-up sketch is corrupt: {error}") from None
         return [
             (site, day, kind, value, total, sketch)
-            for (day, kind, value, _, _), total, sketch in zip(
-                rollups, totals, merged, strict=True
-            )
+            for (day, kind, value, _, _), total, sketch in zip(rollups, totals, merged, strict=True)
         ]
 
     def _ids(

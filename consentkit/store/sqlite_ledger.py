@@ -27,6 +27,9 @@ def _executemany(db: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) 
 
 
 LEDGER = LedgerRows(
-    placeholder="?", lock_head="", head_missing=LedgerHeadMissing, stream=_stream,
+    placeholder="?",
+    lock_head="",
+    head_missing=LedgerHeadMissing,
+    stream=_stream,
     executemany=_executemany,
 )

@@ -29,8 +29,10 @@ ID = "{id}"
 
 PageOption = Callable[[Scope], "str | None"]
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
-                   r"[0-9a-fA-F]{12}")
+_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+    r"[0-9a-fA-F]{12}"
+)
 _HEX = re.compile(r"[0-9a-fA-F]{12,}")  # object ids, digests, hex tokens
 _TOKEN = re.compile(r"[A-Za-z0-9_\-+/=.~]{20,}")  # base64 / base64url tokens, JWT parts
 _DIGITS = re.compile(r"\d")

@@ -31,10 +31,22 @@ AUTHORIZATION = b"authorization"
 IF_NONE_MATCH = b"if-none-match"
 
 _ALWAYS = frozenset({COOKIE, USER_AGENT, SEC_GPC})
-_ENDPOINTS = frozenset({
-    FORWARDED_FOR, ORIGIN, REFERER, HOST, ACCEPT, ACCEPT_LANGUAGE, CONTENT_TYPE,
-    CONTENT_LENGTH, SEC_FETCH_SITE, AUTHORIZATION, IF_NONE_MATCH, DNT,
-})
+_ENDPOINTS = frozenset(
+    {
+        FORWARDED_FOR,
+        ORIGIN,
+        REFERER,
+        HOST,
+        ACCEPT,
+        ACCEPT_LANGUAGE,
+        CONTENT_TYPE,
+        CONTENT_LENGTH,
+        SEC_FETCH_SITE,
+        AUTHORIZATION,
+        IF_NONE_MATCH,
+        DNT,
+    }
+)
 
 
 class Visit:
@@ -47,8 +59,12 @@ class Visit:
     __slots__ = ("consent", "decision_cookie", "headers", "id_cookie", "scope")
 
     def __init__(
-        self, scope: Scope, headers: dict[bytes, str], consent: Consent,
-        decision_cookie: str | None, id_cookie: str | None,
+        self,
+        scope: Scope,
+        headers: dict[bytes, str],
+        consent: Consent,
+        decision_cookie: str | None,
+        id_cookie: str | None,
     ) -> None:
         self.scope = scope
         self.headers = headers
@@ -98,9 +114,7 @@ class VisitReader:
 
     def __init__(self, codec: DecisionCodec, country_header: str | None) -> None:
         self.codec = codec
-        self.country_header = (
-            country_header.lower().encode("latin-1") if country_header else None
-        )
+        self.country_header = country_header.lower().encode("latin-1") if country_header else None
         extra = {self.country_header} if self.country_header else set()
         self.page_headers = _ALWAYS | {FORWARDED_FOR} | extra
         self.endpoint_headers = _ALWAYS | _ENDPOINTS | extra

@@ -60,10 +60,15 @@ class AdminEndpoints:
     def authorize(self, visit: Visit) -> None:
         """401 unless the request carries the admin token (header) or the login cookie."""
         assert self.auth is not None
-        if not (self.auth.bearer_ok(visit.headers.get(AUTHORIZATION))
-                or self.auth.cookie_ok(visit.headers.get(COOKIE))):
-            raise BadRequest(401, "send the admin token as 'Authorization: Bearer <token>'",
-                             headers={"WWW-Authenticate": "Bearer"})
+        if not (
+            self.auth.bearer_ok(visit.headers.get(AUTHORIZATION))
+            or self.auth.cookie_ok(visit.headers.get(COOKIE))
+        ):
+            raise BadRequest(
+                401,
+                "send the admin token as 'Authorization: Bearer <token>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
 
     async def cookies(self, visit: Visit, receive: Receive) -> Response:
         self.authorize(visit)
@@ -75,7 +80,9 @@ class AdminEndpoints:
         try:
             answer: dict[str, Any] = await anyio.to_thread.run_sync(
                 lambda: self.store.query(
-                    query, k_anonymity=self.k_anonymity, time_zone=self.time_zone,
+                    query,
+                    k_anonymity=self.k_anonymity,
+                    time_zone=self.time_zone,
                     categories=self.categories,
                 )
             )

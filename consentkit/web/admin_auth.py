@@ -49,4 +49,3 @@ class AdminAuth:
     def login_cookie(self, *, secure: bool) -> str:
         value = self.signer.sign("admin").decode("ascii")
         return f"{ADMIN_COOKIE}={value}{self.cookie_attributes}{'; Secure' if secure else ''}"
-

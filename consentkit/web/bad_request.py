@@ -15,8 +15,13 @@ class BadRequest(Exception):
     e.g. ``{"form_fields": 64}``."""
 
     def __init__(
-        self, status: int, message: str, field: str | None = None,
-        *, limit: dict[str, int] | None = None, headers: dict[str, str] | None = None,
+        self,
+        status: int,
+        message: str,
+        field: str | None = None,
+        *,
+        limit: dict[str, int] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.message, self.field, self.limit = status, message, field, limit

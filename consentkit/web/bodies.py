@@ -57,8 +57,9 @@ class BodyLimits:
                 return b"".join(chunks)
 
     def too_large(self) -> BadRequest:
-        return BadRequest(413, f"the body is larger than {self.size} bytes",
-                          limit={"body_bytes": self.size})
+        return BadRequest(
+            413, f"the body is larger than {self.size} bytes", limit={"body_bytes": self.size}
+        )
 
     def json_value(self, body: bytes) -> Any:
         """The JSON value of a body (UTF-8, as RFC 8259 requires); 400 when it is not one."""
@@ -67,8 +68,11 @@ class BodyLimits:
         except UnicodeDecodeError:
             raise BadRequest(400, "the body is not valid JSON (UTF-8)") from None
         if nests_deeper(text, self.json_depth):
-            raise BadRequest(400, f"the JSON nests deeper than {self.json_depth} levels",
-                             limit={"json_depth": self.json_depth})
+            raise BadRequest(
+                400,
+                f"the JSON nests deeper than {self.json_depth} levels",
+                limit={"json_depth": self.json_depth},
+            )
         try:
             return json.loads(text)
         except ValueError:
@@ -85,8 +89,11 @@ class BodyLimits:
         """The fields of an ``application/x-www-form-urlencoded`` body, in order."""
         text = body.decode("utf-8", "replace")
         if text.count("&") + 1 > self.form_fields:  # how parse_qsl counts them
-            raise BadRequest(400, f"the form has more than {self.form_fields} fields",
-                             limit={"form_fields": self.form_fields})
+            raise BadRequest(
+                400,
+                f"the form has more than {self.form_fields} fields",
+                limit={"form_fields": self.form_fields},
+            )
         return parse_qsl(text, max_num_fields=self.form_fields)
 
 

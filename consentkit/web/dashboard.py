@@ -61,11 +61,21 @@ LOGIN = """<body class="login">
 </body></html>
 """
 
-RANGES = [("day", "Today"), ("7d", "7 days"), ("30d", "30 days"), ("month", "This month"),
-          ("12mo", "12 months"), ("custom", "Custom")]
-PANELS = [("visit:country", "Countries", "Country"), ("visit:device", "Devices", "Device"),
-          ("visit:browser", "Browsers", "Browser"), ("visit:os", "Operating systems", "OS"),
-          ("event:page", "Pages", "Page")]
+RANGES = [
+    ("day", "Today"),
+    ("7d", "7 days"),
+    ("30d", "30 days"),
+    ("month", "This month"),
+    ("12mo", "12 months"),
+    ("custom", "Custom"),
+]
+PANELS = [
+    ("visit:country", "Countries", "Country"),
+    ("visit:device", "Devices", "Device"),
+    ("visit:browser", "Browsers", "Browser"),
+    ("visit:os", "Operating systems", "OS"),
+    ("event:page", "Pages", "Page"),
+]
 
 DASHBOARD = """<body data-api="{api}">
 <header class="top">
@@ -141,16 +151,20 @@ class Dashboard:
         self.base = prefix + "/dashboard"
         self.files: dict[str, StaticFile] = load_static_files("dashboard", FILES)
         self.body = (
-            DASHBOARD.replace("{ranges}", _range_buttons()).replace("{panels}", _panels())
-            .replace("{api}", escape(prefix + "/api/query")).replace("{base}", escape(self.base))
+            DASHBOARD.replace("{ranges}", _range_buttons())
+            .replace("{panels}", _panels())
+            .replace("{api}", escape(prefix + "/api/query"))
+            .replace("{base}", escape(self.base))
         )
         back = {"GET": self.back_to_dashboard}
-        self.routes = Routes({
-            "dashboard": {"GET": self.dashboard},
-            "dashboard/login": {"POST": self.login, **back},
-            "dashboard/logout": {"POST": self.logout, **back},
-            **{f"dashboard/{name}": {"GET": self.static} for name in self.files},
-        })
+        self.routes = Routes(
+            {
+                "dashboard": {"GET": self.dashboard},
+                "dashboard/login": {"POST": self.login, **back},
+                "dashboard/logout": {"POST": self.logout, **back},
+                **{f"dashboard/{name}": {"GET": self.static} for name in self.files},
+            }
+        )
 
     async def dashboard(self, visit: Visit, receive: Receive) -> Response:
         if self.auth.cookie_ok(visit.headers.get(COOKIE)):
@@ -163,11 +177,16 @@ class Dashboard:
     def page(self, title: str, body: str, status: int = 200, *, script: bool = True) -> Response:
         base = escape(self.base)
         tag = (
-            f'<script src="{base}/dashboard.js?v={self.files["dashboard.js"].version}"'
-            " defer></script>\n"
-        ) if script else ""
-        head = HEAD.format(title=escape(title), base=base, script=tag,
-                           css=self.files["dashboard.css"].version)
+            (
+                f'<script src="{base}/dashboard.js?v={self.files["dashboard.js"].version}"'
+                " defer></script>\n"
+            )
+            if script
+            else ""
+        )
+        head = HEAD.format(
+            title=escape(title), base=base, script=tag, css=self.files["dashboard.css"].version
+        )
         return HTMLResponse(head + body, status, headers=PAGE_HEADERS)
 
     def login_form(self, message: str = "", status: int = 200) -> Response:

@@ -61,8 +61,12 @@ class ConsentEndpoints:
         for language, strings in texts.texts.items():
             config = {
                 "categories": [
-                    {"name": c.name, "title": c.title, "description": c.description,
-                     "required": c.name == NECESSARY}
+                    {
+                        "name": c.name,
+                        "title": c.title,
+                        "description": c.description,
+                        "required": c.name == NECESSARY,
+                    }
                     for c in categories.all
                 ],
                 "texts": strings,
@@ -72,15 +76,17 @@ class ConsentEndpoints:
             self.fingerprints[language] = config_fingerprint(
                 {"policy_version": policy_version, "language": language, **config}
             )
-        self.routes = Routes({
-            "state": {"GET": self.state},
-            "consent": {"POST": self.consent},
-            "me": {"GET": rights.see},
-            "me/export": {"GET": rights.export},
-            "me/erase": {"POST": self.erase},
-            "cookies": {"GET": self.cookie_policy},
-            **{name: {"GET": self.static} for name in banner_files},
-        })
+        self.routes = Routes(
+            {
+                "state": {"GET": self.state},
+                "consent": {"POST": self.consent},
+                "me": {"GET": rights.see},
+                "me/export": {"GET": rights.export},
+                "me/erase": {"POST": self.erase},
+                "cookies": {"GET": self.cookie_policy},
+                **{name: {"GET": self.static} for name in banner_files},
+            }
+        )
 
     async def state(self, visit: Visit, receive: Receive) -> Response:
         return JSONResponse(self.state_of(visit.consent, visit), headers=NO_STORE)
@@ -146,15 +152,22 @@ class ConsentEndpoints:
         agent = self.visitor.agent(visit.header(USER_AGENT))
         try:
             outcome = await self.recorder.decide(
-                choice, previous=visit.consent, visitor_id=visit.visitor_id,
-                secure=visit.secure, language=language, config=self.fingerprints[language],
+                choice,
+                previous=visit.consent,
+                visitor_id=visit.visitor_id,
+                secure=visit.secure,
+                language=language,
+                config=self.fingerprints[language],
                 country=self.visitor.country(visit),
-                device=agent.device, browser=agent.browser,
-                cookie_header=visit.header(COOKIE), dnt=visit.header(DNT).strip() == "1",
+                device=agent.device,
+                browser=agent.browser,
+                cookie_header=visit.header(COOKIE),
+                dnt=visit.header(DNT).strip() == "1",
             )
         except StoreError:
-            raise BadRequest(503, "the decision could not be recorded; nothing was changed, "
-                                  "please retry") from None
+            raise BadRequest(
+                503, "the decision could not be recorded; nothing was changed, please retry"
+            ) from None
         if is_form:
             response: Response = RedirectResponse(back_to(visit, fields.get("next")), 303)
         else:
@@ -185,9 +198,15 @@ def disclosure_response(disclosure: Disclosure, format: str = "html") -> Respons
     if format not in FORMATS:
         return JSONResponse(
             {"error": f"format must be one of {', '.join(FORMATS)}", "field": "format"},
-            status_code=400, headers={"Cache-Control": "no-store"},
+            status_code=400,
+            headers={"Cache-Control": "no-store"},
         )
     media_type, render = FORMATS[format]
-    return Response(render(disclosure), media_type=media_type, headers={
-        "Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff",
-    })
+    return Response(
+        render(disclosure),
+        media_type=media_type,
+        headers={
+            "Cache-Control": "public, max-age=300",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -29,8 +29,7 @@ from ..store import Store
 from ..visit.request import COOKIE, Visit
 from .bad_request import NO_STORE, BadRequest
 
-EXPORT_FIELDS = ("decided_at", "policy_version", "action", "categories", "language",
-                 "config_hash")
+EXPORT_FIELDS = ("decided_at", "policy_version", "action", "categories", "language", "config_hash")
 EXPORT_FORMATS = ("csv", "json")
 
 
@@ -72,30 +71,37 @@ class VisitorRights:
 
     async def see(self, visit: Visit, receive: Receive) -> Response:
         records = await self.records(visit)
-        return JSONResponse({
-            "identified": bool(self.subjects(visit)),
-            "records": records,
-            "held": "your consent decisions; analytics keep no record of you "
-                    "(see the site's privacy page)",
-        }, headers=NO_STORE)
+        return JSONResponse(
+            {
+                "identified": bool(self.subjects(visit)),
+                "records": records,
+                "held": "your consent decisions; analytics keep no record of you "
+                "(see the site's privacy page)",
+            },
+            headers=NO_STORE,
+        )
 
     async def export(self, visit: Visit, receive: Receive) -> Response:
         wanted = visit.query("format") or "csv"
         if wanted not in EXPORT_FORMATS:
             raise BadRequest(400, "format must be csv or json", "format")
         records = await self.records(visit)
-        download = {"Content-Disposition": f'attachment; filename="consent-records.{wanted}"',
-                    **NO_STORE}
+        download = {
+            "Content-Disposition": f'attachment; filename="consent-records.{wanted}"',
+            **NO_STORE,
+        }
         if wanted == "json":
             return JSONResponse({"records": records}, headers=download)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(EXPORT_FIELDS)
         for record in records:
-            writer.writerow([
-                " ".join(record[f]) if f == "categories" else _cell(record[f])
-                for f in EXPORT_FIELDS
-            ])
+            writer.writerow(
+                [
+                    " ".join(record[f]) if f == "categories" else _cell(record[f])
+                    for f in EXPORT_FIELDS
+                ]
+            )
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=download)
 
     async def erase(self, visit: Visit) -> Response:
@@ -120,9 +126,13 @@ class VisitorRights:
 def waiting_record(record: DecisionRecord) -> dict[str, Any]:
     """A spooled record as ``/me`` shows stored ones (the banner shown follows once stored)."""
     return visitor_record(
-        decided_at=record.decided_at, policy_version=record.policy_version,
-        action=record.action, categories=record.categories, language=record.language,
-        config_hash=record.config_hash, config=None,
+        decided_at=record.decided_at,
+        policy_version=record.policy_version,
+        action=record.action,
+        categories=record.categories,
+        language=record.language,
+        config_hash=record.config_hash,
+        config=None,
     )
 
 

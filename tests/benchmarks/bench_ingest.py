@@ -74,13 +74,14 @@ def measure(*, sessions: bool = True) -> dict[str, float]:
         assert stored == PAGEVIEWS, stored
         visitors = store.query({"site_id": "bench", "metrics": ["visitors"], "date_range": "all"})
         store.close()
-    return {"seconds": seconds, "cells": cells,
-            "visitors": visitors["results"][0]["metrics"][0]}
+    return {"seconds": seconds, "cells": cells, "visitors": visitors["results"][0]["metrics"][0]}
 
 
 def report(figures: dict[str, float], spread: str = "sessions") -> None:
-    print(f"\ningest {PAGEVIEWS:,} page views into {backend_name()}, {spread}"
-          f" (flush every {FLUSH_EVERY:,})")
+    print(
+        f"\ningest {PAGEVIEWS:,} page views into {backend_name()}, {spread}"
+        f" (flush every {FLUSH_EVERY:,})"
+    )
     budget = "no budget" if POSTGRES else "budget < 5 s"
     print(f"  total                {figures['seconds']:8.2f} s   ({budget})")
     print(f"  per page view        {figures['seconds'] / PAGEVIEWS * 1e6:8.2f} us")

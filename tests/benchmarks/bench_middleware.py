@@ -41,8 +41,10 @@ from consentkit import ConsentMiddleware
 from consentkit.consent.keys import DECISION_SALT
 
 SECRET = "benchmark-secret-of-32-characters-or-more"
-UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-      "Chrome/120.0.0.0 Safari/537.36")
+UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36"
+)
 REQUESTS = 4000
 ROUNDS = 9
 
@@ -58,11 +60,23 @@ async def session_page(request: Request) -> HTMLResponse:
 
 def scope(cookie: str, user_agent: str = UA, client: str = "203.0.113.7") -> dict[str, Any]:
     return {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"example.com"), (b"user-agent", user_agent.encode()),
-                    (b"accept", b"text/html"), (b"cookie", cookie.encode())],
-        "client": (client, 50000), "server": ("example.com", 80),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"example.com"),
+            (b"user-agent", user_agent.encode()),
+            (b"accept", b"text/html"),
+            (b"cookie", cookie.encode()),
+        ],
+        "client": (client, 50000),
+        "server": ("example.com", 80),
     }
 
 
@@ -90,8 +104,10 @@ def country_database(folder: Path) -> Path:
     codes = ["DE", "FR", "US", "GB", "JP", "BR", "IN", "NL", "SE", "ES"]
     for first in range(1, 224):
         for second in range(0, 256, 16):
-            writer.insert_network(IPSet([f"{first}.{second}.0.0/12"]),
-                                  {"country": {"iso_code": codes[(first + second) % 10]}})
+            writer.insert_network(
+                IPSet([f"{first}.{second}.0.0/12"]),
+                {"country": {"iso_code": codes[(first + second) % 10]}},
+            )
     path = folder / "countries.mmdb"
     writer.to_db_file(str(path))
     return path
@@ -100,22 +116,40 @@ def country_database(folder: Path) -> Path:
 async def measure() -> dict[str, float]:
     folder = Path(tempfile.mkdtemp())
     bare = Starlette(routes=[Route("/", page)])
-    session = Starlette(routes=[Route("/", session_page)],
-                        middleware=[Middleware(SessionMiddleware, secret_key=SECRET)])
-    consent = Starlette(routes=[Route("/", page)], middleware=[Middleware(
-        ConsentMiddleware, secret_key=SECRET, store=f"sqlite:///{folder / 'bench.sqlite3'}",
-        geoip_database=country_database(folder), flush_interval=3600)])
+    session = Starlette(
+        routes=[Route("/", session_page)],
+        middleware=[Middleware(SessionMiddleware, secret_key=SECRET)],
+    )
+    consent = Starlette(
+        routes=[Route("/", page)],
+        middleware=[
+            Middleware(
+                ConsentMiddleware,
+                secret_key=SECRET,
+                store=f"sqlite:///{folder / 'bench.sqlite3'}",
+                geoip_database=country_database(folder),
+                flush_interval=3600,
+            )
+        ],
+    )
     signer = itsdangerous.TimestampSigner(SECRET)
-    session_cookie = "session=" + signer.sign(
-        base64.b64encode(json.dumps({"user": 42}).encode())).decode()
-    decision = itsdangerous.TimestampSigner(SECRET, salt=DECISION_SALT).sign(
-        "1|analytics|AAAAAAAAAAAAAAAAAAAAAA").decode()
+    session_cookie = (
+        "session=" + signer.sign(base64.b64encode(json.dumps({"user": 42}).encode())).decode()
+    )
+    decision = (
+        itsdangerous.TimestampSigner(SECRET, salt=DECISION_SALT)
+        .sign("1|analytics|AAAAAAAAAAAAAAAAAAAAAA")
+        .decode()
+    )
     consent_cookie = f"consentkit={decision}; consentkit_id=BBBBBBBBBBBBBBBBBBBBBB"
     rng = random.Random(7)
     flood = [
-        (UA.replace("120.0.0.0", f"{rng.randint(1, 999)}.0.{rng.randint(0, 9999)}."
-                    f"{rng.randint(0, 999)}"),
-         f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}")
+        (
+            UA.replace(
+                "120.0.0.0", f"{rng.randint(1, 999)}.0.{rng.randint(0, 9999)}.{rng.randint(0, 999)}"
+            ),
+            ".".join(str(rng.randint(1, 223 if n == 0 else 254)) for n in range(4)),
+        )
         for _ in range(REQUESTS * ROUNDS)
     ]
     flood_position = 0
@@ -125,8 +159,11 @@ async def measure() -> dict[str, float]:
         return scope(consent_cookie, agent, address)
 
     runs: dict[str, list[float]] = {"bare": [], "session": [], "consent": [], "flood": []}
-    for _name, app, cookie in (("bare", bare, ""), ("session", session, session_cookie),
-                              ("consent", consent, consent_cookie)):
+    for _name, app, cookie in (
+        ("bare", bare, ""),
+        ("session", session, session_cookie),
+        ("consent", consent, consent_cookie),
+    ):
         await per_request(app, lambda i, c=cookie: scope(c))  # warm up
     for _ in range(ROUNDS):
         runs["bare"].append(await per_request(bare, lambda i: scope("")))
@@ -146,15 +183,23 @@ def report(figures: dict[str, float]) -> dict[str, float]:
     }
     print(f"\nper request, median of {ROUNDS} rounds of {REQUESTS} requests (in-process ASGI)")
     print(f"  bare Starlette                         {figures['bare']:7.1f} us")
-    print(f"  + SessionMiddleware (valid cookie)     {figures['session']:7.1f} us"
-          f"   adds {session_added:5.1f} us")
-    print(f"  + ConsentMiddleware (consented, count) {figures['consent']:7.1f} us"
-          f"   adds {consent_added:5.1f} us")
+    print(
+        f"  + SessionMiddleware (valid cookie)     {figures['session']:7.1f} us"
+        f"   adds {session_added:5.1f} us"
+    )
+    print(
+        f"  + ConsentMiddleware (consented, count) {figures['consent']:7.1f} us"
+        f"   adds {consent_added:5.1f} us"
+    )
     print(f"  + ConsentMiddleware, unique UA and IP  {figures['flood']:7.1f} us")
-    print(f"  consent overhead / session overhead    {ratios['consent_vs_session_overhead']:7.2f}"
-          "   (budget <= 0.50)")
-    print(f"  unique-UA flood / bare request         {ratios['flood_vs_bare']:7.2f}"
-          "   (in-process; the budget is checked under uvicorn)")
+    print(
+        f"  consent overhead / session overhead    {ratios['consent_vs_session_overhead']:7.2f}"
+        "   (budget <= 0.50)"
+    )
+    print(
+        f"  unique-UA flood / bare request         {ratios['flood_vs_bare']:7.2f}"
+        "   (in-process; the budget is checked under uvicorn)"
+    )
     return ratios
 
 

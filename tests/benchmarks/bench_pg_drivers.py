@@ -48,18 +48,27 @@ from consentkit.store import postgres_cube as cube
 from consentkit.store.postgres import PostgresStore
 
 RUNS = 3
-DATABASE = BENCH_STORE if POSTGRES else os.environ.get(
-    "CONSENTKIT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+DATABASE = (
+    BENCH_STORE
+    if POSTGRES
+    else os.environ.get("CONSENTKIT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+)
 COLUMNS = ["hour", "segment_id", "page_id", "pageviews", "anonymous_pageviews", "visitors"]
-_UPSERT = ("ON CONFLICT (hour, segment_id, page_id) DO UPDATE SET"
-           " pageviews = ck_cells.pageviews + excluded.pageviews,"
-           " anonymous_pageviews = ck_cells.anonymous_pageviews + excluded.anonymous_pageviews,"
-           " visitors = excluded.visitors")
+_UPSERT = (
+    "ON CONFLICT (hour, segment_id, page_id) DO UPDATE SET"
+    " pageviews = ck_cells.pageviews + excluded.pageviews,"
+    " anonymous_pageviews = ck_cells.anonymous_pageviews + excluded.anonymous_pageviews,"
+    " visitors = excluded.visitors"
+)
 MULTI_ROW = f"INSERT INTO ck_cells VALUES {', '.join(['(%s, %s, %s, %s, %s, %s)'] * 100)} {_UPSERT}"
 TEMP = "CREATE TEMP TABLE ck_flush (LIKE ck_cells) ON COMMIT DROP"
 FROM_TEMP = f"INSERT INTO ck_cells SELECT * FROM ck_flush {_UPSERT}"
-QUERY = {"site_id": "bench", "metrics": ["visitors", "pageviews"], "date_range": "30d",
-         "dimensions": ["visit:country"]}
+QUERY = {
+    "site_id": "bench",
+    "metrics": ["visitors", "pageviews"],
+    "date_range": "30d",
+    "dimensions": ["visit:country"],
+}
 TODAY = date(2025, 11, 30)
 
 
@@ -75,16 +84,28 @@ def flush_batch(pageviews: int = 80_000) -> CubeBatch:
     segments: dict[Any, int] = {}
     pages: dict[str, int] = {}
     stream = events(pageviews)
-    cells = np.array([pack(hour, segments.setdefault(s, len(segments)),
-                           pages.setdefault(p, len(pages))) for hour, s, p, _ in stream])
+    cells = np.array(
+        [
+            pack(hour, segments.setdefault(s, len(segments)), pages.setdefault(p, len(pages)))
+            for hour, s, p, _ in stream
+        ]
+    )
     visitors = np.array([v for *_, v in stream], dtype=np.uint64)
     return cube_batch(list(segments), list(pages), cells, visitors, np.zeros(0, np.int64))
 
 
 def cell_rows(batch: CubeBatch) -> list[tuple[Any, ...]]:
     order = np.lexsort((batch.page, batch.segment, batch.hours)).tolist()
-    columns = [c.tolist() for c in (batch.hours, batch.segment, batch.page, batch.pageviews,
-                                    batch.anonymous_pageviews)]
+    columns = [
+        c.tolist()
+        for c in (
+            batch.hours,
+            batch.segment,
+            batch.page,
+            batch.pageviews,
+            batch.anonymous_pageviews,
+        )
+    ]
     return [(*(column[i] for column in columns), batch.visitors[i]) for i in order]
 
 
@@ -121,8 +142,9 @@ def psycopg_steps(url: str, batch: CubeBatch) -> dict[str, list[float]]:
         def multi_row() -> None:
             flat = [value for row in rows for value in row]
             with db.cursor() as cursor:
-                cursor.executemany(MULTI_ROW, [flat[i : i + 600]
-                                               for i in range(0, len(flat) - 599, 600)])
+                cursor.executemany(
+                    MULTI_ROW, [flat[i : i + 600] for i in range(0, len(flat) - 599, 600)]
+                )
 
         def via_temp() -> None:
             db.execute(TEMP)
@@ -144,8 +166,7 @@ def psycopg_steps(url: str, batch: CubeBatch) -> dict[str, list[float]]:
         for _ in range(RUNS):  # the store's way last: its cells are what the cube keeps
             timed("roll-ups, new", rollups)
             timed("roll-ups, stored", rollups, empty=False)
-            for name, work in (("multi-row", multi_row), ("temp", via_temp),
-                               ("store", store_way)):
+            for name, work in (("multi-row", multi_row), ("temp", via_temp), ("store", store_way)):
                 timed(f"{name}, new", work)
                 timed(f"{name}, stored", work, empty=False)
         fill_month(lambda day: cube._write_rollups(db, "bench", shifted(batch, day)))
@@ -158,9 +179,11 @@ def psycopg_steps(url: str, batch: CubeBatch) -> dict[str, list[float]]:
 def shifted(batch: CubeBatch, day: int) -> list[Any]:
     """The batch's first day of country and total roll-ups, as if of ``day``."""
     first = batch.rollups[0][0]
-    return [(day, kind, value, views, sketch)
-            for when, kind, value, views, sketch in batch.rollups
-            if when == first and kind in ("country", "total")]
+    return [
+        (day, kind, value, views, sketch)
+        for when, kind, value, views, sketch in batch.rollups
+        if when == first and kind in ("country", "total")
+    ]
 
 
 def fill_month(write: Callable[[int], object]) -> None:
@@ -180,8 +203,9 @@ async def asyncpg_steps(url: str, batch: CubeBatch) -> dict[str, list[float]]:
     figures: dict[str, list[float]] = {}
     db = await asyncpg.connect(url)
 
-    async def timed(name: str, work: Callable[[], Awaitable[object]], *,
-                    empty: bool = True) -> None:
+    async def timed(
+        name: str, work: Callable[[], Awaitable[object]], *, empty: bool = True
+    ) -> None:
         if empty:
             await db.execute("TRUNCATE ck_cells, ck_daily")
         start = time.perf_counter()
@@ -194,19 +218,23 @@ async def asyncpg_steps(url: str, batch: CubeBatch) -> dict[str, list[float]]:
         stored = await db.fetch(dollars(cube._READ_CELLS), *keys, *bounds)
         there = [n - 1 for n, _ in stored]
         if there:
-            merged = union_each([(old, rows[n][5]) for n, (_, old) in zip(there, stored,
-                                                                           strict=True)])
+            merged = union_each(
+                [(old, rows[n][5]) for n, (_, old) in zip(there, stored, strict=True)]
+            )
             columns = [[rows[n][c] for n in there] for c in range(5)]
             await db.execute(dollars(cube._UPDATE_CELLS), *columns, merged, *bounds)
         known = set(there)
         await db.copy_records_to_table(
-            "ck_cells", records=[row for n, row in enumerate(rows) if n not in known],
-            columns=COLUMNS)
+            "ck_cells",
+            records=[row for n, row in enumerate(rows) if n not in known],
+            columns=COLUMNS,
+        )
 
     async def multi_row() -> None:
         flat = [value for row in rows for value in row]
-        await db.executemany(dollars(MULTI_ROW), [flat[i : i + 600]
-                                                  for i in range(0, len(flat) - 599, 600)])
+        await db.executemany(
+            dollars(MULTI_ROW), [flat[i : i + 600] for i in range(0, len(flat) - 599, 600)]
+        )
 
     async def via_temp() -> None:
         await db.execute(TEMP)
@@ -215,15 +243,18 @@ async def asyncpg_steps(url: str, batch: CubeBatch) -> dict[str, list[float]]:
 
     async def write_rollups(rollups: list[Any]) -> None:
         days, kinds, values = ([r[i] for r in rollups] for i in range(3))
-        stored = {tuple(r[:3]): (r[3], r[4]) for r in await db.fetch(
-            dollars(cube._READ_DAILY), days, kinds, values, "bench")}
+        stored = {
+            tuple(r[:3]): (r[3], r[4])
+            for r in await db.fetch(dollars(cube._READ_DAILY), days, kinds, values, "bench")
+        }
         totals, sketches = [], []
         for day, kind, value, views, sketch in rollups:
             old = stored.get((day, kind, value))
             totals.append(views + old[0] if old else views)
             sketches.append((old[1], sketch) if old else (sketch,))
-        await db.execute(dollars(cube._WRITE_DAILY), "bench", days, kinds, values, totals,
-                         union_each(sketches))
+        await db.execute(
+            dollars(cube._WRITE_DAILY), "bench", days, kinds, values, totals, union_each(sketches)
+        )
 
     sql, params = query_plan()
 
@@ -299,10 +330,12 @@ def test_both_drivers_write_the_same_cube() -> None:
             import psycopg
 
             with psycopg.connect(url) as db:
-                contents.append([
-                    db.execute("SELECT * FROM ck_cells ORDER BY 1, 2, 3").fetchall(),
-                    db.execute("SELECT * FROM ck_daily ORDER BY 1, 2, 3, 4").fetchall(),
-                ])
+                contents.append(
+                    [
+                        db.execute("SELECT * FROM ck_cells ORDER BY 1, 2, 3").fetchall(),
+                        db.execute("SELECT * FROM ck_daily ORDER BY 1, 2, 3, 4").fetchall(),
+                    ]
+                )
     assert contents[0] == contents[1]
     assert contents[0][0] and contents[0][1]
 

@@ -79,13 +79,25 @@ def measure() -> dict[str, float]:
     store = open_store(url, clock=lambda: NOW)
     today = datetime.fromtimestamp(NOW, UTC).date()
     return {
-        "top countries, 30 days": timed(store, {
-            "site_id": "bench", "metrics": ["visitors", "pageviews"],
-            "dimensions": ["visit:country"], "date_range": "30d",
-            "pagination": {"limit": 10}}),
-        "daily visitors, 90 days": timed(store, {
-            "site_id": "bench", "metrics": ["visitors"], "dimensions": ["time:day"],
-            "date_range": [(today - timedelta(days=DAYS - 1)).isoformat(), today.isoformat()]}),
+        "top countries, 30 days": timed(
+            store,
+            {
+                "site_id": "bench",
+                "metrics": ["visitors", "pageviews"],
+                "dimensions": ["visit:country"],
+                "date_range": "30d",
+                "pagination": {"limit": 10},
+            },
+        ),
+        "daily visitors, 90 days": timed(
+            store,
+            {
+                "site_id": "bench",
+                "metrics": ["visitors"],
+                "dimensions": ["time:day"],
+                "date_range": [(today - timedelta(days=DAYS - 1)).isoformat(), today.isoformat()],
+            },
+        ),
     }
 
 

@@ -37,8 +37,17 @@ def free_port() -> int:
 
 def serve(app: str, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", f"throughput_apps:{app}", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"throughput_apps:{app}",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         cwd=HERE,
     )
     for _ in range(100):
@@ -67,9 +76,17 @@ end
 
 
 def requests_per_second(port: int, cookie: str, *, flood: bool = False) -> float:
-    command = ["wrk", "-t1", "-c32", f"-d{SECONDS}s", "-H", f"Cookie: {cookie}",
-               "-H", "User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) "
-               "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"]
+    command = [
+        "wrk",
+        "-t1",
+        "-c32",
+        f"-d{SECONDS}s",
+        "-H",
+        f"Cookie: {cookie}",
+        "-H",
+        "User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) "
+        "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+    ]
     if flood:
         script = Path(tempfile.mkdtemp()) / "flood.lua"
         script.write_text(f'COOKIE = "{cookie}"\n' + FLOOD_SCRIPT)
@@ -83,8 +100,11 @@ def requests_per_second(port: int, cookie: str, *, flood: bool = False) -> float
 
 
 def measure() -> dict[str, float]:
-    decision = itsdangerous.TimestampSigner("throughput-secret", salt=DECISION_SALT).sign(
-        "1|analytics|AAAAAAAAAAAAAAAAAAAAAA").decode()
+    decision = (
+        itsdangerous.TimestampSigner("throughput-secret", salt=DECISION_SALT)
+        .sign("1|analytics|AAAAAAAAAAAAAAAAAAAAAA")
+        .decode()
+    )
     cookie = f"consentkit={decision}; consentkit_id=BBBBBBBBBBBBBBBBBBBBBB"
     results: dict[str, list[float]] = {"bare": [], "consent": [], "flood": []}
     servers = {name: (port := free_port(), serve(name, port)) for name in ("bare", "consent")}
@@ -94,8 +114,7 @@ def measure() -> dict[str, float]:
         for _ in range(ROUNDS):
             for name, (port, _) in servers.items():
                 results[name].append(requests_per_second(port, cookie))
-            results["flood"].append(requests_per_second(servers["consent"][0], cookie,
-                                                        flood=True))
+            results["flood"].append(requests_per_second(servers["consent"][0], cookie, flood=True))
     finally:
         for _, process in servers.values():
             process.terminate()

@@ -57,10 +57,23 @@ SOURCES = (  # noqa: SIM905
 # Share of page views per device type, and per browser family within it.
 DEVICE_SHARES = {"mobile": 0.57, "desktop": 0.40, "tablet": 0.03}
 BROWSER_SHARES = {
-    "mobile": {"Chrome Mobile": 0.64, "Mobile Safari": 0.25, "Samsung Internet": 0.05,
-               "Opera Mobile": 0.02, "Firefox Mobile": 0.01, "UC Browser": 0.01, "*": 0.02},
-    "desktop": {"Chrome": 0.66, "Edge": 0.13, "Safari": 0.09, "Firefox": 0.07,
-                "Opera": 0.03, "*": 0.02},
+    "mobile": {
+        "Chrome Mobile": 0.64,
+        "Mobile Safari": 0.25,
+        "Samsung Internet": 0.05,
+        "Opera Mobile": 0.02,
+        "Firefox Mobile": 0.01,
+        "UC Browser": 0.01,
+        "*": 0.02,
+    },
+    "desktop": {
+        "Chrome": 0.66,
+        "Edge": 0.13,
+        "Safari": 0.09,
+        "Firefox": 0.07,
+        "Opera": 0.03,
+        "*": 0.02,
+    },
     "tablet": {"Mobile Safari": 0.5, "Chrome": 0.3, "Chrome Mobile": 0.1, "*": 0.1},
 }
 # Real headers for when uap-core's corpora are not beside the repository.
@@ -81,8 +94,10 @@ FALLBACK_AGENTS = (
     "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
 )
 # Visits per hour of the day (UTC), a working-day curve.
-DIURNAL = np.array([2, 1.5, 1, 1, 1, 1.5, 3, 5, 7, 8, 8, 8, 7.5, 7.5, 7.5, 7, 7, 7, 7.5, 8,
-                    7.5, 6, 4.5, 3], dtype=np.float64)
+DIURNAL = np.array(
+    [2, 1.5, 1, 1, 1, 1.5, 3, 5, 7, 8, 8, 8, 7.5, 7.5, 7.5, 7, 7, 7, 7.5, 8, 7.5, 6, 4.5, 3],
+    dtype=np.float64,
+)
 _QUOTED = re.compile(r"""^\s*- user_agent_string: (?:'((?:[^']|'')*)'|"((?:[^"\\]|\\.)*)")""")
 
 
@@ -111,12 +126,15 @@ class RealisticSite:
         days = (self.hours - self.hours.min()) // 24
         humans = ~self.is_bot
         per_day = np.unique(days[humans] * self.population + self.visitor[humans]).size / (
-            int(days.max()) + 1)
-        return (f"{len(self):,} page views, {np.unique(self.visitor[humans]).size:,} visitors "
-                f"({per_day:,.0f} a day), {np.unique(self.agent).size:,} distinct user agents,"
-                f" {np.unique(self.page).size:,} pages, {np.unique(self.country).size} "
-                f"countries, {self.is_bot.mean():.1%} crawler page views, "
-                f"{(self.source >= 0).mean():.1%} with a source")
+            int(days.max()) + 1
+        )
+        return (
+            f"{len(self):,} page views, {np.unique(self.visitor[humans]).size:,} visitors "
+            f"({per_day:,.0f} a day), {np.unique(self.agent).size:,} distinct user agents,"
+            f" {np.unique(self.page).size:,} pages, {np.unique(self.country).size} "
+            f"countries, {self.is_bot.mean():.1%} crawler page views, "
+            f"{(self.source >= 0).mean():.1%} with a source"
+        )
 
     def chunks(self, size: int) -> Iterator[slice]:
         for start in range(0, len(self), size):
@@ -139,8 +157,11 @@ def corpus_agents() -> list[str]:
             match = _QUOTED.match(line)
             if match:
                 single, double = match.groups()
-                text = single.replace("''", "'") if single is not None else (
-                    double.encode().decode("unicode_escape"))
+                text = (
+                    single.replace("''", "'")
+                    if single is not None
+                    else (double.encode().decode("unicode_escape"))
+                )
                 found[text] = None
     return list(found)
 
@@ -161,8 +182,9 @@ def classified_agents() -> tuple[tuple[str, ...], tuple[tuple[str, str, bool], .
     return tuple(agents), tuple(traits)
 
 
-def _agent_mix(rng: np.random.Generator, population: int) -> tuple[NDArray[np.int64],
-                                                                  NDArray[np.int64]]:
+def _agent_mix(
+    rng: np.random.Generator, population: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """A user agent per visitor in real traffic's device and browser shares, and the pool of
     crawler agents."""
     _, traits = classified_agents()
@@ -176,8 +198,7 @@ def _agent_mix(rng: np.random.Generator, population: int) -> tuple[NDArray[np.in
     plan: list[tuple[float, list[int]]] = []
     for device, share in DEVICE_SHARES.items():
         named = BROWSER_SHARES[device]
-        rest = [i for (d, b), ids in buckets.items() if d == device and b not in named
-                for i in ids]
+        rest = [i for (d, b), ids in buckets.items() if d == device and b not in named for i in ids]
         for browser, browser_share in named.items():
             pool = rest if browser == "*" else buckets.get((device, browser), [])
             if pool:
@@ -193,10 +214,24 @@ def _agent_mix(rng: np.random.Generator, population: int) -> tuple[NDArray[np.in
 
 
 def _templates() -> tuple[str, ...]:
-    sections = ("blog", "docs", "shop", "help", "news", "products", "guides", "api",
-                "community", "about")
-    shapes = ("/{s}/topic-{n}", "/{s}/topic-{n}/{{slug}}", "/{s}/{{id}}/part-{n}",
-              "/{s}/category-{n}/{{item_id}}")
+    sections = (
+        "blog",
+        "docs",
+        "shop",
+        "help",
+        "news",
+        "products",
+        "guides",
+        "api",
+        "community",
+        "about",
+    )
+    shapes = (
+        "/{s}/topic-{n}",
+        "/{s}/topic-{n}/{{slug}}",
+        "/{s}/{{id}}/part-{n}",
+        "/{s}/category-{n}/{{item_id}}",
+    )
     pages = ["/", "/pricing", "/about", "/contact", "/login", "/signup"]
     n = 0
     while len(pages) < TEMPLATES:
@@ -249,7 +284,9 @@ def realistic_site(pageviews: int = PAGEVIEWS, seed: int = 8) -> RealisticSite:
     agents, _ = classified_agents()
     return RealisticSite(
         **{name: values[order].astype(np.int64) for name, values in columns.items()},
-        agents=agents, pages=pages, population=population,
+        agents=agents,
+        pages=pages,
+        population=population,
     )
 
 

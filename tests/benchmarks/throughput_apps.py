@@ -23,10 +23,12 @@ async def hello(request: Request) -> HTMLResponse:
 bare = Starlette(routes=[Route("/", hello)])
 consent = Starlette(
     routes=[Route("/", hello)],
-    middleware=[Middleware(
-        ConsentMiddleware,
-        secret_key=SECRET,
-        store=f"sqlite:///{os.path.join(tempfile.mkdtemp(), 'throughput.sqlite3')}",
-        trusted_proxies=["127.0.0.1"],  # wrk's flood sends X-Forwarded-For
-    )],
+    middleware=[
+        Middleware(
+            ConsentMiddleware,
+            secret_key=SECRET,
+            store=f"sqlite:///{os.path.join(tempfile.mkdtemp(), 'throughput.sqlite3')}",
+            trusted_proxies=["127.0.0.1"],  # wrk's flood sends X-Forwarded-For
+        )
+    ],
 )

@@ -17,8 +17,11 @@ FUZZ = {
     "deadline": None,  # a loaded machine is slow now and then; a hang still fails the run
     "database": None,  # nothing written to .hypothesis/
     "print_blob": True,
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large,
-                              HealthCheck.large_base_example],
+    "suppress_health_check": [
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
 }
 
 settings.register_profile("fuzz", max_examples=1200, **FUZZ)  # the default run, per store

@@ -25,14 +25,49 @@ CATEGORIES = ["necessary", "analytics", "marketing"]
 ACTIONS = ["accept_all", "reject_all", "custom"]
 
 HOSTILE = [
-    "", " ", "\x00", "\x00" * 9, "%00", "\ud800", "\udfff\ud800", "\ufeff", "\u202e", "é",
-    "日本語", "\r\n", "\t", "\x7f", "\x85", "../../etc/passwd", "//evil.example",
-    "/\\evil.example", "javascript:alert(1)", "<script>alert(1)</script>", "' OR 1=1 --",
-    "${jndi:ldap://x}", "%s%n", "\\u0000", "null", "[]", "{}", "1e999", "-0", "9" * 400,
-    "accept_all", "analytics", "consentkit", "default", "a=b; c=d", '"', "\\",
+    "",
+    " ",
+    "\x00",
+    "\x00" * 9,
+    "%00",
+    "\ud800",
+    "\udfff\ud800",
+    "\ufeff",
+    "\u202e",
+    "é",
+    "日本語",
+    "\r\n",
+    "\t",
+    "\x7f",
+    "\x85",
+    "../../etc/passwd",
+    "//evil.example",
+    "/\\evil.example",
+    "javascript:alert(1)",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "${jndi:ldap://x}",
+    "%s%n",
+    "\\u0000",
+    "null",
+    "[]",
+    "{}",
+    "1e999",
+    "-0",
+    "9" * 400,
+    "accept_all",
+    "analytics",
+    "consentkit",
+    "default",
+    "a=b; c=d",
+    '"',
+    "\\",
 ]
-text = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40),
-                 st.text(st.characters(codec="latin-1"), max_size=40))
+text = st.one_of(
+    st.sampled_from(HOSTILE),
+    st.text(max_size=40),
+    st.text(st.characters(codec="latin-1"), max_size=40),
+)
 
 
 def _encodable(value: str) -> bytes:
@@ -54,7 +89,8 @@ def often(strategy: st.SearchStrategy[Any], *, but: st.SearchStrategy[Any]) -> A
 
 # Some from the test country database's networks, so that countries get looked up.
 ipv4 = st.one_of(
-    st.ip_addresses(v=4), st.integers(1, 254).map(lambda n: f"203.0.113.{n}"),
+    st.ip_addresses(v=4),
+    st.integers(1, 254).map(lambda n: f"203.0.113.{n}"),
     st.integers(1, 254).map(lambda n: f"198.51.100.{n}"),
 )
 address = st.one_of(ipv4.map(str), st.ip_addresses(v=6).map(str))
@@ -67,33 +103,47 @@ forwarded_for = st.one_of(
 
 # --- bodies -----------------------------------------------------------------------------
 
-json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
-                      text)
+json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), text)
 json_value = st.recursive(
     json_leaf,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(text, inner, max_size=4)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(text, inner, max_size=4)),
     max_leaves=12,
 )
 consent_shaped = st.fixed_dictionaries(
     {"action": often(st.sampled_from(ACTIONS), but=json_leaf)},
     optional={
-        "categories": often(st.lists(st.sampled_from(CATEGORIES), max_size=3),
-                            but=st.one_of(st.lists(text, max_size=3), json_value)),
+        "categories": often(
+            st.lists(st.sampled_from(CATEGORIES), max_size=3),
+            but=st.one_of(st.lists(text, max_size=3), json_value),
+        ),
         "next": st.one_of(st.sampled_from(["/", "//evil.example", "/ok?x=1"]), text),
     },
 )
-VALUES = ["DE", "US", "ZZ", "desktop", "Mobile", "Chrome", "iOS", "/", "/items/{item_id}",
-          "accept_all", "analytics"]
-filter_value = st.lists(st.one_of(st.sampled_from(VALUES), st.sampled_from(HOSTILE), text),
-                        min_size=1, max_size=3)
+VALUES = [
+    "DE",
+    "US",
+    "ZZ",
+    "desktop",
+    "Mobile",
+    "Chrome",
+    "iOS",
+    "/",
+    "/items/{item_id}",
+    "accept_all",
+    "analytics",
+]
+filter_value = st.lists(
+    st.one_of(st.sampled_from(VALUES), st.sampled_from(HOSTILE), text), min_size=1, max_size=3
+)
 day = st.one_of(st.dates(), st.sampled_from([date.min, date.max, date(1970, 1, 1)])).map(str)
 
 
 def _condition(dimensions: list[str]) -> st.SearchStrategy[list[Any]]:
     return st.tuples(
-        often(st.sampled_from(["is", "is_not", "contains"]), but=st.sampled_from(
-            ["matches", "contains_not", "IS", ""])),
+        often(
+            st.sampled_from(["is", "is_not", "contains"]),
+            but=st.sampled_from(["matches", "contains_not", "IS", ""]),
+        ),
         often(st.sampled_from(dimensions), but=st.sampled_from(["time:day", "nope", ""])),
         often(filter_value, but=json_value),
     ).map(list)
@@ -103,9 +153,11 @@ def _filters(dimensions: list[str]) -> st.SearchStrategy[list[Any]]:
     nested = st.recursive(
         _condition(dimensions),
         lambda inner: st.one_of(
-            st.tuples(st.sampled_from(["and", "or"]), st.lists(inner, min_size=1, max_size=3))
-            .map(list),
-            st.tuples(st.just("not"), inner).map(list)),
+            st.tuples(st.sampled_from(["and", "or"]), st.lists(inner, min_size=1, max_size=3)).map(
+                list
+            ),
+            st.tuples(st.just("not"), inner).map(list),
+        ),
         max_leaves=12,  # deeper than the parser's limit of 8, now and then
     )
     return st.lists(nested, max_size=3)
@@ -121,10 +173,12 @@ def _query(metrics: list[str], dimensions: list[str]) -> st.SearchStrategy[dict[
         {
             "metrics": st.lists(st.sampled_from(metrics), min_size=1, max_size=2, unique=True),
             "date_range": often(
-                st.one_of(st.sampled_from(["day", "7d", "30d", "month", "12mo", "all"]),
-                          st.lists(day, min_size=2, max_size=2).map(sorted)),
-                but=st.one_of(st.lists(st.one_of(day, text), min_size=2, max_size=2),
-                              json_value)),
+                st.one_of(
+                    st.sampled_from(["day", "7d", "30d", "month", "12mo", "all"]),
+                    st.lists(day, min_size=2, max_size=2).map(sorted),
+                ),
+                but=st.one_of(st.lists(st.one_of(day, text), min_size=2, max_size=2), json_value),
+            ),
         },
         optional={
             "dimensions": st.lists(st.sampled_from(dimensions), max_size=3, unique=True),
@@ -132,29 +186,40 @@ def _query(metrics: list[str], dimensions: list[str]) -> st.SearchStrategy[dict[
             "site_id": often(st.just("default"), but=text),
             "order_by": often(st.just([]), but=json_value),
             "pagination": often(
-                st.fixed_dictionaries({"limit": st.integers(1, 10_000),
-                                       "offset": st.integers(0, 10**12)}),
-                but=st.one_of(st.fixed_dictionaries({"limit": st.integers(-5, 20_000)}),
-                              json_value)),
+                st.fixed_dictionaries(
+                    {"limit": st.integers(1, 10_000), "offset": st.integers(0, 10**12)}
+                ),
+                but=st.one_of(
+                    st.fixed_dictionaries({"limit": st.integers(-5, 20_000)}), json_value
+                ),
+            ),
         },
     )
 
 
 # A query that is right in every way but one value: what reaches the store's SQL.
-one_hostile_value = st.fixed_dictionaries({
-    "metrics": st.sampled_from([["visitors"], ["decisions"]]),
-    "date_range": st.sampled_from(["7d", "all"]),
-    "filters": st.tuples(st.sampled_from(["is", "is_not", "contains"]),
-                         st.sampled_from(["visit:country", "visit:browser"]),
-                         st.lists(st.one_of(st.sampled_from(HOSTILE), text), min_size=1,
-                                  max_size=2)).map(lambda c: [list(c)]),
-}, optional={"site_id": st.one_of(st.sampled_from(HOSTILE), text)})
+one_hostile_value = st.fixed_dictionaries(
+    {
+        "metrics": st.sampled_from([["visitors"], ["decisions"]]),
+        "date_range": st.sampled_from(["7d", "all"]),
+        "filters": st.tuples(
+            st.sampled_from(["is", "is_not", "contains"]),
+            st.sampled_from(["visit:country", "visit:browser"]),
+            st.lists(st.one_of(st.sampled_from(HOSTILE), text), min_size=1, max_size=2),
+        ).map(lambda c: [list(c)]),
+    },
+    optional={"site_id": st.one_of(st.sampled_from(HOSTILE), text)},
+)
 query_shaped = often(
-    st.one_of(_query(["visitors", "pageviews", "percentage"], VISIT + TIME),
-              _query(["decisions", "grant_rate"], VISIT[:3] + TIME + CONSENT),
-              one_hostile_value),
-    but=st.dictionaries(st.sampled_from(["metrics", "date_range", "dimensions", "filters",
-                                         "include", "x"]), json_value),
+    st.one_of(
+        _query(["visitors", "pageviews", "percentage"], VISIT + TIME),
+        _query(["decisions", "grant_rate"], VISIT[:3] + TIME + CONSENT),
+        one_hostile_value,
+    ),
+    but=st.dictionaries(
+        st.sampled_from(["metrics", "date_range", "dimensions", "filters", "include", "x"]),
+        json_value,
+    ),
 )
 
 
@@ -168,25 +233,41 @@ body = st.one_of(
     query_shaped.map(lambda v: json.dumps(v).encode()),
     json_value.map(lambda v: json.dumps(v).encode()),
     st.builds(_nested, st.sampled_from(["[", '{"a":']), st.integers(1, 6000)),
-    st.lists(st.tuples(st.one_of(st.sampled_from(["action", "categories", "next",
-                                                  "token"]), text), text),
-             max_size=80).map(lambda pairs: _form(pairs)),
+    st.lists(
+        st.tuples(
+            st.one_of(st.sampled_from(["action", "categories", "next", "token"]), text), text
+        ),
+        max_size=80,
+    ).map(lambda pairs: _form(pairs)),
     st.integers(0, 200).map(lambda n: "&".join(["a=1"] * n).encode()),
-    st.builds(lambda b, n: b * n, st.sampled_from([b"x", b"[", b"&", b"\x00", b"\xff"]),
-              st.sampled_from([0, 4095, 4096, 4097, 65536, 65537, 100_000])),
+    st.builds(
+        lambda b, n: b * n,
+        st.sampled_from([b"x", b"[", b"&", b"\x00", b"\xff"]),
+        st.sampled_from([0, 4095, 4096, 4097, 65536, 65537, 100_000]),
+    ),
     st.binary(max_size=300),
     text.map(_encodable),
 )
 content_type = st.one_of(
-    st.sampled_from([None, "application/json", "application/x-www-form-urlencoded",
-                     "application/x-www-form-urlencoded; charset=utf-8",
-                     "application/json; charset=latin-1", "text/plain", "multipart/form-data",
-                     "APPLICATION/JSON", ""]),
+    st.sampled_from(
+        [
+            None,
+            "application/json",
+            "application/x-www-form-urlencoded",
+            "application/x-www-form-urlencoded; charset=utf-8",
+            "application/json; charset=latin-1",
+            "text/plain",
+            "multipart/form-data",
+            "APPLICATION/JSON",
+            "",
+        ]
+    ),
     text,
 )
 
 
 # --- cookies ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CookieSpec:
@@ -199,12 +280,14 @@ class CookieSpec:
 cookie = st.one_of(
     st.just(CookieSpec("none")),
     st.just(CookieSpec("genuine")),
-    st.builds(CookieSpec, st.just("tampered"),
-              st.tuples(st.integers(0, 200), st.sampled_from("A_-.|=0 \"\\;é"))),
+    st.builds(
+        CookieSpec,
+        st.just("tampered"),
+        st.tuples(st.integers(0, 200), st.sampled_from('A_-.|=0 "\\;é')),
+    ),
     st.builds(CookieSpec, st.just("oversized"), st.integers(4000, 100_000)),
     st.builds(CookieSpec, st.just("many"), st.integers(50, 3000)),
-    st.builds(CookieSpec, st.just("raw"), st.one_of(text.map(_encodable),
-                                                    st.binary(max_size=200))),
+    st.builds(CookieSpec, st.just("raw"), st.one_of(text.map(_encodable), st.binary(max_size=200))),
     st.builds(CookieSpec, st.just("admin"), st.booleans()),  # True: tampered
 )
 
@@ -217,28 +300,47 @@ USER_AGENTS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/119.0.0.0 Safari/537.36",
     "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-    "Mozilla/5.0 " + "(" * 300, "curl/8.5.0", "",
+    "Mozilla/5.0 " + "(" * 300,
+    "curl/8.5.0",
+    "",
 ]
 origin = st.one_of(
-    st.sampled_from([f"http://{HOST}", f"https://{HOST}", f"http://{HOST}:80",
-                     f"http://{HOST}:8080", "null", "https://evil.example", f"http://{HOST}.evil",
-                     f"http://[{HOST}", f"http://{HOST}:99999", f"HTTP://{HOST.upper()}"]),
+    st.sampled_from(
+        [
+            f"http://{HOST}",
+            f"https://{HOST}",
+            f"http://{HOST}:80",
+            f"http://{HOST}:8080",
+            "null",
+            "https://evil.example",
+            f"http://{HOST}.evil",
+            f"http://[{HOST}",
+            f"http://{HOST}:99999",
+            f"HTTP://{HOST.upper()}",
+        ]
+    ),
     text,
 )
-referer = st.one_of(origin.map(lambda o: o + "/page?x=1"),
-                    st.sampled_from([f"http://{HOST}//evil.example/landing",
-                                     f"http://{HOST}/\\evil", f"http://{HOST}/\t/evil"]))
+referer = st.one_of(
+    origin.map(lambda o: o + "/page?x=1"),
+    st.sampled_from(
+        [f"http://{HOST}//evil.example/landing", f"http://{HOST}/\\evil", f"http://{HOST}/\t/evil"]
+    ),
+)
 content_length = st.sampled_from(["abc", "-1", "99999999999999999999", "²", "1", "0", " 5"])
 
 
 @st.composite
 def headers(draw: st.DrawFn, marker: str) -> list[tuple[bytes, bytes]]:
     """A request's headers; its user agent always ends in the visit's ``marker``."""
-    agent = draw(st.one_of(
-        st.sampled_from(USER_AGENTS), text,
-        # an app's user agent, whose first token becomes the browser's name
-        text.map(lambda name: f"{name}/70 CFNetwork/978.0.7 Darwin/18.5.0"),
-    ))
+    agent = draw(
+        st.one_of(
+            st.sampled_from(USER_AGENTS),
+            text,
+            # an app's user agent, whose first token becomes the browser's name
+            text.map(lambda name: f"{name}/70 CFNetwork/978.0.7 Darwin/18.5.0"),
+        )
+    )
     found = [(b"user-agent", f"{agent} ({marker})".encode("latin-1", "replace"))]
     if draw(often(st.just(True), but=st.just(False))):
         sent_origin = draw(often(st.just(f"http://{HOST}"), but=origin))
@@ -248,8 +350,11 @@ def headers(draw: st.DrawFn, marker: str) -> list[tuple[bytes, bytes]]:
         b"dnt": st.sampled_from(["1", "0", "1\x00" * 50]),
         b"x-forwarded-for": forwarded_for,
         b"accept-language": st.one_of(
-            st.sampled_from(["de-DE,de;q=0.9", "ar", "xx;q=abc, " * 300, ";;;,,,q=,",
-                             "*", "zh-Hant-TW;q=0.8"]), text),
+            st.sampled_from(
+                ["de-DE,de;q=0.9", "ar", "xx;q=abc, " * 300, ";;;,,,q=,", "*", "zh-Hant-TW;q=0.8"]
+            ),
+            text,
+        ),
         b"accept": st.sampled_from(["text/html", "application/json", "*/*", "text/csv"]),
         b"referer": referer,
         b"sec-fetch-site": st.sampled_from(["same-origin", "none", "cross-site", "same-site"]),
@@ -263,10 +368,21 @@ def headers(draw: st.DrawFn, marker: str) -> list[tuple[bytes, bytes]]:
 
 
 ENDPOINTS = [  # (method, path) as the banner, a visitor or an admin sends them
-    ("GET", "state"), ("POST", "consent"), ("POST", "consent"), ("GET", "me"),
-    ("GET", "me/export"), ("POST", "me/erase"), ("GET", "cookies"), ("GET", "banner.js"),
-    ("GET", "banner.css"), ("POST", "api/query"), ("POST", "api/query"), ("GET", "api/cookies"),
-    ("GET", "dashboard"), ("POST", "dashboard/login"), ("POST", "dashboard/logout"),
+    ("GET", "state"),
+    ("POST", "consent"),
+    ("POST", "consent"),
+    ("GET", "me"),
+    ("GET", "me/export"),
+    ("POST", "me/erase"),
+    ("GET", "cookies"),
+    ("GET", "banner.js"),
+    ("GET", "banner.css"),
+    ("POST", "api/query"),
+    ("POST", "api/query"),
+    ("GET", "api/cookies"),
+    ("GET", "dashboard"),
+    ("POST", "dashboard/login"),
+    ("POST", "dashboard/logout"),
     ("GET", "dashboard/dashboard.js"),
 ]
 PAGES = ["/", "/items/{}", "/raw/{}", "/consent-echo", "/sets-cookies"]
@@ -278,18 +394,22 @@ query_string = st.one_of(
 )
 form = st.tuples(
     often(st.sampled_from(ACTIONS).map(lambda a: [("action", a)]), but=st.just([])),
-    st.lists(st.tuples(often(st.just("categories"), but=st.sampled_from(["next", "token"])),
-                       often(st.sampled_from([*CATEGORIES, "/", "//evil"]), but=text)),
-             max_size=8),
+    st.lists(
+        st.tuples(
+            often(st.just("categories"), but=st.sampled_from(["next", "token"])),
+            often(st.sampled_from([*CATEGORIES, "/", "//evil"]), but=text),
+        ),
+        max_size=8,
+    ),
 ).map(lambda parts: _form(parts[0] + parts[1]))
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 FITTING: dict[str, st.SearchStrategy[tuple[bytes, str | None]]] = {  # what each one expects
-    "consent": st.one_of(consent_shaped.map(lambda v: (json.dumps(v).encode(), JSON)),
-                         form.map(lambda b: (b, FORM))),
+    "consent": st.one_of(
+        consent_shaped.map(lambda v: (json.dumps(v).encode(), JSON)), form.map(lambda b: (b, FORM))
+    ),
     "api/query": query_shaped.map(lambda v: (json.dumps(v).encode(), JSON)),
-    "dashboard/login": st.one_of(st.just(TOKEN), text).map(
-        lambda t: (_form([("token", t)]), FORM)),
+    "dashboard/login": st.one_of(st.just(TOKEN), text).map(lambda t: (_form([("token", t)]), FORM)),
     "me/erase": st.sampled_from([(b"", None), (b"{}", JSON), (b"", FORM)]),
     "dashboard/logout": st.just((b"", None)),
 }
@@ -356,6 +476,7 @@ def visit(draw: st.DrawFn) -> Visit:
 
 # --- what was sent ----------------------------------------------------------------------
 
+
 @dataclass
 class Sent:
     """Everything identifying that the fuzzer sent or was given, for the scan."""
@@ -392,4 +513,3 @@ class Sent:
                 continue
             found[f"cookie {value[:12]!r}"] = [_encodable(value)]
         return found
-

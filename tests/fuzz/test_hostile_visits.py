@@ -62,8 +62,12 @@ def test_hostile_visits_never_break_the_site_nor_store_what_identifies(
     make_site, store_url, tmp_path, country_db, caplog
 ):
     app = make_site(
-        admin_token=TOKEN, geoip_database=country_db, trusted_proxies=["127.0.0.0/8"],
-        count_refused=True, undeclared_cookies="report", flush_interval=0.05,
+        admin_token=TOKEN,
+        geoip_database=country_db,
+        trusted_proxies=["127.0.0.0/8"],
+        count_refused=True,
+        undeclared_cookies="report",
+        flush_interval=0.05,
     )
     app.router.routes.append(RawPaths())
     sent = Sent()
@@ -71,6 +75,7 @@ def test_hostile_visits_never_break_the_site_nor_store_what_identifies(
         start_blocking_portal() as portal,
         portal.wrap_async_context_manager(running(app)) as site,
     ):
+
         @fuzz_settings()
         @given(visit())
         def hostile(generated: Visit) -> None:
@@ -129,7 +134,9 @@ async def take_visit(app: Any, generated: Visit, sent: Sent) -> None:
         for request in generated.requests:
             sent.pages.add(unquote(request.path.split("?")[0], errors="surrogatepass"))
             response = await client.request(
-                request.method, request.path, content=request.body,
+                request.method,
+                request.path,
+                content=request.body,
                 headers=request_headers(request, genuine, sent),
             )
             client.cookies.clear()  # each request says which cookies it sends
@@ -177,14 +184,18 @@ async def opening(client: httpx.AsyncClient, action: str | None) -> dict[str, st
     if action is None:
         return {}
     if action == "login":
-        response = await client.post(f"{PREFIX}/dashboard/login", data={"token": TOKEN},
-                                     headers={"origin": BASE})
+        response = await client.post(
+            f"{PREFIX}/dashboard/login", data={"token": TOKEN}, headers={"origin": BASE}
+        )
     else:
-        response = await client.post(f"{PREFIX}/consent", json={"action": action,
-                                                                 "categories": ["analytics"]})
+        response = await client.post(
+            f"{PREFIX}/consent", json={"action": action, "categories": ["analytics"]}
+        )
     assert response.status_code < 400, response.text
-    found = {value.split("=", 1)[0]: value.split(";")[0].split("=", 1)[1]
-             for value in response.headers.get_list("set-cookie")}
+    found = {
+        value.split("=", 1)[0]: value.split(";")[0].split("=", 1)[1]
+        for value in response.headers.get_list("set-cookie")
+    }
     client.cookies.clear()
     return {name: value for name, value in found.items() if value}
 
@@ -196,8 +207,7 @@ def request_headers(
     if request.content_type is not None:
         found.append((b"content-type", request.content_type.encode("latin-1", "replace")))
     if request.bearer is not None:
-        found.append((b"authorization",
-                      f"Bearer {request.bearer}".encode("latin-1", "replace")))
+        found.append((b"authorization", f"Bearer {request.bearer}".encode("latin-1", "replace")))
     for name, value in found:
         if name == b"x-forwarded-for":
             for hop in value.decode("latin-1").split(","):
@@ -220,7 +230,7 @@ def cookie_header(spec: CookieSpec, genuine: dict[str, str]) -> bytes | None:
     if spec.kind == "tampered":
         position, character = spec.detail
         position %= len(decision)
-        changed = decision[:position] + character + decision[position + 1:]
+        changed = decision[:position] + character + decision[position + 1 :]
         return f"consentkit={changed}".encode()
     if spec.kind == "oversized":
         return b"consentkit=" + b"A" * spec.detail
@@ -236,8 +246,9 @@ def cookie_header(spec: CookieSpec, genuine: dict[str, str]) -> bytes | None:
 def stored_bytes(store_url: str, tmp_path: Path) -> bytes:
     """Every byte the store keeps: the SQLite file with its log, or every PostgreSQL row;
     and the decision spool beside it."""
-    files = [p for p in tmp_path.iterdir() if p.name.startswith(("consentkit.sqlite3",
-                                                                 "spool.sqlite3"))]
+    files = [
+        p for p in tmp_path.iterdir() if p.name.startswith(("consentkit.sqlite3", "spool.sqlite3"))
+    ]
     local = b"".join(p.read_bytes() for p in files)
     if store_url.startswith("sqlite:"):
         return local

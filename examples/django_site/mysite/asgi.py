@@ -19,8 +19,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
 
 CATEGORIES = [
     Category("analytics", title="Analytics", description="Counts visits without identifying you."),
-    Category("marketing", title="Marketing", description="Measures ad campaigns.",
-             cookies=["_fbp"]),
+    Category(
+        "marketing", title="Marketing", description="Measures ad campaigns.", cookies=["_fbp"]
+    ),
 ]
 
 application = ConsentMiddleware(
