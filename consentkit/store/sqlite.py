@@ -150,30 +150,12 @@ class SQLiteStore(Store):
                 db.execute("ROLLBACK")
                 raise
 
-    def _write(self, statements: Iterable[tuple[str, Sequence[Any] | list[Sequence[Any]]]]) -> None:
-        with self._lock:
-            db = self._writer
-            try:
-                # FULL: an acknowledged consent decision must survive a power cut too.
-                db.execute("PRAGMA synchronous=FULL")
-                db.execute("BEGIN IMMEDIATE")
-                for sql, params in statements:
-                    if params and isinstance(params, list):
-                        db.executemany(sql, params)
-                    else:
-                        db.execute(sql, params)
-                db.execute("COMMIT")
-            except sqlite3.Error as error:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise StoreError(f"writing to {self.url} failed: {error}") from error
-
     def write_pageviews(self, site: str, batch: CubeBatch) -> None:
         with self._lock:
             db = self._writer
             try:
                 # Counts are acknowledged to no one: a power cut may lose the last flush (it
-                # never corrupts the file). Everything else is written with FULL (_write).
+                # never corrupts the file). Decisions are written with FULL (_ledger_write).
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.execute("BEGIN IMMEDIATE")
                 self._cube.write(db, site, batch)
