@@ -17,7 +17,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .analytics.buffer import PageViewBuffer
-from .analytics.sketch import visitor_hash
+from .analytics.hll import visitor_hash
 from .consent.categories import ANALYTICS
 from .consent.cookies import (
     DECISION_COOKIE,

@@ -206,7 +206,7 @@ def write_views(
     import asyncio
 
     from consentkit.analytics.buffer import PageViewBuffer
-    from consentkit.analytics.sketch import visitor_hash
+    from consentkit.analytics.hll import visitor_hash
 
     buffer = PageViewBuffer(store, site=site)
     for hour, place, visitors, views in cells:
@@ -244,3 +244,14 @@ async def eventually(check: Callable[[], object], *, what: str = "it") -> None:
                 await anyio.sleep(0.01)
     except TimeoutError:
         raise AssertionError(f"{what} did not happen within 10 s") from None
+
+
+def decompressed_cube(url: str) -> bytes:
+    """Every cube block and roll-up of a store, decompressed: what a byte scan of the files
+    cannot see inside zlib (only numbers and sketch registers, if all is well)."""
+    import zlib
+
+    with raw_database(url) as sql:
+        blobs = [row[0] for row in sql("SELECT cells FROM ck_blocks")]
+        blobs += [row[0] for row in sql("SELECT cells FROM ck_rollups")]
+    return b"\n".join(zlib.decompress(bytes(blob)) for blob in blobs)

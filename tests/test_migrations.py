@@ -10,7 +10,7 @@ import pytest
 from support import Clock, raw_database
 
 from consentkit import open_store
-from consentkit.analytics.sketch import encode_hashes, visitor_hash
+from consentkit.analytics.hll import visitor_hash
 from consentkit.store.postgres import SPELLING
 from consentkit.store.schema import LATEST, MIGRATIONS
 
@@ -24,9 +24,16 @@ OLD_SPELLING = {
 }
 
 
-def test_a_version_1_cube_is_moved_into_cells_and_answers_the_same(store_url):
+def old_sketch(hashes: set[int]) -> bytes:
+    """A visitors sketch as versions 1 to 3 wrote it: tag 1, then sorted big-endian entries
+    of a 25-bit index and the rank of the 39 bits below it."""
+    entries = sorted({(h >> 39) << 6 | (40 - (h & ((1 << 39) - 1)).bit_length()) for h in hashes})
+    return b"\x01" + b"".join(entry.to_bytes(4, "big") for entry in entries)
+
+
+def test_a_version_1_cube_is_moved_into_blocks_and_answers_the_same(store_url):
     spelling = OLD_SPELLING["sqlite" if store_url.startswith("sqlite:") else "postgresql"]
-    sketch = encode_hashes({visitor_hash(b"k" * 32, v) for v in ("a", "b", "c")})
+    sketch = old_sketch({visitor_hash(b"k" * 32, v) for v in ("a", "b", "c")})
     with raw_database(store_url) as sql:
         sql("CREATE TABLE ck_schema (version INTEGER NOT NULL)")
         for statement in dict(MIGRATIONS)[1]:
@@ -40,8 +47,7 @@ def test_a_version_1_cube_is_moved_into_cells_and_answers_the_same(store_url):
         ]:
             sql("INSERT INTO ck_pageviews VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
     store = open_store(store_url, clock=Clock(NOW))
-    # two dimensions: answered from the cube cells (version 1 wrote its roll-ups too, and
-    # those are left as they were)
+    # two dimensions: answered from the cells
     answer = store.query(
         {
             "metrics": ["visitors", "pageviews"],
@@ -62,13 +68,23 @@ def test_a_version_1_cube_is_moved_into_cells_and_answers_the_same(store_url):
         }
     )
     assert other["results"][0]["metrics"] == [9]
+    # one dimension: answered from the roll-ups the moved cells waited for
+    store.compact("default")
+    by_country = store.query(
+        {"metrics": ["visitors", "pageviews"], "date_range": "day", "dimensions": ["visit:country"]}
+    )
+    assert {r["dimensions"][0]: r["metrics"] for r in by_country["results"]} == {
+        "DE": [3, 8],
+        "FR": [3, 1],
+    }
+    assert sum(row["pageviews"] for row in store.export("pageviews")) == 18  # 1 anonymous
     store.close()
     with raw_database(store_url) as sql:
         assert sql("SELECT MAX(version) FROM ck_schema") == [(LATEST,)]
-        assert sql("SELECT COUNT(*) FROM ck_cells") == [(4,)]
-        assert sql("SELECT COUNT(*) FROM ck_segments") == [(3,)]  # one per site
-        # the old table's name still reads the cube, for exports and people
-        assert sql("SELECT SUM(pageviews) FROM ck_pageviews") == [(17,)]
+        assert sql("SELECT COUNT(*) FROM ck_blocks WHERE site = 'default'") == [(2,)]  # hours
+    for table in ("ck_cells", "ck_daily", "ck_segments", "ck_pages"):  # gone
+        with raw_database(store_url) as sql, pytest.raises(Exception, match=table):
+            sql(f"SELECT COUNT(*) FROM {table}")
 
 
 def test_opening_a_store_twice_migrates_once(store_url):

@@ -251,7 +251,7 @@ def test_a_cell_flushed_many_times_counts_each_visitor_once(store_url):
     import random
 
     from consentkit.analytics.buffer import PageViewBuffer
-    from consentkit.analytics.sketch import visitor_hash
+    from consentkit.analytics.hll import visitor_hash
 
     rng = random.Random(7)
     store = open_store(store_url, clock=Clock(NOW))

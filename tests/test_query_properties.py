@@ -14,7 +14,7 @@ from support import STORES, Clock, postgres_schema
 
 from consentkit import open_store
 from consentkit.analytics.buffer import PageViewBuffer
-from consentkit.analytics.sketch import visitor_hash
+from consentkit.analytics.hll import visitor_hash
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 FIRST_HOUR = int(NOW.timestamp() // 3600) - 24 * 40

@@ -1,4 +1,4 @@
-"""What one flush hands to a store: page views aggregated into cube rows and roll-ups."""
+"""What one flush hands to a store: its page views aggregated into cube cells."""
 
 from __future__ import annotations
 
@@ -6,40 +6,43 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-from numpy.typing import NDArray
+from .cells import Ints
+from .hll import Ranks
 
 # Who saw a page, as the cube keeps it: (country, device, browser, os). Nothing here identifies
 # a person. A plain tuple: one is built per counted page view.
 Segment = tuple[str, str, str, str]
 SEGMENT_FIELDS = ("country", "device", "browser", "os")
 
-Rollup = tuple[int, str, str, int, bytes]  # day, kind, value, page views, visitors sketch
-
 
 @dataclass(frozen=True, slots=True)
 class CubeBatch:
-    """What one flush adds to the analytics cube: rows keyed by (hour, segment, page).
+    """One flush's page views, one cell per (hour, segment, page), keyed by the batch's own
+    numbers: cell ``i`` is hour ``hours[i]``, segment ``segments[segment[i]]`` and page
+    ``pages[page[i]]``; the store turns names into its value numbers (``cube.hour_blocks``).
 
-    Row ``i`` is hour ``hours[i]``, segment ``segments[segment[i]]`` and page
-    ``pages[page[i]]``, with its page views and a sketch of its visitors (never IDs); the store
-    turns segments and pages into its own ids. ``rollups`` are the days' roll-ups.
+    ``entry_counts``, ``registers`` and ``ranks`` are the cells' visitor sketches as sparse
+    entries (see ``cells.Cells``); a visitor is never there, only a register and a rank.
     """
 
     segments: Sequence[Segment]
     pages: Sequence[str]
-    hours: NDArray[np.int64]
-    segment: NDArray[np.int64]
-    page: NDArray[np.int64]
-    pageviews: NDArray[np.int64]
-    anonymous_pageviews: NDArray[np.int64]
-    visitors: Sequence[bytes]  # serialised DistinctSketch per row
-    rollups: Sequence[Rollup]  # see rollups.py
-    bots: Sequence[tuple[int, int]]  # (hour, bot page views)
+    hours: Ints
+    segment: Ints
+    page: Ints
+    count: Ints  # page views with a consenting visitor
+    anonymous: Ints  # page views counted without one (count_refused)
+    entry_counts: Ints
+    registers: Ints
+    ranks: Ranks
+    bots: Sequence[tuple[int, int]]  # (hour, crawler page views)
+
+    def __len__(self) -> int:
+        return len(self.hours)
 
 
 class PageViewSink(Protocol):
     """Where flushed page views go: a store."""
 
     def write_pageviews(self, site: str, batch: CubeBatch) -> None:
-        """Add one flush's counts to the cube and its roll-ups."""
+        """Add one flush's cells to the cube."""

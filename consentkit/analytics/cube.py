@@ -1,9 +1,11 @@
-"""One flush's counted page views, aggregated into cube rows and daily roll-ups.
+"""One flush's counted page views, aggregated into cube cells, then into hourly blocks.
 
 The buffer hands over flat arrays, one element per page view: the cell, packed as
 ``hour << 42 | segment number << 21 | page number``, and the visitor's hash. Here they become
-one row per cube cell with its page views and visitors sketch, and the days' roll-ups, in a few
-whole-array NumPy operations. This runs in the flush's worker thread, never on the request path.
+one cell per (hour, segment, page) with its page views and its visitors' sketch entries
+(``cube_batch``), in a few whole-array NumPy operations; then, once the store has given each
+name its value number, one ``Cells`` per hour (``hour_blocks``). This runs in the flush's
+worker thread, never on the request path.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..storable import storable_text
-from .batch import CubeBatch, Segment
-from .rollups import daily_rollups
-from .sketch_arrays import distinct_entries, encode_groups, sparse_entries
+from . import hll
+from .batch import SEGMENT_FIELDS, CubeBatch, Segment
+from .cells import KEYS, Cells, no_registers
 
 NUMBER_BITS = 21  # segments and pages are numbered per batch, below 2**21 each
 HOUR_BITS = 63 - 2 * NUMBER_BITS  # hours since 1970 below 2**21: until the year 2209
@@ -46,33 +48,48 @@ def cube_batch(
         cells, anonymous = (_renumber(c, new_segment, new_page) for c in (cells, anonymous))
     unique, inverse = np.unique(np.concatenate((cells, anonymous)), return_inverse=True)
     consented = inverse[: len(cells)]
-    pageviews = np.bincount(consented, minlength=len(unique))
-    anonymous_views = np.bincount(inverse[len(cells) :], minlength=len(unique))
-    entry_cell, entries = distinct_entries(consented, sparse_entries(visitors))
-    hours = unique >> (2 * NUMBER_BITS)
-    segment = (unique >> NUMBER_BITS) & NUMBER_MASK
-    page = unique & NUMBER_MASK
+    registers, ranks = hll.register_and_rank(visitors)
+    entry_cell, registers, ranks = hll.distinct(consented, registers, ranks)
     return CubeBatch(
         segments=segments,
         pages=pages,
-        hours=hours,
-        segment=segment,
-        page=page,
-        pageviews=pageviews,
-        anonymous_pageviews=anonymous_views,
-        visitors=encode_groups(entry_cell, entries, len(unique)),
-        rollups=daily_rollups(
-            segments,
-            pages,
-            hours,
-            segment,
-            page,
-            pageviews + anonymous_views,
-            entry_cell,
-            entries,
-        ),
+        hours=unique >> (2 * NUMBER_BITS),
+        segment=(unique >> NUMBER_BITS) & NUMBER_MASK,
+        page=unique & NUMBER_MASK,
+        count=np.bincount(consented, minlength=len(unique)),
+        anonymous=np.bincount(inverse[len(cells) :], minlength=len(unique)),
+        entry_counts=np.bincount(entry_cell, minlength=len(unique)),
+        registers=registers,
+        ranks=ranks,
         bots=sorted(bots),
     )
+
+
+def hour_blocks(
+    batch: CubeBatch, segment_values: NDArray[np.int64], page_values: NDArray[np.int64]
+) -> dict[int, Cells]:
+    """The batch's cells per hour, keyed by value numbers: ``segment_values[f, s]`` is the
+    number of field ``SEGMENT_FIELDS[f]`` of segment ``s``, ``page_values[p]`` of page ``p``."""
+    n = len(batch)
+    keys = np.zeros((len(KEYS), n), dtype=np.int64)
+    for field, name in enumerate(SEGMENT_FIELDS):
+        keys[KEYS.index(name)] = segment_values[field][batch.segment]
+    keys[KEYS.index("page")] = page_values[batch.page]
+    blocks = {}
+    hours, starts = np.unique(batch.hours, return_index=True)  # batch cells come by hour
+    bounds = [*starts.tolist(), n]
+    entry_bounds = np.concatenate(([0], np.cumsum(batch.entry_counts)))
+    for hour, start, end in zip(hours.tolist(), bounds[:-1], bounds[1:], strict=True):
+        first, last = int(entry_bounds[start]), int(entry_bounds[end])
+        nothing = np.zeros(end - start, dtype=np.int64)
+        measures = (batch.count[start:end], batch.anonymous[start:end], nothing, nothing,
+                    nothing)  # fmt: skip
+        sketches = (
+            batch.entry_counts[start:end], batch.registers[first:last], batch.ranks[first:last],
+            np.zeros(0, dtype=np.int64), no_registers(),
+        )  # fmt: skip
+        blocks[hour] = Cells.of(keys[:, start:end], measures, sketches)
+    return blocks
 
 
 Name = TypeVar("Name", bound=Hashable)

@@ -1,8 +1,9 @@
-"""Plans a parsed ``Query`` into one parameterised SQL statement over the analytics cube.
+"""Plans a parsed consent query into one parameterised SQL statement over the consent
+statistics (page-view queries are answered from the cube's cells: ``execute.py``).
 
 Column names come from a fixed table here; every value the query carries is a bound
 parameter, so nothing in a query reaches SQL as text. Time buckets finer than a month are
-integer arithmetic on the cube's ``hour`` column (hours since the epoch, UTC); months are
+integer arithmetic on the ``hour`` column (hours since the epoch, UTC); months are
 folded from days afterwards (see ``results.py``), which keeps the SQL portable.
 """
 
@@ -12,8 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from ..analytics.rollups import KINDS, TOTAL
-from .model import AllOf, AnyOf, Condition, Filter, Negation, Query, filter_dimensions
+from .model import AllOf, AnyOf, Condition, Filter, Negation, Query
 
 COLUMNS = {
     "visit:country": "country",
@@ -38,11 +38,6 @@ TIME_EXPRESSIONS = {
     "time:week": "({hour} / 24 + 3) / 7",  # weeks start on Monday; 1970-01-01 was a Thursday
     "time:month": "{hour} / 24",  # folded into months after the query
 }
-# Cube cells are keyed by (hour, segment id, page id) (see store/schema.py); the segment's and
-# the page's columns come from their tables. CROSS JOIN keeps SQLite walking the hour range of
-# the key first; PostgreSQL plans it like any join.
-_CUBE = "ck_cells CROSS JOIN ck_segments CROSS JOIN ck_pages"
-_CUBE_JOIN = "ck_segments.id = segment_id AND ck_pages.id = page_id"
 _EPOCH = date(1970, 1, 1)
 
 
@@ -52,7 +47,6 @@ class Dialect:
 
     placeholder: str  # "?" or "%s"
     contains: str  # SQL true when {column} contains the parameter, case-sensitively
-    union: str  # aggregate that unions visitor sketches
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,24 +78,20 @@ def _end_hour(last_day: date, zone: ZoneInfo | None = None) -> int:
     return _epoch_hour(last_day + timedelta(days=1), zone)
 
 
+def hour_range(query: Query) -> tuple[int, int]:
+    """The query's range as hours since the epoch: its first, and the first after it."""
+    return _epoch_hour(query.first_day, query.time_zone), _end_hour(query.last_day, query.time_zone)
+
+
 def plan_query(query: Query, dialect: Dialect) -> Plan:
+    """The SQL of a consent query (decisions, grant rates)."""
     zone = query.time_zone
-    first = _epoch_hour(query.first_day, zone)
-    end = _end_hour(query.last_day, zone)
-    rollup = _rollup_kind(query)
-    if rollup is not None:
-        return _plan_rollup(query, dialect, rollup, first, end)
-    if query.about_consent:
-        table, hour, sums = "ck_consent_stats", "hour", list(_CONSENT_SUMS)
-        params: list[object] = [query.site_id, first, end]
-        where = ["site = {p}", "hour >= {p}", "hour < {p}"]
-        if "consent:category" in query.dimensions:
-            where.append("category <> '*'")
-    else:
-        table, hour = _CUBE, "hour"
-        sums = ["SUM(pageviews + anonymous_pageviews)", f"{dialect.union}(visitors)"]
-        params = [query.site_id, first, end]
-        where = [_CUBE_JOIN, "ck_segments.site = {p}", "hour >= {p}", "hour < {p}"]
+    first, end = hour_range(query)
+    table, hour, sums = "ck_consent_stats", "hour", list(_CONSENT_SUMS)
+    params: list[object] = [query.site_id, first, end]
+    where = ["site = {p}", "hour >= {p}", "hour < {p}"]
+    if "consent:category" in query.dimensions:
+        where.append("category <> '*'")
     if query.filters.filters:
         where.append(_condition_sql(query.filters, params, dialect, COLUMNS))
     # In a site time zone, days start at local midnight (and DST moves it): group by the hour
@@ -130,38 +120,6 @@ def _finish(
     return Plan(
         sql.replace("{p}", dialect.placeholder), tuple(params), query.dimensions, first, end
     )
-
-
-def _rollup_kind(query: Query) -> str | None:
-    """The daily roll-up that answers this query exactly, if one does (see rollups.py)."""
-    if query.about_consent or query.time_zone is not None or "time:hour" in query.dimensions:
-        return None
-    visit = [d for d in query.dimensions if not d.startswith("time:")]
-    used = set(visit) | set(filter_dimensions(query.filters))
-    if len(used) > 1:  # a roll-up holds one dimension; a filter on it selects its rows
-        return None
-    if not used:
-        return TOTAL
-    (dimension,) = used
-    return next(kind for kind, name in KINDS.items() if name == dimension)
-
-
-def _plan_rollup(query: Query, dialect: Dialect, kind: str, first: int, end: int) -> Plan:
-    # UTC days are whole multiples of 24 hours, so the hour range maps to days exactly.
-    params: list[object] = [query.site_id, first // 24, end // 24, kind]
-    where = ["site = {p}", "day >= {p}", "day < {p}", "kind = {p}"]
-    if query.filters.filters:
-        columns = dict.fromkeys(COLUMNS, "value")
-        where.append(_condition_sql(query.filters, params, dialect, columns))
-    days = {"time:day": "day", "time:week": "(day + 3) / 7", "time:month": "day"}
-    group = [days.get(d, "value") for d in query.dimensions]
-    select = [
-        *(f"{expr} AS d{i}" for i, expr in enumerate(group)),
-        "SUM(pageviews)",
-        f"{dialect.union}(visitors)",
-    ]
-    sql = f"SELECT {', '.join(select)} FROM ck_daily WHERE {' AND '.join(where)}"
-    return _finish(sql, group, params, query, dialect, first, end)
 
 
 def _condition_sql(

@@ -1,7 +1,7 @@
-"""Turns the rows a store returns for a ``Plan`` into the ``{results, meta, query}`` answer.
+"""The ``{results, meta, query}`` answer: labels, order, pagination.
 
-Rows carry summed page views and the union of visitor sketches per group; visitors are
-estimated here, after any folding, so a unique count is always a union and never a sum.
+Page-view rows come from ``execute.py`` with every metric computed (visitors as the union
+of each group's sketches, never a sum); consent rows are sums from ``plan.py``'s SQL.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..analytics.sketch import DistinctSketch, union
 from .model import Query
 
 _EPOCH = date(1970, 1, 1)
@@ -26,6 +25,18 @@ def _local_label(dimension: str, hour: int, zone: ZoneInfo) -> str:
         day -= timedelta(days=day.weekday())
     text = day.isoformat()
     return text[:7] if dimension == "time:month" else text
+
+
+def time_label(dimension: str, hour: int, zone: ZoneInfo | None) -> str:
+    """The label of the time bucket an hour falls in (its day, week or month)."""
+    if zone is not None:
+        return _local_label(dimension, hour, zone)
+    day = hour // 24
+    if dimension == "time:hour":
+        return _label(dimension, hour)
+    if dimension == "time:week":
+        return _label(dimension, (day + 3) // 7)
+    return _label(dimension, day)
 
 
 def _label(dimension: str, value: Any, zone: ZoneInfo | None = None) -> str:
@@ -76,41 +87,12 @@ def build_consent_response(
 
 def build_response(
     query: Query,
-    rows: Iterable[Sequence[Any]],
+    table: list[tuple[tuple[str, ...], dict[str, Any]]],
     *,
     meta: dict[str, Any],
     echo: dict[str, Any],
-    k_anonymity: int | None = None,
 ) -> dict[str, Any]:
-    width = len(query.dimensions)
-    groups: dict[tuple[str, ...], tuple[int, list[bytes | DistinctSketch]]] = {}
-    for row in rows:
-        labels = tuple(_label(d, row[i], query.time_zone) for i, d in enumerate(query.dimensions))
-        pageviews, sketch = int(row[width] or 0), row[width + 1]
-        if pageviews == 0 and not sketch:
-            continue
-        previous = groups.get(labels)
-        if previous is None:
-            groups[labels] = (pageviews, [sketch] if sketch else [])
-        else:
-            previous[1].append(sketch)
-            groups[labels] = (previous[0] + pageviews, previous[1])
-    if not query.dimensions and not groups:
-        groups[()] = (0, [])  # a total is always one row, zero when nothing was counted
-    merged = {labels: (views, union(sketches)) for labels, (views, sketches) in groups.items()}
-    if k_anonymity and query.dimensions:
-        merged, folded = _fold_small_groups(merged, k_anonymity, len(query.dimensions))
-        meta = {**meta, "k_anonymity": k_anonymity, "folded_rows": folded}
-    total_visitors = union(s for _, s in merged.values()).estimate() if merged else 0
-    table = []
-    for labels, (views, sketch) in merged.items():
-        visitors = sketch.estimate()
-        values = {
-            "visitors": visitors,
-            "pageviews": views,
-            "percentage": round(100 * visitors / total_visitors, 1) if total_visitors else 0.0,
-        }
-        table.append((labels, values))
+    """Page views: rows with their metrics computed (see ``execute.py``)."""
     return _answer(query, table, meta, echo)
 
 
@@ -130,18 +112,6 @@ def _answer(
         "meta": {**meta, "total_rows": len(table)},
         "query": echo,
     }
-
-
-def _fold_small_groups(
-    merged: dict[tuple[str, ...], tuple[int, DistinctSketch]], k: int, width: int
-) -> tuple[dict[tuple[str, ...], tuple[int, DistinctSketch]], int]:
-    """Rows with fewer than k visitors become one ``(other)`` row (a union, not a sum)."""
-    kept = {labels: row for labels, row in merged.items() if row[1].estimate() >= k}
-    small = [row for labels, row in merged.items() if labels not in kept]
-    if small:
-        other = ("(other)",) * width
-        kept[other] = (sum(v for v, _ in small), union(s for _, s in small))
-    return kept, len(small)
 
 
 def _ordered(

@@ -1,4 +1,5 @@
-"""Answering a query: parse it, plan it, let a store fetch the rows, shape the answer.
+"""Answering a query: parse it, read what the store holds (cube cells for page views,
+SQL rows for consent statistics), shape the answer.
 
 ``store.query(...)``, ``POST /consentkit/api/query`` and ``consentkit query`` all end here.
 """
@@ -6,21 +7,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigurationError
+from .execute import CubeReader, page_view_table
 from .parse import parse_query
-from .plan import Dialect, Plan, plan_query
+from .plan import Dialect, Plan, hour_range, plan_query
 from .results import build_consent_response, build_response
 
 
-class RowSource(Protocol):
-    """What a store gives a query: rows for a plan, and the bot page views counted apart."""
+class QuerySource(Protocol):
+    """What a store gives a query: the cube's cells (from one snapshot), rows for a consent
+    query's plan, and the crawlers' page views counted apart."""
 
     dialect: Dialect
     clock: Callable[[], float]
+
+    def cube_reader(self) -> AbstractContextManager[CubeReader]: ...
 
     def fetch(self, plan: Plan) -> Iterable[Sequence[Any]]: ...
 
@@ -40,7 +46,7 @@ def site_zone(name: str) -> ZoneInfo | None:
 
 
 def answer_query(
-    source: RowSource,
+    source: QuerySource,
     query: dict[str, Any],
     *,
     k_anonymity: int | None = None,
@@ -51,9 +57,7 @@ def answer_query(
     zone = site_zone(time_zone)
     today = datetime.fromtimestamp(source.clock(), zone or UTC).date()
     parsed = parse_query(query, today=today, time_zone=zone, categories=categories)
-    plan = plan_query(parsed, source.dialect)
-    rows = source.fetch(plan)
-    first_hour, end_hour = plan.first_hour, plan.end_hour
+    first_hour, end_hour = hour_range(parsed)
     meta = {
         "time_zone": time_zone,
         "date_range": [parsed.first_day.isoformat(), parsed.last_day.isoformat()],
@@ -69,5 +73,8 @@ def answer_query(
         "pagination": {"limit": parsed.limit, "offset": parsed.offset},
     }
     if parsed.about_consent:
+        rows = source.fetch(plan_query(parsed, source.dialect))
         return build_consent_response(parsed, rows, meta=meta, echo=echo)
-    return build_response(parsed, rows, meta=meta, echo=echo, k_anonymity=k_anonymity)
+    with source.cube_reader() as reader:
+        table, more = page_view_table(parsed, reader, first_hour, end_hour, k_anonymity=k_anonymity)
+    return build_response(parsed, table, meta={**meta, **more}, echo=echo)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from ..analytics.batch import CubeBatch
 from ..ledger.records import ConsentTally, DecisionRecord
 from ..ledger.verify import LedgerReport
+from ..query.execute import CubeReader
 from ..query.plan import Dialect, Plan
 from ..query.run import answer_query
 
@@ -29,8 +31,17 @@ class Store(ABC):
 
     @abstractmethod
     def write_pageviews(self, site: str, batch: CubeBatch) -> None:
-        """Add one flush's counts to the cube and its roll-ups: commutative, so any number
-        of writers may flush."""
+        """Append one flush's cells to the cube (commutative, so any number of writers may
+        flush; nothing stored is read or rewritten), rolling up what waits now and then."""
+
+    @abstractmethod
+    def compact(self, site: str) -> None:
+        """Roll up every block the flushes appended (done in the background anyway; after
+        it, long-range queries read only the roll-ups)."""
+
+    @abstractmethod
+    def cube_reader(self) -> AbstractContextManager[CubeReader]:
+        """The cube as one snapshot of the database sees it, for a query."""
 
     @abstractmethod
     def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:

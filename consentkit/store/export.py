@@ -1,24 +1,27 @@
-"""What ``consentkit export`` writes: the aggregates, one row per cube cell, no sketches."""
+"""What ``consentkit export`` writes: the aggregates, one row per cell, visitors estimated
+(never a sketch), values by name (never their numbers)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any
 
-from ..analytics.sketch import union
+import numpy as np
 
+from ..analytics import cells as cube_cells
+from ..analytics.rollups import page_views
+from .cube import CubeSnapshot
+
+BLOCKS_IN_ORDER = "SELECT site, hour, cells FROM ck_blocks ORDER BY site, hour"
 EXPORTS = {
-    "pageviews": (
-        "SELECT site, hour, country, device, browser, os, page,"
-        " pageviews + anonymous_pageviews AS pageviews, visitors"
-        " FROM ck_pageviews ORDER BY site, hour, country, device, browser, os, page"
-    ),
     "consent_stats": (
         "SELECT site, hour, country, device, browser, action, category, decisions, granted"
         " FROM ck_consent_stats ORDER BY site, hour, country, device, browser, action, category"
     ),
 }
+_COLUMNS = ("country", "device", "browser", "os", "page")
 
 
 def hour_label(hour: int) -> str:
@@ -27,9 +30,28 @@ def hour_label(hour: int) -> str:
 
 
 def exported(names: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
-    """One exported row: visitors as an estimate (never the sketch), the hour as a label."""
+    """One exported row of a table, its hour as a label."""
     record = dict(zip(names, row, strict=True))
-    if "visitors" in record:
-        record["visitors"] = union([record["visitors"]]).estimate()
     record["hour"] = hour_label(record["hour"])
     return record
+
+
+def exported_pageviews(
+    blocks: Iterable[Sequence[Any]], snapshot: CubeSnapshot
+) -> Iterator[dict[str, Any]]:
+    """One row per cube cell of page views, from blocks read in (site, hour) order."""
+    for (site, hour), rows in groupby(blocks, key=lambda row: (row[0], int(row[1]))):
+        cells = page_views(cube_cells.merge([cube_cells.decode(bytes(r[2])) for r in rows]))
+        n = len(cells)
+        visitors = cube_cells.visitors(np.arange(n, dtype=np.int64), n, cells)
+        names = snapshot.names(sorted(set(cells.keys.ravel().tolist())))
+        columns = [cells.key(name).tolist() for name in _COLUMNS]
+        views = (cells.count + cells.anonymous).tolist()
+        for index in range(n):
+            yield {
+                "site": site,
+                "hour": hour_label(hour),
+                **{name: names.get(columns[c][index], "") for c, name in enumerate(_COLUMNS)},
+                "pageviews": views[index],
+                "visitors": int(visitors[index]),
+            }

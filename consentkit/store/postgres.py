@@ -1,25 +1,25 @@
 """The PostgreSQL store: one database behind any number of processes and machines.
 
 Every process keeps a small pool of connections (``postgres_pool.py``) and buffers page
-views in memory as with SQLite; its flushes merge into the shared cube under a lock per
-site (``postgres_cube.py``), its decisions append to the one hash-chained ledger under the
-lock of the chain head (``postgres_ledger.py``). Queries are the same SQL as on SQLite
-(``query/plan.py``); PostgreSQL cannot run the Python that unions visitor sketches, so it
-collects each group's sketches with ``array_agg`` and ``fetch`` unions them here.
+views in memory as with SQLite; its flushes **append** blocks of cells to the shared cube
+(``cube.py``): no lock, no read, so writers never wait for each other; compaction rolls
+them up in the background, taking rows ``FOR UPDATE SKIP LOCKED``. Decisions append to the
+one hash-chained ledger under the lock of the chain head (``postgres_ledger.py``). Queries
+read the cube in one ``REPEATABLE READ`` snapshot.
 
 Advisory locks are transaction-level only, so the store works behind PgBouncer in
 transaction mode. Who takes which lock, always in this order, so none waits in a cycle:
 
 * ``migrate`` (advisory): start-up, while migrating (workers starting at once migrate once);
-* ``purge`` (advisory): exclusive for a purge, shared for every flush: a purge never
-  deletes cells that a flush has read and is about to update;
-* ``flush/<site>`` (advisory): one flush of a site at a time, across processes;
+* ``purge`` (advisory): exclusive for a purge, shared for a compaction: a purge never
+  deletes blocks that a compaction has read and is about to write back;
 * the row of ``ck_ledger_head`` (``FOR UPDATE``): every write to the chain, a purge of
   old decisions after ``purge``.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,20 +28,22 @@ from typing import Any
 import psycopg
 
 from ..analytics.batch import CubeBatch
-from ..analytics.sketch_arrays import union_each
 from ..errors import StoreError
 from ..ledger.chain import GENESIS
 from ..ledger.records import ConsentTally, DecisionRecord
 from ..ledger.verify import LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
 from .base import Store
-from .export import EXPORTS, exported
+from .cube import COMPACT_INTERVAL, CubeSnapshot, CubeTables, Sql
+from .cube_migration import move_old_cube
+from .export import BLOCKS_IN_ORDER, EXPORTS, exported, exported_pageviews
 from .migrate import migrate
-from .postgres_cube import CubeWriter
 from .postgres_ledger import LEDGER as ledger
 from .postgres_pool import LOCK, LOCK_SHARED, Connections
 from .purge import purge_rows
-from .schema import LEDGER_CHAIN
+from .schema import CUBE_BLOCKS, LEDGER_CHAIN
+
+logger = logging.getLogger("consentkit")
 
 SPELLING = {  # schema.py's placeholders, in PostgreSQL
     "blob": "BYTEA",
@@ -66,28 +68,58 @@ _SAVE_CONFIG = (
 class PostgresStore(Store):
     """``postgresql://user@host/dbname`` (see ``postgres_pool.py`` for the options)."""
 
-    dialect = Dialect(placeholder="%s", contains="strpos({column}, {p}) > 0", union="array_agg")
+    dialect = Dialect(placeholder="%s", contains="strpos({column}, {p}) > 0")
 
     def __init__(self, url: str, *, clock: Callable[[], float] = time.time) -> None:
         super().__init__(clock=clock)
         self._db = Connections(url)
         self.url = self._db.url
-        self._cube = CubeWriter()
+        self._cube = CubeTables(Sql(placeholder="%s", skip_locked=" FOR UPDATE SKIP LOCKED"))
+        self._compacted_at = 0.0
         try:
             with self._db.transaction("migrating") as db:
                 db.execute(LOCK, ("migrate",))
-                if migrate(db, spelling=SPELLING, placeholder="%s") < LEDGER_CHAIN:
+                current = migrate(db, spelling=SPELLING, placeholder="%s")
+                if current < LEDGER_CHAIN:
                     ledger.chain_unchained(db)
+                if current < CUBE_BLOCKS:
+                    move_old_cube(db, self._cube)
         except BaseException:
             self._db.close()
             raise
 
     def write_pageviews(self, site: str, batch: CubeBatch) -> None:
-        with self._db.transaction("writing to") as db:
-            db.execute(LOCK_SHARED, ("purge",))
-            db.execute(LOCK, (f"flush/{site}",))
-            learned = self._cube.write(db, site, batch)
-        self._cube.remember(learned)  # committed: the ids it handed out are real
+        try:
+            with self._db.transaction("writing to") as db:
+                self._cube.write(db, site, batch)
+        except StoreError:
+            self._cube.forget()  # numbers given out in the rolled-back transaction are void
+            raise
+        if self.clock() - self._compacted_at >= COMPACT_INTERVAL:
+            # The flush is stored: a compaction that fails now is tried again later, and
+            # must not make the flush look failed (its retry would count it twice).
+            try:
+                self.compact(site)
+            except StoreError as error:
+                logger.warning("consentkit: rolling up the cube failed; will retry: %s", error)
+
+    def compact(self, site: str) -> None:
+        """Roll up the blocks waiting; other processes' compactions take other blocks."""
+        self._compacted_at = self.clock()
+        while True:
+            try:
+                with self._db.transaction("compacting") as db:
+                    db.execute(LOCK_SHARED, ("purge",))
+                    if not self._cube.compact(db, site):
+                        return
+            except StoreError:
+                self._cube.forget()
+                raise
+
+    @contextmanager
+    def cube_reader(self) -> Iterator[CubeSnapshot]:
+        with self._snapshot("querying") as db:
+            yield CubeSnapshot(db, self._cube)
 
     def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
         categories = ["*", *tally.offered]  # "*" counts decisions, the others grants
@@ -144,19 +176,7 @@ class PostgresStore(Store):
 
     def fetch(self, plan: Plan) -> Iterable[Sequence[Any]]:
         with self._db.transaction("querying") as db:
-            rows: list[list[Any]] = [
-                list(row) for row in db.execute(plan.sql, plan.params, binary=True)
-            ]
-        # array_agg gave each group's sketches: union them all in one batch.
-        grouped = [row for row in rows if isinstance(row[-1], list)]
-        if grouped:
-            try:
-                merged = union_each([row[-1] for row in grouped])
-            except ValueError as error:
-                raise StoreError(f"a stored sketch in {self.url} is corrupt: {error}") from None
-            for row, sketch in zip(grouped, merged, strict=True):
-                row[-1] = sketch
-        return rows
+            return db.execute(plan.sql, plan.params).fetchall()
 
     def bot_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
         with self._db.transaction("querying") as db:
@@ -173,8 +193,12 @@ class PostgresStore(Store):
             return purge_rows(db, cutoffs, placeholder="%s", purge_ledger=ledger.purge_start)
 
     def export(self, table: str) -> Iterator[dict[str, Any]]:
-        with self._db.transaction("exporting from") as db, db.cursor(name="ck_export") as rows:
-            rows.itersize = 5000  # streamed: an export of the whole cube is never in memory
+        with self._snapshot("exporting from") as db, db.cursor(name="ck_export") as rows:
+            rows.itersize = 500  # streamed: an export of the whole cube is never in memory
+            if table == "pageviews":
+                rows.execute(BLOCKS_IN_ORDER)
+                yield from exported_pageviews(rows, CubeSnapshot(db, self._cube))
+                return
             rows.execute(EXPORTS[table])
             names = [column.name for column in rows.description or ()]
             for row in rows:

@@ -30,7 +30,6 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from ..errors import ConfigurationError, StoreError
-from .postgres_arrays import ARRAY_DUMPERS
 
 _POOL_OPTIONS: dict[str, float] = {
     "pool_min_size": 1,
@@ -116,11 +115,6 @@ def _seconds(url: str, name: str, value: str) -> float:
     return seconds
 
 
-def _configure(connection: psycopg.Connection[Any]) -> None:
-    for cls, dumper in ARRAY_DUMPERS:
-        connection.adapters.register_dumper(cls, dumper)
-
-
 def _close_soon(pool: ConnectionPool[Any]) -> None:
     """Close a pool whose owner was garbage-collected without closing it. The collection
     may happen on one of the pool's own threads, which cannot wait for itself to stop:
@@ -144,7 +138,6 @@ class Connections:
             min_size=int(pool["pool_min_size"]),
             max_size=int(pool["pool_max_size"]),
             timeout=pool["pool_timeout"],
-            configure=_configure,
             # a connection that died while idle (server restart, pooler timeout) is
             # replaced before it is lent, not discovered by a failing flush
             check=ConnectionPool.check_connection,

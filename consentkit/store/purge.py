@@ -29,5 +29,5 @@ def purge_rows(
         cursor = db.execute(f"DELETE FROM {table} WHERE {column} < {placeholder}", (cutoff,))
         removed[name] = int(cursor.rowcount)
         if name == "pageviews":
-            db.execute(f"DELETE FROM ck_daily WHERE day < {placeholder}", (cutoff // 24,))
+            db.execute(f"DELETE FROM ck_rollups WHERE day < {placeholder}", (cutoff // 24,))
     return removed

@@ -20,7 +20,7 @@ logger = logging.getLogger("consentkit")
 
 # Table name in the option -> (table, time column, seconds per unit of that column)
 TABLES = {
-    "pageviews": ("ck_cells", "hour", 3600),
+    "pageviews": ("ck_blocks", "hour", 3600),
     "bots": ("ck_bots", "hour", 3600),
     "consent_stats": ("ck_consent_stats", "hour", 3600),
     "decisions": ("ck_decisions", "decided_at", 1),

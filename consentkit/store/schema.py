@@ -144,7 +144,40 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             f" VALUES (1, 0, '{'0' * 64}', 0, '{'0' * 64}')",
         ),
     ),
+    (
+        4,
+        # The cube as compressed blocks of cells (store/cube.py): a flush appends, nothing
+        # is rewritten in place, and a page view takes a few bytes instead of a row. The
+        # cells of versions 1 to 3 are moved into blocks by code (store/cube_migration.py),
+        # which then drops ck_cells, ck_daily, ck_segments, ck_pages and ck_pageviews.
+        (
+            """CREATE TABLE ck_values (
+                id {id},
+                kind TEXT NOT NULL,
+                value TEXT NOT NULL,
+                UNIQUE (kind, value)
+            )""",
+            """CREATE TABLE ck_blocks (
+                id {id},
+                site TEXT NOT NULL,
+                hour BIGINT NOT NULL,
+                rolled SMALLINT NOT NULL,
+                cells {blob} NOT NULL
+            )""",
+            "CREATE INDEX ck_blocks_hours ON ck_blocks (site, hour)",
+            "CREATE INDEX ck_blocks_waiting ON ck_blocks (site, rolled, id)",
+            """CREATE TABLE ck_rollups (
+                id {id},
+                site TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                day BIGINT NOT NULL,
+                cells {blob} NOT NULL
+            )""",
+            "CREATE INDEX ck_rollups_days ON ck_rollups (site, kind, day)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]
 LEDGER_CHAIN = 3  # the version whose store code chains the ledger rows written before it
+CUBE_BLOCKS = 4  # the version whose store code moves the cube of versions 1-3 into blocks

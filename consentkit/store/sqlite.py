@@ -16,8 +16,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..analytics.batch import CubeBatch
-from ..analytics.sketch import DistinctSketch, union
-from ..analytics.sketch_arrays import merge_bytes
 from ..errors import ConfigurationError, StoreError
 from ..ledger.chain import GENESIS
 from ..ledger.records import ConsentTally, DecisionRecord
@@ -25,11 +23,12 @@ from ..ledger.verify import LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
 from .base import Store
 from .checkpoint import BACKSTOP_PAGES, WalCheckpointer
-from .export import EXPORTS, exported
+from .cube import COMPACT_INTERVAL, CubeSnapshot, CubeTables, Sql
+from .cube_migration import move_old_cube
+from .export import BLOCKS_IN_ORDER, EXPORTS, exported, exported_pageviews
 from .migrate import migrate
 from .purge import purge_rows
-from .schema import LEDGER_CHAIN
-from .sqlite_cube import CubeWriter
+from .schema import CUBE_BLOCKS, LEDGER_CHAIN
 from .sqlite_ledger import LEDGER as ledger
 
 logger = logging.getLogger("consentkit")
@@ -61,14 +60,6 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-def _merge(a: bytes | None, b: bytes | None) -> bytes:
-    if not a:
-        return b or b""
-    if not b:
-        return a
-    return merge_bytes(a, b)
-
-
 def _use_wal(db: sqlite3.Connection, *, attempts: int = 100) -> None:
     """Switch to WAL. Several processes opening a new file at once may find it locked
     (switching does not wait on SQLite's busy handler), so it is retried for a while."""
@@ -92,20 +83,8 @@ _SPELLING = {  # schema.py's placeholders, in SQLite
 }
 
 
-class _Union:
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def step(self, value: bytes | None) -> None:
-        if value:
-            self.parts.append(value)
-
-    def finalize(self) -> bytes:
-        return union(self.parts).to_bytes() if self.parts else DistinctSketch().to_bytes()
-
-
 class SQLiteStore(Store):
-    dialect = Dialect(placeholder="?", contains="instr({column}, {p}) > 0", union="ck_union")
+    dialect = Dialect(placeholder="?", contains="instr({column}, {p}) > 0")
 
     def __init__(self, url: str, *, clock: Callable[[], float] = time.time) -> None:
         super().__init__(clock=clock)
@@ -114,7 +93,8 @@ class SQLiteStore(Store):
         self._lock = threading.Lock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
-        self._cube = CubeWriter()
+        self._cube = CubeTables(Sql(placeholder="?", skip_locked=""))
+        self._compacted_at = 0.0
         try:
             self._writer = self._connect()
             _use_wal(self._writer)
@@ -132,8 +112,6 @@ class SQLiteStore(Store):
         )
         # FULL: an acknowledged consent decision must survive a power cut, not only a crash.
         connection.execute("PRAGMA synchronous=FULL")
-        connection.create_function("ck_merge", 2, _merge, deterministic=True)
-        connection.create_aggregate("ck_union", 1, _Union)  # type: ignore[arg-type]
         return connection
 
     def _migrate(self) -> None:
@@ -145,12 +123,36 @@ class SQLiteStore(Store):
                 current = migrate(db, spelling=_SPELLING, placeholder="?")
                 if current < LEDGER_CHAIN:
                     ledger.chain_unchained(db)
+                if current < CUBE_BLOCKS:
+                    move_old_cube(db, self._cube)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
 
     def write_pageviews(self, site: str, batch: CubeBatch) -> None:
+        with self._cube_write("writing to") as db:
+            self._cube.write(db, site, batch)
+        if self.clock() - self._compacted_at >= COMPACT_INTERVAL:
+            # The flush is stored: a compaction that fails now is tried again later, and
+            # must not make the flush look failed (its retry would count it twice).
+            try:
+                self.compact(site)
+            except StoreError as error:
+                logger.warning("consentkit: rolling up the cube failed; will retry: %s", error)
+        self._checkpointer.request()
+
+    def compact(self, site: str) -> None:
+        """Roll up every block waiting (a flush's blocks are rolled up about every
+        ``COMPACT_INTERVAL`` seconds; queries read the waiting ones meanwhile)."""
+        self._compacted_at = self.clock()
+        while True:
+            with self._cube_write("compacting") as db:
+                if not self._cube.compact(db, site):
+                    return
+
+    @contextmanager
+    def _cube_write(self, doing: str) -> Iterator[sqlite3.Connection]:
         with self._lock:
             db = self._writer
             try:
@@ -158,14 +160,18 @@ class SQLiteStore(Store):
                 # never corrupts the file). Decisions are written with FULL (_ledger_write).
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.execute("BEGIN IMMEDIATE")
-                self._cube.write(db, site, batch)
+                yield db
                 db.execute("COMMIT")
-            except sqlite3.Error as error:
+            except (sqlite3.Error, StoreError) as error:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
-                self._cube.forget()  # ids given out in the rolled-back transaction are void
-                raise StoreError(f"writing to {self.url} failed: {error}") from error
-        self._checkpointer.request()
+                self._cube.forget()  # numbers given out in the rolled-back transaction are void
+                raise StoreError(f"{doing} {self.url} failed: {error}") from error
+
+    @contextmanager
+    def cube_reader(self) -> Iterator[CubeSnapshot]:
+        with self._read() as db:
+            yield CubeSnapshot(db, self._cube)
 
     def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
         place = (record.site, tally.hour, tally.country, tally.device, tally.browser, tally.action)
@@ -182,7 +188,7 @@ class SQLiteStore(Store):
             db.executemany(_UPSERT_CONSENT, stats)
 
     def verify_ledger(self, *, anchors: Collection[str] = ()) -> LedgerReport:
-        with self._ledger_read() as db:
+        with self._read() as db:
             return verify_records(
                 ledger.stored_records(db),
                 head=ledger.read_head(db),
@@ -191,12 +197,12 @@ class SQLiteStore(Store):
             )
 
     def ledger_head(self) -> str:
-        with self._ledger_read() as db:
+        with self._read() as db:
             head = ledger.read_head(db)
         return head.head if head else GENESIS
 
     def subject_records(self, site: str, subject: str) -> list[dict[str, Any]]:
-        with self._ledger_read() as db:
+        with self._read() as db:
             return ledger.visitor_records(db, site, subject)
 
     def erase_subject(self, site: str, subject: str) -> int:
@@ -232,8 +238,9 @@ class SQLiteStore(Store):
                     db.execute(f"PRAGMA secure_delete={int(restore)}")
 
     @contextmanager
-    def _ledger_read(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction, so that records and the chain head are one snapshot."""
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: what it reads is one snapshot (the ledger's records and
+        its head; the cube's roll-ups and the blocks not rolled up yet)."""
         db = self._reader()
         db.execute("BEGIN")
         try:
@@ -302,11 +309,16 @@ class SQLiteStore(Store):
         return removed
 
     def export(self, table: str) -> Iterator[dict[str, Any]]:
-        sql = EXPORTS[table]
-        cursor = self._reader().execute(sql)
-        names = [d[0] for d in cursor.description]
-        for row in cursor:
-            yield exported(names, row)
+        with self._read() as db:
+            if table == "pageviews":
+                yield from exported_pageviews(
+                    db.execute(BLOCKS_IN_ORDER), CubeSnapshot(db, self._cube)
+                )
+                return
+            cursor = db.execute(EXPORTS[table])
+            names = [d[0] for d in cursor.description]
+            for row in cursor:
+                yield exported(names, row)
 
     def close(self) -> None:
         self._checkpointer.close()

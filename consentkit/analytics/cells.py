@@ -1,0 +1,329 @@
+"""Cube cells as NumPy columns, and as the compressed blocks a store keeps.
+
+A cell is one combination of what is kept about page views and events in one hour:
+country, device, browser, OS, source (with its UTM medium and campaign), page and event
+(0 for a page view, else a goal), each as the number the store gave that value. Per cell:
+how many times it happened (``count``, with a consenting visitor; ``anonymous``, counted
+without one), the engagement reported on its pages (summed milliseconds, reports, summed
+scroll percent), and its visitors' sketch (``hll.py``): sparse (register, rank) entries, or
+for a cell with more than ``DENSE_FROM`` of them, its 32,768 registers whole.
+
+``encode`` writes cells as one block (each column in its narrowest integer type, then
+zlib); ``decode`` reads one back. Blocks are append-only: a flush adds one per hour it
+touched and compaction merges them, so a query reads every block of its hours, whatever
+their number, since counts add and sketches union.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import hll
+
+KEYS = ("country", "device", "browser", "os", "source", "medium", "campaign", "page", "event")
+MEASURES = ("count", "anonymous", "engaged_ms", "engagements", "scroll")
+DENSE_FROM = 4096  # more entries than this: a cell's registers are kept whole
+VERSION = 1
+_HEADER = struct.Struct("<BBIII")  # version, measures present, cells, entries, dense cells
+_WIDTHS = ((np.uint8, 0xFF), (np.uint16, 0xFFFF), (np.uint32, 0xFFFFFFFF), (np.uint64, None))
+_WIDTH_CODES = {np.dtype(dtype): code for code, (dtype, _) in enumerate(_WIDTHS)}
+
+Ints = NDArray[np.int64]
+Registers = NDArray[np.uint8]
+Measures = tuple[Ints, Ints, Ints, Ints, Ints]  # in the order of MEASURES
+Sketches = tuple[Ints, Ints, hll.Ranks, Ints, Registers]  # entry counts ... dense registers
+
+
+@dataclass(frozen=True, slots=True)
+class Cells:
+    """Cube cells: ``keys[k]`` is key column ``KEYS[k]`` (value numbers), one per cell; the
+    measures; and the visitors' sketches.
+
+    The sparse entries of cell ``i`` are the ``entry_counts[i]`` (register, rank) pairs after
+    those of the cells before it; the cells in ``dense_cells`` have none, and their
+    registers are the matching rows of ``dense``.
+    """
+
+    keys: Ints
+    count: Ints
+    anonymous: Ints
+    engaged_ms: Ints
+    engagements: Ints
+    scroll: Ints
+    entry_counts: Ints
+    registers: Ints
+    ranks: hll.Ranks
+    dense_cells: Ints
+    dense: Registers
+
+    def __len__(self) -> int:
+        return len(self.count)
+
+    @classmethod
+    def of(cls, keys: Ints, measures: Measures, sketches: Sketches) -> Cells:
+        count, anonymous, engaged_ms, engagements, scroll = measures
+        entry_counts, registers, ranks, dense_cells, dense = sketches
+        return cls(keys, count, anonymous, engaged_ms, engagements, scroll, entry_counts,
+                   registers, ranks, dense_cells, dense)  # fmt: skip
+
+    def key(self, name: str) -> Ints:
+        column: Ints = self.keys[KEYS.index(name)]
+        return column
+
+    @property
+    def measures(self) -> Measures:
+        return (self.count, self.anonymous, self.engaged_ms, self.engagements, self.scroll)
+
+    @property
+    def sketches(self) -> Sketches:
+        return (self.entry_counts, self.registers, self.ranks, self.dense_cells, self.dense)
+
+    def entry_cells(self) -> Ints:
+        """The cell of each sparse entry."""
+        return np.repeat(np.arange(len(self), dtype=np.int64), self.entry_counts)
+
+
+def no_registers() -> Registers:
+    return np.zeros((0, hll.REGISTERS), dtype=np.uint8)
+
+
+def empty() -> Cells:
+    nothing = np.zeros(0, dtype=np.int64)
+    return Cells(
+        np.zeros((len(KEYS), 0), dtype=np.int64), nothing, nothing, nothing, nothing,
+        nothing, nothing, nothing, np.zeros(0, dtype=np.uint8), nothing, no_registers(),
+    )  # fmt: skip
+
+
+def group_rows(columns: Sequence[Ints]) -> tuple[Ints, Ints]:
+    """Rows grouped by equal values in every column: each row's group (numbered in the
+    rows' sort order) and the first row of each group. Values are small non-negative
+    integers (value numbers, hours), so the columns combine into one integer key."""
+    n = len(columns[0]) if columns else 0
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    key: Ints | None = None
+    width = 1
+    for column in columns:
+        low, high = int(column.min()), int(column.max())
+        if low == high:
+            continue  # one value throughout: it splits nothing
+        span = high - low + 1
+        if width * span >= 1 << 62:  # too wide to combine: sort the rows instead
+            return _sorted_groups(columns)
+        key = column - low if key is None else key * span + (column - low)
+        width *= span
+    if key is None:
+        return np.zeros(n, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    if width <= 4 * n + (1 << 16):  # a small key space: counting beats sorting
+        seen = np.zeros(width, dtype=bool)
+        seen[key] = True
+        number = np.cumsum(seen) - 1
+        group = number[key]
+        first = np.full(int(number[-1]) + 1, n, dtype=np.int64)
+        np.minimum.at(first, group, np.arange(n, dtype=np.int64))
+        return group, first
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    return group.astype(np.int64), first.astype(np.int64)
+
+
+def _sorted_groups(columns: Sequence[Ints]) -> tuple[Ints, Ints]:
+    n = len(columns[0])
+    order = np.lexsort(tuple(reversed(columns)))
+    stacked = np.stack([c[order] for c in columns])
+    change = np.ones(n, dtype=bool)
+    change[1:] = (stacked[:, 1:] != stacked[:, :-1]).any(axis=0)
+    group = np.empty(n, dtype=np.int64)
+    group[order] = np.cumsum(change) - 1
+    return group, order[change]
+
+
+def united(group: Ints, n_groups: int, cells: Cells) -> Sketches:
+    """The union of the cells' sketches per group (``group[i]`` is cell ``i``'s): each
+    group's sparse entries (counts, registers, ranks), and the dense groups with their
+    registers (those holding a dense cell, or more than ``DENSE_FROM`` entries)."""
+    entry_group, registers, ranks = hll.distinct(
+        group[cells.entry_cells()], cells.registers, cells.ranks
+    )
+    counts = np.bincount(entry_group, minlength=n_groups)
+    dense_groups = np.union1d(group[cells.dense_cells], np.flatnonzero(counts > DENSE_FROM))
+    if not len(dense_groups):
+        return counts, registers, ranks, dense_groups, no_registers()
+    row = np.full(n_groups, -1, dtype=np.int64)
+    row[dense_groups] = np.arange(len(dense_groups))
+    dense = np.zeros((len(dense_groups), hll.REGISTERS), dtype=np.uint8)
+    for cell, registers_of_cell in zip(cells.dense_cells.tolist(), cells.dense, strict=True):
+        target = dense[row[group[cell]]]
+        np.maximum(target, registers_of_cell, out=target)
+    in_dense = row[entry_group] >= 0
+    np.maximum.at(
+        dense.reshape(-1),
+        row[entry_group[in_dense]] * hll.REGISTERS + registers[in_dense],
+        ranks[in_dense],
+    )
+    counts[dense_groups] = 0
+    return counts, registers[~in_dense], ranks[~in_dense], dense_groups, dense
+
+
+def visitors(group: Ints, n_groups: int, cells: Cells) -> Ints:
+    """The estimated visitors of each group: a union of its cells' sketches."""
+    counts, _, ranks, dense_groups, dense = united(group, n_groups, cells)
+    estimates = hll.estimate_sparse(
+        np.repeat(np.arange(n_groups, dtype=np.int64), counts), ranks, n_groups
+    )
+    if len(dense_groups):
+        estimates[dense_groups] = hll.estimate_dense(dense)
+    return estimates
+
+
+def sums(group: Ints, n_groups: int, values: Ints) -> Ints:
+    """Each group's sum of ``values`` (exact: the sums stay far below 2**53)."""
+    return np.bincount(group, weights=values, minlength=n_groups).astype(np.int64)
+
+
+def aggregate(cells: Cells) -> Cells:
+    """Equal keys added up into one cell, sketches united."""
+    group, first = group_rows(list(cells.keys))
+    n = len(first)
+    count, anonymous, engaged_ms, engagements, scroll = cells.measures
+    measures = (sums(group, n, count), sums(group, n, anonymous), sums(group, n, engaged_ms),
+                sums(group, n, engagements), sums(group, n, scroll))  # fmt: skip
+    return Cells.of(cells.keys[:, first], measures, united(group, n, cells))
+
+
+def take(cells: Cells, selected: NDArray[np.bool_]) -> Cells:
+    """The selected cells, with their entries and dense registers."""
+    if selected.all():
+        return cells
+    entry_selected = selected[cells.entry_cells()]
+    dense_kept = selected[cells.dense_cells]
+    renumber = np.cumsum(selected) - 1
+    count, anonymous, engaged_ms, engagements, scroll = cells.measures
+    measures = (count[selected], anonymous[selected], engaged_ms[selected],
+                engagements[selected], scroll[selected])  # fmt: skip
+    sketches = (
+        cells.entry_counts[selected], cells.registers[entry_selected],
+        cells.ranks[entry_selected], renumber[cells.dense_cells[dense_kept]],
+        cells.dense[dense_kept],
+    )  # fmt: skip
+    return Cells.of(cells.keys[:, selected], measures, sketches)
+
+
+def concat(parts: Sequence[Cells]) -> Cells:
+    """Several sets of cells as one (not aggregated: equal keys may repeat)."""
+    if not parts:
+        return empty()
+    if len(parts) == 1:
+        return parts[0]
+    offsets = np.cumsum([0] + [len(part) for part in parts[:-1]])
+
+    def joined(field: str) -> Ints:
+        return np.concatenate([getattr(part, field) for part in parts])
+
+    measures = (joined("count"), joined("anonymous"), joined("engaged_ms"),
+                joined("engagements"), joined("scroll"))  # fmt: skip
+    sketches = (
+        joined("entry_counts"), joined("registers"), np.concatenate([p.ranks for p in parts]),
+        np.concatenate([p.dense_cells + o for p, o in zip(parts, offsets, strict=True)]),
+        np.concatenate([part.dense for part in parts]),
+    )  # fmt: skip
+    return Cells.of(np.concatenate([part.keys for part in parts], axis=1), measures, sketches)
+
+
+def merge(parts: Sequence[Cells]) -> Cells:
+    """Several blocks' cells as one, aggregated."""
+    return aggregate(concat(parts))
+
+
+def _narrow(values: Ints) -> NDArray[np.generic]:
+    top = int(values.max()) if len(values) else 0
+    for dtype, limit in _WIDTHS:
+        if limit is None or top <= limit:
+            return values.astype(dtype)
+    raise AssertionError("unreachable")
+
+
+def encode(cells: Cells, *, level: int = 6) -> bytes:
+    """One block: a header, then each column in its narrowest type, zlib-compressed.
+
+    Measures that are zero throughout (no engagement reported, nothing anonymous) are left
+    out, and said so in the header."""
+    present = 0
+    columns: list[Ints] = [*cells.keys, cells.count]
+    for bit, measure in enumerate(cells.measures[1:]):
+        if len(measure) and measure.any():
+            present |= 1 << bit
+            columns.append(measure)
+    columns.append(cells.entry_counts)
+    body = [_HEADER.pack(VERSION, present, len(cells), len(cells.registers),
+                         len(cells.dense_cells))]  # fmt: skip
+    for column in columns:
+        narrow = _narrow(column)
+        body += [bytes([_WIDTH_CODES[narrow.dtype]]), narrow.tobytes()]
+    body += [
+        cells.registers.astype(np.uint16).tobytes(),
+        cells.ranks.tobytes(),
+        cells.dense_cells.astype(np.uint32).tobytes(),
+        cells.dense.tobytes(),
+    ]
+    return zlib.compress(b"".join(body), level)
+
+
+def decode(block: bytes) -> Cells:
+    """The cells of one block; ValueError if it is not a whole, valid block."""
+    try:
+        data = zlib.decompress(block)
+        version, present, n, entries, n_dense = _HEADER.unpack_from(data)
+    except (zlib.error, struct.error) as error:
+        raise ValueError(f"not a cube block: {error}") from None
+    if version != VERSION:
+        raise ValueError(f"cube block version {version} is not known")
+    reader = _Reader(data, _HEADER.size)
+    keys = np.stack([reader.column(n) for _ in KEYS])
+    count = reader.column(n)
+    zero = np.zeros(n, dtype=np.int64)
+    others = [reader.column(n) if present >> bit & 1 else zero for bit in range(len(MEASURES) - 1)]
+    entry_counts = reader.column(n)
+    registers = reader.raw(np.uint16, entries).astype(np.int64)
+    ranks = reader.raw(np.uint8, entries).astype(np.uint8)
+    dense_cells = reader.raw(np.uint32, n_dense).astype(np.int64)
+    dense = reader.raw(np.uint8, n_dense * hll.REGISTERS).astype(np.uint8)
+    dense = dense.reshape(n_dense, hll.REGISTERS)
+    if (
+        reader.offset != len(data)
+        or int(entry_counts.sum()) != entries
+        or (entries and (int(registers.max()) >= hll.REGISTERS or not ranks.min() >= 1
+                         or int(ranks.max()) > hll.MAX_RANK))
+        or (n_dense and (int(dense_cells.max()) >= n or int(dense.max()) > hll.MAX_RANK))
+    ):  # fmt: skip
+        raise ValueError("cube block is truncated or corrupt")
+    return Cells(keys, count, others[0], others[1], others[2], others[3], entry_counts,
+                 registers, ranks, dense_cells, dense)  # fmt: skip
+
+
+class _Reader:
+    """Columns read one after another from a decompressed block."""
+
+    def __init__(self, data: bytes, offset: int) -> None:
+        self.data, self.offset = data, offset
+
+    def raw(self, dtype: type[np.generic], count: int) -> NDArray[np.generic]:
+        try:
+            values = np.frombuffer(self.data, dtype=dtype, count=count, offset=self.offset)
+        except ValueError:
+            raise ValueError("cube block is truncated") from None
+        self.offset += values.nbytes
+        return values
+
+    def column(self, count: int) -> Ints:
+        if self.offset >= len(self.data) or self.data[self.offset] >= len(_WIDTHS):
+            raise ValueError("cube block is truncated or corrupt")
+        dtype = _WIDTHS[self.data[self.offset]][0]
+        self.offset += 1
+        return self.raw(dtype, count).astype(np.int64)

@@ -1,0 +1,267 @@
+"""The analytics cube in a database, for both backends: value numbers, blocks, roll-ups.
+
+Three tables (``schema.py``, migration 4):
+
+* ``ck_values``: the number of each distinct value of each kind (a country code, a browser
+  family, a page's route template...). Cells hold numbers; the names are written once.
+* ``ck_blocks``: compressed blocks of cells (``analytics/cells.py``), one site and one hour
+  each. A flush **appends** one block per hour it touched and never reads or rewrites
+  anything, so any number of processes flush into one database without waiting for each
+  other. ``rolled`` says whether a block's cells are in the roll-ups yet.
+* ``ck_rollups``: per site, day and kind, the day's page views by that one dimension
+  (``analytics/rollups.py``), for long-range queries.
+
+Compaction, in the background, takes the blocks not yet rolled up: it merges them into
+their hour's rolled block (one block an hour, up to ``MAX_BLOCK_CELLS`` cells; more only
+for very busy hours) and adds their cells to the days' roll-ups, in one transaction, so
+that a query (one snapshot) sees every cell exactly once: in the roll-ups, or in a block
+still waiting. On PostgreSQL the rows it takes are locked ``FOR UPDATE SKIP LOCKED``:
+compactions in several processes share the work and never wait for each other, nor for a
+flush.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..analytics import cells as cube_cells
+from ..analytics.batch import SEGMENT_FIELDS, CubeBatch
+from ..analytics.cells import Cells
+from ..analytics.cube import hour_blocks
+from ..analytics.rollups import KINDS, rollups
+from ..errors import StoreError
+from ..storable import storable_text
+
+COMPACT_INTERVAL = 30.0  # seconds between roll-ups of the blocks flushes appended
+MAX_BLOCK_CELLS = 200_000  # past this, an hour's cells go into a further block
+COMPACT_BATCH = 500  # blocks one compaction takes at most
+MAX_REMEMBERED = 500_000  # value numbers remembered per process (a miss costs a query)
+
+
+@dataclass(frozen=True, slots=True)
+class Sql:
+    """How one backend spells what the cube needs."""
+
+    placeholder: str  # "?" or "%s"
+    skip_locked: str  # " FOR UPDATE SKIP LOCKED" where rows can be locked, else ""
+
+    def __call__(self, statement: str) -> str:
+        return statement.replace("?", self.placeholder)
+
+
+class CubeTables:
+    """Reads and writes the cube through a connection the store opened (and commits)."""
+
+    def __init__(self, sql: Sql) -> None:
+        self.sql = sql
+        self._numbers: dict[tuple[str, str], int] = {}  # (kind, value) -> number
+        self._names: dict[int, tuple[str, str]] = {}  # number -> (kind, value)
+        self._lock = threading.Lock()
+
+    # Value numbers --------------------------------------------------------------------
+
+    def numbers(self, db: Any, kind: str, values: Sequence[str]) -> np.ndarray[Any, Any]:
+        """The number of each value (adding the new ones), in the order given."""
+        found = np.empty(len(values), dtype=np.int64)
+        for index, value in enumerate(values):
+            number = self._numbers.get((kind, value))
+            if number is None:
+                number = self._number_of(db, kind, value)
+            found[index] = number
+        return found
+
+    def _number_of(self, db: Any, kind: str, value: str) -> int:
+        row = db.execute(
+            self.sql("INSERT INTO ck_values (kind, value) VALUES (?, ?)"
+                     " ON CONFLICT (kind, value) DO NOTHING RETURNING id"),
+            (kind, value),
+        ).fetchone() or db.execute(
+            self.sql("SELECT id FROM ck_values WHERE kind = ? AND value = ?"), (kind, value)
+        ).fetchone()  # fmt: skip
+        number = int(row[0])
+        self._remember(number, kind, value)
+        return number
+
+    def _remember(self, number: int, kind: str, value: str) -> None:
+        with self._lock:
+            if len(self._names) >= MAX_REMEMBERED:
+                self._numbers.clear()
+                self._names.clear()
+            self._numbers[(kind, value)] = number
+            self._names[number] = (kind, value)
+
+    def forget(self) -> None:
+        """Forget every number (after a rollback, some handed out may not exist)."""
+        with self._lock:
+            self._numbers.clear()
+            self._names.clear()
+
+    def names(self, db: Any, numbers: Iterable[int]) -> dict[int, str]:
+        """The value of each number."""
+        wanted = {int(n) for n in numbers}
+        missing = sorted(n for n in wanted if n not in self._names)
+        for start in range(0, len(missing), 1000):
+            chunk = missing[start : start + 1000]
+            marks = ", ".join(["?"] * len(chunk))
+            for number, kind, value in db.execute(
+                self.sql(f"SELECT id, kind, value FROM ck_values WHERE id IN ({marks})"), chunk
+            ):
+                self._remember(int(number), kind, value)
+        return {n: self._names[n][1] for n in wanted if n in self._names}
+
+    def values_of(self, db: Any, kind: str) -> dict[int, str]:
+        """Every number of one kind, with its value (for filters that match values)."""
+        rows = db.execute(self.sql("SELECT id, value FROM ck_values WHERE kind = ?"), (kind,))
+        found = {int(number): value for number, value in rows}
+        for number, value in found.items():
+            self._remember(number, kind, value)
+        return found
+
+    # Writing --------------------------------------------------------------------------
+
+    def write(self, db: Any, site: str, batch: CubeBatch) -> None:
+        """Append one flush: a block per hour it touched, and the crawlers' counts."""
+        if len(batch):
+            segment_values = np.stack([
+                self.numbers(db, field, [storable_text(s[f]) for s in batch.segments])
+                for f, field in enumerate(SEGMENT_FIELDS)
+            ])  # fmt: skip
+            pages = self.numbers(db, "page", [storable_text(p) for p in batch.pages])
+            blocks = hour_blocks(batch, segment_values, pages)
+            self._insert_blocks(db, site, [(hour, cells) for hour, cells in blocks.items()], 0)
+        if batch.bots:
+            rows = [(site, hour, n) for hour, n in batch.bots]
+            db.cursor().executemany(
+                self.sql("INSERT INTO ck_bots (site, hour, pageviews) VALUES (?, ?, ?)"
+                         " ON CONFLICT (site, hour) DO UPDATE SET"
+                         " pageviews = ck_bots.pageviews + excluded.pageviews"),
+                rows,
+            )  # fmt: skip
+
+    def _insert_blocks(
+        self, db: Any, site: str, blocks: Sequence[tuple[int, Cells]], rolled: int
+    ) -> None:
+        db.cursor().executemany(
+            self.sql("INSERT INTO ck_blocks (site, hour, rolled, cells) VALUES (?, ?, ?, ?)"),
+            [(site, hour, rolled, cube_cells.encode(cells)) for hour, cells in blocks],
+        )
+
+    # Compaction -----------------------------------------------------------------------
+
+    def compact(self, db: Any, site: str) -> int:
+        """Roll up the blocks waiting (a batch of them); how many were taken."""
+        taken = db.execute(
+            self.sql("SELECT id, hour, cells FROM ck_blocks WHERE site = ? AND rolled = 0"
+                     f" ORDER BY id LIMIT {COMPACT_BATCH}{self.sql.skip_locked}"),
+            (site,),
+        ).fetchall()  # fmt: skip
+        if not taken:
+            return 0
+        fresh: dict[int, list[Cells]] = {}
+        for _, hour, blob in taken:
+            fresh.setdefault(int(hour), []).append(_decoded(blob))
+        merged = []
+        for hour, parts in sorted(fresh.items()):
+            base = db.execute(
+                self.sql("SELECT id, cells FROM ck_blocks WHERE site = ? AND hour = ?"
+                         " AND rolled = 1 ORDER BY id DESC LIMIT 1" + self.sql.skip_locked),
+                (site, hour),
+            ).fetchone()  # fmt: skip
+            if base is not None:
+                stored = _decoded(base[1])
+                if len(stored) < MAX_BLOCK_CELLS:  # else the hour gets a further block
+                    db.execute(self.sql("DELETE FROM ck_blocks WHERE id = ?"), (base[0],))
+                    parts = [*parts, stored]
+            merged.append((hour, cube_cells.merge(parts)))
+        self._insert_blocks(db, site, merged, 1)
+        ids = [int(row[0]) for row in taken]
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            marks = ", ".join(["?"] * len(chunk))
+            db.execute(self.sql(f"DELETE FROM ck_blocks WHERE id IN ({marks})"), chunk)
+        days: dict[int, list[Cells]] = {}
+        for hour, parts in fresh.items():
+            days.setdefault(hour // 24, []).extend(parts)
+        for day, parts in days.items():
+            self._add_to_rollups(db, site, day, rollups(cube_cells.concat(parts)))
+        return len(taken)
+
+    def _add_to_rollups(self, db: Any, site: str, day: int, added: dict[str, Cells]) -> None:
+        for kind, cells in added.items():
+            stored = db.execute(
+                self.sql("SELECT id, cells FROM ck_rollups WHERE site = ? AND kind = ?"
+                         " AND day = ?" + self.sql.skip_locked),
+                (site, kind, day),
+            ).fetchall()  # fmt: skip
+            if stored:
+                marks = ", ".join(["?"] * len(stored))
+                db.execute(
+                    self.sql(f"DELETE FROM ck_rollups WHERE id IN ({marks})"),
+                    [int(row[0]) for row in stored],
+                )
+                cells = cube_cells.merge([cells, *(_decoded(row[1]) for row in stored)])
+            db.execute(
+                self.sql("INSERT INTO ck_rollups (site, kind, day, cells) VALUES (?, ?, ?, ?)"),
+                (site, kind, day, cube_cells.encode(cells)),
+            )
+
+    # Reading --------------------------------------------------------------------------
+
+    def blocks(
+        self, db: Any, site: str, first_hour: int, end_hour: int, *, waiting_only: bool = False
+    ) -> list[tuple[int, Cells]]:
+        """The cells of every block of these hours (or only of those not rolled up yet)."""
+        rows = db.execute(
+            self.sql("SELECT hour, cells FROM ck_blocks WHERE site = ? AND hour >= ?"
+                     " AND hour < ?" + (" AND rolled = 0" if waiting_only else "")),
+            (site, first_hour, end_hour),
+        ).fetchall()  # fmt: skip
+        return [(int(hour), _decoded(blob)) for hour, blob in rows]
+
+    def rollups(
+        self, db: Any, site: str, kind: str, first_day: int, end_day: int
+    ) -> list[tuple[int, Cells]]:
+        """The roll-ups of one kind for these days."""
+        if kind not in KINDS:
+            raise ValueError(f"no roll-up of kind {kind!r}")
+        rows = db.execute(
+            self.sql("SELECT day, cells FROM ck_rollups WHERE site = ? AND kind = ?"
+                     " AND day >= ? AND day < ?"),
+            (site, kind, first_day, end_day),
+        ).fetchall()  # fmt: skip
+        return [(int(day), _decoded(blob)) for day, blob in rows]
+
+
+def _decoded(blob: bytes | memoryview) -> Cells:
+    try:
+        return cube_cells.decode(bytes(blob))
+    except ValueError as error:
+        raise StoreError(f"a stored cube block is corrupt: {error}") from None
+
+
+class CubeSnapshot:
+    """The cube as one read transaction sees it (``query.execute.CubeReader``)."""
+
+    def __init__(self, db: Any, cube: CubeTables) -> None:
+        self.db, self.cube = db, cube
+
+    def blocks(
+        self, site: str, first_hour: int, end_hour: int, *, waiting_only: bool = False
+    ) -> list[tuple[int, Cells]]:
+        return self.cube.blocks(self.db, site, first_hour, end_hour, waiting_only=waiting_only)
+
+    def rollups(
+        self, site: str, kind: str, first_day: int, end_day: int
+    ) -> list[tuple[int, Cells]]:
+        return self.cube.rollups(self.db, site, kind, first_day, end_day)
+
+    def names(self, numbers: Sequence[int]) -> dict[int, str]:
+        return self.cube.names(self.db, numbers)
+
+    def values_of(self, kind: str) -> dict[int, str]:
+        return self.cube.values_of(self.db, kind)
