@@ -13,4 +13,6 @@ def storable_text(text: str) -> str:
     """``text`` as every store can hold it: what cannot be stored becomes U+FFFD. A path or
     a user agent's family name that came from a hostile request must not make a write
     fail, since a failed flush is retried with everything counted after it."""
+    if text.isprintable():  # all but always: no control character, no lone surrogate
+        return text
     return UNSTORABLE.sub("\ufffd", text)

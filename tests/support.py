@@ -248,10 +248,10 @@ async def eventually(check: Callable[[], object], *, what: str = "it") -> None:
 
 def decompressed_cube(url: str) -> bytes:
     """Every cube block and roll-up of a store, decompressed: what a byte scan of the files
-    cannot see inside zlib (only numbers and sketch registers, if all is well)."""
-    import zlib
+    cannot see inside the compression (only numbers and sketch registers, if all is well)."""
+    import zstandard
 
     with raw_database(url) as sql:
         blobs = [row[0] for row in sql("SELECT cells FROM ck_blocks")]
         blobs += [row[0] for row in sql("SELECT cells FROM ck_rollups")]
-    return b"\n".join(zlib.decompress(bytes(blob)) for blob in blobs)
+    return b"\n".join(zstandard.decompress(bytes(blob)) for blob in blobs)

@@ -8,8 +8,9 @@ without one), the engagement reported on its pages (summed milliseconds, reports
 scroll percent), and its visitors' sketch (``hll.py``): sparse (register, rank) entries, or
 for a cell with more than ``DENSE_FROM`` of them, its 32,768 registers whole.
 
-``encode`` writes cells as one block (each column in its narrowest integer type, then
-zlib); ``decode`` reads one back. Blocks are append-only: a flush adds one per hour it
+``encode`` writes cells as one block: each column in its narrowest integer type, then
+Zstandard (about as small as zlib's best, ten times as fast to write and three times to
+read); ``decode`` reads one back. Blocks are append-only: a flush adds one per hour it
 touched and compaction merges them, so a query reads every block of its hours, whatever
 their number, since counts add and sketches union.
 """
@@ -17,11 +18,11 @@ their number, since counts add and sketches union.
 from __future__ import annotations
 
 import struct
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import zstandard
 from numpy.typing import NDArray
 
 from . import hll
@@ -29,6 +30,8 @@ from . import hll
 KEYS = ("country", "device", "browser", "os", "source", "medium", "campaign", "page", "event")
 MEASURES = ("count", "anonymous", "engaged_ms", "engagements", "scroll")
 DENSE_FROM = 4096  # more entries than this: a cell's registers are kept whole
+MAX_BLOCK_BYTES = 1 << 30  # what a block may decompress to, at most
+REGISTER_TABLE = 1 << 24  # registers of all groups in one table, up to 16 MB: no sort
 VERSION = 1
 _HEADER = struct.Struct("<BBIII")  # version, measures present, cells, entries, dense cells
 _WIDTHS = ((np.uint8, 0xFF), (np.uint16, 0xFFFF), (np.uint32, 0xFFFFFFFF), (np.uint64, None))
@@ -148,6 +151,9 @@ def united(group: Ints, n_groups: int, cells: Cells) -> Sketches:
     """The union of the cells' sketches per group (``group[i]`` is cell ``i``'s): each
     group's sparse entries (counts, registers, ranks), and the dense groups with their
     registers (those holding a dense cell, or more than ``DENSE_FROM`` entries)."""
+    table_size = n_groups * hll.REGISTERS
+    if table_size <= REGISTER_TABLE and 8 * len(cells.registers) >= table_size:
+        return _united_in_a_table(group, n_groups, cells)  # cheaper than sorting the entries
     entry_group, registers, ranks = hll.distinct(
         group[cells.entry_cells()], cells.registers, cells.ranks
     )
@@ -171,6 +177,26 @@ def united(group: Ints, n_groups: int, cells: Cells) -> Sketches:
     return counts, registers[~in_dense], ranks[~in_dense], dense_groups, dense
 
 
+def _united_in_a_table(group: Ints, n_groups: int, cells: Cells) -> Sketches:
+    """``united`` for few groups and many entries: every group's registers in one table,
+    filled in one pass (no sort), then the small ones read back as sparse entries."""
+    table = np.zeros((n_groups, hll.REGISTERS), dtype=np.uint8)
+    for cell, registers_of_cell in zip(cells.dense_cells.tolist(), cells.dense, strict=True):
+        np.maximum(table[group[cell]], registers_of_cell, out=table[group[cell]])
+    np.maximum.at(
+        table.reshape(-1),
+        group[cells.entry_cells()] * hll.REGISTERS + cells.registers,
+        cells.ranks,
+    )
+    counts = np.count_nonzero(table, axis=1).astype(np.int64)
+    dense_groups = np.flatnonzero(counts > DENSE_FROM)
+    counts[dense_groups] = 0
+    sparse_rows = np.flatnonzero(counts)
+    rows, registers = np.nonzero(table[sparse_rows])
+    ranks = table[sparse_rows][rows, registers]
+    return counts, registers.astype(np.int64), ranks, dense_groups, table[dense_groups]
+
+
 def visitors(group: Ints, n_groups: int, cells: Cells) -> Ints:
     """The estimated visitors of each group: a union of its cells' sketches."""
     counts, _, ranks, dense_groups, dense = united(group, n_groups, cells)
@@ -184,6 +210,8 @@ def visitors(group: Ints, n_groups: int, cells: Cells) -> Ints:
 
 def sums(group: Ints, n_groups: int, values: Ints) -> Ints:
     """Each group's sum of ``values`` (exact: the sums stay far below 2**53)."""
+    if not values.any():  # engagement and anonymous page views are mostly none
+        return np.zeros(n_groups, dtype=np.int64)
     return np.bincount(group, weights=values, minlength=n_groups).astype(np.int64)
 
 
@@ -249,8 +277,8 @@ def _narrow(values: Ints) -> NDArray[np.generic]:
     raise AssertionError("unreachable")
 
 
-def encode(cells: Cells, *, level: int = 6) -> bytes:
-    """One block: a header, then each column in its narrowest type, zlib-compressed.
+def encode(cells: Cells, *, level: int = 3) -> bytes:
+    """One block: a header, then each column in its narrowest type, compressed.
 
     Measures that are zero throughout (no engagement reported, nothing anonymous) are left
     out, and said so in the header."""
@@ -272,15 +300,15 @@ def encode(cells: Cells, *, level: int = 6) -> bytes:
         cells.dense_cells.astype(np.uint32).tobytes(),
         cells.dense.tobytes(),
     ]
-    return zlib.compress(b"".join(body), level)
+    return zstandard.compress(b"".join(body), level)
 
 
 def decode(block: bytes) -> Cells:
     """The cells of one block; ValueError if it is not a whole, valid block."""
     try:
-        data = zlib.decompress(block)
+        data = zstandard.decompress(block, max_output_size=MAX_BLOCK_BYTES)
         version, present, n, entries, n_dense = _HEADER.unpack_from(data)
-    except (zlib.error, struct.error) as error:
+    except (zstandard.ZstdError, struct.error) as error:
         raise ValueError(f"not a cube block: {error}") from None
     if version != VERSION:
         raise ValueError(f"cube block version {version} is not known")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cells import KEYS, Cells, aggregate, take
+from .cells import KEYS, Cells, group_rows, sums, take, united
 
 TOTAL = "total"
 # roll-up kind -> the query dimension it answers
@@ -36,11 +36,19 @@ def page_views(cells: Cells) -> Cells:
 
 def rollup(cells: Cells, kind: str) -> Cells:
     """One kind's roll-up of these page-view cells (all of one day): one cell per value."""
-    keys = np.zeros_like(cells.keys)
+    if kind == TOTAL:
+        group = np.zeros(len(cells), dtype=np.int64)
+        first = np.zeros(min(len(cells), 1), dtype=np.int64)
+    else:
+        group, first = group_rows([cells.key(kind)])
+    n = len(first)
+    keys = np.zeros((len(KEYS), n), dtype=np.int64)
     if kind != TOTAL:
-        column = KEYS.index(kind)
-        keys[column] = cells.keys[column]
-    return aggregate(Cells.of(keys, cells.measures, cells.sketches))
+        keys[KEYS.index(kind)] = cells.key(kind)[first]
+    count, anonymous, engaged_ms, engagements, scroll = cells.measures
+    measures = (sums(group, n, count), sums(group, n, anonymous), sums(group, n, engaged_ms),
+                sums(group, n, engagements), sums(group, n, scroll))  # fmt: skip
+    return Cells.of(keys, measures, united(group, n, cells))
 
 
 def rollups(cells: Cells) -> dict[str, Cells]:

@@ -35,12 +35,14 @@ from ..analytics.cells import Cells
 from ..analytics.cube import hour_blocks
 from ..analytics.rollups import KINDS, rollups
 from ..errors import StoreError
-from ..storable import storable_text
 
 COMPACT_INTERVAL = 30.0  # seconds between roll-ups of the blocks flushes appended
 MAX_BLOCK_CELLS = 200_000  # past this, an hour's cells go into a further block
 COMPACT_BATCH = 500  # blocks one compaction takes at most
 MAX_REMEMBERED = 500_000  # value numbers remembered per process (a miss costs a query)
+# Compression levels: a flush's block lives until the next compaction, so it is written
+# fast; the blocks and roll-ups compaction writes are kept, so they are written smaller.
+FLUSH_LEVEL, KEPT_LEVEL = 1, 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,15 @@ class CubeTables:
                 number = self._number_of(db, kind, value)
             found[index] = number
         return found
+
+    def column_numbers(self, db: Any, kind: str, values: list[str]) -> np.ndarray[Any, Any]:
+        """``numbers`` for a column of values that repeat (a segment's country...)."""
+        distinct = list(dict.fromkeys(values))
+        if len(distinct) == len(values):
+            return self.numbers(db, kind, values)
+        position = {value: index for index, value in enumerate(distinct)}
+        numbers = self.numbers(db, kind, distinct)
+        return numbers[np.fromiter(map(position.__getitem__, values), np.int64, len(values))]
 
     def _number_of(self, db: Any, kind: str, value: str) -> int:
         row = db.execute(
@@ -126,14 +137,16 @@ class CubeTables:
 
     def write(self, db: Any, site: str, batch: CubeBatch) -> None:
         """Append one flush: a block per hour it touched, and the crawlers' counts."""
-        if len(batch):
+        if len(batch):  # names are storable already (cube_batch cleaned them)
             segment_values = np.stack([
-                self.numbers(db, field, [storable_text(s[f]) for s in batch.segments])
+                self.column_numbers(db, field, [segment[f] for segment in batch.segments])
                 for f, field in enumerate(SEGMENT_FIELDS)
             ])  # fmt: skip
-            pages = self.numbers(db, "page", [storable_text(p) for p in batch.pages])
+            pages = self.column_numbers(db, "page", list(batch.pages))
             blocks = hour_blocks(batch, segment_values, pages)
-            self._insert_blocks(db, site, [(hour, cells) for hour, cells in blocks.items()], 0)
+            self._insert_blocks(
+                db, site, [(hour, cells) for hour, cells in blocks.items()], 0, FLUSH_LEVEL
+            )
         if batch.bots:
             rows = [(site, hour, n) for hour, n in batch.bots]
             db.cursor().executemany(
@@ -144,11 +157,11 @@ class CubeTables:
             )  # fmt: skip
 
     def _insert_blocks(
-        self, db: Any, site: str, blocks: Sequence[tuple[int, Cells]], rolled: int
+        self, db: Any, site: str, blocks: Sequence[tuple[int, Cells]], rolled: int, level: int
     ) -> None:
         db.cursor().executemany(
             self.sql("INSERT INTO ck_blocks (site, hour, rolled, cells) VALUES (?, ?, ?, ?)"),
-            [(site, hour, rolled, cube_cells.encode(cells)) for hour, cells in blocks],
+            [(site, hour, rolled, cube_cells.encode(cells, level=level)) for hour, cells in blocks],
         )
 
     # Compaction -----------------------------------------------------------------------
@@ -178,7 +191,7 @@ class CubeTables:
                     db.execute(self.sql("DELETE FROM ck_blocks WHERE id = ?"), (base[0],))
                     parts = [*parts, stored]
             merged.append((hour, cube_cells.merge(parts)))
-        self._insert_blocks(db, site, merged, 1)
+        self._insert_blocks(db, site, merged, 1, KEPT_LEVEL)
         ids = [int(row[0]) for row in taken]
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
@@ -207,7 +220,7 @@ class CubeTables:
                 cells = cube_cells.merge([cells, *(_decoded(row[1]) for row in stored)])
             db.execute(
                 self.sql("INSERT INTO ck_rollups (site, kind, day, cells) VALUES (?, ?, ?, ?)"),
-                (site, kind, day, cube_cells.encode(cells)),
+                (site, kind, day, cube_cells.encode(cells, level=KEPT_LEVEL)),
             )
 
     # Reading --------------------------------------------------------------------------

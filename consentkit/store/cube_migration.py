@@ -17,7 +17,7 @@ import numpy as np
 
 from ..analytics import hll
 from ..analytics.cells import KEYS, Cells, no_registers
-from .cube import CubeTables
+from .cube import KEPT_LEVEL, CubeTables
 
 _OLD_SPARSE, _OLD_DENSE = 0x01, 0x02
 _OLD_CELLS = """
@@ -62,7 +62,7 @@ def move_old_cube(db: Any, cube: CubeTables) -> int:
     for row in rows:
         by_hour.setdefault((row[0], int(row[1])), []).append(row)
     for (site, hour), cells in by_hour.items():
-        cube._insert_blocks(db, site, [(hour, _as_cells(db, cube, cells))], 0)
+        cube._insert_blocks(db, site, [(hour, _as_cells(db, cube, cells))], 0, KEPT_LEVEL)
     for statement in _DROPS:
         db.execute(statement)
     return len(rows)
