@@ -243,13 +243,19 @@ def take(cells: Cells, selected: NDArray[np.bool_]) -> Cells:
     return Cells.of(cells.keys[:, selected], measures, sketches)
 
 
-def concat(parts: Sequence[Cells]) -> Cells:
-    """Several sets of cells as one (not aggregated: equal keys may repeat)."""
+def concat(parts: Sequence[Cells], keys: Sequence[str] = KEYS) -> Cells:
+    """Several sets of cells as one (not aggregated: equal keys may repeat); only the key
+    columns in ``keys`` are copied, the others are zero."""
     if not parts:
         return empty()
     if len(parts) == 1:
         return parts[0]
-    offsets = np.cumsum([0] + [len(part) for part in parts[:-1]])
+    sizes = [len(part) for part in parts]
+    offsets = np.cumsum([0, *sizes])
+    rows = [KEYS.index(name) for name in keys]
+    key_columns = np.zeros((len(KEYS), int(offsets[-1])), dtype=np.int64)
+    for part, start, end in zip(parts, offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
+        key_columns[rows, start:end] = part.keys[rows]
 
     def joined(field: str) -> Ints:
         return np.concatenate([getattr(part, field) for part in parts])
@@ -258,10 +264,10 @@ def concat(parts: Sequence[Cells]) -> Cells:
                 joined("engagements"), joined("scroll"))  # fmt: skip
     sketches = (
         joined("entry_counts"), joined("registers"), np.concatenate([p.ranks for p in parts]),
-        np.concatenate([p.dense_cells + o for p, o in zip(parts, offsets, strict=True)]),
+        np.concatenate([p.dense_cells + o for p, o in zip(parts, offsets[:-1], strict=True)]),
         np.concatenate([part.dense for part in parts]),
     )  # fmt: skip
-    return Cells.of(np.concatenate([part.keys for part in parts], axis=1), measures, sketches)
+    return Cells.of(key_columns, measures, sketches)
 
 
 def merge(parts: Sequence[Cells]) -> Cells:
@@ -303,8 +309,11 @@ def encode(cells: Cells, *, level: int = 3) -> bytes:
     return zstandard.compress(b"".join(body), level)
 
 
-def decode(block: bytes) -> Cells:
-    """The cells of one block; ValueError if it is not a whole, valid block."""
+def decode(block: bytes, keys: Sequence[str] = KEYS) -> Cells:
+    """The cells of one block; ValueError if it is not a whole, valid block.
+
+    Only the key columns in ``keys`` are read; the others are left zero (a query reads
+    the few it groups and filters by, and saves copying the rest)."""
     try:
         data = zstandard.decompress(block, max_output_size=MAX_BLOCK_BYTES)
         version, present, n, entries, n_dense = _HEADER.unpack_from(data)
@@ -313,7 +322,12 @@ def decode(block: bytes) -> Cells:
     if version != VERSION:
         raise ValueError(f"cube block version {version} is not known")
     reader = _Reader(data, _HEADER.size)
-    keys = np.stack([reader.column(n) for _ in KEYS])
+    key_columns = np.zeros((len(KEYS), n), dtype=np.int64)
+    for index, name in enumerate(KEYS):
+        if name in keys:
+            key_columns[index] = reader.column(n)
+        else:
+            reader.skip_column(n)
     count = reader.column(n)
     zero = np.zeros(n, dtype=np.int64)
     others = [reader.column(n) if present >> bit & 1 else zero for bit in range(len(MEASURES) - 1)]
@@ -331,7 +345,7 @@ def decode(block: bytes) -> Cells:
         or (n_dense and (int(dense_cells.max()) >= n or int(dense.max()) > hll.MAX_RANK))
     ):  # fmt: skip
         raise ValueError("cube block is truncated or corrupt")
-    return Cells(keys, count, others[0], others[1], others[2], others[3], entry_counts,
+    return Cells(key_columns, count, others[0], others[1], others[2], others[3], entry_counts,
                  registers, ranks, dense_cells, dense)  # fmt: skip
 
 
@@ -349,9 +363,14 @@ class _Reader:
         self.offset += values.nbytes
         return values
 
-    def column(self, count: int) -> Ints:
+    def skip_column(self, count: int) -> None:
+        self.raw(_WIDTHS[self._width()][0], count)
+
+    def _width(self) -> int:
         if self.offset >= len(self.data) or self.data[self.offset] >= len(_WIDTHS):
             raise ValueError("cube block is truncated or corrupt")
-        dtype = _WIDTHS[self.data[self.offset]][0]
         self.offset += 1
-        return self.raw(dtype, count).astype(np.int64)
+        return self.data[self.offset - 1]
+
+    def column(self, count: int) -> Ints:
+        return self.raw(_WIDTHS[self._width()][0], count).astype(np.int64)

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from ..analytics.cells import Cells, concat, group_rows, sums, take, visitors
+from ..analytics.cells import KEYS, Cells, concat, group_rows, sums, take, visitors
 from ..analytics.rollups import KINDS, TOTAL, page_views, rollup
 from .model import AllOf, AnyOf, Condition, Filter, Negation, Query, filter_dimensions
 from .results import time_label
@@ -43,7 +43,13 @@ class CubeReader(Protocol):
     """What a store gives a query, all from one snapshot of the database."""
 
     def blocks(
-        self, site: str, first_hour: int, end_hour: int, *, waiting_only: bool = False
+        self,
+        site: str,
+        first_hour: int,
+        end_hour: int,
+        *,
+        waiting_only: bool = False,
+        keys: Sequence[str] = KEYS,
     ) -> list[tuple[int, Cells]]: ...
 
     def rollups(
@@ -98,7 +104,9 @@ def page_view_table(
     unique = visitors(group, n, cells)
     engaged, reports = sums(group, n, cells.engaged_ms), sums(group, n, cells.engagements)
     scrolled = sums(group, n, cells.scroll)
-    everyone = int(visitors(np.zeros(len(cells), np.int64), 1, cells)[0])
+    everyone = 0
+    if "percentage" in query.metrics:  # the union of every cell the query selected
+        everyone = int(visitors(np.zeros(len(cells), np.int64), 1, cells)[0])
     table: Table = []
     if not query.dimensions and not labels:
         labels = [()]  # a total is always one row, zero when nothing was counted
@@ -125,8 +133,11 @@ def _select(
     kind = rollup_kind(query)
     parts: list[Cells] = []
     hours: list[NDArray[np.int64]] = []
+    # Only the key columns the query reads are decoded and copied.
+    used = {*query.dimensions, *filter_dimensions(query.filters)}
+    keys = ["event", *(COLUMNS[d] for d in sorted(used) if d in COLUMNS)]
     if kind is None:
-        for hour, cells in reader.blocks(query.site_id, first_hour, end_hour):
+        for hour, cells in reader.blocks(query.site_id, first_hour, end_hour, keys=keys):
             parts.append(page_views(cells))
             hours.append(np.full(len(parts[-1]), hour, np.int64))
     else:
@@ -134,10 +145,11 @@ def _select(
             parts.append(cells)
             hours.append(np.full(len(cells), day * 24, np.int64))
         # The cells of the last seconds, not rolled up yet, are rolled up here.
-        for hour, cells in reader.blocks(query.site_id, first_hour, end_hour, waiting_only=True):
+        waiting = reader.blocks(query.site_id, first_hour, end_hour, waiting_only=True, keys=keys)
+        for hour, cells in waiting:
             parts.append(rollup(page_views(cells), kind))
             hours.append(np.full(len(parts[-1]), hour - hour % 24, np.int64))
-    return concat(parts), np.concatenate(hours) if hours else np.zeros(0, np.int64)
+    return concat(parts, keys), np.concatenate(hours) if hours else np.zeros(0, np.int64)
 
 
 def _kept(filters: AllOf, cells: Cells, reader: CubeReader) -> NDArray[np.bool_]:

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..analytics import cells as cube_cells
 from ..analytics.batch import SEGMENT_FIELDS, CubeBatch
-from ..analytics.cells import Cells
+from ..analytics.cells import KEYS, Cells
 from ..analytics.cube import hour_blocks
 from ..analytics.rollups import KINDS, rollups
 from ..errors import StoreError
@@ -226,15 +226,23 @@ class CubeTables:
     # Reading --------------------------------------------------------------------------
 
     def blocks(
-        self, db: Any, site: str, first_hour: int, end_hour: int, *, waiting_only: bool = False
+        self,
+        db: Any,
+        site: str,
+        first_hour: int,
+        end_hour: int,
+        *,
+        waiting_only: bool = False,
+        keys: Sequence[str] = KEYS,
     ) -> list[tuple[int, Cells]]:
-        """The cells of every block of these hours (or only of those not rolled up yet)."""
+        """The cells of every block of these hours (or only of those not rolled up yet),
+        with the key columns in ``keys`` (the others zero)."""
         rows = db.execute(
             self.sql("SELECT hour, cells FROM ck_blocks WHERE site = ? AND hour >= ?"
                      " AND hour < ?" + (" AND rolled = 0" if waiting_only else "")),
             (site, first_hour, end_hour),
         ).fetchall()  # fmt: skip
-        return [(int(hour), _decoded(blob)) for hour, blob in rows]
+        return [(int(hour), _decoded(blob, keys)) for hour, blob in rows]
 
     def rollups(
         self, db: Any, site: str, kind: str, first_day: int, end_day: int
@@ -250,9 +258,9 @@ class CubeTables:
         return [(int(day), _decoded(blob)) for day, blob in rows]
 
 
-def _decoded(blob: bytes | memoryview) -> Cells:
+def _decoded(blob: bytes | memoryview, keys: Sequence[str] = KEYS) -> Cells:
     try:
-        return cube_cells.decode(bytes(blob))
+        return cube_cells.decode(bytes(blob), keys)
     except ValueError as error:
         raise StoreError(f"a stored cube block is corrupt: {error}") from None
 
@@ -264,9 +272,17 @@ class CubeSnapshot:
         self.db, self.cube = db, cube
 
     def blocks(
-        self, site: str, first_hour: int, end_hour: int, *, waiting_only: bool = False
+        self,
+        site: str,
+        first_hour: int,
+        end_hour: int,
+        *,
+        waiting_only: bool = False,
+        keys: Sequence[str] = KEYS,
     ) -> list[tuple[int, Cells]]:
-        return self.cube.blocks(self.db, site, first_hour, end_hour, waiting_only=waiting_only)
+        return self.cube.blocks(
+            self.db, site, first_hour, end_hour, waiting_only=waiting_only, keys=keys
+        )
 
     def rollups(
         self, site: str, kind: str, first_day: int, end_day: int

@@ -374,6 +374,7 @@ ENDPOINTS = [  # (method, path) as the banner, a visitor or an admin sends them
     ("GET", "me"),
     ("GET", "me/export"),
     ("POST", "me/erase"),
+    ("POST", "me/erase"),  # twice: it succeeds only with a decision and a fitting body
     ("GET", "cookies"),
     ("GET", "banner.js"),
     ("GET", "banner.css"),
