@@ -24,7 +24,7 @@ def _local_label(dimension: str, hour: int, zone: ZoneInfo) -> str:
     if dimension == "time:week":
         day -= timedelta(days=day.weekday())
     text = day.isoformat()
-    return text[:7] if dimension == "time:month" else text
+    return text[:8] + "01" if dimension == "time:month" else text
 
 
 def time_label(dimension: str, hour: int, zone: ZoneInfo | None) -> str:
@@ -49,9 +49,19 @@ def _label(dimension: str, value: Any, zone: ZoneInfo | None = None) -> str:
         return (_EPOCH + timedelta(days=value)).isoformat()
     if dimension == "time:week":
         return (_EPOCH + timedelta(days=value * 7 - 3)).isoformat()
-    if dimension == "time:month":
-        return (_EPOCH + timedelta(days=value)).isoformat()[:7]
+    if dimension == "time:month":  # its first day, as Plausible labels a month
+        return (_EPOCH + timedelta(days=value)).isoformat()[:8] + "01"
     return str(value)
+
+
+def time_labels(dimension: str, first_hour: int, end_hour: int, zone: ZoneInfo | None) -> list[str]:
+    """Every bucket's label in the range, in order, whether anything was counted in it or
+    not (Plausible's ``include.time_labels``)."""
+    step = 1 if dimension == "time:hour" else 24
+    labels = {time_label(dimension, hour, zone): None for hour in range(first_hour, end_hour, step)}
+    if step > 1:  # a range that starts mid-day (timestamps) still labels its last bucket
+        labels[time_label(dimension, end_hour - 1, zone)] = None
+    return list(labels)
 
 
 def build_consent_response(

@@ -12,11 +12,14 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, QueryError
 from .execute import CubeReader, page_view_table
+from .model import Query
 from .parse import parse_query
 from .plan import Dialect, Plan, hour_range, plan_query
-from .results import build_consent_response, build_response
+from .results import build_consent_response, build_response, time_labels
+
+MAX_TIME_LABELS = 100_000
 
 
 class QuerySource(Protocol):
@@ -72,9 +75,26 @@ def answer_query(
         "order_by": [list(o) for o in parsed.order_by],
         "pagination": {"limit": parsed.limit, "offset": parsed.offset},
     }
+    if "include" in query:
+        echo["include"] = query["include"]
+    meta.update(_included(parsed, first_hour, end_hour))
     if parsed.about_consent:
         rows = source.fetch(plan_query(parsed, source.dialect))
         return build_consent_response(parsed, rows, meta=meta, echo=echo)
     with source.cube_reader() as reader:
         table, more = page_view_table(parsed, reader, first_hour, end_hour, k_anonymity=k_anonymity)
     return build_response(parsed, table, meta={**meta, **more}, echo=echo)
+
+
+def _included(query: Query, first_hour: int, end_hour: int) -> dict[str, Any]:
+    """What ``include`` asks to add to ``meta`` (``total_rows`` is always there)."""
+    added: dict[str, Any] = {}
+    if "imports" in query.include:
+        added["imports_included"] = False  # nothing is ever imported from another tool
+    if "time_labels" in query.include:
+        dimension = next(d for d in query.dimensions if d.startswith("time:"))
+        step = 1 if dimension == "time:hour" else 24
+        if (end_hour - first_hour) // step > MAX_TIME_LABELS:
+            raise QueryError("include.time_labels", "the range has too many time buckets to list")
+        added["time_labels"] = time_labels(dimension, first_hour, end_hour, query.time_zone)
+    return added
