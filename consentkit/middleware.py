@@ -42,9 +42,11 @@ from .store.retention import PeriodicPurge
 from .visit.classify import VisitorClassifier
 from .visit.pages import page_of
 from .visit.request import USER_AGENT, Visit, VisitReader
+from .visit.sources import NO_ORIGIN, SourceReader
 from .web.admin import AdminEndpoints
 from .web.admin_auth import AdminAuth
 from .web.endpoints import ConsentEndpoints
+from .web.events import EVENTS_KEY, EventCounter
 from .web.rights import VisitorRights
 from .web.static_files import load_banner_files
 
@@ -88,7 +90,8 @@ class ConsentMiddleware:
             categories=self.categories.optional,
             clock=clock,
         )
-        self.reader = VisitReader(self.codec, settings.country_header)
+        self.reader = VisitReader(self.codec, settings.country_header, sources=settings.sources)
+        self.sources = SourceReader() if settings.sources else None
         self.enforcer = CookieEnforcer(self.categories, undeclared=settings.undeclared_cookies)
         self.cookies = CookieHeaders(
             decision_max_age=settings.decision_max_age,
@@ -135,6 +138,14 @@ class ConsentMiddleware:
             max_body_size=settings.max_body_size,
             disclosure=Disclosure.of(settings),
         )
+        self.events = EventCounter(
+            buffer=self.counter,
+            classifier=self.visitor,
+            visitor_key=self.visitor_key,
+            clock=clock,
+            page=lambda visit: page_of(visit.scope, settings.page),
+        )
+        self.endpoints.routes.add("event", {"POST": self.events.receive})
         auth = settings.admin_token and AdminAuth(
             settings.admin_token, signer=keys.admin_signer(), prefix=settings.prefix
         )
@@ -164,6 +175,7 @@ class ConsentMiddleware:
         visit = self.reader.read(scope, endpoint=is_endpoint)
         scope.setdefault("state", {})["consent"] = visit.consent
         scope[SITE_KEY] = self.links
+        scope[EVENTS_KEY] = self.track
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
@@ -224,18 +236,17 @@ class ConsentMiddleware:
         """Count the page view, when it is one; ``added`` gets the cookies to set."""
         analytics = ANALYTICS in visit.consent.categories
         id_cookie = visit.id_cookie
-        if not analytics:
-            if id_cookie is not None:
-                added.append(self.cookies.expire(ID_COOKIE, secure=visit.secure))
-            if not self.settings.count_refused:
-                return
+        if not analytics and id_cookie is not None:
+            added.append(self.cookies.expire(ID_COOKIE, secure=visit.secure))
         scope = visit.scope
         if not (is_html and scope["method"] == "GET" and 200 <= message["status"] < 300):
             return
         agent = self.visitor.agent(visit.header(USER_AGENT))
         hour = int(self.clock() // 3600)
-        if agent.is_bot:
+        if agent.is_bot:  # every crawler is counted apart, decision or none
             self.counter.count_bot(hour)
+            return
+        if not analytics and not self.settings.count_refused:
             return
         visitor = None
         if analytics:
@@ -246,7 +257,13 @@ class ConsentMiddleware:
                 visitor = self.visitor_key(fresh)
         country = self.visitor.country(visit)
         page = page_of(scope, self.settings.page)
-        self.counter.count(hour, (country, agent.device, agent.browser, agent.os), page, visitor)
+        origin = self.sources.origin(visit) if self.sources else NO_ORIGIN
+        segment = (country, agent.device, agent.browser, agent.os)
+        self.counter.count(hour, segment, page, visitor, origin)
+
+    def track(self, scope: Scope, name: str) -> bool:
+        """``consentkit.track(request, name)`` for a request of this middleware's app."""
+        return self.events.track(self.reader.read(scope, endpoint=True), name)
 
     def startup(self) -> None:
         """Start the flusher, the purge and the spool's drain (each a no-op once running)."""

@@ -59,7 +59,7 @@ async def test_counts_equal_the_consented_html_gets(make_site, store_url):
         )
         totals = store.query(TOTALS)
         assert totals["results"] == [{"dimensions": [], "metrics": [3, sent]}]
-        assert totals["meta"]["bots_filtered"] == 0  # the bot had not consented
+        assert totals["meta"]["bots_filtered"] == 2  # every crawler, consent or none
         for manager, _ in visitors:
             await manager.__aexit__(None, None, None)
 

@@ -112,10 +112,14 @@ class Visit:
 class VisitReader:
     """Reads a ``Visit`` from a scope; what it looks for is decided once, at start-up."""
 
-    def __init__(self, codec: DecisionCodec, country_header: str | None) -> None:
+    def __init__(
+        self, codec: DecisionCodec, country_header: str | None, *, sources: bool = False
+    ) -> None:
         self.codec = codec
         self.country_header = country_header.lower().encode("latin-1") if country_header else None
         extra = {self.country_header} if self.country_header else set()
+        if sources:  # where a visitor came in from (visit/sources.py reads only the host)
+            extra |= {REFERER, HOST}
         self.page_headers = _ALWAYS | {FORWARDED_FOR} | extra
         self.endpoint_headers = _ALWAYS | _ENDPOINTS | extra
 
