@@ -12,7 +12,11 @@ from starlette.responses import Response
 from ..errors import ConfigurationError
 from ..visit.request import IF_NONE_MATCH, Visit
 
-FILES = {"banner.js": "text/javascript; charset=utf-8", "banner.css": "text/css; charset=utf-8"}
+FILES = {
+    "banner.js": "text/javascript; charset=utf-8",
+    "banner.css": "text/css; charset=utf-8",
+    "events.js": "text/javascript; charset=utf-8",  # goals and single-page apps (opt-in)
+}
 
 
 @dataclass(frozen=True, slots=True)
