@@ -242,3 +242,71 @@ def test_goals_and_events(store):
         }
     )
     assert rows(where) == [(["/pricing"], [2])]
+
+
+def test_comparison_with_the_previous_period(store):
+    answer = store.query(
+        {
+            "metrics": ["visitors", "pageviews"],
+            "date_range": ["2026-11-24", "2026-11-24"],
+            "include": {"comparisons": {"mode": "previous_period"}},
+        }
+    )
+    assert answer["meta"]["comparison_date_range"] == ["2026-11-23", "2026-11-23"]
+    (row,) = answer["results"]
+    assert row["metrics"] == [2, 4]
+    assert row["comparison"] == {"dimensions": [], "metrics": [1, 1], "change": [100, 300]}
+    series = store.query(
+        {
+            "metrics": ["pageviews"],
+            "date_range": ["2026-11-23", "2026-11-24"],
+            "dimensions": ["time:day"],
+            "include": {"comparisons": {"mode": "previous_period"}},
+        }
+    )
+    # 2026-11-21 and 22 had nothing; the day before the period maps to its first day
+    assert [(r["dimensions"], r["metrics"], r["comparison"]) for r in series["results"]] == [
+        (["2026-11-23"], [1], {"dimensions": ["2026-11-21"], "metrics": [0], "change": [100]}),
+        (["2026-11-24"], [4], {"dimensions": ["2026-11-22"], "metrics": [0], "change": [100]}),
+    ]
+    earlier = store.query(
+        {
+            "metrics": ["pageviews"],
+            "date_range": ["2026-11-25", "2026-11-26"],
+            "dimensions": ["time:day"],
+            "include": {"comparisons": {"mode": "previous_period"}},
+        }
+    )
+    # nothing now, visits before: rows of zeros, so that both series are whole
+    assert [
+        (r["dimensions"], r["metrics"], r["comparison"]["metrics"]) for r in earlier["results"]
+    ] == [
+        (["2026-11-25"], [0], [1]),
+        (["2026-11-26"], [0], [4]),
+    ]
+    sources = store.query(
+        {
+            "metrics": ["visitors"],
+            "date_range": ["2026-11-24", "2026-11-24"],
+            "dimensions": ["visit:source"],
+            "include": {"comparisons": {"mode": "previous_period"}},
+        }
+    )
+    assert [(r["dimensions"], r["comparison"]["metrics"]) for r in sources["results"]] == [
+        (["Google"], [0]),
+        (["Newsletter"], [0]),
+    ]
+    field, _ = refused(
+        store,
+        {"metrics": ["pageviews"], "date_range": "all", "include": {"comparisons": {"mode": "x"}}},
+    )
+    assert field == "include.comparisons"
+    field, _ = refused(
+        store,
+        {
+            "metrics": ["pageviews"],
+            "date_range": "all",
+            "include": {"comparisons": {"mode": "previous_period"}},
+        },
+    )
+    assert field == "include.comparisons"

@@ -28,7 +28,7 @@ CONSENT_COMPATIBLE = (
     *CONSENT_DIMENSIONS,
 )
 NAMED_RANGES = ("day", "7d", "30d", "month", "6mo", "12mo", "year", "all")
-INCLUDES = ("time_labels", "total_rows", "imports")
+INCLUDES = ("time_labels", "total_rows", "imports", "comparisons")
 
 Op = Literal["is", "is_not", "contains", "contains_not", "matches", "matches_not"]
 NEGATED = {"is_not": "is", "contains_not": "contains", "matches_not": "matches"}

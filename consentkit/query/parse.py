@@ -84,6 +84,8 @@ def parse_query(
     limit, offset = _pagination(raw.get("pagination"))
     _check_kind(metrics, dimensions, filters)
     include = _include(raw.get("include"), dimensions)
+    if "comparisons" in include and any(m in CONSENT_METRICS for m in metrics):
+        raise QueryError("include.comparisons", "is answered for page-view metrics only")
     return Query(
         site_id, metrics, dimensions, first, last, filters, order_by, limit, offset, time_zone,
         hours, include,
@@ -106,7 +108,12 @@ def _include(value: Any, dimensions: tuple[str, ...]) -> frozenset[str]:
     for name, flag in value.items():
         if name not in INCLUDES:
             raise QueryError(f"include.{name}", f"is not one of {', '.join(INCLUDES)}")
-        if not isinstance(flag, bool):
+        if name == "comparisons":
+            if flag is not None and flag != {"mode": "previous_period"}:
+                raise QueryError(
+                    "include.comparisons", 'must be {"mode": "previous_period"} or null'
+                )
+        elif not isinstance(flag, bool):
             raise QueryError(f"include.{name}", "must be true or false")
     wanted = frozenset(name for name, flag in value.items() if flag)
     if "time_labels" in wanted and not any(d.startswith("time:") for d in dimensions):

@@ -115,13 +115,17 @@ def _answer(
     table = _ordered(query, table)
     page = table[query.offset : query.offset + query.limit]
     return {
-        "results": [
-            {"dimensions": list(labels), "metrics": [values[m] for m in query.metrics]}
-            for labels, values in page
-        ],
+        "results": [_row(query, labels, values) for labels, values in page],
         "meta": {**meta, "total_rows": len(table)},
         "query": echo,
     }
+
+
+def _row(query: Query, labels: tuple[str, ...], values: dict[str, Any]) -> dict[str, Any]:
+    row = {"dimensions": list(labels), "metrics": [values[m] for m in query.metrics]}
+    if "comparison" in values:
+        row["comparison"] = values["comparison"]
+    return row
 
 
 def _ordered(

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigurationError, QueryError
+from .comparison import compared, previous_period
 from .execute import CubeReader, page_view_table
 from .model import Query
 from .parse import parse_query
@@ -83,6 +84,15 @@ def answer_query(
         return build_consent_response(parsed, rows, meta=meta, echo=echo)
     with source.cube_reader() as reader:
         table, more = page_view_table(parsed, reader, first_hour, end_hour, k_anonymity=k_anonymity)
+        if "comparisons" in parsed.include:
+            earlier = previous_period(parsed)
+            earlier_range = hour_range(earlier)
+            before, _ = page_view_table(earlier, reader, *earlier_range, k_anonymity=k_anonymity)
+            table = compared(parsed, table, before, ((first_hour, end_hour), earlier_range))
+            more["comparison_date_range"] = [
+                earlier.first_day.isoformat(),
+                earlier.last_day.isoformat(),
+            ]
     return build_response(parsed, table, meta={**meta, **more}, echo=echo)
 
 
