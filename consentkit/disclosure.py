@@ -36,6 +36,10 @@ ID_PURPOSE = (
     "A random number that lets us count returning visitors without knowing who you are. "
     "Set only while you allow analytics; removed when you withdraw."
 )
+SOURCES_KEPT = (
+    " When you arrive from another site, its name (such as Google) or the campaign in the"
+    " link is counted with your first page view; never the address of the page you came from."
+)
 COLUMNS = ("Cookie", "Purpose", "Lifetime", "Provider", "Domains", "Paths")
 
 
@@ -69,6 +73,7 @@ class Disclosure:
             decision_max_age=settings.decision_max_age,
             id_max_age=settings.id_max_age,
             cookie_domain=settings.cookie_domain,
+            sources=settings.sources,
         )
 
     @classmethod
@@ -104,6 +109,7 @@ class Disclosure:
         decision_max_age: int | None,
         id_max_age: int | None,
         cookie_domain: str | None,
+        sources: bool = True,
     ) -> Disclosure:
         def own(name: str, purpose: str, seconds: int | None) -> Cookie:
             return Cookie(
@@ -116,7 +122,7 @@ class Disclosure:
 
         ours = {
             NECESSARY: own(DECISION_COOKIE, DECISION_PURPOSE, decision_max_age),
-            ANALYTICS: own(ID_COOKIE, ID_PURPOSE, id_max_age),
+            ANALYTICS: own(ID_COOKIE, ID_PURPOSE + (SOURCES_KEPT if sources else ""), id_max_age),
         }
         listed = []
         for category in categories.all:

@@ -192,3 +192,10 @@ async def test_hostile_events_are_refused_with_a_reason(store_url, body, headers
 async def test_track_outside_the_middleware_says_so():
     with pytest.raises(ConfigurationError, match="ConsentMiddleware"):
         consentkit.track({"type": "http", "headers": []}, "signup")
+
+
+async def test_the_cookie_policy_says_whether_sources_are_kept(store_url):
+    for sources, said in ((True, True), (False, False)):
+        async with visit(site(store_url, sources=sources)) as browser:
+            policy = (await browser.get("/consentkit/cookies?format=md")).text
+        assert ("never the address of the page you came from" in policy) is said
