@@ -310,3 +310,16 @@ def test_comparison_with_the_previous_period(store):
         },
     )
     assert field == "include.comparisons"
+
+
+def test_time_labels_across_a_change_of_clocks(store):
+    answer = store.query(
+        {
+            "metrics": ["pageviews"],
+            "date_range": ["2026-10-24", "2026-10-27"],  # Berlin's clocks go back on the 25th
+            "dimensions": ["time:day"],
+            "include": {"time_labels": True},
+        },
+        time_zone="Europe/Berlin",
+    )
+    assert answer["meta"]["time_labels"] == ["2026-10-24", "2026-10-25", "2026-10-26", "2026-10-27"]

@@ -57,11 +57,11 @@ def _label(dimension: str, value: Any, zone: ZoneInfo | None = None) -> str:
 def time_labels(dimension: str, first_hour: int, end_hour: int, zone: ZoneInfo | None) -> list[str]:
     """Every bucket's label in the range, in order, whether anything was counted in it or
     not (Plausible's ``include.time_labels``)."""
-    step = 1 if dimension == "time:hour" else 24
-    labels = {time_label(dimension, hour, zone): None for hour in range(first_hour, end_hour, step)}
-    if step > 1:  # a range that starts mid-day (timestamps) still labels its last bucket
-        labels[time_label(dimension, end_hour - 1, zone)] = None
-    return list(labels)
+    if dimension == "time:hour":
+        hours: Iterable[int] = range(first_hour, end_hour)
+    else:  # one hour a day, at noon (a day of 23 or 25 hours moves no noon to another day)
+        hours = [first_hour, *range(first_hour + 12, end_hour, 24), end_hour - 1]
+    return list(dict.fromkeys(time_label(dimension, hour, zone) for hour in hours))
 
 
 def build_consent_response(
