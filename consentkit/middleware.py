@@ -55,6 +55,12 @@ logger = logging.getLogger("consentkit")
 ADMIN_PATHS = ("api/", "dashboard")
 
 Headers = list[tuple[bytes, bytes]]
+# The response headers the hook reads, by name as servers and frameworks spell them (one
+# dict lookup each); another spelling is lowered first (Django sends "Content-Type").
+CONTENT_TYPE, VARY, SET_COOKIE = 0, 1, 2
+_READ = {b"content-type": CONTENT_TYPE, b"vary": VARY, b"set-cookie": SET_COOKIE}
+_READ_ANY_CASE = {**_READ, **{name.title(): kind for name, kind in _READ.items()}}
+_READ_LENGTHS = frozenset(len(name) for name in _READ)
 
 
 class ConsentMiddleware:
@@ -90,7 +96,7 @@ class ConsentMiddleware:
             categories=self.categories.optional,
             clock=clock,
         )
-        self.reader = VisitReader(self.codec, settings.country_header, sources=settings.sources)
+        self.reader = VisitReader(self.codec, settings.country_header)
         self.sources = SourceReader() if settings.sources else None
         self.enforcer = CookieEnforcer(self.categories, undeclared=settings.undeclared_cookies)
         self.cookies = CookieHeaders(
@@ -123,6 +129,7 @@ class ConsentMiddleware:
         )
         banner_files = load_banner_files(settings.policy_version)
         self.prefix = settings.prefix + "/"
+        self.started = False  # the background jobs
         self.links = SiteLinks(
             settings.prefix,
             f"{settings.prefix}/banner.js?v={banner_files['banner.js'].version}",
@@ -170,10 +177,14 @@ class ConsentMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        self.counter.start()  # no-op once running; covers servers that skip lifespan
+        if not self.started:  # servers that skip lifespan: start on the first request
+            self.startup()
         is_endpoint = scope["path"].startswith(self.prefix)
         visit = self.reader.read(scope, endpoint=is_endpoint)
-        scope.setdefault("state", {})["consent"] = visit.consent
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
+        state["consent"] = visit.consent
         scope[SITE_KEY] = self.links
         scope[EVENTS_KEY] = self.track
         if scope["type"] == "websocket":
@@ -194,31 +205,39 @@ class ConsentMiddleware:
         await self.app(scope, receive, send_wrapper)
 
     def on_response(self, message: Message, visit: Visit) -> None:
-        raw: Headers = list(message.get("headers") or ())
+        raw: Headers = message.get("headers") or []
         content_type = b""
         vary_at = -1  # the last Vary header, which gets ", Cookie"
         varies_on_cookie = sets_cookies = False
-        # Header names in any case: Django sends "Content-Type" and "Set-Cookie".
-        for index, (name, value) in enumerate(raw):
-            name = name.lower()
-            if name == b"content-type":
+        index = -1
+        for name, value in raw:
+            index += 1
+            kind = _READ_ANY_CASE.get(name)
+            if kind is None:
+                if len(name) not in _READ_LENGTHS:
+                    continue
+                kind = _READ.get(name.lower())  # any other spelling
+                if kind is None:
+                    continue
+            if kind == CONTENT_TYPE:
                 content_type = value
-            elif name == b"vary":
+            elif kind == VARY:
                 vary_at = index
                 lowered = value.lower()
                 varies_on_cookie = varies_on_cookie or b"cookie" in lowered or b"*" in lowered
-            elif name == b"set-cookie":
+            else:
                 sets_cookies = True
         changed = False
         is_html = content_type[:9].lower() == b"text/html"
         if is_html and self.settings.vary_cookie and not varies_on_cookie:
+            raw = list(raw)
             if vary_at >= 0:
                 raw[vary_at] = (raw[vary_at][0], raw[vary_at][1] + b", Cookie")
             else:
                 raw.append((b"vary", b"Cookie"))
             changed = True
         if sets_cookies and self.enforcer.active:
-            kept = self.enforcer.enforce(raw, visit.consent)
+            kept = self.enforcer.enforce(list(raw), visit.consent)
             if kept is not None:
                 raw, changed = kept, True
         added: list[str] = []
@@ -229,7 +248,7 @@ class ConsentMiddleware:
         except Exception:  # counting must never break the page it counts
             logger.exception("consentkit: a page view could not be counted")
         if added or changed:
-            raw += [(b"set-cookie", value.encode("latin-1")) for value in added]
+            raw = [*raw, *[(b"set-cookie", value.encode("latin-1")) for value in added]]
             message["headers"] = raw
 
     def count(self, message: Message, visit: Visit, is_html: bool, added: list[str]) -> None:
@@ -241,25 +260,33 @@ class ConsentMiddleware:
         scope = visit.scope
         if not (is_html and scope["method"] == "GET" and 200 <= message["status"] < 300):
             return
-        agent = self.visitor.agent(visit.header(USER_AGENT))
+        known = visit.known
+        segment = known.segment
+        if segment is None:  # the first page view of these headers: derive the traits once
+            agent = self.visitor.agent(visit.header(USER_AGENT))
+            known.is_bot = agent.is_bot
+            segment = known.segment = (
+                self.visitor.country(visit),
+                agent.device,
+                agent.browser,
+                agent.os,
+            )
+            known.visitor = self.visitor_key(id_cookie) if id_cookie else None
         hour = int(self.clock() // 3600)
-        if agent.is_bot:  # every crawler is counted apart, decision or none
+        if known.is_bot:  # every crawler is counted apart, decision or none
             self.counter.count_bot(hour)
             return
         if not analytics and not self.settings.count_refused:
             return
         visitor = None
         if analytics:
-            visitor = self.visitor_key(id_cookie) if id_cookie else None
+            visitor = known.visitor
             if visitor is None:  # no ID yet, or not one of ours: give a fresh one
                 fresh = new_token()
                 added.append(self.cookies.visitor_id(fresh, secure=visit.secure))
                 visitor = self.visitor_key(fresh)
-        country = self.visitor.country(visit)
-        page = page_of(scope, self.settings.page)
-        origin = self.sources.origin(visit) if self.sources else NO_ORIGIN
-        segment = (country, agent.device, agent.browser, agent.os)
-        self.counter.count(hour, segment, page, visitor, origin)
+        origin = self.sources.origin(scope) if self.sources else NO_ORIGIN
+        self.counter.count(hour, segment, page_of(scope, self.settings.page), visitor, origin)
 
     def track(self, scope: Scope, name: str) -> bool:
         """``consentkit.track(request, name)`` for a request of this middleware's app."""
@@ -267,6 +294,7 @@ class ConsentMiddleware:
 
     def startup(self) -> None:
         """Start the flusher, the purge and the spool's drain (each a no-op once running)."""
+        self.started = True
         self.counter.start()
         self.purge.start()
         if self.spool is not None:
@@ -274,6 +302,7 @@ class ConsentMiddleware:
 
     async def shutdown(self) -> None:
         """Stop the background jobs; the last flush and drain happen here."""
+        self.started = False
         await self.purge.stop()
         await self.counter.stop()
         if self.spool is not None:

@@ -20,8 +20,9 @@ import re
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit
 
+from starlette.types import Scope
+
 from .pages import ID, looks_like_identifier
-from .request import HOST, REFERER, Visit
 
 Origin = tuple[str, str, str]  # source, UTM medium, UTM campaign ("" for none)
 NO_ORIGIN: Origin = ("", "", "")
@@ -128,36 +129,48 @@ def _tag(value: str) -> str:
 
 class SourceReader:
     """Reads the origin of a counted page view: only from its ``Referer``'s host, its own
-    ``Host`` and its query string's ``utm_*`` parameters."""
+    ``Host`` and its query string's ``utm_*`` parameters.
 
-    def origin(self, visit: Visit) -> Origin:
-        query = visit.scope.get("query_string", b"")
+    They are read from the scope here, for a page view being counted, and not with the
+    headers the middleware remembers per visitor: a ``Referer`` changes at every click."""
+
+    def origin(self, scope: Scope) -> Origin:
+        query = scope.get("query_string", b"")
         tags = _utm_tags(query) if b"utm_" in query else None
         if tags and tags[0]:
             return KNOWN_TAGS.get(tags[0].lower(), tags[0]), tags[1], tags[2]
-        referer = visit.header(REFERER)
-        source = self._referring_source(referer, visit.header(HOST)) if referer else DIRECT
+        referer = host = b""
+        for name, value in scope["headers"]:
+            if name == b"referer":
+                referer = referer or value
+            elif name == b"host":
+                host = host or value
+        source = referring_source(referer, host) if referer else DIRECT
         if source is None:
             return NO_ORIGIN  # a page of the site itself: not a way in
         if tags:
             return source, tags[1], tags[2]
         return source, "", ""
 
-    @staticmethod
-    def _referring_source(referer: str, own_host: str) -> str | None:
-        # The common case, a click within the site, is told without parsing the URL.
-        scheme_end = referer.find("://")
-        if scheme_end > 0 and own_host:
-            rest = referer[scheme_end + 3 :]
-            if rest.startswith(own_host) and rest[len(own_host) : len(own_host) + 1] in "/?#":
-                return None
-        try:
-            host = urlsplit(referer).hostname
-        except ValueError:
+
+def referring_source(referer: bytes, own_host: bytes) -> str | None:
+    """The source a ``Referer`` names; None for a page of this site (or no URL at all).
+
+    Not cached: a cache would hold whole referring URLs (searches, mail links) in memory;
+    only their hosts are (``source_of_host``)."""
+    # The common case, a click within the site, is told without parsing the URL.
+    scheme_end = referer.find(b"://")
+    if scheme_end > 0 and own_host:
+        rest = referer[scheme_end + 3 :]
+        if rest.startswith(own_host) and rest[len(own_host) : len(own_host) + 1] in b"/?#":
             return None
-        if not host or host == own_host.partition(":")[0].lower():
-            return None
-        return source_of_host(host) or DIRECT
+    try:
+        host = urlsplit(referer.decode("latin-1")).hostname
+    except ValueError:
+        return None
+    if not host or host == own_host.decode("latin-1").partition(":")[0].lower():
+        return None
+    return source_of_host(host) or DIRECT
 
 
 def _utm_tags(query: bytes) -> tuple[str, str, str]:
