@@ -153,6 +153,7 @@ class ConsentMiddleware:
             page=lambda visit: page_of(visit.scope, settings.page),
         )
         self.endpoints.routes.add("event", {"POST": self.events.receive})
+        self.tracker = self.track  # bound once: the request path puts it on every scope
         auth = settings.admin_token and AdminAuth(
             settings.admin_token, signer=keys.admin_signer(), prefix=settings.prefix
         )
@@ -186,7 +187,7 @@ class ConsentMiddleware:
             state = scope["state"] = {}
         state["consent"] = visit.consent
         scope[SITE_KEY] = self.links
-        scope[EVENTS_KEY] = self.track
+        scope[EVENTS_KEY] = self.tracker
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return

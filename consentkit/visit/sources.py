@@ -139,13 +139,9 @@ class SourceReader:
         tags = _utm_tags(query) if b"utm_" in query else None
         if tags and tags[0]:
             return KNOWN_TAGS.get(tags[0].lower(), tags[0]), tags[1], tags[2]
-        referer = host = b""
-        for name, value in scope["headers"]:
-            if name == b"referer":
-                referer = referer or value
-            elif name == b"host":
-                host = host or value
-        source = referring_source(referer, host) if referer else DIRECT
+        headers = dict(scope["headers"])  # in C: cheaper than a loop over the pairs
+        referer = headers.get(b"referer")
+        source = referring_source(referer, headers.get(b"host", b"")) if referer else DIRECT
         if source is None:
             return NO_ORIGIN  # a page of the site itself: not a way in
         if tags:
