@@ -46,7 +46,7 @@ from .visit.sources import NO_ORIGIN, SourceReader
 from .web.admin import AdminEndpoints
 from .web.admin_auth import AdminAuth
 from .web.endpoints import ConsentEndpoints
-from .web.events import EVENTS_KEY, EventCounter
+from .web.events import EventCounter
 from .web.rights import VisitorRights
 from .web.static_files import load_banner_files
 
@@ -133,6 +133,7 @@ class ConsentMiddleware:
         self.links = SiteLinks(
             settings.prefix,
             f"{settings.prefix}/banner.js?v={banner_files['banner.js'].version}",
+            self.track,
         )
         self.endpoints = ConsentEndpoints(
             categories=self.categories,
@@ -153,7 +154,6 @@ class ConsentMiddleware:
             page=lambda visit: page_of(visit.scope, settings.page),
         )
         self.endpoints.routes.add("event", {"POST": self.events.receive})
-        self.tracker = self.track  # bound once: the request path puts it on every scope
         auth = settings.admin_token and AdminAuth(
             settings.admin_token, signer=keys.admin_signer(), prefix=settings.prefix
         )
@@ -187,7 +187,6 @@ class ConsentMiddleware:
             state = scope["state"] = {}
         state["consent"] = visit.consent
         scope[SITE_KEY] = self.links
-        scope[EVENTS_KEY] = self.tracker
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
@@ -273,12 +272,12 @@ class ConsentMiddleware:
                 agent.os,
             )
             known.visitor = self.visitor_key(id_cookie) if id_cookie else None
-        hour = int(self.clock() // 3600)
         if known.is_bot:  # every crawler is counted apart, decision or none
-            self.counter.count_bot(hour)
+            self.counter.count_bot(int(self.clock() // 3600))
             return
         if not analytics and not self.settings.count_refused:
             return
+        hour = int(self.clock() // 3600)
         visitor = None
         if analytics:
             visitor = known.visitor

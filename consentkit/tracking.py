@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import ConfigurationError
-from .web.events import EVENTS_KEY
+from .frameworks import SITE_KEY
 
 
 def track(request: Any, name: str) -> bool:
@@ -19,10 +19,10 @@ def track(request: Any, name: str) -> bool:
     (empty, longer than 64 characters, or looking like an identifier) is a ``ValueError``.
     """
     scope = request if isinstance(request, Mapping) else getattr(request, "scope", None)
-    events = scope.get(EVENTS_KEY) if isinstance(scope, Mapping) else None
-    if events is None:
+    links = scope.get(SITE_KEY) if isinstance(scope, Mapping) else None
+    if links is None or links.track is None:
         raise ConfigurationError(
             "consentkit.track() needs a request that went through ConsentMiddleware"
         )
-    tracked: bool = events(scope, name)
+    tracked: bool = links.track(scope, name)
     return tracked

@@ -69,7 +69,9 @@ class PageViewBuffer:
         self.dropped = 0
         self._dropped_reported = 0
         self._room = max_pending  # page views that may still be counted before dropping
-        self._segments: dict[Traits, int] = {}
+        # Keyed by the segment alone for a plain page view reached within the site (most of
+        # them: no tuple built), else by segment, origin and event (see _traits).
+        self._segments: dict[Segment | Traits, int] = {}
         self._pages: dict[str, int] = {}
         self._cells: array[int] = array("q")
         self._visitors: array[int] = array("Q")
@@ -97,10 +99,10 @@ class PageViewBuffer:
         self._room -= 1
         if hour >> HOUR_BITS:  # negative, or past 2209: it would not fit in the packed cell
             raise ValueError(f"hour {hour} is outside the cube's range")
-        traits = segment + origin + (event,)
-        s = self._segments.get(traits)
+        key = segment if not (origin[0] or event) else segment + origin + (event,)
+        s = self._segments.get(key)
         if s is None:
-            s = self._segments[traits] = len(self._segments)
+            s = self._segments[key] = len(self._segments)
         p = self._pages.get(page)
         if p is None:
             p = self._pages[page] = len(self._pages)
@@ -126,7 +128,7 @@ class PageViewBuffer:
 
     def _take(self) -> _Counted:
         counted = _Counted(
-            list(self._segments),
+            [_traits(key) for key in self._segments],
             list(self._pages),
             self._cells,
             self._visitors,
@@ -194,6 +196,17 @@ class PageViewBuffer:
                     )
                     return
             await asyncio.sleep(0.25)
+
+
+_PLAIN = ("", "", "", "")  # no origin, no event
+
+
+def _traits(key: Segment | Traits) -> Traits:
+    """A counted key as the batch's traits (a bare segment is a plain page view)."""
+    if len(key) == 4:
+        country, device, browser, os = key
+        return (country, device, browser, os, *_PLAIN)
+    return key
 
 
 def _renumber(names: dict[Any, int], items: list[Any]) -> NDArray[np.int64]:

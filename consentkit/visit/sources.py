@@ -27,6 +27,7 @@ from .pages import ID, looks_like_identifier
 Origin = tuple[str, str, str]  # source, UTM medium, UTM campaign ("" for none)
 NO_ORIGIN: Origin = ("", "", "")
 DIRECT = "Direct / None"
+DIRECT_ORIGIN: Origin = (DIRECT, "", "")
 MAX_VALUE = 64  # characters of a source, medium or campaign kept at most
 _HOST = re.compile(r"[a-z0-9.-]{1,253}")
 
@@ -146,7 +147,7 @@ class SourceReader:
             return NO_ORIGIN  # a page of the site itself: not a way in
         if tags:
             return source, tags[1], tags[2]
-        return source, "", ""
+        return DIRECT_ORIGIN if source is DIRECT else (source, "", "")
 
 
 def referring_source(referer: bytes, own_host: bytes) -> str | None:

@@ -26,7 +26,6 @@ from .origin import is_local_path, origin_of, same_origin
 
 MAX_GOAL = 64  # characters of a goal's name
 EVENT_BODY = 2048  # bytes of an event's body
-EVENTS_KEY = "consentkit.events"  # where the middleware puts the counter for track()
 
 
 def goal_name(name: object) -> str:
