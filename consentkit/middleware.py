@@ -59,6 +59,7 @@ CONTENT_TYPE, VARY, SET_COOKIE = 0, 1, 2
 _READ = {b"content-type": CONTENT_TYPE, b"vary": VARY, b"set-cookie": SET_COOKIE}
 _READ_ANY_CASE = {**_READ, **{name.title(): kind for name, kind in _READ.items()}}
 _READ_LENGTHS = frozenset(len(name) for name in _READ)
+VARY_COOKIE = (b"vary", b"Cookie")
 
 
 class ConsentMiddleware:
@@ -127,6 +128,7 @@ class ConsentMiddleware:
         banner_files = load_banner_files(settings.policy_version)
         self.prefix = settings.prefix + "/"
         self.started = False  # the background jobs
+        self.vary_cookie, self.count_refused = settings.vary_cookie, settings.count_refused
         self.links = SiteLinks(
             settings.prefix,
             f"{settings.prefix}/banner.js?v={banner_files['banner.js'].version}",
@@ -217,26 +219,31 @@ class ConsentMiddleware:
                 sets_cookies = True
         changed = False
         is_html = content_type[:9].lower() == b"text/html"
-        if is_html and self.settings.vary_cookie and not varies_on_cookie:
-            raw = list(raw)
+        if is_html and self.vary_cookie and not varies_on_cookie:
             if vary_at >= 0:
+                raw = list(raw)
                 raw[vary_at] = (raw[vary_at][0], raw[vary_at][1] + b", Cookie")
             else:
-                raw.append((b"vary", b"Cookie"))
+                raw = [*raw, VARY_COOKIE]
             changed = True
         if sets_cookies and self.enforcer.active:
             kept = self.enforcer.enforce(list(raw), visit.consent)
             if kept is not None:
                 raw, changed = kept, True
         added: list[str] = []
-        if visit.stale_decision:
+        if visit.decision_cookie is not None and visit.consent.decision_id is None:
             added.append(self.cookies.expire(DECISION_COOKIE, secure=visit.secure))
-        try:
-            self.count(message, visit, is_html, added)
-        except Exception:  # counting must never break the page it counts
-            logger.exception("consentkit: a page view could not be counted")
+        # (a visitor without analytics and without an ID cookie is not counted, unless
+        # refusals are: the call is skipped, this being most requests of most sites)
+        if (self.count_refused or visit.id_cookie is not None
+                or ANALYTICS in visit.consent.categories):  # fmt: skip
+            try:
+                self.count(message, visit, is_html, added)
+            except Exception:  # counting must never break the page it counts
+                logger.exception("consentkit: a page view could not be counted")
         if added or changed:
-            raw = [*raw, *[(b"set-cookie", value.encode("latin-1")) for value in added]]
+            if added:
+                raw = [*raw, *[(b"set-cookie", value.encode("latin-1")) for value in added]]
             message["headers"] = raw
 
     def count(self, message: Message, visit: Visit, is_html: bool, added: list[str]) -> None:
@@ -246,7 +253,7 @@ class ConsentMiddleware:
         if not analytics:
             if id_cookie is not None:
                 added.append(self.cookies.expire(ID_COOKIE, secure=visit.secure))
-            if not self.settings.count_refused:
+            if not self.count_refused:
                 return
         scope = visit.scope
         if not (is_html and scope["method"] == "GET" and 200 <= message["status"] < 300):
