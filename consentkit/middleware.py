@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Awaitable
 from functools import lru_cache, partial
 from typing import Any
 
@@ -187,10 +188,12 @@ class ConsentMiddleware:
             await response(scope, receive, send)
             return
 
-        async def send_wrapper(message: Message) -> None:
+        def send_wrapper(message: Message) -> Awaitable[None]:
+            # A plain function handing back send's own awaitable: no coroutine of its own
+            # to create and step through for each message.
             if message["type"] == "http.response.start":
                 self.on_response(message, visit)
-            await send(message)
+            return send(message)
 
         await self.app(scope, receive, send_wrapper)
 
