@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Awaitable
 from functools import lru_cache, partial
 from typing import Any
 
@@ -61,6 +62,7 @@ CONTENT_TYPE, VARY, SET_COOKIE = 0, 1, 2
 _READ = {b"content-type": CONTENT_TYPE, b"vary": VARY, b"set-cookie": SET_COOKIE}
 _READ_ANY_CASE = {**_READ, **{name.title(): kind for name, kind in _READ.items()}}
 _READ_LENGTHS = frozenset(len(name) for name in _READ)
+VARY_COOKIE = (b"vary", b"Cookie")
 
 
 class ConsentMiddleware:
@@ -130,6 +132,7 @@ class ConsentMiddleware:
         banner_files = load_banner_files(settings.policy_version)
         self.prefix = settings.prefix + "/"
         self.started = False  # the background jobs
+        self.vary_cookie, self.count_refused = settings.vary_cookie, settings.count_refused
         self.links = SiteLinks(
             settings.prefix,
             f"{settings.prefix}/banner.js?v={banner_files['banner.js'].version}",
@@ -197,10 +200,12 @@ class ConsentMiddleware:
             await response(scope, receive, send)
             return
 
-        async def send_wrapper(message: Message) -> None:
+        def send_wrapper(message: Message) -> Awaitable[None]:
+            # A plain function handing back send's own awaitable: no coroutine of its own
+            # to create and step through for each message.
             if message["type"] == "http.response.start":
                 self.on_response(message, visit)
-            await send(message)
+            return send(message)
 
         await self.app(scope, receive, send_wrapper)
 
@@ -229,26 +234,37 @@ class ConsentMiddleware:
                 sets_cookies = True
         changed = False
         is_html = content_type[:9].lower() == b"text/html"
-        if is_html and self.settings.vary_cookie and not varies_on_cookie:
-            raw = list(raw)
+        if is_html and self.vary_cookie and not varies_on_cookie:
             if vary_at >= 0:
+                raw = list(raw)
                 raw[vary_at] = (raw[vary_at][0], raw[vary_at][1] + b", Cookie")
             else:
-                raw.append((b"vary", b"Cookie"))
+                raw = [*raw, VARY_COOKIE]
             changed = True
         if sets_cookies and self.enforcer.active:
             kept = self.enforcer.enforce(list(raw), visit.consent)
             if kept is not None:
                 raw, changed = kept, True
         added: list[str] = []
-        if visit.stale_decision:
+        if visit.decision_cookie is not None and visit.consent.decision_id is None:
             added.append(self.cookies.expire(DECISION_COOKIE, secure=visit.secure))
-        try:
-            self.count(message, visit, is_html, added)
-        except Exception:  # counting must never break the page it counts
-            logger.exception("consentkit: a page view could not be counted")
+        # (a visitor without analytics and without an ID cookie is not counted, unless
+        # refusals are: the call is skipped, this being most requests of most sites)
+        if (self.count_refused or visit.id_cookie is not None
+                or ANALYTICS in visit.consent.categories):  # fmt: skip
+            try:
+                self.count(message, visit, is_html, added)
+            except Exception:  # counting must never break the page it counts
+                logger.exception("consentkit: a page view could not be counted")
+        elif is_html:  # a crawler is counted apart (bots_filtered), decision or none
+            known = visit.known
+            if known.is_bot is None:  # its user agent not classified yet: once per visitor
+                known.is_bot = self.visitor.agent(visit.header(USER_AGENT)).is_bot
+            if known.is_bot and is_counted_response(message, visit):
+                self.counter.count_bot(int(self.clock() // 3600))
         if added or changed:
-            raw = [*raw, *[(b"set-cookie", value.encode("latin-1")) for value in added]]
+            if added:
+                raw = [*raw, *[(b"set-cookie", value.encode("latin-1")) for value in added]]
             message["headers"] = raw
 
     def count(self, message: Message, visit: Visit, is_html: bool, added: list[str]) -> None:
@@ -258,7 +274,7 @@ class ConsentMiddleware:
         if not analytics and id_cookie is not None:
             added.append(self.cookies.expire(ID_COOKIE, secure=visit.secure))
         scope = visit.scope
-        if not (is_html and scope["method"] == "GET" and 200 <= message["status"] < 300):
+        if not (is_html and is_counted_response(message, visit)):
             return
         known = visit.known
         segment = known.segment
@@ -275,7 +291,7 @@ class ConsentMiddleware:
         if known.is_bot:  # every crawler is counted apart, decision or none
             self.counter.count_bot(int(self.clock() // 3600))
             return
-        if not analytics and not self.settings.count_refused:
+        if not analytics and not self.count_refused:
             return
         hour = int(self.clock() // 3600)
         visitor = None
@@ -307,6 +323,12 @@ class ConsentMiddleware:
         await self.counter.stop()
         if self.spool is not None:
             await self.spool.stop()
+
+
+def is_counted_response(message: Message, visit: Visit) -> bool:
+    """A ``GET`` answered 2xx (with HTML, the caller checks): what a page view is."""
+    status: int = message["status"]
+    return visit.scope["method"] == "GET" and 200 <= status < 300
 
 
 async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:
