@@ -99,7 +99,8 @@ class ConsentMiddleware:
             clock=clock,
         )
         self.reader = VisitReader(self.codec, settings.country_header)
-        self.sources = SourceReader() if settings.sources else None
+        # Where a counted page view came in from (None: sources=False, nothing read).
+        self.origin_of = SourceReader().origin if settings.sources else None
         self.enforcer = CookieEnforcer(self.categories, undeclared=settings.undeclared_cookies)
         self.cookies = CookieHeaders(
             decision_max_age=settings.decision_max_age,
@@ -274,7 +275,7 @@ class ConsentMiddleware:
         if not analytics and id_cookie is not None:
             added.append(self.cookies.expire(ID_COOKIE, secure=visit.secure))
         scope = visit.scope
-        if not (is_html and is_counted_response(message, visit)):
+        if not (is_html and scope["method"] == "GET" and 200 <= message["status"] < 300):
             return
         known = visit.known
         segment = known.segment
@@ -301,7 +302,7 @@ class ConsentMiddleware:
                 fresh = new_token()
                 added.append(self.cookies.visitor_id(fresh, secure=visit.secure))
                 visitor = self.visitor_key(fresh)
-        origin = self.sources.origin(scope) if self.sources else NO_ORIGIN
+        origin = NO_ORIGIN if self.origin_of is None else self.origin_of(scope)
         self.counter.count(hour, segment, page_of(scope, self.settings.page), visitor, origin)
 
     def track(self, scope: Scope, name: str) -> bool:

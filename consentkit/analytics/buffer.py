@@ -69,9 +69,13 @@ class PageViewBuffer:
         self.dropped = 0
         self._dropped_reported = 0
         self._room = max_pending  # page views that may still be counted before dropping
-        # Keyed by the segment alone for a plain page view reached within the site (most of
-        # them: no tuple built), else by segment, origin and event (see _traits).
-        self._segments: dict[Segment | Traits, int] = {}
+        # Each batch numbers its traits (segment, origin, event) in ``_traits``; a plain
+        # page view (most of them) finds its number by its segment alone, a way in by its
+        # origin then its segment: no tuple is built for either (see ``count``).
+        self._traits: list[Traits] = []
+        self._segments: dict[Segment, int] = {}
+        self._landings: dict[Origin, dict[Segment, int]] = {}
+        self._goals: dict[Traits, int] = {}
         self._pages: dict[str, int] = {}
         self._cells: array[int] = array("q")
         self._visitors: array[int] = array("Q")
@@ -99,10 +103,18 @@ class PageViewBuffer:
         self._room -= 1
         if hour >> HOUR_BITS:  # negative, or past 2209: it would not fit in the packed cell
             raise ValueError(f"hour {hour} is outside the cube's range")
-        key = segment if not (origin[0] or event) else segment + origin + (event,)
-        s = self._segments.get(key)
+        table: dict[Any, int]
+        key: Any = segment  # a Segment, or for a goal its Traits
+        if event:  # a goal: rare enough to be keyed by all its traits
+            table, key = self._goals, segment + origin + (event,)
+        elif origin[0]:  # the page view that brought the visitor in
+            table = self._landings.get(origin) or self._landings.setdefault(origin, {})
+        else:
+            table = self._segments
+        s = table.get(key)
         if s is None:
-            s = self._segments[key] = len(self._segments)
+            s = table[key] = len(self._traits)
+            self._traits.append(segment + origin + (event,))
         p = self._pages.get(page)
         if p is None:
             p = self._pages[page] = len(self._pages)
@@ -128,14 +140,15 @@ class PageViewBuffer:
 
     def _take(self) -> _Counted:
         counted = _Counted(
-            [_traits(key) for key in self._segments],
+            self._traits,
             list(self._pages),
             self._cells,
             self._visitors,
             self._anonymous,
             self._bots,
         )
-        self._segments, self._pages, self._bots = {}, {}, {}
+        self._traits, self._segments, self._landings, self._goals = [], {}, {}, {}
+        self._pages, self._bots = {}, {}
         self._cells, self._visitors, self._anonymous = array("q"), array("Q"), array("q")
         return counted
 
@@ -196,17 +209,6 @@ class PageViewBuffer:
                     )
                     return
             await asyncio.sleep(0.25)
-
-
-_PLAIN = ("", "", "", "")  # no origin, no event
-
-
-def _traits(key: Segment | Traits) -> Traits:
-    """A counted key as the batch's traits (a bare segment is a plain page view)."""
-    if len(key) == 4:
-        country, device, browser, os = key
-        return (country, device, browser, os, *_PLAIN)
-    return key
 
 
 def _renumber(names: dict[Any, int], items: list[Any]) -> NDArray[np.int64]:

@@ -137,17 +137,31 @@ class SourceReader:
 
     def origin(self, scope: Scope) -> Origin:
         query = scope.get("query_string", b"")
-        tags = _utm_tags(query) if b"utm_" in query else None
-        if tags and tags[0]:
+        if b"utm_" in query:
+            return self._tagged(scope, _utm_tags(query))
+        headers = scope["headers"]
+        for name, value in headers:
+            if name == b"referer":
+                source = referring_source(value, _host(headers))
+                if source is None:
+                    return NO_ORIGIN  # a page of the site itself: not a way in
+                return DIRECT_ORIGIN if source is DIRECT else (source, "", "")
+        return DIRECT_ORIGIN  # no Referer: typed, bookmarked, or from an app
+
+    def _tagged(self, scope: Scope, tags: Origin) -> Origin:
+        """An address with ``utm_*`` tags: ``utm_source`` names the source, else the
+        ``Referer`` does, with the tags' medium and campaign."""
+        if tags[0]:
             return KNOWN_TAGS.get(tags[0].lower(), tags[0]), tags[1], tags[2]
-        headers = dict(scope["headers"])  # in C: cheaper than a loop over the pairs
-        referer = headers.get(b"referer")
-        source = referring_source(referer, headers.get(b"host", b"")) if referer else DIRECT
-        if source is None:
-            return NO_ORIGIN  # a page of the site itself: not a way in
-        if tags:
-            return source, tags[1], tags[2]
-        return DIRECT_ORIGIN if source is DIRECT else (source, "", "")
+        found = self.origin({**scope, "query_string": b""})
+        return found if not found[0] else (found[0], tags[1], tags[2])
+
+
+def _host(headers: list[tuple[bytes, bytes]]) -> bytes:
+    for name, value in headers:
+        if name == b"host":
+            return value
+    return b""
 
 
 def referring_source(referer: bytes, own_host: bytes) -> str | None:
