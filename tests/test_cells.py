@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from consentkit.analytics import cells as cube
 from consentkit.analytics import hll
 from consentkit.analytics.cells import KEYS, Cells
-from consentkit.analytics.rollups import KINDS, rollups
+from consentkit.analytics.rollups import KINDS, SEGMENT_KEYS, rollups
 
 
 def random_cells(n: int, visitors_per_cell: int, seed: int, *, spread: int = 5) -> Cells:
@@ -93,30 +93,40 @@ def test_a_spoilt_block_is_refused(spoil):
 
 def test_roll_ups_answer_what_the_cells_answer():
     cells = cube.aggregate(random_cells(400, 12, 5, spread=7))
-    page_views = cube.take(cells, cells.key("event") == 0)
+    views = cells.key("event") == 0
+    page_views = cube.take(cells, views)
     for kind, rolled in rollups(cells).items():
-        column = None if kind == "total" else cells.key(kind)
-        keys = (
-            np.zeros(len(page_views), np.int64)
-            if column is None
-            else column[cells.key("event") == 0]
-        )
-        group, first = cube.group_rows([keys])
+        kept = {"total": (), "segment": SEGMENT_KEYS}.get(kind, (kind,))
+        columns = [cells.key(name)[views] for name in kept] or [
+            np.zeros(int(views.sum()), np.int64)
+        ]
+        group, first = cube.group_rows(columns)
         expected = dict(
             zip(
-                keys[first].tolist(),
-                cube.visitors(group, len(first), page_views).tolist(),
+                zip(*(column[first].tolist() for column in columns), strict=True),
+                zip(
+                    cube.visitors(group, len(first), page_views).tolist(),
+                    cube.sums(group, len(first), page_views.count).tolist(),
+                    strict=True,
+                ),
                 strict=True,
             )
         )
+        labels = [rolled.key(name) for name in kept] or [np.zeros(len(rolled), np.int64)]
         got = dict(
             zip(
-                (np.zeros(len(rolled), np.int64) if column is None else rolled.key(kind)).tolist(),
-                cube.visitors(np.arange(len(rolled)), len(rolled), rolled).tolist(),
+                zip(*(label.tolist() for label in labels), strict=True),
+                zip(
+                    cube.visitors(np.arange(len(rolled)), len(rolled), rolled).tolist(),
+                    rolled.count.tolist(),
+                    strict=True,
+                ),
                 strict=True,
             )
         )
         assert got == expected, kind
+        if kind == "segment":  # several columns at once, not one
+            assert len(got) > max(len(set(c.tolist())) for c in columns)
     assert set(rollups(cells)) == set(KINDS)
 
 

@@ -294,6 +294,15 @@ class CubeTables:
         ).fetchall()  # fmt: skip
         return [(int(day), _decoded(blob)) for day, blob in rows]
 
+    def rollup_days(self, db: Any, site: str, kind: str, first_day: int, end_day: int) -> set[int]:
+        """The days of these that have a roll-up of this kind."""
+        rows = db.execute(
+            self.sql("SELECT DISTINCT day FROM ck_rollups WHERE site = ? AND kind = ?"
+                     " AND day >= ? AND day < ?"),
+            (site, kind, first_day, end_day),
+        ).fetchall()  # fmt: skip
+        return {int(row[0]) for row in rows}
+
 
 def _decoded(blob: bytes | memoryview, keys: Sequence[str] = KEYS) -> Cells:
     try:
@@ -325,6 +334,9 @@ class CubeSnapshot:
         self, site: str, kind: str, first_day: int, end_day: int
     ) -> list[tuple[int, Cells]]:
         return self.cube.rollups(self.db, site, kind, first_day, end_day)
+
+    def rollup_days(self, site: str, kind: str, first_day: int, end_day: int) -> set[int]:
+        return self.cube.rollup_days(self.db, site, kind, first_day, end_day)
 
     def names(self, numbers: Sequence[int]) -> dict[int, str]:
         return self.cube.names(self.db, numbers)
