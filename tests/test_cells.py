@@ -9,8 +9,8 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from consentkit.analytics import blocks, hll
 from consentkit.analytics import cells as cube
-from consentkit.analytics import hll
 from consentkit.analytics.cells import KEYS, Cells
 from consentkit.analytics.rollups import KINDS, SEGMENT_KEYS, rollups
 
@@ -46,7 +46,7 @@ def as_rows(cells: Cells) -> dict[tuple[int, ...], tuple[tuple[int, ...], int]]:
 @settings(max_examples=40, deadline=None)
 def test_a_block_decodes_to_what_was_encoded(n, visitors_per_cell, seed):
     cells = cube.aggregate(random_cells(n, visitors_per_cell, seed))
-    again = cube.decode(cube.encode(cells))
+    again = blocks.decode(blocks.encode(cells))
     assert as_rows(again) == as_rows(cells)
     assert again.entry_counts.tolist() == cells.entry_counts.tolist()
 
@@ -69,7 +69,7 @@ def test_a_cell_with_many_visitors_keeps_its_registers_whole_and_counts_alike():
     assert len(merged.dense_cells) == 1 and merged.entry_counts.tolist() == [0]
     sparse_estimate = cube.visitors(np.zeros(1, np.int64), 1, big)[0]
     assert cube.visitors(np.zeros(1, np.int64), 1, merged)[0] == sparse_estimate
-    again = cube.decode(cube.encode(merged))
+    again = blocks.decode(blocks.encode(merged))
     assert as_rows(again) == as_rows(merged)
 
 
@@ -86,9 +86,9 @@ def test_a_cell_with_many_visitors_keeps_its_registers_whole_and_counts_alike():
     ],
 )
 def test_a_spoilt_block_is_refused(spoil):
-    block = cube.encode(cube.aggregate(random_cells(20, 3, 4)))
+    block = blocks.encode(cube.aggregate(random_cells(20, 3, 4)))
     with pytest.raises(ValueError):
-        cube.decode(spoil(block))
+        blocks.decode(spoil(block))
 
 
 def test_roll_ups_answer_what_the_cells_answer():

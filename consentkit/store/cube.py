@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..analytics import blocks as cube_blocks
 from ..analytics import cells as cube_cells
 from ..analytics.batch import SEGMENT_FIELDS, CubeBatch
 from ..analytics.cells import KEYS, Cells
@@ -166,7 +167,10 @@ class CubeTables:
     ) -> None:
         db.cursor().executemany(
             self.sql("INSERT INTO ck_blocks (site, hour, rolled, cells) VALUES (?, ?, ?, ?)"),
-            [(site, hour, rolled, cube_cells.encode(cells, level=level)) for hour, cells in blocks],
+            [
+                (site, hour, rolled, cube_blocks.encode(cells, level=level))
+                for hour, cells in blocks
+            ],
         )
 
     # Compaction -----------------------------------------------------------------------
@@ -257,7 +261,7 @@ class CubeTables:
                 cells = cube_cells.merge([cells, *(_decoded(row[1]) for row in stored)])
             db.execute(
                 self.sql("INSERT INTO ck_rollups (site, kind, day, cells) VALUES (?, ?, ?, ?)"),
-                (site, kind, day, cube_cells.encode(cells, level=KEPT_LEVEL)),
+                (site, kind, day, cube_blocks.encode(cells, level=KEPT_LEVEL)),
             )
 
     # Reading --------------------------------------------------------------------------
@@ -306,7 +310,7 @@ class CubeTables:
 
 def _decoded(blob: bytes | memoryview, keys: Sequence[str] = KEYS) -> Cells:
     try:
-        return cube_cells.decode(bytes(blob), keys)
+        return cube_blocks.decode(bytes(blob), keys)
     except ValueError as error:
         raise StoreError(f"a stored cube block is corrupt: {error}") from None
 
