@@ -2,8 +2,9 @@
 
 The same ``categories`` that the middleware enforces, plus the two cookies consentkit sets
 itself with their real lifetimes, rendered as JSON, Markdown or an HTML fragment. Served at
-``GET /consentkit/cookies`` and printed by ``consentkit disclose``, so the published policy
-and what the site does cannot drift apart.
+``GET /consentkit/cookies`` (a page for people in their language, or the fragment) and
+printed by ``consentkit disclose``, so the published policy and what the site does cannot
+drift apart.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any, Protocol
 
@@ -24,6 +25,7 @@ from .consent.categories import (
     Cookie,
 )
 from .consent.cookies import DECISION_COOKIE, ID_COOKIE
+from .locales.pages import FALLBACK, PageTexts, shipped_page_texts
 from .settings import ConsentSettings, check_option, default_of
 
 DAY = 24 * 3600
@@ -57,6 +59,9 @@ class Disclosure:
 
     policy_version: str
     categories: tuple[Category, ...]
+    # consentkit's own cookies' lifetimes in seconds (None: session), to say them in words
+    # in any language.
+    own_lifetimes: tuple[tuple[str, int | None], ...] = field(default=(), compare=False)
 
     @classmethod
     def of(cls, site: ConsentSettings | HasSettings) -> Disclosure:
@@ -132,7 +137,8 @@ class Disclosure:
                     cookies=[*mine, *theirs],
                 )
             )
-        return cls(policy_version=policy_version, categories=tuple(listed))
+        lifetimes = ((DECISION_COOKIE, decision_max_age), (ID_COOKIE, id_max_age))
+        return cls(policy_version=policy_version, categories=tuple(listed), own_lifetimes=lifetimes)
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON shape (see docs/disclosure.md); keys and order are stable."""
@@ -170,16 +176,27 @@ class Disclosure:
                 lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
 
-    def to_html(self) -> str:
-        """A fragment to embed in a page: no script, no style; ``ck-`` classes to style it."""
+    def to_html(self, texts: PageTexts | None = None, language: str = FALLBACK) -> str:
+        """A fragment to embed in a page: no script, no style; ``ck-`` classes to style it.
+
+        In English, or in ``language`` of the site's ``texts`` (``PageTexts``): headings,
+        notes, consentkit's own cookies and the categories the site translated.
+        """
+        words = _Words(self, texts, language)
+        version = words.text("policy_version").replace("{version}", self.policy_version)
         parts = [
             '<div class="ck-disclosure">',
-            f'<p class="ck-policy-version">Cookie policy version '
-            f"{escape(self.policy_version)}.</p>",
+            f'<p class="ck-policy-version">{escape(version)}</p>',
         ]
-        parts += [_html_category(category) for category in self.categories]
+        parts += [_html_category(category, words) for category in self.categories]
         parts.append("</div>")
         return "\n".join(parts) + "\n"
+
+    def titled(self, texts: PageTexts, language: str) -> list[tuple[Category, str, str]]:
+        """Each category with its title and description in ``language``."""
+        return [
+            (c, *texts.category(language, c.name, c.title, c.description)) for c in self.categories
+        ]
 
 
 def describe_lifetime(seconds: int | None) -> str:
@@ -190,17 +207,23 @@ def describe_lifetime(seconds: int | None) -> str:
     """
     if seconds is None:
         return "session"
+    count, unit = lifetime_parts(seconds)
+    return _plural(count, unit)
+
+
+def lifetime_parts(seconds: int) -> tuple[int, str]:
+    """A lifetime as a count of one unit (year, month, day, hour, minute or second)."""
     if seconds >= 365 * DAY and seconds % DAY == 0:
         days = seconds // DAY
         if days % 365 == 0:
-            return _plural(days // 365, "year")
+            return days // 365, "year"
         months = round(days / MONTH_DAYS)
         if abs(days - months * MONTH_DAYS) <= 1:
-            return _plural(months, "month")
+            return months, "month"
     for unit, size in (("day", DAY), ("hour", 3600), ("minute", 60)):
         if seconds % size == 0:
-            return _plural(seconds // size, unit)
-    return _plural(seconds, "second")
+            return seconds // size, unit
+    return seconds, "second"
 
 
 FORMATS: dict[str, tuple[str, Callable[[Disclosure], str]]] = {
@@ -247,35 +270,78 @@ def _md_code(name: str) -> str:
     return _md(name) if "`" in name else "`" + name.replace("|", "\\|") + "`"
 
 
-def _html_category(category: Category) -> str:
+class _Words:
+    """The disclosure's words in one language (English without the site's ``PageTexts``)."""
+
+    def __init__(self, disclosure: Disclosure, texts: PageTexts | None, language: str) -> None:
+        self.texts, self.language = texts, language
+        self.strings = texts.texts[language] if texts else shipped_page_texts()[FALLBACK]
+        self.own = dict(disclosure.own_lifetimes)
+
+    def text(self, key: str) -> str:
+        return str(self.strings[key])
+
+    def category(self, category: Category) -> tuple[str, str]:
+        if self.texts is None:
+            return category.title, category.description
+        return self.texts.category(
+            self.language, category.name, category.title, category.description
+        )
+
+    def cells(self, cookie: Cookie) -> list[str]:
+        """Purpose, lifetime, provider, domains and paths, consentkit's own in this language."""
+        cells = _cells(cookie)
+        if self.texts is None or cookie.name not in self.own:
+            return cells
+        seconds = self.own[cookie.name]
+        if seconds is None:
+            lifetime = self.text("session")
+        else:
+            count, unit = lifetime_parts(seconds)
+            lifetime = self.texts.quantity(self.language, unit, count)
+        this_site = self.text("this_site")
+        provider, domains = (
+            (this_site, this_site) if cells[2] == "this site" else (cells[2], cells[3])
+        )
+        return [self.text(f"purpose_{cookie.name}"), lifetime, provider, domains, cells[4]]
+
+
+def _html_category(category: Category, words: _Words) -> str:
     name = escape(category.name)
+    title, description = words.category(category)
     parts = [
         f'<section class="ck-category" id="ck-category-{name}">',
-        f'<h2 class="ck-category-title">{escape(category.title)}</h2>',
+        f'<h2 class="ck-category-title">{escape(title)}</h2>',
     ]
-    if category.description:
-        parts.append(f'<p class="ck-category-description">{escape(category.description)}</p>')
+    if description:
+        parts.append(f'<p class="ck-category-description">{escape(description)}</p>')
     if category.name == NECESSARY:
-        parts.append(
-            '<p class="ck-required">Always active: these cookies cannot be switched off.</p>'
-        )
+        parts.append(f'<p class="ck-required">{escape(words.text("required_note"))}</p>')
     if category.declared:
-        header = "".join(f'<th scope="col">{column}</th>' for column in COLUMNS)
-        parts += ['<table class="ck-cookies">', f"<thead><tr>{header}</tr></thead>", "<tbody>"]
-        parts += [_html_row(cookie) for cookie in category.declared]
-        parts += ["</tbody>", "</table>"]
+        header = "".join(
+            f'<th scope="col">{escape(words.text("col_" + column.lower()))}</th>'
+            for column in COLUMNS
+        )
+        parts += ['<div class="ck-table">', '<table class="ck-cookies">']
+        parts += [f"<thead><tr>{header}</tr></thead>", "<tbody>"]
+        parts += [_html_row(cookie, words) for cookie in category.declared]
+        parts += ["</tbody>", "</table>", "</div>"]
     else:
-        parts.append('<p class="ck-no-cookies">This category sets no cookies.</p>')
+        parts.append(f'<p class="ck-no-cookies">{escape(words.text("no_cookies"))}</p>')
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def _html_row(cookie: Cookie) -> str:
-    pattern = ' <span class="ck-pattern">(name pattern)</span>' if cookie.is_pattern else ""
+def _html_row(cookie: Cookie, words: _Words) -> str:
+    pattern = (
+        f' <span class="ck-pattern">{escape(words.text("name_pattern"))}</span>'
+        if cookie.is_pattern
+        else ""
+    )
     fields = ("purpose", "lifetime", "provider", "domains", "paths")
     cells = "".join(
         f'<td class="ck-{field}">{escape(text)}</td>'
-        for field, text in zip(fields, _cells(cookie), strict=True)
+        for field, text in zip(fields, words.cells(cookie), strict=True)
     )
     return (
         f'<tr><th scope="row" class="ck-cookie-name"><code>{escape(cookie.name)}</code>'
