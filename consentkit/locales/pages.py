@@ -93,16 +93,17 @@ class PageTexts:
     def category(self, language: str, name: str, title: str, description: str) -> tuple[str, str]:
         """A category's title and description in a language: the site's translation
         (``texts={"de": {"category.<name>.title": ...}}``), else the shipped one when the
-        site kept consentkit's default English text, else the text as the site gave it."""
+        site kept consentkit's default English title and description, else the text as the
+        site gave it (never half translated)."""
         site, shipped = self.site[language], self.texts[language]
         english = shipped_page_texts()[FALLBACK]
-        translated = []
-        for field, given in (("title", title), ("description", description)):
-            key = f"{CATEGORY_PREFIX}{name}.{field}"
-            if key in site:
-                translated.append(site[key])
-            elif key in shipped and given == english.get(key):
-                translated.append(shipped[key])
-            else:
-                translated.append(given)
-        return translated[0], translated[1]
+        keys = {f: f"{CATEGORY_PREFIX}{name}.{f}" for f in ("title", "description")}
+        default = title == english.get(keys["title"]) and description == english.get(
+            keys["description"]
+        )
+        given = {"title": title, "description": description}
+        translated = {
+            field: site.get(key) or (shipped.get(key, "") if default else "") or given[field]
+            for field, key in keys.items()
+        }
+        return translated["title"], translated["description"]

@@ -115,6 +115,8 @@ class ConsentEndpoints:
         wanted = visit.query("format")
         if wanted == "page" or (wanted is None and wants_html(visit)):
             return self.pages.cookies(visit)
+        if wanted in (None, "html"):
+            return self.pages.fragment(visit)
         response = disclosure_response(self.disclosure, wanted or "html")
         response.headers["Vary"] = "Accept"
         return response

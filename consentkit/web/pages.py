@@ -206,6 +206,17 @@ class PrivacyPages:
         page = self.page(visit, "cookies", disclosure_html=self.disclosures[language])
         return self.render(page, cache="public, max-age=300")
 
+    def fragment(self, visit: Visit) -> Response:
+        """The cookie policy as a fragment to embed, in the visitor's language."""
+        return HTMLResponse(
+            self.disclosures[self.language(visit)],
+            headers={
+                "Cache-Control": "public, max-age=300",
+                "Vary": "Accept, Accept-Language",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
     def erased(self, visit: Visit, records: int, cookies: Sequence[str]) -> Response:
         page = self.page(visit, "erased", erased_records=records, erased_cookies=tuple(cookies))
         return self.render(page)
