@@ -311,7 +311,7 @@ def _html_category(category: Category, words: _Words) -> str:
     title, description = words.category(category)
     parts = [
         f'<section class="ck-category" id="ck-category-{name}">',
-        f'<h2 class="ck-category-title">{escape(title)}</h2>',
+        f'<h2 class="ck-category-title" id="ck-category-{name}-title">{escape(title)}</h2>',
     ]
     if description:
         parts.append(f'<p class="ck-category-description">{escape(description)}</p>')
@@ -322,7 +322,12 @@ def _html_category(category: Category, words: _Words) -> str:
             f'<th scope="col">{escape(words.text("col_" + column.lower()))}</th>'
             for column in COLUMNS
         )
-        parts += ['<div class="ck-table">', '<table class="ck-cookies">']
+        # Scrolls sideways on a narrow screen: reachable by keyboard, named by its heading.
+        parts.append(
+            f'<div class="ck-table" tabindex="0" role="region"'
+            f' aria-labelledby="ck-category-{name}-title">'
+        )
+        parts.append('<table class="ck-cookies">')
         parts += [f"<thead><tr>{header}</tr></thead>", "<tbody>"]
         parts += [_html_row(cookie, words) for cookie in category.declared]
         parts += ["</tbody>", "</table>", "</div>"]

@@ -32,6 +32,8 @@ PAGE_FILES = {
     "privacy.js": "text/javascript; charset=utf-8",
 }
 PrivacyTemplate = Callable[["PrivacyPage"], str]
+# consentkit's own pages need nothing from elsewhere; no site may frame the erase button.
+OWN_PAGE_POLICY = "default-src 'self'; form-action 'self'; frame-ancestors 'none'"
 
 
 def wants_html(visit: Visit) -> bool:
@@ -192,9 +194,18 @@ class PrivacyPages:
         return PrivacyPage(**{**_fields(page), "content": content})
 
     def render(self, page: PrivacyPage, *, cache: str = "no-store") -> Response:
-        document = self.template(page) if self.template else page_html.document(page)
-        headers = {"Cache-Control": cache, "Vary": "Accept, Accept-Language, Cookie"}
-        headers["X-Content-Type-Options"] = "nosniff"
+        headers = {
+            "Cache-Control": cache,
+            # The cookie policy is the same for every visitor who speaks a language.
+            "Vary": "Accept, Accept-Language" + (", Cookie" if page.kind != "cookies" else ""),
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY",
+        }
+        if self.template is None:
+            document = page_html.document(page)
+            headers["Content-Security-Policy"] = OWN_PAGE_POLICY
+        else:
+            document = self.template(page)
         return HTMLResponse(document, status_code=page.status, headers=headers)
 
     def me(self, visit: Visit, records: Sequence[dict[str, Any]], identified: bool) -> Response:
