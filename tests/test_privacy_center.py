@@ -384,3 +384,65 @@ async def test_the_pages_assets_are_served_with_a_content_hash(make_site):
             assert answer.status_code == 200
             assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
             assert answer.headers["x-content-type-options"] == "nosniff"
+
+
+LAYOUT = """<!doctype html><html lang="{{ page.language }}" dir="{{ page.direction }}">
+<head><title>{{ page.title }} | Example Shop</title>
+<link rel="stylesheet" href="{{ page.links.stylesheet }}"></head>
+<body><header>Example Shop</header><main>{{ content }}</main>
+<footer>{% for c in page.categories %}{{ c.title }}{% if c.granted %} (on){% endif %};{% endfor %}
+{{ page.decisions | length }} decisions</footer></body></html>"""
+
+
+async def test_a_jinja_template_puts_the_pages_in_the_sites_layout(make_site):
+    import jinja2
+
+    from consentkit.jinja import privacy_template
+
+    env = jinja2.Environment(loader=jinja2.DictLoader({"privacy.html": LAYOUT}), autoescape=True)
+    app = make_site(
+        privacy_template=privacy_template(env, "privacy.html"),
+        texts={"en": {"me_title": "Your data <here>"}},
+    )
+    async with visit(app) as browser:
+        await decide(browser, "custom", ["analytics"])
+        page = await browser.get("/consentkit/me", headers=BROWSER)
+        cookies = await browser.get("/consentkit/cookies", headers=BROWSER)
+    assert "<title>Your data &lt;here&gt; | Example Shop</title>" in page.text
+    assert "<h1>Your data &lt;here&gt;</h1>" in page.text  # consentkit's content, escaped once
+    assert "Necessary (on);Analytics (on);Marketing;" in page.text
+    assert "1 decisions" in page.text
+    assert 'action="/consentkit/me/erase"' in page.text
+    assert "Example Shop" in cookies.text and "ck-disclosure" in cookies.text
+    # the site's template may load what it likes: consentkit's strict policy is not imposed
+    assert "content-security-policy" not in page.headers
+    assert page.headers["x-frame-options"] == "DENY"
+
+
+def test_a_jinja_template_must_exist_and_be_autoescaped():
+    import jinja2
+
+    from consentkit.jinja import privacy_template
+
+    loader = jinja2.DictLoader({"privacy.html": LAYOUT})
+    with pytest.raises(jinja2.TemplateNotFound):
+        privacy_template(jinja2.Environment(loader=loader, autoescape=True), "missing.html")
+    with pytest.raises(ConfigurationError, match="autoescape"):
+        privacy_template(jinja2.Environment(loader=loader), "privacy.html")
+
+
+async def test_the_demo_links_to_both_pages(tmp_path):
+    from consentkit.cli.demo import build_app
+
+    app = build_app(
+        store=f"sqlite:///{tmp_path / 'demo.sqlite3'}", secret_key="d" * 32, admin_token=None
+    )
+    async with visit(app) as browser:
+        home = await browser.get("/", headers=BROWSER)
+        for link, heading in (
+            ("/consentkit/me", "me_title"),
+            ("/consentkit/cookies", "cookies_title"),
+        ):
+            assert f'href="{link}"' in home.text
+            page = await browser.get(link, headers=BROWSER)
+            assert Outline(page.text).headings[0] == ("h1", EN[heading])
