@@ -446,3 +446,13 @@ async def test_the_demo_links_to_both_pages(tmp_path):
             assert f'href="{link}"' in home.text
             page = await browser.get(link, headers=BROWSER)
             assert Outline(page.text).headings[0] == ("h1", EN[heading])
+
+
+async def test_a_language_the_site_adds_gets_english_page_texts(make_site):
+    swedish = {key: f"sv {key}" for key in shipped_languages()["en"]}
+    app = make_site(texts={"sv": {**swedish, "me_title": "Vad vi har om dig"}})
+    async with visit(app) as browser:
+        page = await browser.get("/consentkit/me", headers={**BROWSER, "accept-language": "sv"})
+    outline = Outline(page.text)
+    assert outline.headings[:2] == [("h1", "Vad vi har om dig"), ("h2", EN["choice_heading"])]
+    assert 'aria-label="sv title"' in page.text  # the banner's texts are the site's
