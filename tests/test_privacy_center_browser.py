@@ -306,7 +306,9 @@ def test_the_pages_in_arabic_are_right_to_left(new_page, site, axe_source):
     assert page.evaluate("window.__violations") == []
 
 
-def test_screenshots_for_the_docs(new_page, site):
+def test_screenshots_for_the_docs(new_page, live_site):
+    # A fixed clock: the decision's time is on the page, and the pictures stay the same.
+    site = live_site(clock=lambda: 1_793_613_600.0)  # 2026-11-02 10:00 UTC
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shots = {
         "privacy-center.png": ("/consentkit/me", {}),
