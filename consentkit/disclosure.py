@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from html import escape
 from typing import Any, Protocol
 
 from .consent.categories import (
@@ -25,11 +24,10 @@ from .consent.categories import (
     Cookie,
 )
 from .consent.cookies import DECISION_COOKIE, ID_COOKIE
-from .locales.pages import FALLBACK, PageTexts, shipped_page_texts
+from .disclosure_html import COLUMNS, cells_of, disclosure_html, lifetime_parts
+from .locales.pages import FALLBACK, PageTexts
 from .settings import ConsentSettings, check_option, default_of
 
-DAY = 24 * 3600
-MONTH_DAYS = 365.25 / 12
 DECISION_PURPOSE = (
     "Remembers your cookie choices: which categories you allowed, the version of this policy "
     "you saw and when you decided. Signed, so it cannot be altered."
@@ -38,7 +36,6 @@ ID_PURPOSE = (
     "A random number that lets us count returning visitors without knowing who you are. "
     "Set only while you allow analytics; removed when you withdraw."
 )
-COLUMNS = ("Cookie", "Purpose", "Lifetime", "Provider", "Domains", "Paths")
 
 
 class HasSettings(Protocol):
@@ -172,7 +169,7 @@ class Disclosure:
             lines.append("|" + "---|" * len(COLUMNS))
             for cookie in category.declared:
                 name = _md_code(cookie.name) + (" (name pattern)" if cookie.is_pattern else "")
-                cells = [name, *(_md(text) for text in _cells(cookie))]
+                cells = [name, *(_md(text) for text in cells_of(cookie))]
                 lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
 
@@ -182,21 +179,8 @@ class Disclosure:
         In English, or in ``language`` of the site's ``texts`` (``PageTexts``): headings,
         notes, consentkit's own cookies and the categories the site translated.
         """
-        words = _Words(self, texts, language)
-        version = words.text("policy_version").replace("{version}", self.policy_version)
-        parts = [
-            '<div class="ck-disclosure">',
-            f'<p class="ck-policy-version">{escape(version)}</p>',
-        ]
-        parts += [_html_category(category, words) for category in self.categories]
-        parts.append("</div>")
-        return "\n".join(parts) + "\n"
-
-    def titled(self, texts: PageTexts, language: str) -> list[tuple[Category, str, str]]:
-        """Each category with its title and description in ``language``."""
-        return [
-            (c, *texts.category(language, c.name, c.title, c.description)) for c in self.categories
-        ]
+        own = dict(self.own_lifetimes)
+        return disclosure_html(self.policy_version, self.categories, own, texts, language)
 
 
 def describe_lifetime(seconds: int | None) -> str:
@@ -209,21 +193,6 @@ def describe_lifetime(seconds: int | None) -> str:
         return "session"
     count, unit = lifetime_parts(seconds)
     return _plural(count, unit)
-
-
-def lifetime_parts(seconds: int) -> tuple[int, str]:
-    """A lifetime as a count of one unit (year, month, day, hour, minute or second)."""
-    if seconds >= 365 * DAY and seconds % DAY == 0:
-        days = seconds // DAY
-        if days % 365 == 0:
-            return days // 365, "year"
-        months = round(days / MONTH_DAYS)
-        if abs(days - months * MONTH_DAYS) <= 1:
-            return months, "month"
-    for unit, size in (("day", DAY), ("hour", 3600), ("minute", 60)):
-        if seconds % size == 0:
-            return seconds // size, unit
-    return seconds, "second"
 
 
 FORMATS: dict[str, tuple[str, Callable[[Disclosure], str]]] = {
@@ -249,13 +218,6 @@ def _cookie_json(cookie: Cookie) -> dict[str, Any]:
     }
 
 
-def _cells(cookie: Cookie) -> list[str]:
-    """Purpose, lifetime, provider, domains and paths as text; a dash where nothing is said."""
-    domains = ", ".join(cookie.domains) or "this site"
-    texts = [cookie.purpose, cookie.lifetime, cookie.provider, domains, ", ".join(cookie.paths)]
-    return [" ".join(text.split()) or "—" for text in texts]
-
-
 # Markdown: backslash-escape what could start markup inside a table cell, '<' and '&' included,
 # so text from the configuration never becomes a link, raw HTML or an extra column.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
@@ -268,87 +230,3 @@ def _md(text: str) -> str:
 def _md_code(name: str) -> str:
     # GitHub's tables split on '|' even in code spans, unless it is escaped.
     return _md(name) if "`" in name else "`" + name.replace("|", "\\|") + "`"
-
-
-class _Words:
-    """The disclosure's words in one language (English without the site's ``PageTexts``)."""
-
-    def __init__(self, disclosure: Disclosure, texts: PageTexts | None, language: str) -> None:
-        self.texts, self.language = texts, language
-        self.strings = texts.texts[language] if texts else shipped_page_texts()[FALLBACK]
-        self.own = dict(disclosure.own_lifetimes)
-
-    def text(self, key: str) -> str:
-        return str(self.strings[key])
-
-    def category(self, category: Category) -> tuple[str, str]:
-        if self.texts is None:
-            return category.title, category.description
-        return self.texts.category(
-            self.language, category.name, category.title, category.description
-        )
-
-    def cells(self, cookie: Cookie) -> list[str]:
-        """Purpose, lifetime, provider, domains and paths, consentkit's own in this language."""
-        cells = _cells(cookie)
-        if self.texts is None or cookie.name not in self.own:
-            return cells
-        seconds = self.own[cookie.name]
-        if seconds is None:
-            lifetime = self.text("session")
-        else:
-            count, unit = lifetime_parts(seconds)
-            lifetime = self.texts.quantity(self.language, unit, count)
-        this_site = self.text("this_site")
-        provider, domains = (
-            (this_site, this_site) if cells[2] == "this site" else (cells[2], cells[3])
-        )
-        return [self.text(f"purpose_{cookie.name}"), lifetime, provider, domains, cells[4]]
-
-
-def _html_category(category: Category, words: _Words) -> str:
-    name = escape(category.name)
-    title, description = words.category(category)
-    parts = [
-        f'<section class="ck-category" id="ck-category-{name}">',
-        f'<h2 class="ck-category-title" id="ck-category-{name}-title">{escape(title)}</h2>',
-    ]
-    if description:
-        parts.append(f'<p class="ck-category-description">{escape(description)}</p>')
-    if category.name == NECESSARY:
-        parts.append(f'<p class="ck-required">{escape(words.text("required_note"))}</p>')
-    if category.declared:
-        header = "".join(
-            f'<th scope="col">{escape(words.text("col_" + column.lower()))}</th>'
-            for column in COLUMNS
-        )
-        # Scrolls sideways on a narrow screen: reachable by keyboard, named by its heading.
-        parts.append(
-            f'<div class="ck-table" tabindex="0" role="region"'
-            f' aria-labelledby="ck-category-{name}-title">'
-        )
-        parts.append('<table class="ck-cookies">')
-        parts += [f"<thead><tr>{header}</tr></thead>", "<tbody>"]
-        parts += [_html_row(cookie, words) for cookie in category.declared]
-        parts += ["</tbody>", "</table>", "</div>"]
-    else:
-        parts.append(f'<p class="ck-no-cookies">{escape(words.text("no_cookies"))}</p>')
-    parts.append("</section>")
-    return "\n".join(parts)
-
-
-def _html_row(cookie: Cookie, words: _Words) -> str:
-    pattern = (
-        f' <span class="ck-pattern">{escape(words.text("name_pattern"))}</span>'
-        if cookie.is_pattern
-        else ""
-    )
-    fields = ("purpose", "lifetime", "provider", "domains", "paths")
-    cells = "".join(
-        f'<td class="ck-{field}">{escape(text)}</td>'
-        for field, text in zip(fields, words.cells(cookie), strict=True)
-    )
-    return (
-        f'<tr><th scope="row" class="ck-cookie-name"><code>{escape(cookie.name)}</code>'
-        f"{pattern}</th>{cells}</tr>"
-    )

@@ -71,6 +71,7 @@ async def decide(browser, action: str, categories: list[str] | None = None) -> N
     assert answer.status_code == 200
 
 
+@pytest.mark.every_store
 async def test_a_browser_gets_the_privacy_center_and_a_client_the_json(make_site):
     async with visit(make_site()) as browser:
         await decide(browser, "accept_all")
@@ -145,6 +146,7 @@ async def test_the_change_form_records_the_choice_and_returns_to_the_page(make_s
     assert "Withdrawn: Marketing." in Outline(page.text).all_text
 
 
+@pytest.mark.every_store
 async def test_erasing_from_the_form_answers_a_page_saying_what_was_erased(make_site):
     async with visit(make_site()) as browser:
         await decide(browser, "accept_all")

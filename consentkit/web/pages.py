@@ -11,7 +11,7 @@ decides.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -190,8 +190,7 @@ class PrivacyPages:
             categories=categories,
             **fields,
         )
-        content = page_html.content(page)
-        return PrivacyPage(**{**_fields(page), "content": content})
+        return replace(page, content=page_html.content(page))
 
     def render(self, page: PrivacyPage, *, cache: str = "no-store") -> Response:
         headers = {
@@ -280,7 +279,3 @@ def _in_order(names: set[str], order: Mapping[str, str]) -> list[str]:
 def _site_name(visit: Visit) -> str:
     host = visit.header(HOST)
     return host if host and len(host) <= 255 and host.isprintable() else ""
-
-
-def _fields(page: PrivacyPage) -> dict[str, Any]:
-    return {name: getattr(page, name) for name in PrivacyPage.__dataclass_fields__}
