@@ -9,7 +9,7 @@ import json
 from html.parser import HTMLParser
 
 import pytest
-from support import set_cookies, visit
+from support import put_cookie, set_cookies, visit
 
 from consentkit import ConfigurationError, ConsentMiddleware
 from consentkit.locales.pages import page_keys, plural_form, shipped_page_texts
@@ -458,3 +458,17 @@ async def test_a_language_the_site_adds_gets_english_page_texts(make_site):
     outline = Outline(page.text)
     assert outline.headings[:2] == [("h1", "Vad vi har om dig"), ("h2", EN["choice_heading"])]
     assert 'aria-label="sv title"' in page.text  # the banner's texts are the site's
+
+
+async def test_the_page_says_when_the_policy_changed_and_honours_gpc(make_site):
+    async with visit(make_site(policy_version="2026-10")) as browser:
+        await decide(browser, "accept_all")
+        cookie = browser.cookies["consentkit"]
+    async with visit(make_site(policy_version="2026-12")) as browser:
+        put_cookie(browser, "consentkit", cookie)
+        page = await browser.get("/consentkit/me", headers={**BROWSER, "sec-gpc": "1"})
+    text = Outline(page.text).all_text.replace("&#x27;", "'")
+    assert EN["choice_none"] in text
+    assert EN["choice_outdated"].replace("{version}", "2026-10") in text
+    assert shipped_languages()["en"]["gpc_notice"] in text
+    assert "Cookie policy version 2026-10." in text  # the history keeps the old decision
