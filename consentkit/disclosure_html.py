@@ -26,6 +26,8 @@ def disclosure_html(
     """A ``<section>`` per category, each with a table of its cookies; consentkit's own
     cookies (``own_lifetimes``: name to seconds) described in ``language``."""
     words = _Words(own_lifetimes, texts, language)
+    if texts is not None and texts.direction(language) == "rtl":
+        policy_version = f"\u2068{policy_version}\u2069"  # keeps "2026-11" in its order
     version = words.text("policy_version").replace("{version}", policy_version)
     parts = ['<div class="ck-disclosure">', f'<p class="ck-policy-version">{escape(version)}</p>']
     parts += [_html_category(category, words) for category in categories]

@@ -83,17 +83,17 @@ def _choice(page: PrivacyPage) -> str:
     parts = []
     if consent.decided:
         granted = [c.title for c in page.categories if c.granted]
-        parts.append(_p(_fill(texts["choice_allowed"], categories=", ".join(granted))))
+        parts.append(_p(_fill(page, "choice_allowed", categories=_join(page, granted))))
         if consent.decided_at is not None:
             when = _when(consent.decided_at)
-            since = _fill(texts["choice_since"], version=consent.policy_version or "")
-            date = f'<time datetime="{escape(when[0])}">{escape(when[1])}</time>'
+            since = _fill(page, "choice_since", version=consent.policy_version or "")
+            date = f'<time datetime="{escape(when[0])}" dir="ltr">{escape(when[1])}</time>'
             parts.append(f"<p>{escape(since).replace(escape('{date}'), date)}</p>")
     else:
         parts.append(_p(texts["choice_none"]))
         last = page.decisions[-1] if page.decisions else None
         if last is not None and last.policy_version != page.policy_version:
-            parts.append(_p(_fill(texts["choice_outdated"], version=last.policy_version)))
+            parts.append(_p(_fill(page, "choice_outdated", version=last.policy_version)))
     if consent.gpc:
         parts.append(_p(texts["gpc_notice"], "ck-note"))
     return "\n".join(parts)
@@ -143,19 +143,19 @@ def _history(page: PrivacyPage) -> str:
     items = []
     for decision in reversed(page.decisions):  # the newest first
         lines = [
-            f'<p class="ck-when"><time datetime="{escape(decision.decided_at)}">'
+            f'<p class="ck-when"><time datetime="{escape(decision.decided_at)}" dir="ltr">'
             f"{escape(decision.when)}</time></p>",
             _p(
-                _fill(texts["history_granted"], categories=", ".join(decision.granted))
+                _fill(page, "history_granted", categories=_join(page, decision.granted))
                 if decision.granted
                 else texts["history_only_necessary"]
             ),
         ]
         if decision.withdrawn:
             lines.append(
-                _p(_fill(texts["history_withdrawn"], categories=", ".join(decision.withdrawn)))
+                _p(_fill(page, "history_withdrawn", categories=_join(page, decision.withdrawn)))
             )
-        policy = _fill(texts["history_policy"], version=decision.policy_version)
+        policy = _fill(page, "history_policy", version=decision.policy_version)
         lines.append(_p(f"{decision.how} {policy}", "ck-muted"))
         items.append(f'<li class="ck-decision">{"".join(lines)}</li>')
     return f'<ol class="ck-history" reversed>{"".join(items)}</ol>'
@@ -210,14 +210,14 @@ def _cookies(page: PrivacyPage) -> str:
 def _erased(page: PrivacyPage) -> str:
     texts = page.texts
     if page.erased_cookies:
-        cookies = _fill(texts["erased_cookies"], cookies=", ".join(page.erased_cookies))
+        cookies = _fill(page, "erased_cookies", cookies=_join(page, page.erased_cookies))
     else:
         cookies = texts["erased_no_cookies"]
     return "\n".join(
         [
             f"<h1>{escape(page.title)}</h1>",
             '<div role="status">',
-            _p(_fill(texts["erased_records"], count=str(page.erased_records))),
+            _p(_fill(page, "erased_records", count=str(page.erased_records))),
             _p(cookies),
             "</div>",
             _back_links(page),
@@ -261,11 +261,19 @@ def _list(items: Iterable[str]) -> str:
     return "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>"
 
 
-def _fill(text: str, **values: str) -> str:
-    """A text with its ``{name}`` placeholders filled (other braces are left alone)."""
+def _fill(page: PrivacyPage, key: str, **values: str) -> str:
+    """A text with its ``{name}`` placeholders filled (other braces are left alone). On a
+    right-to-left page each value is isolated, so that a date, a version or a Latin name
+    keeps its own order."""
+    text = page.texts[key]
     for name, value in values.items():
-        text = text.replace("{" + name + "}", value)
+        shown = f"\u2068{value}\u2069" if page.direction == "rtl" else value
+        text = text.replace("{" + name + "}", shown)
     return text
+
+
+def _join(page: PrivacyPage, items: Iterable[str]) -> str:
+    return page.texts["list_separator"].join(items)
 
 
 def _when(timestamp: int) -> tuple[str, str]:
