@@ -187,6 +187,10 @@ def test_change_my_choice_opens_the_banners_preferences(new_page, site):
     history = page.get_by_role("region", name=EN["history_heading"])
     assert "Withdrawn: Marketing." in history.get_by_role("listitem").first.inner_text()
     assert "You allow: Necessary, Analytics." in page.inner_text("main")
+    # the focus lands where the new choice is said, and the address stays the page's own
+    page.wait_for_function("document.activeElement.id === 'ck-choice'")
+    assert page.evaluate("document.activeElement.textContent") == EN["choice_heading"]
+    assert page.url == site + "/consentkit/me"
 
 
 @pytest.fixture
