@@ -45,7 +45,9 @@ from .visit.pages import page_of
 from .visit.request import USER_AGENT, Visit, VisitReader
 from .web.admin import AdminEndpoints
 from .web.admin_auth import AdminAuth
+from .web.bodies import BodyLimits
 from .web.endpoints import ConsentEndpoints
+from .web.pages import PrivacyPages
 from .web.rights import VisitorRights
 from .web.static_files import load_banner_files
 
@@ -134,16 +136,20 @@ class ConsentMiddleware:
             settings.prefix,
             f"{settings.prefix}/banner.js?v={banner_files['banner.js'].version}",
         )
+        disclosure = Disclosure.of(settings)
+        pages = PrivacyPages(settings, disclosure, banner_files["banner.js"])
+        limits = BodyLimits(settings.max_body_size)
         self.endpoints = ConsentEndpoints(
             categories=self.categories,
             texts=settings.banner_texts,
             recorder=recorder,
-            rights=VisitorRights(recorder, self.store, self.spool),
+            rights=VisitorRights(recorder, self.store, self.spool, pages, limits),
             visitor=self.visitor,
             banner_files=banner_files,
             position=settings.banner_position,
             max_body_size=settings.max_body_size,
-            disclosure=Disclosure.of(settings),
+            disclosure=disclosure,
+            pages=pages,
         )
         auth = settings.admin_token and AdminAuth(
             settings.admin_token, signer=keys.admin_signer(), prefix=settings.prefix

@@ -34,6 +34,7 @@ MAX_ID_AGE = 396 * DAY  # 13 months: the longest a consent-based identifier may 
 MAX_BODY_SIZE = 1 << 20
 _SITE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+")
+_STYLESHEET = re.compile(r"/(?![/\\])[!#-;=?-~]{0,2047}")  # a path on this site, no '<' or '>'
 _DOMAIN = re.compile(
     r"\.?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]"
     r"([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
@@ -69,6 +70,8 @@ class ConsentSettings:
     default_language: str = "en"
     texts: Mapping[str, Mapping[str, str]] | None = None
     banner_position: Literal["bar", "box"] = "bar"
+    privacy_stylesheet: str | None = None
+    privacy_template: Callable[[Any], str] | None = None
     max_body_size: int = 4096
     flush_interval: float = 1.0
     page: PageOption | None = None
@@ -243,6 +246,8 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "undeclared_cookies": _one_of(*UNDECLARED_MODES),
     "decision_spool": _spool,
     "banner_position": _one_of("bar", "box"),
+    "privacy_stylesheet": _matches(_STYLESHEET, "/static/privacy-theme.css", optional=True),
+    "privacy_template": _callable(optional=True),
     "max_body_size": _positive_int("bytes", MAX_BODY_SIZE),
     "flush_interval": _flush_interval,
     "page": _callable(optional=True),

@@ -28,6 +28,9 @@ PACKAGED = [
     "consentkit/static/banner/banner.css",
     "consentkit/static/dashboard/dashboard.js",
     "consentkit/static/dashboard/dashboard.css",
+    "consentkit/static/privacy/privacy.css",
+    "consentkit/static/privacy/privacy.js",
+    "consentkit/locales/pages/en.json",
     "consentkit/django/templatetags/consentkit.py",
 ]
 
@@ -123,6 +126,8 @@ def test_the_installed_wheel_serves_the_banner_and_the_dashboard(installed, tmp_
             ("/consentkit/banner.css", "static/banner/banner.css"),
             ("/consentkit/dashboard/dashboard.js", "static/dashboard/dashboard.js"),
             ("/consentkit/dashboard/dashboard.css", "static/dashboard/dashboard.css"),
+            ("/consentkit/privacy.css", "static/privacy/privacy.css"),
+            ("/consentkit/privacy.js", "static/privacy/privacy.js"),
         ]:
             response = httpx.get(server.url + path)
             assert response.status_code == 200, (path, server.log())

@@ -49,6 +49,7 @@ class BannerTexts:
     ) -> None:
         shipped = shipped_languages()
         overrides = overrides or {}
+        self.overrides = {language: dict(texts) for language, texts in overrides.items()}
         enabled = languages or sorted(set(shipped) | set(overrides))
         self.texts: dict[str, dict[str, str]] = {}
         for language in enabled:
