@@ -19,6 +19,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from .consent.categories import DEFAULT_CATEGORIES, Category, CategorySet
+from .consent.consent_mode import ConsentMode
 from .consent.cookies import POLICY_VERSION, secret_keys
 from .consent.enforcement import UNDECLARED_MODES, Undeclared
 from .errors import ConfigurationError
@@ -69,6 +70,7 @@ class ConsentSettings:
     default_language: str = "en"
     texts: Mapping[str, Mapping[str, str]] | None = None
     banner_position: Literal["bar", "box"] = "bar"
+    consent_mode: ConsentMode | Mapping[str, Any] = field(default_factory=ConsentMode)
     max_body_size: int = 4096
     flush_interval: float = 1.0
     page: PageOption | None = None
@@ -92,6 +94,9 @@ class ConsentSettings:
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)
+        consent_mode = ConsentMode.of(self.consent_mode)
+        consent_mode.check_categories(self.category_set.optional)
+        object.__setattr__(self, "consent_mode", consent_mode)
         for option, check in _CHECKS.items():
             message = check(getattr(self, option))
             if message:
