@@ -30,6 +30,7 @@ from .consent.cookies import (
 from .consent.decisions import DecisionRecorder
 from .consent.enforcement import CookieEnforcer
 from .consent.keys import SiteKeys
+from .consent.withdrawal import CookieExpiry
 from .disclosure import Disclosure
 from .errors import ConfigurationError, ConfigurationWarning
 from .frameworks import SITE_KEY, SiteLinks, note_quart_routes, refuse_inner_litestar_layer
@@ -41,12 +42,12 @@ from .store import Store, open_store
 from .store.retention import PeriodicPurge
 from .visit.classify import VisitorClassifier
 from .visit.pages import page_of
-from .visit.request import USER_AGENT, Visit, VisitReader
+from .visit.request import COOKIE, USER_AGENT, Visit, VisitReader
 from .web.admin import AdminEndpoints
 from .web.admin_auth import AdminAuth
 from .web.endpoints import ConsentEndpoints
 from .web.rights import VisitorRights
-from .web.static_files import load_banner_files
+from .web.static_files import banner_site, load_banner_files
 
 logger = logging.getLogger("consentkit")
 
@@ -87,9 +88,11 @@ class ConsentMiddleware:
             max_age=settings.decision_max_age,
             categories=self.categories.optional,
             clock=clock,
+            services=self.categories.services,
         )
         self.reader = VisitReader(self.codec, settings.country_header)
         self.enforcer = CookieEnforcer(self.categories, undeclared=settings.undeclared_cookies)
+        self.expiry = CookieExpiry(self.categories)
         self.cookies = CookieHeaders(
             decision_max_age=settings.decision_max_age,
             id_max_age=settings.id_max_age,
@@ -118,7 +121,7 @@ class ConsentMiddleware:
             clock=clock,
             honour_dnt=settings.honour_dnt,
         )
-        banner_files = load_banner_files(settings.policy_version)
+        banner_files = load_banner_files(settings.policy_version, banner_site(settings))
         self.prefix = settings.prefix + "/"
         self.links = SiteLinks(
             settings.prefix,
@@ -144,7 +147,7 @@ class ConsentMiddleware:
             prefix=settings.prefix,
             k_anonymity=settings.k_anonymity,
             time_zone=settings.time_zone,
-            categories=self.categories.names(),
+            categories=[*self.categories.names(), *self.categories.services],
             cookie_report=self.enforcer.report,
         )
         self.purge = PeriodicPurge(self.store, settings.retention_days, clock=clock)
@@ -212,6 +215,13 @@ class ConsentMiddleware:
         added: list[str] = []
         if visit.stale_decision:
             added.append(self.cookies.expire(DECISION_COOKIE, secure=visit.secure))
+        elif visit.consent.lapsed_grants:  # expired or outdated: cleared as on withdrawal
+            added += self.expiry.headers(
+                visit.consent.lapsed_grants,
+                visit.header(COOKIE),
+                secure=visit.secure,
+                only_sent=True,
+            )
         try:
             self.count(message, visit, is_html, added)
         except Exception:  # counting must never break the page it counts
