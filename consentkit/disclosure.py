@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 from typing import Any, Protocol
 
@@ -130,6 +130,7 @@ class Disclosure:
                     title=category.title,
                     description=category.description,
                     cookies=[*mine, *theirs],
+                    services=category.services,
                 )
             )
         return cls(policy_version=policy_version, categories=tuple(listed))
@@ -145,6 +146,15 @@ class Disclosure:
                     "description": category.description,
                     "required": category.name == NECESSARY,
                     "cookies": [_cookie_json(cookie) for cookie in category.declared],
+                    "services": [
+                        {
+                            "name": service.name,
+                            "title": service.title,
+                            "description": service.description,
+                            "cookies": [_cookie_json(cookie) for cookie in service.declared],
+                        }
+                        for service in category.services
+                    ],
                 }
                 for category in self.categories
             ],
@@ -159,12 +169,12 @@ class Disclosure:
                 lines += [_md(category.description), ""]
             if category.name == NECESSARY:
                 lines += ["Always active: these cookies cannot be switched off.", ""]
-            if not category.declared:
+            if not _listed(category):
                 lines.append("This category sets no cookies.")
                 continue
             lines.append("| " + " | ".join(COLUMNS) + " |")
             lines.append("|" + "---|" * len(COLUMNS))
-            for cookie in category.declared:
+            for cookie in _listed(category):
                 name = _md_code(cookie.name) + (" (name pattern)" if cookie.is_pattern else "")
                 cells = [name, *(_md(text) for text in _cells(cookie))]
                 lines.append("| " + " | ".join(cells) + " |")
@@ -214,6 +224,16 @@ def _plural(count: int, unit: str) -> str:
     return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
+def _listed(category: Category) -> list[Cookie]:
+    """A category's cookies and its services', each service's named as its provider
+    where the cookie names none."""
+    return [*category.declared] + [
+        replace(cookie, provider=cookie.provider or service.title)
+        for service in category.services
+        for cookie in service.declared
+    ]
+
+
 def _cookie_json(cookie: Cookie) -> dict[str, Any]:
     return {
         "name": cookie.name,
@@ -259,10 +279,10 @@ def _html_category(category: Category) -> str:
         parts.append(
             '<p class="ck-required">Always active: these cookies cannot be switched off.</p>'
         )
-    if category.declared:
+    if _listed(category):
         header = "".join(f'<th scope="col">{column}</th>' for column in COLUMNS)
         parts += ['<table class="ck-cookies">', f"<thead><tr>{header}</tr></thead>", "<tbody>"]
-        parts += [_html_row(cookie) for cookie in category.declared]
+        parts += [_html_row(cookie) for cookie in _listed(category)]
         parts += ["</tbody>", "</table>"]
     else:
         parts.append('<p class="ck-no-cookies">This category sets no cookies.</p>')

@@ -278,3 +278,20 @@ def test_bad_services_fail_at_start_up(categories, message):
 def test_malformed_services_are_refused(make, message):
     with pytest.raises(ConfigurationError, match=message):
         make()
+
+
+async def test_the_cookie_policy_lists_each_services_cookies(store_url):
+    async with visit(build(store_url)) as browser:
+        policy = (await browser.get("/consentkit/cookies?format=json")).json()
+        html = (await browser.get("/consentkit/cookies?format=html")).text
+        markdown = (await browser.get("/consentkit/cookies?format=md")).text
+    marketing = policy["categories"][2]
+    assert [c["name"] for c in marketing["cookies"]] == ["_fbp"]
+    youtube, vimeo = marketing["services"]
+    assert (youtube["name"], youtube["title"]) == ("youtube", "YouTube")
+    assert [c["name"] for c in youtube["cookies"]] == ["YSC", "VISITOR_*"]
+    assert (vimeo["description"], [c["name"] for c in vimeo["cookies"]]) == ("Videos.", ["vuid"])
+    # In the tables, in their category's, the service named as the provider.
+    assert "| `YSC` | — | — | YouTube |" in markdown
+    assert '<code>vuid</code></th><td class="ck-purpose">—</td>' in html
+    assert '<td class="ck-provider">Vimeo</td>' in html

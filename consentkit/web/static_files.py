@@ -92,25 +92,27 @@ SITE_MARKER = "/*CK_SITE*/{}"  # replaced by the site's part of the banner's con
 
 
 def load_banner_files(policy_version: str, site: dict[str, Any]) -> dict[str, StaticFile]:
-    """The banner's files, minified; the scripts carry the site's policy version and
-    ``site`` (services, Consent Mode options) as JSON, and so do their hashes."""
-    # "<" escaped: the JSON stays inert even if a page ever inlined the script.
-    site_json = json.dumps(site, separators=(",", ":"), sort_keys=True).replace("<", "\\u003c")
+    """The banner's files, minified; the scripts carry the site's policy version and their
+    part of ``site`` (``banner_site``) as JSON, and so do their hashes."""
     files = {}
     for name, media_type in FILES.items():
+        # "<" escaped: the JSON stays inert even if a page ever inlined the script.
+        values = json.dumps(site.get(name, {}), separators=(",", ":"), sort_keys=True)
         text = _read("banner", name).decode("utf-8")
-        text = text.replace(SITE_MARKER, site_json)
+        text = text.replace(SITE_MARKER, values.replace("<", "\\u003c"))
         text = _MINIFIERS[media_type](text).replace(POLICY_MARKER, policy_version)
         files[name] = StaticFile.of(text.encode("utf-8"), media_type)
     return files
 
 
 def banner_site(settings: ConsentSettings) -> dict[str, Any]:
-    """The site's part of the banner scripts' configuration: what a returning visitor's
-    page needs before any request (each service's category, the Consent Mode options)."""
+    """What each banner script is told of the site before any request: banner.js each
+    service's category, consent-defaults.js the Consent Mode options."""
     return {
-        "services": settings.category_set.services,
-        "consent_mode": ConsentMode.of(settings.consent_mode).script_options(),
+        "banner.js": {"services": settings.category_set.services},
+        "consent-defaults.js": {
+            "consent_mode": ConsentMode.of(settings.consent_mode).script_options()
+        },
     }
 
 
