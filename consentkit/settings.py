@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from .consent.categories import DEFAULT_CATEGORIES, Category, CategorySet
 from .consent.consent_mode import ConsentMode
-from .consent.cookies import POLICY_VERSION, secret_keys
+from .consent.cookies import POLICY_VERSION, check_cookie_fits, secret_keys
 from .consent.enforcement import UNDECLARED_MODES, Undeclared
 from .errors import ConfigurationError
 from .locales.texts import BannerTexts
@@ -94,6 +94,10 @@ class ConsentSettings:
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)
+        check_cookie_fits(
+            self.policy_version if isinstance(self.policy_version, str) else "",
+            [*self.category_set.optional, *self.category_set.services],
+        )
         consent_mode = ConsentMode.of(self.consent_mode)
         consent_mode.check_categories(self.category_set.optional)
         object.__setattr__(self, "consent_mode", consent_mode)

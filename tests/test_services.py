@@ -295,3 +295,50 @@ async def test_the_cookie_policy_lists_each_services_cookies(store_url):
     assert "| `YSC` | — | — | YouTube |" in markdown
     assert '<code>vuid</code></th><td class="ck-purpose">—</td>' in html
     assert '<td class="ck-provider">Vimeo</td>' in html
+
+
+async def test_erasure_expires_the_cookies_of_every_service(store_url):
+    async with visit(build(store_url)) as browser:
+        await choose(browser, action="accept_all")
+        await browser.get("/videos")
+        response = await browser.post("/consentkit/me/erase")
+        assert response.status_code == 200
+        expired = {name for name, value in set_cookies(response).items() if "Max-Age=0" in value}
+    assert {"_fbp", "YSC", "VISITOR_INFO1_LIVE", "vuid"} <= expired
+
+
+async def test_a_service_kept_alone_keeps_its_cookies_when_its_category_is_withdrawn(store_url):
+    async with visit(build(store_url)) as browser:
+        await choose(browser, ["marketing"])
+        await browser.get("/videos")
+        response = await choose(browser, services=["youtube"])
+        expired = {name for name, value in set_cookies(response).items() if "Max-Age=0" in value}
+        assert expired == {"_fbp", "vuid"}
+        assert set(set_cookies(await browser.get("/videos"))) == {
+            "YSC",
+            "VISITOR_INFO1_LIVE",
+            "session",
+        }
+
+
+def long_services(count):
+    return [Service(f"service-with-a-long-long-name-{i:02}") for i in range(count)]  # 32
+
+
+def test_names_too_long_for_the_decision_cookie_fail_at_start_up():
+    with pytest.raises(ConfigurationError, match="decision cookie holds at most 512"):
+        ConsentSettings(
+            secret_key=SECRET, categories=[Category("marketing", services=long_services(14))]
+        )
+
+
+async def test_the_longest_decision_that_fits_is_read_back(store_url):
+    services = long_services(12)
+    names = sorted(s.name for s in services)
+    app = build(
+        store_url, categories=[Category("analytics"), Category("marketing", services=services)]
+    )
+    async with visit(app) as browser:
+        await choose(browser, services=names)
+        assert len(browser.cookies["consentkit"]) > 400
+        assert (await browser.get("/consentkit/state")).json()["services"] == names

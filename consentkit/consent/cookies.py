@@ -31,6 +31,22 @@ POLICY_VERSION = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MIN_SECRET_LENGTH = 32
 
 
+# itsdangerous' ".<timestamp>.<signature>" (SHA-1 HMAC, base64) and a decision id.
+_SIGNED_OVERHEAD = 1 + 8 + 1 + 27 + 1 + 22 + 2
+
+
+def check_cookie_fits(policy_version: str, names: Sequence[str]) -> None:
+    """At start-up: a decision granting every category and service must fit in the
+    decision cookie, or a visitor's choice would be read back as no decision."""
+    longest = len(policy_version) + len("+".join(names)) + _SIGNED_OVERHEAD
+    if longest > MAX_DECISION_COOKIE:
+        raise ConfigurationError(
+            f"the categories' and services' names are too long together: a decision naming "
+            f"them all would need {longest} bytes, and the decision cookie holds at most "
+            f"{MAX_DECISION_COOKIE}; use shorter names or fewer services"
+        )
+
+
 def new_token() -> str:
     """128 random bits from ``secrets``, URL-safe: for ``consentkit_id`` and decision IDs."""
     return secrets.token_urlsafe(16)

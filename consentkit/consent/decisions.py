@@ -138,7 +138,7 @@ class DecisionRecorder:
                 headers.append(self.cookies.visitor_id(new_token(), secure=secure))
         elif visitor_id is not None or ANALYTICS in withdrawn:
             headers.append(self.cookies.expire(ID_COOKIE, secure=secure))
-        headers += self.expiry.headers(withdrawn, cookie_header, secure=secure)
+        headers += self.expiry.headers(withdrawn, cookie_header, secure=secure, keep=allowed)
         consent = Consent(
             decided=True,
             categories=granted | {NECESSARY},

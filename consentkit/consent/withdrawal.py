@@ -48,6 +48,7 @@ class CookieExpiry:
             ]
             for owner, declared in owners
         }
+        self._services = {c.name: tuple(s.name for s in c.services) for c in categories.all}
 
     def headers(
         self,
@@ -56,12 +57,17 @@ class CookieExpiry:
         *,
         secure: bool,
         only_sent: bool = False,
+        keep: frozenset[str] = frozenset(),
     ) -> list[str]:
         """Expiring ``Set-Cookie`` values for the cookies of the ``withdrawn`` categories
-        and services; with ``only_sent``, plain names too only when the browser sent them."""
+        (their services' too, except those in ``keep``: still allowed alone) and services;
+        with ``only_sent``, plain names too only when the browser sent them."""
         sent = cookie_names(cookie_header)
+        owners = set(withdrawn)
+        for category in withdrawn:
+            owners.update(s for s in self._services.get(category, ()) if s not in keep)
         result: list[str] = []
-        for owner in sorted(withdrawn):
+        for owner in sorted(owners):
             for declared in self._declared.get(owner, ()):
                 pattern = declared.pattern
                 if pattern:
