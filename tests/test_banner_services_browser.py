@@ -1,8 +1,9 @@
 """The banner's services, embed placeholders, phone layout, hooks and focus, in Chromium.
 
 The test site has marketing with two services (YouTube, Vimeo); ``/`` embeds a YouTube
-frame and a Vimeo frame (``data-service``), a frame gated on the marketing category, and a
-script gated on YouTube (``window.youtubeRuns``).
+frame and a Vimeo frame (``data-service``), a frame gated on the marketing category, a frame
+of a service the site does not configure, and a script gated on YouTube
+(``window.youtubeRuns``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ PAGE = """<!doctype html>
         data-src="/frame?from=vimeo" width="320" height="180"></iframe>
 <iframe id="ads" title="An advert" data-category="marketing"
         data-src="/frame?from=ads" width="320" height="180"></iframe>
+<iframe id="unknown" title="Not configured" data-service="tiktok"
+        data-src="/frame?from=tiktok" width="320" height="180"></iframe>
 <script type="text/plain" data-service="youtube">
 window.youtubeRuns = (window.youtubeRuns || 0) + 1;</script>
 <button type="button" id="reopen" data-consentkit-open>Cookie settings</button>
@@ -59,7 +62,7 @@ def video_site(store_url: str, **options: Any) -> Starlette:
 
     async def site_css(request: Request) -> Response:
         return Response(
-            "body{font:16px/1.5 sans-serif;margin:1rem}"
+            "body{font:16px/1.5 sans-serif;margin:1rem} iframe{max-width:100%}"
             " .ck-embed{--ck-accent:#0f766e;--ck-accent-fg:#fff}",
             media_type="text/css",
         )
@@ -254,12 +257,15 @@ def test_a_returning_visitor_who_refused_sees_placeholders(new_page, videos):
     assert page.locator(".ck-root").count() == 0  # no banner built, only placeholders
     assert page.locator(".ck-embed").count() == 3
     assert frame_sources(page) == [None, None, None]
+    # A service the site does not configure can never be allowed: no placeholder offers it.
+    assert page.locator("#unknown").get_attribute("src") is None
+    assert page.get_by_role("group", name="Not configured").count() == 0
 
 
 # ---- phones ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("width", "height", "share"), [(375, 740, 0.30), (320, 568, 0.42)])
+@pytest.mark.parametrize(("width", "height", "share"), [(375, 740, 0.30), (320, 568, 0.33)])
 def test_on_a_phone_the_banner_leaves_the_page_visible(new_page, videos, width, height, share):
     base = videos()
     page = open_videos(

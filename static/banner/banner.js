@@ -170,7 +170,11 @@
     if (!frames.length) return;
     const configLoaded = config || bannerLoading || request("/state").then(adoptConfig);
     Promise.all([configLoaded, loadStylesheet()]).then(() => {
-      for (const frame of frames) if (frame.dataset.src) placeholderFor(frame);
+      for (const frame of frames) {
+        const service = frame.dataset.service;
+        // A service the site does not configure cannot be allowed: no button for it.
+        if (frame.dataset.src && (!service || serviceCategory[service])) placeholderFor(frame);
+      }
     }, ignore);
   }
 
