@@ -206,6 +206,8 @@ def test_a_gated_frame_shows_what_it_would_load_and_loads_on_request(new_page, v
 
     youtube.get_by_role("button", name="Allow and load: YouTube").click()
     page.frame_locator("#youtube").get_by_text("from youtube").wait_for()
+    # Focus moves from the button (gone) to the frame that took its place.
+    page.wait_for_function("document.activeElement.id === 'youtube'")
     assert page.locator("#youtube").is_visible()
     assert youtube.count() == 0  # the placeholder is gone
     assert frame_sources(page) == ["/frame?from=youtube", None, None]

@@ -202,7 +202,9 @@
     box.style.height = size.height + "px";
     const notice = texts.embed_notice.replace("{service}", what)
       .replace("{category}", titleOf(category));
-    const allow = button(texts.embed_allow, () => allowFrame(service, category).catch(ignore));
+    // Focus goes to the frame that replaces the placeholder (and its button).
+    const allow = button(texts.embed_allow,
+      () => allowFrame(service, category).then(() => frame.focus(), ignore));
     allow.setAttribute("aria-label", texts.embed_allow + ": " + what);
     box.append(el("p", {}, notice), allow);
     frame.ckPlaceholder = box;
@@ -265,6 +267,7 @@
     showError(false);
     const before = allowedNames();
     const first = !state.decided;
+    const fromBanner = !!root && root.contains(document.activeElement);
     pendingDecision = request("/consent", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
@@ -276,7 +279,7 @@
         setVisible(banner, !state.decided);
         closeDialog();
       }
-      returnFocus();
+      if (fromBanner) returnFocus();
       applyConsent();
       const now = allowedNames();
       const detail = { ...state, first,
@@ -473,11 +476,9 @@
   // After a decision the banner and dialog are gone: focus goes back to what opened them,
   // or to where it was on the page, never lost to <body>.
   function returnFocus() {
-    const current = document.activeElement;
-    if (isUsable(current) && !(root && root.contains(current))) return;
     const target = [dialogOpener, focusBefore].find(isUsable);
     if (target) target.focus();
-    else if (current && current.blur) current.blur();
+    else document.activeElement.blur();
   }
 
   function show(returnFocusTo) {
