@@ -9,6 +9,7 @@ of a service the site does not configure, and a script gated on YouTube
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -367,3 +368,25 @@ def test_focus_returns_to_the_page_after_a_choice_in_the_banner(new_page, videos
     second.get_by_role("dialog").get_by_role("button", name="Reject all", exact=True).click()
     second.get_by_role("dialog").wait_for(state="hidden")
     second.wait_for_function("document.activeElement.id === 'top-link'")
+
+
+# ---- screenshots for the docs ---------------------------------------------------------
+
+
+def test_screenshots_of_services_and_placeholders_for_the_docs(new_page, videos):
+    screenshots = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+    base = videos()
+    page = open_videos(new_page, base, viewport={"width": 800, "height": 640}, color_scheme="light")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    path = screenshots / "placeholders.png"
+    placeholder = page.get_by_role("group", name="YouTube")
+    placeholder.screenshot(path=str(path), animations="disabled", caret="hide")
+    page.get_by_role("button", name="Preferences", exact=True).dispatch_event("click")
+    dialog = page.get_by_role("dialog", name="Preferences")
+    dialog.wait_for()
+    dialog.get_by_role("switch", name="YouTube").dispatch_event("click")
+    page.evaluate("document.activeElement.blur()")
+    dialog_path = screenshots / "services.png"
+    dialog.screenshot(path=str(dialog_path), animations="disabled", caret="hide")
+    for shot in (path, dialog_path):
+        assert shot.stat().st_size < 200_000, f"{shot.name} is {shot.stat().st_size} bytes"
