@@ -94,10 +94,6 @@ class ConsentSettings:
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)
-        check_cookie_fits(
-            self.policy_version if isinstance(self.policy_version, str) else "",
-            [*self.category_set.optional, *self.category_set.services],
-        )
         consent_mode = ConsentMode.of(self.consent_mode)
         consent_mode.check_categories(self.category_set.optional)
         object.__setattr__(self, "consent_mode", consent_mode)
@@ -105,6 +101,9 @@ class ConsentSettings:
             message = check(getattr(self, option))
             if message:
                 raise ConfigurationError(f"{option} {message}")
+        check_cookie_fits(
+            self.policy_version, [*self.category_set.optional, *self.category_set.services]
+        )
         if self.country_header and not self.networks:
             raise ConfigurationError(
                 f"country_header={self.country_header!r} needs trusted_proxies: the header is "
