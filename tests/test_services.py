@@ -342,3 +342,14 @@ async def test_the_longest_decision_that_fits_is_read_back(store_url):
         await choose(browser, services=names)
         assert len(browser.cookies["consentkit"]) > 400
         assert (await browser.get("/consentkit/state")).json()["services"] == names
+
+
+async def test_gpc_keeps_marketings_services_off_unless_one_is_chosen(store_url):
+    async with visit(build(store_url)) as browser:
+        browser.headers["Sec-GPC"] = "1"
+        everything = (await choose(browser, action="accept_all")).json()
+        assert everything["categories"] == ["analytics", "necessary"]
+        assert everything["services"] == []
+        chosen = (await choose(browser, services=["vimeo"])).json()
+        assert chosen["services"] == ["vimeo"]
+        assert (await browser.get("/allows")).json()["vimeo"] is True
