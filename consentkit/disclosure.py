@@ -24,7 +24,7 @@ from .consent.categories import (
     Cookie,
 )
 from .consent.cookies import DECISION_COOKIE, ID_COOKIE
-from .disclosure_html import COLUMNS, cells_of, disclosure_html, lifetime_parts
+from .disclosure_html import COLUMNS, cells_of, disclosure_html, lifetime_parts, listed_cookies
 from .locales.pages import FALLBACK, PageTexts
 from .settings import ConsentSettings, check_option, default_of
 
@@ -132,6 +132,7 @@ class Disclosure:
                     title=category.title,
                     description=category.description,
                     cookies=[*mine, *theirs],
+                    services=category.services,
                 )
             )
         lifetimes = ((DECISION_COOKIE, decision_max_age), (ID_COOKIE, id_max_age))
@@ -148,6 +149,15 @@ class Disclosure:
                     "description": category.description,
                     "required": category.name == NECESSARY,
                     "cookies": [_cookie_json(cookie) for cookie in category.declared],
+                    "services": [
+                        {
+                            "name": service.name,
+                            "title": service.title,
+                            "description": service.description,
+                            "cookies": [_cookie_json(cookie) for cookie in service.declared],
+                        }
+                        for service in category.services
+                    ],
                 }
                 for category in self.categories
             ],
@@ -162,12 +172,12 @@ class Disclosure:
                 lines += [_md(category.description), ""]
             if category.name == NECESSARY:
                 lines += ["Always active: these cookies cannot be switched off.", ""]
-            if not category.declared:
+            if not listed_cookies(category):
                 lines.append("This category sets no cookies.")
                 continue
             lines.append("| " + " | ".join(COLUMNS) + " |")
             lines.append("|" + "---|" * len(COLUMNS))
-            for cookie in category.declared:
+            for cookie in listed_cookies(category):
                 name = _md_code(cookie.name) + (" (name pattern)" if cookie.is_pattern else "")
                 cells = [name, *(_md(text) for text in cells_of(cookie))]
                 lines.append("| " + " | ".join(cells) + " |")

@@ -6,6 +6,7 @@ classes to style it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from html import escape
 
 from .consent.categories import NECESSARY, Category, Cookie
@@ -33,6 +34,16 @@ def disclosure_html(
     parts += [_html_category(category, words) for category in categories]
     parts.append("</div>")
     return "\n".join(parts) + "\n"
+
+
+def listed_cookies(category: Category) -> list[Cookie]:
+    """A category's cookies and its services', each service's named as its provider
+    where the cookie names none."""
+    return [*category.declared] + [
+        replace(cookie, provider=cookie.provider or service.title)
+        for service in category.services
+        for cookie in service.declared
+    ]
 
 
 def lifetime_parts(seconds: int) -> tuple[int, str]:
@@ -106,7 +117,7 @@ def _html_category(category: Category, words: _Words) -> str:
         parts.append(f'<p class="ck-category-description">{escape(description)}</p>')
     if category.name == NECESSARY:
         parts.append(f'<p class="ck-required">{escape(words.text("required_note"))}</p>')
-    if category.declared:
+    if listed_cookies(category):
         header = "".join(
             f'<th scope="col">{escape(words.text("col_" + column.lower()))}</th>'
             for column in COLUMNS
@@ -118,7 +129,7 @@ def _html_category(category: Category, words: _Words) -> str:
         )
         parts.append('<table class="ck-cookies">')
         parts += [f"<thead><tr>{header}</tr></thead>", "<tbody>"]
-        parts += [_html_row(cookie, words) for cookie in category.declared]
+        parts += [_html_row(cookie, words) for cookie in listed_cookies(category)]
         parts += ["</tbody>", "</table>", "</div>"]
     else:
         parts.append(f'<p class="ck-no-cookies">{escape(words.text("no_cookies"))}</p>')

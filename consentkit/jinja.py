@@ -163,6 +163,21 @@ class ConsentForms:
                 parts.append(
                     Markup('<p id="{}-desc">{}</p>').format(field_id, category.description)
                 )
+            # A category's services, each of which may be ticked alone (the category
+            # ticked allows them all).
+            for service in category.services:
+                parts.append(
+                    Markup(
+                        '<div class="consentkit-form-service">'
+                        '<input type="checkbox" id="consentkit-form-{name}" name="services"'
+                        ' value="{name}"{state}> <label for="consentkit-form-{name}">{title}'
+                        "</label></div>"
+                    ).format(
+                        name=service.name,
+                        state=_TICKED if consent.allows(service.name) else _OPEN,
+                        title=service.title,
+                    )
+                )
             parts.append(Markup("</div>"))
         parts.append(Markup('</fieldset><div class="consentkit-form-buttons">'))
         for action, key in _BUTTONS:

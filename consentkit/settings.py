@@ -19,7 +19,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from .consent.categories import DEFAULT_CATEGORIES, Category, CategorySet
-from .consent.cookies import POLICY_VERSION, secret_keys
+from .consent.consent_mode import ConsentMode
+from .consent.cookies import POLICY_VERSION, check_cookie_fits, secret_keys
 from .consent.enforcement import UNDECLARED_MODES, Undeclared
 from .errors import ConfigurationError
 from .locales.texts import BannerTexts
@@ -72,6 +73,7 @@ class ConsentSettings:
     banner_position: Literal["bar", "box"] = "bar"
     privacy_stylesheet: str | None = None
     privacy_template: Callable[[Any], str] | None = None
+    consent_mode: ConsentMode | Mapping[str, Any] = field(default_factory=ConsentMode)
     max_body_size: int = 4096
     flush_interval: float = 1.0
     page: PageOption | None = None
@@ -95,10 +97,16 @@ class ConsentSettings:
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)
+        consent_mode = ConsentMode.of(self.consent_mode)
+        consent_mode.check_categories(self.category_set.optional)
+        object.__setattr__(self, "consent_mode", consent_mode)
         for option, check in _CHECKS.items():
             message = check(getattr(self, option))
             if message:
                 raise ConfigurationError(f"{option} {message}")
+        check_cookie_fits(
+            self.policy_version, [*self.category_set.optional, *self.category_set.services]
+        )
         if self.country_header and not self.networks:
             raise ConfigurationError(
                 f"country_header={self.country_header!r} needs trusted_proxies: the header is "

@@ -21,7 +21,11 @@ TEXT_KEYS = (
     "gpc_notice",
     "error",
     "retry",
+    "embed_notice",
+    "embed_allow",
 )
+# Added later: a language given in full before they existed gets the English ones.
+LATER_KEYS = ("embed_notice", "embed_allow")
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 MAX_ACCEPT_LANGUAGE = 512
 _Q_VALUE = re.compile(r"0(\.\d{0,3})?|1(\.0{0,3})?")
@@ -55,6 +59,8 @@ class BannerTexts:
         for language in enabled:
             base = dict(shipped.get(language, {}))
             base.update(overrides.get(language, {}))
+            for key in LATER_KEYS:
+                base.setdefault(key, shipped["en"][key])
             missing = [k for k in TEXT_KEYS if not base.get(k)]
             if missing:
                 raise ConfigurationError(

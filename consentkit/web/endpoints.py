@@ -75,6 +75,10 @@ class ConsentEndpoints:
                             )
                         ),
                         "required": c.name == NECESSARY,
+                        "services": [
+                            {"name": v.name, "title": v.title, "description": v.description}
+                            for v in c.services
+                        ],
                     }
                     for c in categories.all
                 ],
@@ -130,6 +134,7 @@ class ConsentEndpoints:
         return {
             "decided": consent.decided,
             "categories": sorted(consent.categories),
+            "services": sorted(consent.services),
             "policy_version": self.recorder.codec.policy_version,
             "gpc": consent.gpc,
             "language": language,
@@ -148,6 +153,7 @@ class ConsentEndpoints:
             fields: dict[str, Any] = {
                 "action": next((v for k, v in form if k == "action"), None),
                 "categories": [v for k, v in form if k == "categories"],
+                "services": [v for k, v in form if k == "services"],
                 "next": next((v for k, v in form if k == "next"), None),
             }
         elif visit.media_type in ("application/json", ""):
@@ -194,7 +200,15 @@ class ConsentEndpoints:
             raise BadRequest(
                 400, f"unknown categories: {', '.join(map(repr, unknown[:5]))}", "categories"
             )
-        return Choice(action, frozenset(names))
+        services = fields.get("services", [])
+        if not isinstance(services, list) or not all(isinstance(n, str) for n in services):
+            raise BadRequest(400, "services must be a list of service names", "services")
+        unknown = [n for n in services if n not in self.categories.services]
+        if unknown:
+            raise BadRequest(
+                400, f"unknown services: {', '.join(map(repr, unknown[:5]))}", "services"
+            )
+        return Choice(action, frozenset(names), frozenset(services))
 
 
 def disclosure_response(disclosure: Disclosure, format: str = "html") -> Response:
