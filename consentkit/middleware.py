@@ -31,6 +31,7 @@ from .consent.cookies import (
 from .consent.decisions import DecisionRecorder
 from .consent.enforcement import CookieEnforcer
 from .consent.keys import SiteKeys
+from .consent.withdrawal import CookieExpiry
 from .disclosure import Disclosure
 from .errors import ConfigurationError, ConfigurationWarning
 from .frameworks import SITE_KEY, SiteLinks, note_quart_routes, refuse_inner_litestar_layer
@@ -42,14 +43,16 @@ from .store import Store, open_store
 from .store.retention import PeriodicPurge
 from .visit.classify import VisitorClassifier
 from .visit.pages import page_of
-from .visit.request import USER_AGENT, Visit, VisitReader
+from .visit.request import COOKIE, USER_AGENT, Visit, VisitReader
 from .visit.sources import NO_ORIGIN, SourceReader
 from .web.admin import AdminEndpoints
 from .web.admin_auth import AdminAuth
+from .web.bodies import BodyLimits
 from .web.endpoints import ConsentEndpoints
 from .web.events import EventCounter
+from .web.pages import PrivacyPages
 from .web.rights import VisitorRights
-from .web.static_files import load_banner_files
+from .web.static_files import banner_site, load_banner_files
 
 logger = logging.getLogger("consentkit")
 
@@ -97,11 +100,13 @@ class ConsentMiddleware:
             max_age=settings.decision_max_age,
             categories=self.categories.optional,
             clock=clock,
+            services=self.categories.services,
         )
         self.reader = VisitReader(self.codec, settings.country_header)
         # Where a counted page view came in from (None: sources=False, nothing read).
         self.origin_of = SourceReader().origin if settings.sources else None
         self.enforcer = CookieEnforcer(self.categories, undeclared=settings.undeclared_cookies)
+        self.expiry = CookieExpiry(self.categories)
         self.cookies = CookieHeaders(
             decision_max_age=settings.decision_max_age,
             id_max_age=settings.id_max_age,
@@ -130,7 +135,7 @@ class ConsentMiddleware:
             clock=clock,
             honour_dnt=settings.honour_dnt,
         )
-        banner_files = load_banner_files(settings.policy_version)
+        banner_files = load_banner_files(settings.policy_version, banner_site(settings))
         self.prefix = settings.prefix + "/"
         self.started = False  # the background jobs
         self.vary_cookie, self.count_refused = settings.vary_cookie, settings.count_refused
@@ -139,16 +144,20 @@ class ConsentMiddleware:
             f"{settings.prefix}/banner.js?v={banner_files['banner.js'].version}",
             self.track,
         )
+        disclosure = Disclosure.of(settings)
+        pages = PrivacyPages(settings, disclosure, banner_files["banner.js"])
+        limits = BodyLimits(settings.max_body_size)
         self.endpoints = ConsentEndpoints(
             categories=self.categories,
             texts=settings.banner_texts,
             recorder=recorder,
-            rights=VisitorRights(recorder, self.store, self.spool),
+            rights=VisitorRights(recorder, self.store, self.spool, pages, limits),
             visitor=self.visitor,
             banner_files=banner_files,
             position=settings.banner_position,
             max_body_size=settings.max_body_size,
-            disclosure=Disclosure.of(settings),
+            disclosure=disclosure,
+            pages=pages,
         )
         self.events = EventCounter(
             buffer=self.counter,
@@ -167,7 +176,7 @@ class ConsentMiddleware:
             prefix=settings.prefix,
             k_anonymity=settings.k_anonymity,
             time_zone=settings.time_zone,
-            categories=self.categories.names(),
+            categories=[*self.categories.names(), *self.categories.services],
             cookie_report=self.enforcer.report,
         )
         self.purge = PeriodicPurge(self.store, settings.retention_days, clock=clock)
@@ -249,6 +258,13 @@ class ConsentMiddleware:
         added: list[str] = []
         if visit.decision_cookie is not None and visit.consent.decision_id is None:
             added.append(self.cookies.expire(DECISION_COOKIE, secure=visit.secure))
+        elif visit.consent.lapsed_grants:  # expired or outdated: cleared as on withdrawal
+            added += self.expiry.headers(
+                visit.consent.lapsed_grants,
+                visit.header(COOKIE),
+                secure=visit.secure,
+                only_sent=True,
+            )
         # (a visitor without analytics and without an ID cookie is not counted, unless
         # refusals are: the call is skipped, this being most requests of most sites)
         if (self.count_refused or visit.id_cookie is not None

@@ -91,3 +91,23 @@ def test_late_blocks_of_an_hour_over_join_its_rollups(store_url):
         assert countries == {"DE": 1, "NL": 1}
     finally:
         store.close()
+
+
+def test_days_without_segment_rollups_are_answered_from_their_blocks(store_url):
+    """A database whose older days were rolled up before segment roll-ups existed answers
+    several-dimension queries from the hourly blocks instead, the same."""
+    clock = Clock(1_790_000_000.0)
+    now = int(clock() // 3600)
+    store = open_store(store_url, clock=clock)
+    try:
+        flush(store, now - 30, "DE", ["a", "b"], 3)
+        flush(store, now - 2, "FR", ["a", "c"], 2)
+        store.compact(SITE)
+        expected = answers(store)
+        with raw_database(store_url) as sql:
+            sql("DELETE FROM ck_rollups WHERE kind = 'segment' AND day = ?", ((now - 30) // 24,))
+        assert answers(store) == expected
+        rows = {tuple(r["dimensions"]): r["metrics"][0] for r in expected[3]}
+        assert rows == {("DE", "desktop"): 2, ("FR", "desktop"): 2}
+    finally:
+        store.close()

@@ -198,4 +198,9 @@ async def test_the_cookie_policy_says_whether_sources_are_kept(store_url):
     for sources, said in ((True, True), (False, False)):
         async with visit(site(store_url, sources=sources)) as browser:
             policy = (await browser.get("/consentkit/cookies?format=md")).text
+            page = await browser.get(
+                "/consentkit/cookies", headers={"accept": "text/html", "accept-language": "de"}
+            )
         assert ("never the address of the page you came from" in policy) is said
+        assert page.headers["content-type"].startswith("text/html")
+        assert ("nie die Adresse der Seite, von der Sie kamen" in page.text) is said

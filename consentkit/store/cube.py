@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..analytics import blocks as cube_blocks
 from ..analytics import cells as cube_cells
 from ..analytics.batch import OPTIONAL_FIELDS, SEGMENT_FIELDS, CubeBatch
 from ..analytics.cells import KEYS, Cells
@@ -168,7 +169,10 @@ class CubeTables:
     ) -> None:
         db.cursor().executemany(
             self.sql("INSERT INTO ck_blocks (site, hour, rolled, cells) VALUES (?, ?, ?, ?)"),
-            [(site, hour, rolled, cube_cells.encode(cells, level=level)) for hour, cells in blocks],
+            [
+                (site, hour, rolled, cube_blocks.encode(cells, level=level))
+                for hour, cells in blocks
+            ],
         )
 
     # Compaction -----------------------------------------------------------------------
@@ -259,7 +263,7 @@ class CubeTables:
                 cells = cube_cells.merge([cells, *(_decoded(row[1]) for row in stored)])
             db.execute(
                 self.sql("INSERT INTO ck_rollups (site, kind, day, cells) VALUES (?, ?, ?, ?)"),
-                (site, kind, day, cube_cells.encode(cells, level=KEPT_LEVEL)),
+                (site, kind, day, cube_blocks.encode(cells, level=KEPT_LEVEL)),
             )
 
     # Reading --------------------------------------------------------------------------
@@ -296,10 +300,19 @@ class CubeTables:
         ).fetchall()  # fmt: skip
         return [(int(day), _decoded(blob)) for day, blob in rows]
 
+    def rollup_days(self, db: Any, site: str, kind: str, first_day: int, end_day: int) -> set[int]:
+        """The days of these that have a roll-up of this kind."""
+        rows = db.execute(
+            self.sql("SELECT DISTINCT day FROM ck_rollups WHERE site = ? AND kind = ?"
+                     " AND day >= ? AND day < ?"),
+            (site, kind, first_day, end_day),
+        ).fetchall()  # fmt: skip
+        return {int(row[0]) for row in rows}
+
 
 def _decoded(blob: bytes | memoryview, keys: Sequence[str] = KEYS) -> Cells:
     try:
-        return cube_cells.decode(bytes(blob), keys)
+        return cube_blocks.decode(bytes(blob), keys)
     except ValueError as error:
         raise StoreError(f"a stored cube block is corrupt: {error}") from None
 
@@ -327,6 +340,9 @@ class CubeSnapshot:
         self, site: str, kind: str, first_day: int, end_day: int
     ) -> list[tuple[int, Cells]]:
         return self.cube.rollups(self.db, site, kind, first_day, end_day)
+
+    def rollup_days(self, site: str, kind: str, first_day: int, end_day: int) -> set[int]:
+        return self.cube.rollup_days(self.db, site, kind, first_day, end_day)
 
     def names(self, numbers: Sequence[int]) -> dict[int, str]:
         return self.cube.names(self.db, numbers)

@@ -29,6 +29,7 @@ CONTENT_LENGTH = b"content-length"
 SEC_FETCH_SITE = b"sec-fetch-site"
 AUTHORIZATION = b"authorization"
 IF_NONE_MATCH = b"if-none-match"
+ACCEPT_ENCODING = b"accept-encoding"
 
 UNDECIDED, UNDECIDED_GPC = Consent.undecided(), Consent.undecided(gpc=True)
 _ALWAYS = frozenset({COOKIE, USER_AGENT, SEC_GPC})
@@ -45,6 +46,7 @@ _ENDPOINTS = frozenset(
         SEC_FETCH_SITE,
         AUTHORIZATION,
         IF_NONE_MATCH,
+        ACCEPT_ENCODING,
         DNT,
     }
 )
