@@ -45,6 +45,7 @@ from .visit.classify import VisitorClassifier
 from .visit.pages import page_of
 from .visit.request import COOKIE, USER_AGENT, Visit, VisitReader
 from .visit.sources import NO_ORIGIN, SourceReader
+from .visit.templates import RouteTemplates
 from .web.admin import AdminEndpoints
 from .web.admin_auth import AdminAuth
 from .web.bodies import BodyLimits
@@ -165,6 +166,7 @@ class ConsentMiddleware:
             visitor_key=self.visitor_key,
             clock=clock,
             page=lambda visit: page_of(visit.scope, settings.page),
+            template=None if settings.page else RouteTemplates(app).template,
         )
         self.endpoints.routes.add("event", {"POST": self.events.receive})
         auth = settings.admin_token and AdminAuth(

@@ -167,7 +167,7 @@ async def test_single_page_app_views_are_paths_without_their_query(store_url):
         ({"pageview": "//evil.example/"}, {}, 400, "pageview"),
         ({"name": "signup", "page": "nope"}, {}, 400, "page"),
         ({"name": "signup", "pageview": "/"}, {}, 400, None),
-        ({"engagement": {"page": "/", "ms": 1}}, {}, 400, "body"),
+        ({"engagement": {"page": "/", "ms": 1}}, {}, 400, "engagement.scroll"),
         ({"name": "signup", "visitor": "me"}, {}, 400, "body"),
         ({}, {}, 400, None),
         ("[1, 2]", {"content-type": "application/json"}, 400, None),

@@ -40,6 +40,9 @@ class CubeBatch:
     page: Ints
     count: Ints  # page views with a consenting visitor
     anonymous: Ints  # page views counted without one (count_refused)
+    engaged_ms: Ints  # engaged time reported on the cell's page views, summed
+    engagements: Ints  # how many reports that sum holds
+    scroll: Ints  # their deepest scroll in percent, summed
     entry_counts: Ints
     registers: Ints
     ranks: Ranks

@@ -39,10 +39,14 @@ class _Counted:
     visitors: array[int]  # the visitor's 64-bit keyed hash, per page view with a visitor
     anonymous: array[int]  # packed cell, per page view without one
     bots: dict[int, int]  # hour -> bot page views
+    engaged: array[int]  # packed cell, per engagement report
+    engaged_ms: array[int]  # its engaged milliseconds
+    scroll: array[int]  # its deepest scroll, in percent
 
     @property
     def views(self) -> int:
-        return len(self.cells) + len(self.anonymous)
+        """What takes room in the buffer: page views, events and engagement reports."""
+        return len(self.cells) + len(self.anonymous) + len(self.engaged)
 
     @property
     def size(self) -> int:
@@ -81,6 +85,9 @@ class PageViewBuffer:
         self._visitors: array[int] = array("Q")
         self._anonymous: array[int] = array("q")
         self._bots: dict[int, int] = {}
+        self._engaged: array[int] = array("q")
+        self._engaged_ms: array[int] = array("q")
+        self._scroll: array[int] = array("q")
         self._retry: list[_Counted] = []
         self._flush_lock = asyncio.Lock()
         self._repeating = Repeating(self.flush, interval=interval, what="flushing page views")
@@ -125,6 +132,26 @@ class PageViewBuffer:
             self._cells.append(cell)
             self._visitors.append(visitor)
 
+    def engage(self, hour: int, segment: Segment, page: str, ms: int, scroll: int) -> None:
+        """An engagement report: ``ms`` milliseconds engaged on ``page`` and its deepest
+        ``scroll`` percent, added to the cell of that page's views (not a page view)."""
+        if self._room <= 0:
+            self.dropped += 1
+            return
+        self._room -= 1
+        if hour >> HOUR_BITS:
+            raise ValueError(f"hour {hour} is outside the cube's range")
+        s = self._segments.get(segment)
+        if s is None:
+            s = self._segments[segment] = len(self._traits)
+            self._traits.append(segment + NO_ORIGIN + ("",))
+        p = self._pages.get(page)
+        if p is None:
+            p = self._pages[page] = len(self._pages)
+        self._engaged.append((hour << NUMBER_BITS | s) << NUMBER_BITS | p)
+        self._engaged_ms.append(ms)
+        self._scroll.append(scroll)
+
     def count_bot(self, hour: int) -> None:
         self._bots[hour] = self._bots.get(hour, 0) + 1
 
@@ -134,6 +161,7 @@ class PageViewBuffer:
         return (
             len(self._cells)
             + len(self._anonymous)
+            + len(self._engaged)
             + sum(self._bots.values())
             + sum(counted.size for counted in self._retry)
         )
@@ -146,10 +174,14 @@ class PageViewBuffer:
             self._visitors,
             self._anonymous,
             self._bots,
+            self._engaged,
+            self._engaged_ms,
+            self._scroll,
         )
         self._traits, self._segments, self._landings, self._goals = [], {}, {}, {}
         self._pages, self._bots = {}, {}
         self._cells, self._visitors, self._anonymous = array("q"), array("Q"), array("q")
+        self._engaged, self._engaged_ms, self._scroll = array("q"), array("q"), array("q")
         return counted
 
     async def flush(self) -> None:
@@ -184,6 +216,11 @@ class PageViewBuffer:
             np.frombuffer(counted.visitors, dtype=np.uint64),
             np.frombuffer(counted.anonymous, dtype=np.int64),
             list(counted.bots.items()),
+            (
+                np.frombuffer(counted.engaged, dtype=np.int64),
+                np.frombuffer(counted.engaged_ms, dtype=np.int64),
+                np.frombuffer(counted.scroll, dtype=np.int64),
+            ),
         )
         self.store.write_pageviews(self.site, batch)
 
@@ -217,17 +254,22 @@ def _renumber(names: dict[Any, int], items: list[Any]) -> NDArray[np.int64]:
     )
 
 
+def _columns(n: int) -> list[array[int]]:
+    return [array("q") for _ in range(n)]
+
+
 def _merge(batches: list[_Counted]) -> _Counted:
     """Batches kept for a retry and the newest one, as one (segments and pages renumbered)."""
     segments: dict[Traits, int] = {}
     pages: dict[str, int] = {}
-    merged = _Counted([], [], array("q"), array("Q"), array("q"), {})
+    merged = _Counted([], [], array("q"), array("Q"), array("q"), {}, *_columns(3))
     for counted in batches:
         new_segment = _renumber(segments, counted.segments)
         new_page = _renumber(pages, counted.pages)
         for source, target in (
             (counted.cells, merged.cells),
             (counted.anonymous, merged.anonymous),
+            (counted.engaged, merged.engaged),
         ):
             cells = np.frombuffer(source, dtype=np.int64)
             hours = cells >> (2 * NUMBER_BITS)
@@ -236,6 +278,8 @@ def _merge(batches: list[_Counted]) -> _Counted:
             cells = (((hours << NUMBER_BITS) | segment) << NUMBER_BITS) | page
             target.frombytes(cells.tobytes())
         merged.visitors.extend(counted.visitors)
+        merged.engaged_ms.extend(counted.engaged_ms)
+        merged.scroll.extend(counted.scroll)
         for hour, n in counted.bots.items():
             merged.bots[hour] = merged.bots.get(hour, 0) + n
     merged.segments.extend(segments)

@@ -25,6 +25,12 @@ NUMBER_BITS = 21  # segments and pages are numbered per batch, below 2**21 each
 HOUR_BITS = 63 - 2 * NUMBER_BITS  # hours since 1970 below 2**21: until the year 2209
 NUMBER_MASK = (1 << NUMBER_BITS) - 1
 
+# Engagement reports of one batch: each one's packed cell, engaged milliseconds and scroll
+# percent (three arrays of equal length).
+Engagement = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
+_NONE = np.zeros(0, dtype=np.int64)
+NO_ENGAGEMENT: Engagement = (_NONE, _NONE, _NONE)
+
 
 def pack(hour: int, segment: int, page: int) -> int:
     """The packed cell of a page view (as ``PageViewBuffer.count`` computes it inline)."""
@@ -38,16 +44,24 @@ def cube_batch(
     visitors: NDArray[np.uint64],
     anonymous: NDArray[np.int64],
     bots: Sequence[tuple[int, int]] = (),
+    engagement: Engagement = NO_ENGAGEMENT,
 ) -> CubeBatch:
     """Aggregate page views: ``cells[i]`` (see ``pack``) was seen by the visitor whose hash is
     ``visitors[i]``; ``anonymous`` holds the cells of page views counted without a visitor
-    (refused analytics, when the site counts those)."""
+    (refused analytics, when the site counts those); ``engagement`` the reports of time
+    and scroll (cells, milliseconds, percent), added to their cells' sums, never counted
+    as page views."""
+    engaged, engaged_ms, scroll = engagement
     segments, new_segment = _storable(segments, _storable_segment)
     pages, new_page = _storable(pages, storable_text)
     if new_segment is not None or new_page is not None:
-        cells, anonymous = (_renumber(c, new_segment, new_page) for c in (cells, anonymous))
-    unique, inverse = np.unique(np.concatenate((cells, anonymous)), return_inverse=True)
+        cells, anonymous, engaged = (
+            _renumber(c, new_segment, new_page) for c in (cells, anonymous, engaged)
+        )
+    unique, inverse = np.unique(np.concatenate((cells, anonymous, engaged)), return_inverse=True)
     consented = inverse[: len(cells)]
+    seen = len(cells) + len(anonymous)
+    reports = inverse[seen:]
     registers, ranks = hll.register_and_rank(visitors)
     entry_cell, registers, ranks = hll.distinct(consented, registers, ranks)
     return CubeBatch(
@@ -57,7 +71,10 @@ def cube_batch(
         segment=(unique >> NUMBER_BITS) & NUMBER_MASK,
         page=unique & NUMBER_MASK,
         count=np.bincount(consented, minlength=len(unique)),
-        anonymous=np.bincount(inverse[len(cells) :], minlength=len(unique)),
+        anonymous=np.bincount(inverse[len(cells) : seen], minlength=len(unique)),
+        engaged_ms=_summed(reports, engaged_ms, len(unique)),
+        engagements=np.bincount(reports, minlength=len(unique)),
+        scroll=_summed(reports, scroll, len(unique)),
         entry_counts=np.bincount(entry_cell, minlength=len(unique)),
         registers=registers,
         ranks=ranks,
@@ -81,15 +98,22 @@ def hour_blocks(
     entry_bounds = np.concatenate(([0], np.cumsum(batch.entry_counts)))
     for hour, start, end in zip(hours.tolist(), bounds[:-1], bounds[1:], strict=True):
         first, last = int(entry_bounds[start]), int(entry_bounds[end])
-        nothing = np.zeros(end - start, dtype=np.int64)
-        measures = (batch.count[start:end], batch.anonymous[start:end], nothing, nothing,
-                    nothing)  # fmt: skip
+        measures = (batch.count[start:end], batch.anonymous[start:end],
+                    batch.engaged_ms[start:end], batch.engagements[start:end],
+                    batch.scroll[start:end])  # fmt: skip
         sketches = (
             batch.entry_counts[start:end], batch.registers[first:last], batch.ranks[first:last],
             np.zeros(0, dtype=np.int64), no_registers(),
         )  # fmt: skip
         blocks[hour] = Cells.of(keys[:, start:end], measures, sketches)
     return blocks
+
+
+def _summed(reports: NDArray[np.int64], values: NDArray[np.int64], n: int) -> NDArray[np.int64]:
+    """Each cell's sum of its reports' values (exact: far below 2**53)."""
+    if not len(reports):
+        return np.zeros(n, dtype=np.int64)
+    return np.bincount(reports, weights=values, minlength=n).astype(np.int64)
 
 
 Name = TypeVar("Name", bound=Hashable)

@@ -1,10 +1,13 @@
-"""Custom events (goals) and single-page apps' page views: ``POST /consentkit/event`` and
-the server's ``consentkit.track(request, "signup")`` count through one ``EventCounter``.
+"""Custom events (goals), single-page apps' page views and engagement reports:
+``POST /consentkit/event`` and the server's ``consentkit.track(request, "signup")`` count
+through one ``EventCounter``.
 
 Counted only while the visitor grants analytics, never for a crawler; kept like a page
-view (hour, country, device, browser, OS, page), with the goal's name beside it. A page
-sent by the browser is a path: its query string and fragment are dropped and segments that
-look like identifiers become ``{id}``, as for a page without a route template.
+view (hour, country, device, browser, OS, page), with the goal's name beside it. An
+engagement report (time engaged on a page and how far it was scrolled) adds to the sums of
+that page's cell; it is not a page view and nothing ties it to the visitor. A page sent by
+the browser is a path: its query string and fragment are dropped and segments that look
+like identifiers become ``{id}``, as for a page without a route template.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive
 
+from ..analytics.batch import Segment
 from ..analytics.buffer import PageViewBuffer
 from ..consent.categories import ANALYTICS
 from ..visit.classify import VisitorClassifier
@@ -26,6 +30,9 @@ from .origin import is_local_path, origin_of, same_origin
 
 MAX_GOAL = 64  # characters of a goal's name
 EVENT_BODY = 2048  # bytes of an event's body
+MAX_ENGAGED_MS = 30 * 60 * 1000  # a longer report counts as 30 minutes: a tab left open
+ENGAGEMENT_FIELDS = frozenset({"page", "ms", "scroll"})
+KINDS = ("name", "pageview", "engagement")
 
 
 def goal_name(name: object) -> str:
@@ -59,25 +66,42 @@ class EventCounter:
         visitor_key: Callable[[str], int | None],
         clock: Callable[[], float],
         page: Callable[[Visit], str],
+        template: Callable[[str], str | None] | None = None,
     ) -> None:
         self.buffer = buffer
         self.classifier = classifier
         self.visitor_key = visitor_key
         self.clock = clock
         self.page = page
+        self.template = template
         self.limits = BodyLimits(EVENT_BODY, json_depth=4)
+
+    def _segment(self, visit: Visit) -> Segment | None:
+        """Who is counted, or None when nothing is (analytics not granted, or a crawler)."""
+        if ANALYTICS not in visit.consent.categories:
+            return None
+        agent = self.classifier.agent(visit.header(USER_AGENT))
+        if agent.is_bot:
+            return None
+        return (self.classifier.country(visit), agent.device, agent.browser, agent.os)
 
     def count(self, visit: Visit, page: str, event: str = "") -> bool:
         """Count a goal (``event``) or a page view on ``page``; False when it is not counted
         (analytics not granted, or a crawler)."""
-        if ANALYTICS not in visit.consent.categories:
-            return False
-        agent = self.classifier.agent(visit.header(USER_AGENT))
-        if agent.is_bot:
+        segment = self._segment(visit)
+        if segment is None:
             return False
         visitor = self.visitor_key(visit.id_cookie) if visit.id_cookie else None
-        segment = (self.classifier.country(visit), agent.device, agent.browser, agent.os)
         self.buffer.count(int(self.clock() // 3600), segment, page, visitor, event=event)
+        return True
+
+    def engage(self, visit: Visit, page: str, ms: int, scroll: int) -> bool:
+        """Add ``ms`` engaged milliseconds and a ``scroll`` depth (percent) to ``page``'s
+        sums; False when not counted. No visitor key: a report is never tied to anyone."""
+        segment = self._segment(visit)
+        if segment is None:
+            return False
+        self.buffer.engage(int(self.clock() // 3600), segment, page, ms, scroll)
         return True
 
     def track(self, visit: Visit, name: str) -> bool:
@@ -86,18 +110,27 @@ class EventCounter:
 
     async def receive(self, visit: Visit, receive: Receive) -> Response:
         """``POST /consentkit/event``: ``{"name": "signup"}`` (on the page the browser is
-        on, or ``"page"``), or ``{"pageview": "/path"}`` from a single-page app."""
+        on, or ``"page"``), ``{"pageview": "/path"}`` from a single-page app, or
+        ``{"engagement": {"page": "/path", "ms": 30000, "scroll": 80}}`` as a page is left
+        (``text/plain`` too: what ``navigator.sendBeacon`` sends)."""
         same_origin(visit)
         if visit.media_type not in ("application/json", "text/plain", ""):
             raise BadRequest(415, "send application/json")
         fields = self.limits.json_object(await self.limits.read(visit, receive))
-        kinds = [kind for kind in ("name", "pageview", "engagement") if kind in fields]
+        kinds = [kind for kind in KINDS if kind in fields]
         if len(kinds) != 1:
-            raise BadRequest(400, 'send one of {"name": "signup"} or {"pageview": "/path"}')
-        unknown = sorted(set(fields) - {"name", "pageview", "page"})
-        if kinds == ["engagement"] or unknown:
-            raise BadRequest(400, f"{(unknown or kinds)[0]!r} is not counted here", "body")
-        if "pageview" in fields:
+            raise BadRequest(
+                400, 'send one of {"name": ...}, {"pageview": ...} or {"engagement": ...}'
+            )
+        allowed = {"engagement"} if kinds == ["engagement"] else {"name", "pageview", "page"}
+        unknown = sorted(set(fields) - allowed)
+        if unknown:
+            raise BadRequest(400, f"{unknown[0]!r} is not counted here", "body")
+        if "engagement" in fields:
+            path, ms, scroll = _engagement(fields["engagement"])
+            template = self.template(path) if self.template else None
+            counted = self.engage(visit, template or page_path(path), ms, scroll)
+        elif "pageview" in fields:
             counted = self.count(visit, _sent_page(fields["pageview"], "pageview"))
         else:
             try:
@@ -108,6 +141,27 @@ class EventCounter:
             where = _sent_page(page, "page") if page is not None else _referring_page(visit)
             counted = self.count(visit, where, name)
         return JSONResponse({"counted": counted}, 202, headers=NO_STORE)
+
+
+def _engagement(report: Any) -> tuple[str, int, int]:
+    """An engagement report's path (without query or fragment), milliseconds (at most
+    ``MAX_ENGAGED_MS``) and scroll percent; BadRequest naming the field that is wrong."""
+    if not isinstance(report, dict):
+        raise BadRequest(400, 'must be {"page": "/path", "ms": 30000, "scroll": 80}', "engagement")
+    unknown = sorted(set(report) - ENGAGEMENT_FIELDS)
+    if unknown:
+        raise BadRequest(400, f"{unknown[0]!r} is not counted here", "engagement")
+    page = report.get("page")
+    if not isinstance(page, str) or not is_local_path(page):
+        raise BadRequest(400, "must be a path on this site, such as /pricing", "engagement.page")
+    page = page.split("?", 1)[0].split("#", 1)[0]
+    ms = report.get("ms")
+    if type(ms) is not int or ms < 0:
+        raise BadRequest(400, "must be a whole number of milliseconds, 0 or more", "engagement.ms")
+    scroll = report.get("scroll")
+    if type(scroll) is not int or not 0 <= scroll <= 100:
+        raise BadRequest(400, "must be a whole percent from 0 to 100", "engagement.scroll")
+    return page, min(ms, MAX_ENGAGED_MS), scroll
 
 
 def _sent_page(value: Any, field: str) -> str:
