@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..errors import QueryError
-from .model import Query
+from .model import TIME_METRICS, Query
 from .results import time_labels
 
 Table = list[tuple[tuple[str, ...], dict[str, Any]]]
@@ -69,18 +69,23 @@ def compared(
             bucket = then_to_now.get(labels[time])
             if bucket is not None:
                 now_labels = (*labels[:time], bucket, *labels[time + 1 :])
-                rows.setdefault(now_labels, dict.fromkeys(query.metrics, 0))
+                rows.setdefault(now_labels, {m: _nothing(m) for m in query.metrics})
     answer: Table = []
     for labels, values in rows.items():
         old_labels = then_labels(labels)
         old = before.get(old_labels, {})
         comparison = {
             "dimensions": list(old_labels),
-            "metrics": [old.get(metric, 0) for metric in query.metrics],
+            "metrics": [old.get(metric, _nothing(metric)) for metric in query.metrics],
             "change": [_change(m, values.get(m), old.get(m)) for m in query.metrics],
         }
         answer.append((labels, {**values, "comparison": comparison}))
     return answer
+
+
+def _nothing(metric: str) -> float | None:
+    """A metric's value where nothing was counted: a mean of nothing is null."""
+    return None if metric in TIME_METRICS else 0
 
 
 def _change(metric: str, now: Any, then: Any) -> float:

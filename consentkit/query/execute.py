@@ -22,6 +22,7 @@ from .matching import matcher
 from .model import (
     NEGATED,
     OPTIONAL_DIMENSIONS,
+    TIME_METRICS,
     AllOf,
     AnyOf,
     Filter,
@@ -133,7 +134,14 @@ def page_view_table(
     table: Table = []
     if not query.dimensions and not labels:
         labels = [()]  # a total is always one row, zero when nothing was counted
+    # A group of engagement reports alone (a page read into the next hour, after the range
+    # began) is a row only when the query asks what was reported.
+    shown = happened > 0
+    if query.dimensions and any(metric in TIME_METRICS for metric in query.metrics):
+        shown |= reports > 0
     for index, row_labels in enumerate(labels):
+        if query.dimensions and not shown[index]:
+            continue
         table.append((row_labels, {
             "visitors": int(unique[index]),
             "pageviews": int(views[index]),

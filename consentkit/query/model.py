@@ -16,7 +16,9 @@ TIME_DIMENSIONS = ("time:hour", "time:day", "time:week", "time:month")
 TIME = "time"  # the natural bucket for the range, as Plausible's API picks it
 CONSENT_DIMENSIONS = ("consent:action", "consent:category")
 DIMENSIONS = VISIT_DIMENSIONS + OPTIONAL_DIMENSIONS + TIME_DIMENSIONS + CONSENT_DIMENSIONS
-PAGEVIEW_METRICS = ("visitors", "pageviews", "percentage", "events")
+# Means of the engagement reported (null where none was): engaged seconds, scroll percent.
+TIME_METRICS = ("time_on_page", "scroll_depth")
+PAGEVIEW_METRICS = ("visitors", "pageviews", "percentage", "events", *TIME_METRICS)
 CONSENT_METRICS = ("decisions", "grant_rate")
 METRICS = PAGEVIEW_METRICS + CONSENT_METRICS
 # What consent statistics are kept by: no OS and no page (a decision is not a page view).

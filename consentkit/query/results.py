@@ -6,7 +6,7 @@ of each group's sketches, never a sum); consent rows are sums from ``plan.py``'s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from .model import Query
 
 _EPOCH = date(1970, 1, 1)
+Row = tuple[tuple[str, ...], dict[str, Any]]
 
 
 def _local_label(dimension: str, hour: int, zone: ZoneInfo) -> str:
@@ -128,6 +129,17 @@ def _row(query: Query, labels: tuple[str, ...], values: dict[str, Any]) -> dict[
     return row
 
 
+def _metric_order(name: str, direction: str) -> Callable[[Row], tuple[bool, Any]]:
+    """A metric's sort key; a mean of nothing (null) comes last either way."""
+    last = direction == "desc"
+
+    def key(row: Row) -> tuple[bool, Any]:
+        value = row[1][name]
+        return (value is not None) == last, 0 if value is None else value
+
+    return key
+
+
 def _ordered(
     query: Query, table: list[tuple[tuple[str, ...], dict[str, Any]]]
 ) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
@@ -139,5 +151,5 @@ def _ordered(
             index = query.dimensions.index(name)
             table.sort(key=lambda row: row[0][index], reverse=direction == "desc")
         else:
-            table.sort(key=lambda row: row[1][name], reverse=direction == "desc")
+            table.sort(key=_metric_order(name, direction), reverse=direction == "desc")
     return table
