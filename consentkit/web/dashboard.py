@@ -69,15 +69,19 @@ RANGES = [
     ("12mo", "12 months"),
     ("custom", "Custom"),
 ]
-PANELS = [  # dimension, title, what one value is called, the two metrics shown
+PANELS = [  # dimension, title, what one value is called, the metrics shown
     ("visit:source", "Sources", "Source", "visitors,percentage"),
-    ("event:page", "Pages", "Page", "visitors,percentage"),
+    ("event:page", "Pages", "Page", "visitors,percentage,time_on_page,scroll_depth"),
     ("event:goal", "Goals", "Goal", "visitors,events"),
     ("visit:country", "Countries", "Country", "visitors,percentage"),
     ("visit:device", "Devices", "Device", "visitors,percentage"),
     ("visit:browser", "Browsers", "Browser", "visitors,percentage"),
     ("visit:os", "Operating systems", "OS", "visitors,percentage"),
 ]
+
+NOTES = {  # what a panel's numbers are, where they are more than visitors and a share
+    "event:page": '<p class="note">Visitors, their share, time on page, scroll depth</p>',
+}
 
 DASHBOARD = """<body data-api="{api}">
 <header class="top">
@@ -107,6 +111,10 @@ DASHBOARD = """<body data-api="{api}">
 </div>
 <div class="total ratio"><span class="name">Views per visitor</span>
 <strong id="total-ratio">&ndash;</strong> <span id="change-ratio" class="change"></span></div>
+<div class="total time"><span class="name">Time on page</span>
+<strong id="total-time">&ndash;</strong> <span id="change-time" class="change"></span></div>
+<div class="total scroll"><span class="name">Scroll depth</span>
+<strong id="total-scroll">&ndash;</strong> <span id="change-scroll" class="change"></span></div>
 </section>
 <section class="panel wide" aria-labelledby="h-time">
 <h2 id="h-time">Visitors and page views <span id="range-label" class="sub"></span></h2>
@@ -130,7 +138,7 @@ DASHBOARD = """<body data-api="{api}">
 
 PANEL = """<section class="panel" data-dimension="{dimension}" data-label="{label}"
  data-metrics="{metrics}" aria-labelledby="h-{id}">
-<h2 id="h-{id}">{title}</h2>
+<h2 id="h-{id}">{title}</h2>{note}
 <ol class="bars" aria-label="{title} by visitors"></ol>
 </section>"""
 
@@ -144,7 +152,14 @@ def _range_buttons() -> str:
 
 def _panels() -> str:
     return "\n".join(
-        PANEL.format(dimension=d, title=t, label=label, metrics=m, id=d.replace(":", "-"))
+        PANEL.format(
+            dimension=d,
+            title=t,
+            label=label,
+            metrics=m,
+            id=d.replace(":", "-"),
+            note=NOTES.get(d, ""),
+        )
         for d, t, label, m in PANELS
     )
 

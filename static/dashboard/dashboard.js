@@ -88,7 +88,8 @@
     $("#status").textContent = "Loading…";
     document.body.classList.add("loading");
     const batch = [
-      { ...base, metrics: ["visitors", "pageviews"], include: COMPARE },
+      { ...base, metrics: ["visitors", "pageviews", "time_on_page", "scroll_depth"],
+        include: COMPARE },
       { ...base, metrics: ["visitors", "pageviews"], dimensions: [time],
         include: { ...COMPARE, time_labels: true } },
       ...panels.map((panel) => ({
@@ -132,9 +133,10 @@
   /* ---- totals ---- */
 
   function drawTotals(answer) {
-    const row = answer.results[0] || { metrics: [0, 0] };
-    const [visitors, pageviews] = row.metrics;
-    const [before, beforeViews] = row.comparison ? row.comparison.metrics : [0, 0];
+    const row = answer.results[0] || { metrics: [0, 0, null, null] };
+    const [visitors, pageviews, seconds, scrolled] = row.metrics;
+    const [before, beforeViews, secondsBefore, scrolledBefore] = row.comparison
+      ? row.comparison.metrics : [0, 0, null, null];
     const ratio = (v, p) => (v ? p / v : 0);
     $("#total-visitors").textContent = number.format(visitors);
     $("#total-pageviews").textContent = number.format(pageviews);
@@ -142,7 +144,24 @@
     drawChange("visitors", visitors, before);
     drawChange("pageviews", pageviews, beforeViews);
     drawChange("ratio", ratio(visitors, pageviews), ratio(before, beforeViews));
-    shown.totals = { visitors, pageviews, before, beforeViews };
+    // Means of the engagement reported (null: none was, e.g. a site without events.js).
+    $("#total-time").textContent = duration(seconds);
+    $("#total-scroll").textContent = percent(scrolled);
+    drawChange("time", seconds || 0, secondsBefore || 0);
+    drawChange("scroll", scrolled || 0, scrolledBefore || 0);
+    shown.totals = { visitors, pageviews, before, beforeViews, seconds, scrolled };
+  }
+
+  /** Seconds as people read them: "45s", "2m 05s"; "–" when nothing was reported. */
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) return "–";
+    const whole = Math.round(seconds);
+    if (whole < 60) return `${whole}s`;
+    return `${Math.floor(whole / 60)}m ${String(whole % 60).padStart(2, "0")}s`;
+  }
+
+  function percent(value) {
+    return value === null || value === undefined ? "–" : `${Math.round(value)}%`;
   }
 
   // "+12% on the previous period", in words too (an arrow alone says nothing to a reader).
@@ -344,7 +363,7 @@
     const chosen = state.filters.find((f) => f.dimension === dimension);
     list.replaceChildren(...answer.results.map((row) => {
       const value = row.dimensions[0];
-      const [visitors, second] = row.metrics;
+      const [visitors, second, seconds, scrolled] = row.metrics;
       const isGoal = dimension === "event:goal"; // its second number: how many times reached
       const name = display(dimension, value);
       const item = el("li", { "data-value": value });
@@ -364,6 +383,12 @@
                     el("span", { class: "sr" }, " visitors, "),
                     el("span", { class: "pct" },
                        isGoal ? `${number.format(second)} times` : `${Math.round(second)}%`));
+      if (row.metrics.length > 2) { // pages: how long they were read, and how far
+        button.append(el("span", { class: "sr" }, ", time on page "),
+                      el("span", { class: "engaged" }, duration(seconds)),
+                      el("span", { class: "sr" }, ", scroll depth "),
+                      el("span", { class: "engaged" }, percent(scrolled)));
+      }
       button.addEventListener("click", () =>
         addFilter({ dimension, value, label: panel.dataset.label, name }));
       item.append(button);
@@ -531,18 +556,18 @@
 
   function csv() {
     const lines = [["section", "value", "visitors", "pageviews", "percentage", "events",
-                    "visitors_previous_period"]];
+                    "visitors_previous_period", "time_on_page", "scroll_depth"]];
     const t = shown.totals;
-    if (t) lines.push(["Totals", "", t.visitors, t.pageviews, "", "", t.before]);
+    if (t) lines.push(["Totals", "", t.visitors, t.pageviews, "", "", t.before, t.seconds, t.scrolled]);
     for (const p of shown.time || []) {
       lines.push(["Time", p.label, p.visitors, p.pageviews, "", "", p.previous]);
     }
     for (const [panel, results] of shown.panels) {
       const isGoal = panel.dataset.dimension === "event:goal";
       for (const row of results) {
-        const [visitors, second] = row.metrics;
+        const [visitors, second, seconds, scrolled] = row.metrics;
         lines.push([$("h2", panel).textContent, row.dimensions[0], visitors, "",
-                    isGoal ? "" : second, isGoal ? second : "", ""]);
+                    isGoal ? "" : second, isGoal ? second : "", "", seconds, scrolled]);
       }
     }
     return lines.map((line) => line.map(csvCell).join(",")).join("\r\n") + "\r\n";
