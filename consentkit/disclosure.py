@@ -26,6 +26,7 @@ from .consent.categories import (
 from .consent.cookies import DECISION_COOKIE, ID_COOKIE
 from .disclosure_html import (
     COLUMNS,
+    ENGAGEMENT_KEPT,
     SOURCES_KEPT,
     cells_of,
     disclosure_html,
@@ -127,7 +128,11 @@ class Disclosure:
 
         ours = {
             NECESSARY: own(DECISION_COOKIE, DECISION_PURPOSE, decision_max_age),
-            ANALYTICS: own(ID_COOKIE, ID_PURPOSE + (SOURCES_KEPT if sources else ""), id_max_age),
+            ANALYTICS: own(
+                ID_COOKIE,
+                ID_PURPOSE + ENGAGEMENT_KEPT + (SOURCES_KEPT if sources else ""),
+                id_max_age,
+            ),
         }
         listed = []
         for category in categories.all:

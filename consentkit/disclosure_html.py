@@ -15,6 +15,11 @@ from .locales.pages import FALLBACK, PageTexts, shipped_page_texts
 DAY = 24 * 3600
 MONTH_DAYS = 365.25 / 12
 COLUMNS = ("Cookie", "Purpose", "Lifetime", "Provider", "Domains", "Paths")
+# Said of consentkit_id: the engagement reports of events.js (time on page, scroll depth).
+ENGAGEMENT_KEPT = (
+    " How long a page is in front of you and how far you scroll it are added to that page's"
+    " totals; no visit or visit duration is recorded."
+)
 # Said of consentkit_id when the site keeps where visitors come in from (sources=True).
 SOURCES_KEPT = (
     " When you arrive from another site, its name (such as Google) or the campaign in the"
@@ -109,6 +114,8 @@ class _Words:
             (this_site, this_site) if cells[2] == "this site" else (cells[2], cells[3])
         )
         purpose = self.text(f"purpose_{cookie.name}")
+        if ENGAGEMENT_KEPT in cookie.purpose:
+            purpose += " " + self.text("purpose_engagement")
         if cookie.purpose.endswith(SOURCES_KEPT):
             purpose += " " + self.text("purpose_sources")
         return [purpose, lifetime, provider, domains, cells[4]]

@@ -266,3 +266,15 @@ def test_reports_add_up_in_blocks_and_in_rollups(store_url):
         assert b"v1" not in decompressed_cube(store_url)
     finally:
         store.close()
+
+
+async def test_the_cookie_policy_says_what_is_measured_of_time_spent(store_url):
+    async with visit(site(store_url)) as browser:
+        policy = (await browser.get("/consentkit/cookies?format=md")).text
+        listed = (await browser.get("/consentkit/cookies?format=json")).json()
+        page = await browser.get(
+            "/consentkit/cookies", headers={"accept": "text/html", "accept-language": "fr"}
+        )
+    assert "how far you scroll it are added to that page's totals" in policy
+    assert "no visit or visit duration is recorded" in str(listed)
+    assert "jusqu’où vous la faites défiler" in page.text
