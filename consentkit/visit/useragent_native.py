@@ -33,7 +33,7 @@ from typing import Any, Literal
 from ua_parser import user_agent_parser as python_parsers
 from ua_parser_rs import DeviceExtractor, OSExtractor
 
-from .useragent_patterns import NativePattern, native_pattern
+from .useragent_patterns import NativePattern, native_pattern, printable_ascii
 
 __all__ = ["NativeParsers"]
 
@@ -229,12 +229,19 @@ class NativeParsers:
         # OS list too (both in "patch_minor"), the device list through DeviceExtractor
         # (position in "brand", checked groups in "model").
         self._browser_extractor = OSExtractor(
-            (rule.pattern, rule.family, str(n), rule.checked or _UNUSED, _UNUSED, _UNUSED)
+            (
+                printable_ascii(rule.pattern),
+                rule.family,
+                str(n),
+                rule.checked or _UNUSED,
+                _UNUSED,
+                _UNUSED,
+            )
             for n, rule in enumerate(self._browsers.rules)
         )
         self._system_extractor = OSExtractor(
             (
-                rule.pattern,
+                printable_ascii(rule.pattern),
                 rule.family,
                 *rule.versions,
                 f"{n}{_FIELD}{rule.checked}" if rule.checked else str(n),
@@ -242,7 +249,13 @@ class NativeParsers:
             for n, rule in enumerate(self._systems.rules)
         )
         self._device_extractor = DeviceExtractor(
-            (rule.pattern, _ignore_case(parser), rule.family, str(n), rule.checked or _UNUSED)
+            (
+                printable_ascii(rule.pattern),
+                _ignore_case(parser),
+                rule.family,
+                str(n),
+                rule.checked or _UNUSED,
+            )
             for n, (parser, rule) in enumerate(zip(devices, self._devices.rules, strict=True))
         )
 
