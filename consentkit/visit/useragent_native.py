@@ -180,11 +180,13 @@ def _system_rule(parser: Any) -> _Rule:
     # The version is read for Windows: Python takes a replacement through MultiReplace(),
     # or else group k when match.lastindex >= k ("" when it matched nothing, where Rust
     # says None): trusted when there is no such group.
-    native = native_pattern(parser.user_agent_re.pattern)
-    rule = _family_rule(native, parser.os_replacement)
     replacement = parser.os_replacement
     if replacement and "$" not in replacement and replacement != "Windows":
-        return rule  # never Windows: no version needed
+        # Never Windows: no version needed, and so no group (each costs the engine).
+        native = native_pattern(parser.user_agent_re.pattern, keep=())
+        return _family_rule(native, replacement)
+    native = native_pattern(parser.user_agent_re.pattern)
+    rule = _family_rule(native, replacement)
     replacements = (parser.os_v1_replacement, parser.os_v2_replacement, parser.os_v3_replacement)
     major, minor, patch = (_renumbered(r, native) if r else _NONE for r in replacements)
     trusted = all(
