@@ -18,6 +18,9 @@ match, with the same groups. Otherwise (rare) the caller must ask Python. A lead
 the end of the header). A long repeat that cannot be checked (inside a repeated group, or
 of a group) is kept bounded, written ``{00,100}`` so that ``ua_parser_rs`` leaves it be.
 Groups whose text nobody reads are made non-capturing: each one costs the engine time.
+
+:func:`printable_ascii` then narrows every class to printable ASCII, all the engine is
+ever given: the same matches there, with far smaller automata than Unicode classes make.
 """
 
 from __future__ import annotations
