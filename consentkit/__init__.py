@@ -11,6 +11,7 @@ from .errors import ConfigurationError, ConsentkitError, QueryError, StoreError
 from .middleware import ConsentMiddleware
 from .settings import ConsentSettings
 from .store import Store, open_store
+from .tracking import track
 
 __all__ = [
     "Category",
@@ -26,5 +27,6 @@ __all__ = [
     "Store",
     "StoreError",
     "open_store",
+    "track",
 ]
 __version__ = "0.1.0"

@@ -24,7 +24,14 @@ from .consent.categories import (
     Cookie,
 )
 from .consent.cookies import DECISION_COOKIE, ID_COOKIE
-from .disclosure_html import COLUMNS, cells_of, disclosure_html, lifetime_parts, listed_cookies
+from .disclosure_html import (
+    COLUMNS,
+    SOURCES_KEPT,
+    cells_of,
+    disclosure_html,
+    lifetime_parts,
+    listed_cookies,
+)
 from .locales.pages import FALLBACK, PageTexts
 from .settings import ConsentSettings, check_option, default_of
 
@@ -71,6 +78,7 @@ class Disclosure:
             decision_max_age=settings.decision_max_age,
             id_max_age=settings.id_max_age,
             cookie_domain=settings.cookie_domain,
+            sources=settings.sources,
         )
 
     @classmethod
@@ -106,6 +114,7 @@ class Disclosure:
         decision_max_age: int | None,
         id_max_age: int | None,
         cookie_domain: str | None,
+        sources: bool = True,
     ) -> Disclosure:
         def own(name: str, purpose: str, seconds: int | None) -> Cookie:
             return Cookie(
@@ -118,7 +127,7 @@ class Disclosure:
 
         ours = {
             NECESSARY: own(DECISION_COOKIE, DECISION_PURPOSE, decision_max_age),
-            ANALYTICS: own(ID_COOKIE, ID_PURPOSE, id_max_age),
+            ANALYTICS: own(ID_COOKIE, ID_PURPOSE + (SOURCES_KEPT if sources else ""), id_max_age),
         }
         listed = []
         for category in categories.all:

@@ -15,6 +15,11 @@ from .locales.pages import FALLBACK, PageTexts, shipped_page_texts
 DAY = 24 * 3600
 MONTH_DAYS = 365.25 / 12
 COLUMNS = ("Cookie", "Purpose", "Lifetime", "Provider", "Domains", "Paths")
+# Said of consentkit_id when the site keeps where visitors come in from (sources=True).
+SOURCES_KEPT = (
+    " When you arrive from another site, its name (such as Google) or the campaign in the"
+    " link is counted with your first page view; never the address of the page you came from."
+)
 
 
 def disclosure_html(
@@ -103,7 +108,10 @@ class _Words:
         provider, domains = (
             (this_site, this_site) if cells[2] == "this site" else (cells[2], cells[3])
         )
-        return [self.text(f"purpose_{cookie.name}"), lifetime, provider, domains, cells[4]]
+        purpose = self.text(f"purpose_{cookie.name}")
+        if cookie.purpose.endswith(SOURCES_KEPT):
+            purpose += " " + self.text("purpose_sources")
+        return [purpose, lifetime, provider, domains, cells[4]]
 
 
 def _html_category(category: Category, words: _Words) -> str:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +22,12 @@ SITE_KEY = "consentkit"  # scope key of the site's consentkit links, for templat
 
 @dataclass(frozen=True, slots=True)
 class SiteLinks:
-    """What template helpers need to link to consentkit (found at ``scope["consentkit"]``)."""
+    """What template helpers need to link to consentkit, and ``consentkit.track()`` to count
+    a goal (found at ``scope["consentkit"]``)."""
 
     prefix: str
     banner_script: str  # the banner's URL, with its content hash: cached for a year
+    track: Callable[[Any, str], bool] | None = None  # what consentkit.track() calls
 
 
 def refuse_inner_litestar_layer(app: object) -> None:

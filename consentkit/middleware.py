@@ -44,10 +44,12 @@ from .store.retention import PeriodicPurge
 from .visit.classify import VisitorClassifier
 from .visit.pages import page_of
 from .visit.request import COOKIE, USER_AGENT, Visit, VisitReader
+from .visit.sources import NO_ORIGIN, SourceReader
 from .web.admin import AdminEndpoints
 from .web.admin_auth import AdminAuth
 from .web.bodies import BodyLimits
 from .web.endpoints import ConsentEndpoints
+from .web.events import EventCounter
 from .web.pages import PrivacyPages
 from .web.rights import VisitorRights
 from .web.static_files import banner_site, load_banner_files
@@ -101,6 +103,8 @@ class ConsentMiddleware:
             services=self.categories.services,
         )
         self.reader = VisitReader(self.codec, settings.country_header)
+        # Where a counted page view came in from (None: sources=False, nothing read).
+        self.origin_of = SourceReader().origin if settings.sources else None
         self.enforcer = CookieEnforcer(self.categories, undeclared=settings.undeclared_cookies)
         self.expiry = CookieExpiry(self.categories)
         self.cookies = CookieHeaders(
@@ -138,6 +142,7 @@ class ConsentMiddleware:
         self.links = SiteLinks(
             settings.prefix,
             f"{settings.prefix}/banner.js?v={banner_files['banner.js'].version}",
+            self.track,
         )
         disclosure = Disclosure.of(settings)
         pages = PrivacyPages(settings, disclosure, banner_files["banner.js"])
@@ -154,6 +159,14 @@ class ConsentMiddleware:
             disclosure=disclosure,
             pages=pages,
         )
+        self.events = EventCounter(
+            buffer=self.counter,
+            classifier=self.visitor,
+            visitor_key=self.visitor_key,
+            clock=clock,
+            page=lambda visit: page_of(visit.scope, settings.page),
+        )
+        self.endpoints.routes.add("event", {"POST": self.events.receive})
         auth = settings.admin_token and AdminAuth(
             settings.admin_token, signer=keys.admin_signer(), prefix=settings.prefix
         )
@@ -260,6 +273,12 @@ class ConsentMiddleware:
                 self.count(message, visit, is_html, added)
             except Exception:  # counting must never break the page it counts
                 logger.exception("consentkit: a page view could not be counted")
+        elif is_html:  # a crawler is counted apart (bots_filtered), decision or none
+            known = visit.known
+            if known.is_bot is None:  # its user agent not classified yet: once per visitor
+                known.is_bot = self.visitor.agent(visit.header(USER_AGENT)).is_bot
+            if known.is_bot and is_counted_response(message, visit):
+                self.counter.count_bot(int(self.clock() // 3600))
         if added or changed:
             if added:
                 raw = [*raw, *[(b"set-cookie", value.encode("latin-1")) for value in added]]
@@ -269,11 +288,8 @@ class ConsentMiddleware:
         """Count the page view, when it is one; ``added`` gets the cookies to set."""
         analytics = ANALYTICS in visit.consent.categories
         id_cookie = visit.id_cookie
-        if not analytics:
-            if id_cookie is not None:
-                added.append(self.cookies.expire(ID_COOKIE, secure=visit.secure))
-            if not self.count_refused:
-                return
+        if not analytics and id_cookie is not None:
+            added.append(self.cookies.expire(ID_COOKIE, secure=visit.secure))
         scope = visit.scope
         if not (is_html and scope["method"] == "GET" and 200 <= message["status"] < 300):
             return
@@ -289,10 +305,12 @@ class ConsentMiddleware:
                 agent.os,
             )
             known.visitor = self.visitor_key(id_cookie) if id_cookie else None
-        hour = int(self.clock() // 3600)
-        if known.is_bot:
-            self.counter.count_bot(hour)
+        if known.is_bot:  # every crawler is counted apart, decision or none
+            self.counter.count_bot(int(self.clock() // 3600))
             return
+        if not analytics and not self.count_refused:
+            return
+        hour = int(self.clock() // 3600)
         visitor = None
         if analytics:
             visitor = known.visitor
@@ -300,7 +318,12 @@ class ConsentMiddleware:
                 fresh = new_token()
                 added.append(self.cookies.visitor_id(fresh, secure=visit.secure))
                 visitor = self.visitor_key(fresh)
-        self.counter.count(hour, segment, page_of(scope, self.settings.page), visitor)
+        origin = NO_ORIGIN if self.origin_of is None else self.origin_of(scope)
+        self.counter.count(hour, segment, page_of(scope, self.settings.page), visitor, origin)
+
+    def track(self, scope: Scope, name: str) -> bool:
+        """``consentkit.track(request, name)`` for a request of this middleware's app."""
+        return self.events.track(self.reader.read(scope, endpoint=True), name)
 
     def startup(self) -> None:
         """Start the flusher, the purge and the spool's drain (each a no-op once running)."""
@@ -317,6 +340,12 @@ class ConsentMiddleware:
         await self.counter.stop()
         if self.spool is not None:
             await self.spool.stop()
+
+
+def is_counted_response(message: Message, visit: Visit) -> bool:
+    """A ``GET`` answered 2xx (with HTML, the caller checks): what a page view is."""
+    status: int = message["status"]
+    return visit.scope["method"] == "GET" and 200 <= status < 300
 
 
 async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:

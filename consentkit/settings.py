@@ -64,6 +64,7 @@ class ConsentSettings:
     cookie_domain: str | None = None
     vary_cookie: bool = True
     count_refused: bool = False
+    sources: bool = True
     honour_dnt: bool = False
     undeclared_cookies: Undeclared = "allow"
     decision_spool: str | None = "auto"
@@ -250,6 +251,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "cookie_domain": _matches(_DOMAIN, "example.com", optional=True),
     "vary_cookie": _is_bool,
     "count_refused": _is_bool,
+    "sources": _is_bool,
     "honour_dnt": _is_bool,
     "undeclared_cookies": _one_of(*UNDECLARED_MODES),
     "decision_spool": _spool,

@@ -54,12 +54,15 @@ async def test_counts_equal_the_consented_html_gets(make_site, store_url):
         await bot.get("/items/9")
         store = open_store(store_url)
         await eventually(
-            lambda: store.query(TOTALS)["results"][0]["metrics"][1] >= sent,
-            what="the flush of the page views",
+            lambda: (
+                store.query(TOTALS)["results"][0]["metrics"][1] >= sent
+                and store.query(TOTALS)["meta"]["bots_filtered"] >= 2
+            ),
+            what="the flush of the page views and the crawler's",
         )
         totals = store.query(TOTALS)
         assert totals["results"] == [{"dimensions": [], "metrics": [3, sent]}]
-        assert totals["meta"]["bots_filtered"] == 0  # the bot had not consented
+        assert totals["meta"]["bots_filtered"] == 2  # every crawler, consent or none
         for manager, _ in visitors:
             await manager.__aexit__(None, None, None)
 

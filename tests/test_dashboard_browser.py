@@ -6,6 +6,7 @@ with the middleware's clock) is sent first; the expected numbers are counted fro
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import tempfile
@@ -300,13 +301,16 @@ def test_the_dashboard_draws_the_traffic(chromium, site):
         assert errors == [] and page.evaluate("window.__violations") == []
 
         # ---- a store that cannot answer the consent query leaves the rest of the page working
-        def refuse_consent(route):
-            if "consent:category" in (route.request.post_data or ""):
-                route.fulfill(
-                    status=400, json={"error": "unknown dimension", "field": "dimensions[0]"}
-                )
-            else:
-                route.continue_()
+        def refuse_consent(route):  # the consent query's place in the batch answers an error
+            response = route.fetch()
+            asked = json.loads(route.request.post_data or "[]")
+            answers = [
+                {"error": "unknown dimension", "field": "dimensions[0]"}
+                if "consent:category" in json.dumps(query)
+                else answer
+                for query, answer in zip(asked, response.json(), strict=True)
+            ]
+            route.fulfill(response=response, json=answers)
 
         page.route("**/consentkit/api/query", refuse_consent)
         page.reload()

@@ -107,7 +107,7 @@ def label(dimension: str, row: dict) -> str:
     if dimension == "time:week":
         return (day - timedelta(days=day.weekday())).isoformat()
     if dimension == "time:month":
-        return day.isoformat()[:7]
+        return day.replace(day=1).isoformat()
     return row[dimension]
 
 

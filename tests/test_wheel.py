@@ -138,6 +138,7 @@ def test_the_installed_wheel_serves_the_banner_and_the_dashboard(installed, tmp_
             ("banner.js", rjsmin.jsmin),
             ("banner.css", rcssmin.cssmin),
             ("consent-defaults.js", rjsmin.jsmin),
+            ("events.js", rjsmin.jsmin),
         ]:
             response = httpx.get(f"{server.url}/consentkit/{name}")
             assert response.status_code == 200, (name, server.log())

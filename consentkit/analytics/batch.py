@@ -12,20 +12,28 @@ from .hll import Ranks
 # Who saw a page, as the cube keeps it: (country, device, browser, os). Nothing here identifies
 # a person. A plain tuple: one is built per counted page view.
 Segment = tuple[str, str, str, str]
-SEGMENT_FIELDS = ("country", "device", "browser", "os")
+# Where a visitor came in from (source, UTM medium, UTM campaign): the site's name, never a
+# referring page; set on the page view that brought them in, "" on the others.
+Origin = tuple[str, str, str]
+NO_ORIGIN: Origin = ("", "", "")
+# What the buffer numbers per batch: the segment, the origin and the event ("" for a page
+# view, else the goal's name). A value "" is stored as number 0: none.
+Traits = tuple[str, str, str, str, str, str, str, str]
+SEGMENT_FIELDS = ("country", "device", "browser", "os", "source", "medium", "campaign", "event")
+OPTIONAL_FIELDS = frozenset(SEGMENT_FIELDS[4:])  # where "" means none: value number 0
 
 
 @dataclass(frozen=True, slots=True)
 class CubeBatch:
-    """One flush's page views, one cell per (hour, segment, page), keyed by the batch's own
-    numbers: cell ``i`` is hour ``hours[i]``, segment ``segments[segment[i]]`` and page
+    """One flush's page views and events, one cell per (hour, traits, page), keyed by the
+    batch's own numbers: cell ``i`` is hour ``hours[i]``, traits ``segments[segment[i]]`` and page
     ``pages[page[i]]``; the store turns names into its value numbers (``cube.hour_blocks``).
 
     ``entry_counts``, ``registers`` and ``ranks`` are the cells' visitor sketches as sparse
     entries (see ``cells.Cells``); a visitor is never there, only a register and a rank.
     """
 
-    segments: Sequence[Segment]
+    segments: Sequence[Traits]
     pages: Sequence[str]
     hours: Ints
     segment: Ints

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..background import Repeating
-from .batch import PageViewSink, Segment
+from .batch import NO_ORIGIN, Origin, PageViewSink, Segment, Traits
 from .cube import HOUR_BITS, NUMBER_BITS, NUMBER_MASK, cube_batch
 
 logger = logging.getLogger("consentkit")
@@ -33,7 +33,7 @@ logger = logging.getLogger("consentkit")
 class _Counted:
     """One batch of counted page views, as the request path left it."""
 
-    segments: list[Segment]  # segment number -> segment
+    segments: list[Traits]  # segment number -> segment, origin and event
     pages: list[str]  # page number -> page
     cells: array[int]  # packed cell (see cube_batch.pack), per page view with a visitor
     visitors: array[int]  # the visitor's 64-bit keyed hash, per page view with a visitor
@@ -69,7 +69,13 @@ class PageViewBuffer:
         self.dropped = 0
         self._dropped_reported = 0
         self._room = max_pending  # page views that may still be counted before dropping
+        # Each batch numbers its traits (segment, origin, event) in ``_traits``; a plain
+        # page view (most of them) finds its number by its segment alone, a way in by its
+        # origin then its segment: no tuple is built for either (see ``count``).
+        self._traits: list[Traits] = []
         self._segments: dict[Segment, int] = {}
+        self._landings: dict[Origin, dict[Segment, int]] = {}
+        self._goals: dict[Traits, int] = {}
         self._pages: dict[str, int] = {}
         self._cells: array[int] = array("q")
         self._visitors: array[int] = array("Q")
@@ -79,17 +85,36 @@ class PageViewBuffer:
         self._flush_lock = asyncio.Lock()
         self._repeating = Repeating(self.flush, interval=interval, what="flushing page views")
 
-    def count(self, hour: int, segment: Segment, page: str, visitor: int | None) -> None:
-        """One page view; ``visitor`` is the visitor's keyed hash, None when anonymous."""
+    def count(
+        self,
+        hour: int,
+        segment: Segment,
+        page: str,
+        visitor: int | None,
+        origin: Origin = NO_ORIGIN,
+        event: str = "",
+    ) -> None:
+        """One page view, or with ``event`` a custom event (a goal) on ``page``; ``visitor``
+        is the visitor's keyed hash, None when anonymous; ``origin`` where the visitor came
+        in from, on the page view that brought them."""
         if self._room <= 0:
             self.dropped += 1
             return
         self._room -= 1
         if hour >> HOUR_BITS:  # negative, or past 2209: it would not fit in the packed cell
             raise ValueError(f"hour {hour} is outside the cube's range")
-        s = self._segments.get(segment)
+        table: dict[Any, int]
+        key: Any = segment  # a Segment, or for a goal its Traits
+        if event:  # a goal: rare enough to be keyed by all its traits
+            table, key = self._goals, segment + origin + (event,)
+        elif origin[0]:  # the page view that brought the visitor in
+            table = self._landings.get(origin) or self._landings.setdefault(origin, {})
+        else:
+            table = self._segments
+        s = table.get(key)
         if s is None:
-            s = self._segments[segment] = len(self._segments)
+            s = table[key] = len(self._traits)
+            self._traits.append(segment + origin + (event,))
         p = self._pages.get(page)
         if p is None:
             p = self._pages[page] = len(self._pages)
@@ -115,14 +140,15 @@ class PageViewBuffer:
 
     def _take(self) -> _Counted:
         counted = _Counted(
-            list(self._segments),
+            self._traits,
             list(self._pages),
             self._cells,
             self._visitors,
             self._anonymous,
             self._bots,
         )
-        self._segments, self._pages, self._bots = {}, {}, {}
+        self._traits, self._segments, self._landings, self._goals = [], {}, {}, {}
+        self._pages, self._bots = {}, {}
         self._cells, self._visitors, self._anonymous = array("q"), array("Q"), array("q")
         return counted
 
@@ -193,7 +219,7 @@ def _renumber(names: dict[Any, int], items: list[Any]) -> NDArray[np.int64]:
 
 def _merge(batches: list[_Counted]) -> _Counted:
     """Batches kept for a retry and the newest one, as one (segments and pages renumbered)."""
-    segments: dict[Segment, int] = {}
+    segments: dict[Traits, int] = {}
     pages: dict[str, int] = {}
     merged = _Counted([], [], array("q"), array("Q"), array("q"), {})
     for counted in batches:

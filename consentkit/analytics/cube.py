@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from ..storable import storable_text
 from . import hll
-from .batch import SEGMENT_FIELDS, CubeBatch, Segment
+from .batch import SEGMENT_FIELDS, CubeBatch, Traits
 from .cells import KEYS, Cells, no_registers
 
 NUMBER_BITS = 21  # segments and pages are numbered per batch, below 2**21 each
@@ -32,7 +32,7 @@ def pack(hour: int, segment: int, page: int) -> int:
 
 
 def cube_batch(
-    segments: Sequence[Segment],
+    segments: Sequence[Traits],
     pages: Sequence[str],
     cells: NDArray[np.int64],
     visitors: NDArray[np.uint64],
@@ -109,14 +109,9 @@ def _storable(
     return list(numbers), np.array(renumbered, dtype=np.int64)
 
 
-def _storable_segment(segment: Segment) -> Segment:
-    country, device, browser, os = segment
-    return (
-        storable_text(country),
-        storable_text(device),
-        storable_text(browser),
-        storable_text(os),
-    )
+def _storable_segment(traits: Traits) -> Traits:
+    country, device, browser, os, source, medium, campaign, event = map(storable_text, traits)
+    return (country, device, browser, os, source, medium, campaign, event)
 
 
 def _renumber(

@@ -18,7 +18,17 @@ from numpy.typing import NDArray
 
 from ..analytics.cells import KEYS, Cells, concat, group_rows, sums, take, visitors
 from ..analytics.rollups import KINDS, SEGMENT, SEGMENT_KEYS, TOTAL, page_views, rollup
-from .model import AllOf, AnyOf, Condition, Filter, Negation, Query, filter_dimensions
+from .matching import matcher
+from .model import (
+    NEGATED,
+    OPTIONAL_DIMENSIONS,
+    AllOf,
+    AnyOf,
+    Filter,
+    Negation,
+    Query,
+    filter_dimensions,
+)
 from .results import time_label
 
 # query dimension -> the cube's key column
@@ -31,6 +41,7 @@ COLUMNS = {
     "visit:utm_medium": "medium",
     "visit:utm_campaign": "campaign",
     "event:page": "page",
+    "event:goal": "event",
 }
 ROLLUP_OF = {dimension: kind for kind, dimension in KINDS.items() if dimension is not None}
 IN_SEGMENTS = frozenset(d for d, column in COLUMNS.items() if column in SEGMENT_KEYS)
@@ -66,7 +77,9 @@ class CubeReader(Protocol):
 
 def rollup_kind(query: Query) -> str | None:
     """The daily roll-up that answers this query exactly, if one does."""
-    if query.time_zone is not None or "time:hour" in query.dimensions:
+    if query.time_zone is not None or "time:hour" in query.dimensions or query.hours:
+        return None
+    if _reads_events(query):  # roll-ups hold page views only
         return None
     used = {d for d in query.dimensions if not d.startswith("time:")}
     used |= set(filter_dimensions(query.filters))
@@ -84,6 +97,9 @@ def page_view_table(
     """The answer's rows (labels and every metric's value) and what ``meta`` adds."""
     cells, hours = _select(query, reader, first_hour, end_hour)
     keep = _kept(query.filters, cells, reader)
+    for dimension in query.dimensions:
+        if dimension in OPTIONAL_DIMENSIONS:  # a breakdown by source lists the visits with one
+            keep &= cells.key(COLUMNS[dimension]) != 0
     cells, hours = take(cells, keep), hours[keep]
     columns = [_column(dimension, cells, hours, query) for dimension in query.dimensions]
     if columns:
@@ -103,7 +119,11 @@ def page_view_table(
             labels = [labels[i] for i in kept.tolist()] + [(OTHER,) * len(query.dimensions)]
             n = len(labels)
         meta = {"k_anonymity": k_anonymity, "folded_rows": int(small.sum())}
-    views = sums(group, n, cells.count) + sums(group, n, cells.anonymous)
+    happened = sums(group, n, cells.count) + sums(group, n, cells.anonymous)
+    views = happened
+    if _reads_events(query):  # page views are the cells of event 0, the rest are goals
+        is_view = cells.key("event") == 0
+        views = sums(group, n, cells.count * is_view) + sums(group, n, cells.anonymous * is_view)
     unique = visitors(group, n, cells)
     engaged, reports = sums(group, n, cells.engaged_ms), sums(group, n, cells.engagements)
     scrolled = sums(group, n, cells.scroll)
@@ -117,11 +137,18 @@ def page_view_table(
         table.append((row_labels, {
             "visitors": int(unique[index]),
             "pageviews": int(views[index]),
+            "events": int(happened[index]),
             "percentage": round(100 * int(unique[index]) / everyone, 1) if everyone else 0.0,
             "time_on_page": _mean(engaged[index] / 1000, reports[index]),
             "scroll_depth": _mean(scrolled[index], reports[index]),
         }))  # fmt: skip
     return table, meta
+
+
+def _reads_events(query: Query) -> bool:
+    """Whether custom events are read too: for ``events`` (page views and goals, as in
+    Plausible's API) or a query about goals."""
+    return "events" in query.metrics or query.about_goals
 
 
 def _mean(total: float, count: int) -> float | None:
@@ -145,8 +172,9 @@ def _select(
     used = {*query.dimensions, *filter_dimensions(query.filters)}
     keys = ["event", *(COLUMNS[d] for d in sorted(used) if d in COLUMNS)]
     if kind is None:
+        kept = _goals if query.about_goals else _everything if _reads_events(query) else page_views
         for hour, cells in reader.blocks(query.site_id, first_hour, end_hour, keys=keys):
-            parts.append(page_views(cells))
+            parts.append(kept(cells))
             hours.append(np.full(len(parts[-1]), hour, np.int64))
     else:
         for day, cells in reader.rollups(query.site_id, kind, first_hour // 24, end_hour // 24):
@@ -158,6 +186,14 @@ def _select(
             parts.append(rollup(page_views(cells), kind))
             hours.append(np.full(len(parts[-1]), hour - hour % 24, np.int64))
     return concat(parts, keys), np.concatenate(hours) if hours else np.zeros(0, np.int64)
+
+
+def _goals(cells: Cells) -> Cells:
+    return take(cells, cells.key("event") != 0)
+
+
+def _everything(cells: Cells) -> Cells:
+    return cells
 
 
 def _kept(filters: AllOf, cells: Cells, reader: CubeReader) -> NDArray[np.bool_]:
@@ -177,19 +213,12 @@ def _kept(filters: AllOf, cells: Cells, reader: CubeReader) -> NDArray[np.bool_]
         kind = COLUMNS[item.dimension]
         if kind not in values:
             values[kind] = reader.values_of(kind)
-        allowed = [n for n, value in values[kind].items() if _holds(item, value)]
+        holds = matcher(item)
+        allowed = [n for n, value in values[kind].items() if holds(value)]
         inside = np.isin(cells.key(kind), np.array(allowed, dtype=np.int64))
-        return ~inside if item.op == "is_not" else inside
+        return ~inside if item.op in NEGATED else inside
 
     return keeps(filters)
-
-
-def _holds(condition: Condition, value: str) -> bool:
-    """Whether a stored value is what ``is`` or ``contains`` asks for (``is_not`` is the
-    negation of ``is``)."""
-    if condition.op == "contains":
-        return any(wanted in value for wanted in condition.values)
-    return value in condition.values
 
 
 def _column(

@@ -8,10 +8,15 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 VISIT_DIMENSIONS = ("visit:country", "visit:device", "visit:browser", "visit:os", "event:page")
+# Kept only for some page views or events: where a visitor came in from, the goal reached.
+SOURCE_DIMENSIONS = ("visit:source", "visit:utm_medium", "visit:utm_campaign")
+GOAL = "event:goal"
+OPTIONAL_DIMENSIONS = (*SOURCE_DIMENSIONS, GOAL)
 TIME_DIMENSIONS = ("time:hour", "time:day", "time:week", "time:month")
+TIME = "time"  # the natural bucket for the range, as Plausible's API picks it
 CONSENT_DIMENSIONS = ("consent:action", "consent:category")
-DIMENSIONS = VISIT_DIMENSIONS + TIME_DIMENSIONS + CONSENT_DIMENSIONS
-PAGEVIEW_METRICS = ("visitors", "pageviews", "percentage")
+DIMENSIONS = VISIT_DIMENSIONS + OPTIONAL_DIMENSIONS + TIME_DIMENSIONS + CONSENT_DIMENSIONS
+PAGEVIEW_METRICS = ("visitors", "pageviews", "percentage", "events")
 CONSENT_METRICS = ("decisions", "grant_rate")
 METRICS = PAGEVIEW_METRICS + CONSENT_METRICS
 # What consent statistics are kept by: no OS and no page (a decision is not a page view).
@@ -22,14 +27,27 @@ CONSENT_COMPATIBLE = (
     *TIME_DIMENSIONS,
     *CONSENT_DIMENSIONS,
 )
-NAMED_RANGES = ("day", "7d", "30d", "month", "12mo", "all")
+NAMED_RANGES = ("day", "7d", "30d", "month", "6mo", "12mo", "year", "all")
+INCLUDES = ("time_labels", "total_rows", "imports", "comparisons")
+
+Op = Literal["is", "is_not", "contains", "contains_not", "matches", "matches_not"]
+NEGATED = {"is_not": "is", "contains_not": "contains", "matches_not": "matches"}
 
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    op: Literal["is", "is_not", "contains"]
+    """One filter: ``values`` are matched as ``op`` says (for ``matches``, regular
+    expressions); ``case_sensitive=False`` is Plausible's modifier."""
+
+    op: Op
     dimension: str
     values: tuple[str, ...]
+    case_sensitive: bool = True
+
+    @property
+    def positive(self) -> str:
+        """The op this one negates (``is`` for ``is_not``), or the op itself."""
+        return NEGATED.get(self.op, self.op)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +89,13 @@ class Query:
     limit: int
     offset: int
     time_zone: ZoneInfo | None = None  # None: UTC, and buckets are plain hour arithmetic
+    hours: tuple[int, int] | None = None  # ISO timestamps: first hour, first hour after
+    include: frozenset[str] = frozenset()
+
+    @property
+    def about_goals(self) -> bool:
+        """True when the query breaks down or filters by goal: it counts custom events."""
+        return GOAL in self.dimensions or GOAL in filter_dimensions(self.filters)
 
     @property
     def about_consent(self) -> bool:

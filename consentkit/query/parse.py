@@ -5,25 +5,31 @@ Every error names the field that is wrong, so the HTTP API can answer 400 with i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from ..errors import QueryError
 from ..storable import UNSTORABLE
+from .matching import MAX_PATTERN_LENGTH, compile_pattern
 from .model import (
     CONSENT_COMPATIBLE,
     CONSENT_DIMENSIONS,
     CONSENT_METRICS,
     DIMENSIONS,
+    INCLUDES,
     METRICS,
     NAMED_RANGES,
+    NEGATED,
+    TIME,
     AllOf,
     AnyOf,
     Condition,
     Filter,
     Negation,
+    Op,
     Query,
     filter_dimensions,
 )
@@ -39,7 +45,10 @@ _KNOWN_FIELDS = {
     "filters",
     "order_by",
     "pagination",
+    "include",
 }
+OPS = ("is", "is_not", "contains", "contains_not", "matches", "matches_not")
+_COUNTRY = re.compile(r"[A-Za-z]{2}")
 
 
 def parse_query(
@@ -62,17 +71,54 @@ def parse_query(
         raise QueryError("site_id", "must be a non-empty string")
     _check_text(site_id, "site_id")
     metrics = _names(raw.get("metrics"), "metrics", METRICS, required=True)
-    dimensions = _names(raw.get("dimensions", []), "dimensions", DIMENSIONS, required=False)
-    first, last = _date_range(raw.get("date_range"), today)
+    first, last, hours = _date_range(raw.get("date_range"), today, time_zone)
+    natural = _natural_bucket(first, last, hours)
+    dimensions = _names(
+        raw.get("dimensions", []), "dimensions", (*DIMENSIONS, TIME), required=False
+    )
+    dimensions = tuple(natural if d == TIME else d for d in dimensions)
     filters = AllOf(tuple(_filters(raw.get("filters", []), "filters", 0)))
     if categories is not None:
         _check_categories(filters, "filters", frozenset(categories))
-    order_by = _order_by(raw.get("order_by"), metrics, dimensions)
+    order_by = _order_by(raw.get("order_by"), metrics, dimensions, natural)
     limit, offset = _pagination(raw.get("pagination"))
     _check_kind(metrics, dimensions, filters)
+    include = _include(raw.get("include"), dimensions)
+    if "comparisons" in include and any(m in CONSENT_METRICS for m in metrics):
+        raise QueryError("include.comparisons", "is answered for page-view metrics only")
     return Query(
-        site_id, metrics, dimensions, first, last, filters, order_by, limit, offset, time_zone
-    )
+        site_id, metrics, dimensions, first, last, filters, order_by, limit, offset, time_zone,
+        hours, include,
+    )  # fmt: skip
+
+
+def _natural_bucket(first: date, last: date, hours: tuple[int, int] | None) -> str:
+    """What ``time`` stands for: hours for a day or less, days up to 40, else months."""
+    if hours is not None and hours[1] - hours[0] <= 24:
+        return "time:hour"
+    days = (last - first).days + 1
+    return "time:hour" if days <= 1 else "time:day" if days <= 40 else "time:month"
+
+
+def _include(value: Any, dimensions: tuple[str, ...]) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, dict):
+        raise QueryError("include", f"must be an object with any of {', '.join(INCLUDES)}")
+    for name, flag in value.items():
+        if name not in INCLUDES:
+            raise QueryError(f"include.{name}", f"is not one of {', '.join(INCLUDES)}")
+        if name == "comparisons":
+            if flag is not None and flag != {"mode": "previous_period"}:
+                raise QueryError(
+                    "include.comparisons", 'must be {"mode": "previous_period"} or null'
+                )
+        elif not isinstance(flag, bool):
+            raise QueryError(f"include.{name}", "must be true or false")
+    wanted = frozenset(name for name, flag in value.items() if flag)
+    if "time_labels" in wanted and not any(d.startswith("time:") for d in dimensions):
+        raise QueryError("include.time_labels", "needs a time dimension")
+    return wanted
 
 
 def _check_kind(metrics: tuple[str, ...], dimensions: tuple[str, ...], filters: AllOf) -> None:
@@ -87,6 +133,18 @@ def _check_kind(metrics: tuple[str, ...], dimensions: tuple[str, ...], filters: 
             raise QueryError(field, f"{dimension!r} is not kept for consent decisions")
         if not any(consent) and dimension in CONSENT_DIMENSIONS:
             raise QueryError(field, f"{dimension!r} needs the metrics decisions or grant_rate")
+    if all(consent) and _uses_patterns(filters):
+        raise QueryError(
+            "filters", "consent metrics take is, is_not, contains and contains_not, case-sensitive"
+        )
+
+
+def _uses_patterns(item: Filter) -> bool:
+    if isinstance(item, AllOf | AnyOf):
+        return any(_uses_patterns(inner) for inner in item.filters)
+    if isinstance(item, Negation):
+        return _uses_patterns(item.filter)
+    return item.positive == "matches" or not item.case_sensitive
 
 
 def _check_categories(item: Filter, field: str, known: frozenset[str]) -> None:
@@ -118,33 +176,78 @@ def _names(value: Any, field: str, allowed: tuple[str, ...], *, required: bool) 
     return tuple(value)
 
 
-def _date_range(value: Any, today: date) -> tuple[date, date]:
+def _date_range(
+    value: Any, today: date, zone: ZoneInfo | None = None
+) -> tuple[date, date, tuple[int, int] | None]:
+    """First and last day; for ISO timestamps also the hours they cover (to the hour: the
+    cube keeps nothing finer)."""
     if isinstance(value, str):
-        if value == "day":
-            return today, today
-        if value == "7d":
-            return today - timedelta(days=6), today
-        if value == "30d":
-            return today - timedelta(days=29), today
-        if value == "month":
-            return today.replace(day=1), today
-        if value == "12mo":
-            months = today.year * 12 + today.month - 1 - 11
-            return date(months // 12, months % 12 + 1, 1), today
-        if value == "all":
-            return date(1970, 1, 1), today
-        raise QueryError("date_range", f"{value!r} is not one of {', '.join(NAMED_RANGES)}")
+        first = _named_range(value, today)
+        if first is None:
+            raise QueryError("date_range", f"{value!r} is not one of {', '.join(NAMED_RANGES)}")
+        return first, today, None
     if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        if any("T" in v or " " in v for v in value):
+            return _timestamp_range(value[0], value[1], zone)
         try:
             first, last = date.fromisoformat(value[0]), date.fromisoformat(value[1])
         except ValueError:
             raise QueryError("date_range", "dates must be YYYY-MM-DD") from None
         if first > last:
             raise QueryError("date_range", "the first date is after the last")
-        return first, last
+        return first, last, None
     raise QueryError(
         "date_range",
-        f'must be one of {", ".join(NAMED_RANGES)} or ["YYYY-MM-DD", "YYYY-MM-DD"]',
+        f'must be one of {", ".join(NAMED_RANGES)}, ["YYYY-MM-DD", "YYYY-MM-DD"]'
+        " or two ISO 8601 timestamps",
+    )
+
+
+def _named_range(value: str, today: date) -> date | None:
+    """The first day of a named range (which ends today); None for an unknown name."""
+    months_back = {"month": 0, "6mo": 5, "12mo": 11}
+    if value in months_back:
+        months = today.year * 12 + today.month - 1 - months_back[value]
+        return date(months // 12, months % 12 + 1, 1)
+    days_back = {"day": 0, "7d": 6, "30d": 29}
+    if value in days_back:
+        return today - timedelta(days=days_back[value])
+    if value == "year":
+        return today.replace(month=1, day=1)
+    if value == "all":
+        return date(1970, 1, 1)
+    return None
+
+
+def _timestamp_range(
+    start: str, end: str, zone: ZoneInfo | None
+) -> tuple[date, date, tuple[int, int]]:
+    """Plausible's ``["2026-11-01T00:00:00+01:00", "2026-11-01T12:59:59+01:00"]``: the hours
+    from the one holding the start to the one holding the end, both included. A timestamp
+    without an offset is in the site's time zone."""
+    moments = []
+    for text in (start, end):
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise QueryError(
+                "date_range", f"{text[:40]!r} is not an ISO 8601 date or timestamp"
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone or UTC)
+        if not 1970 <= moment.year <= 9000:
+            raise QueryError("date_range", "timestamps must fall between 1970 and 9000")
+        moments.append(moment)
+    first, last = moments
+    if first > last:
+        raise QueryError("date_range", "the first timestamp is after the last")
+    first_hour = int(first.timestamp() // 3600)
+    end_hour = int(last.timestamp() // 3600) + 1
+    local = zone or UTC
+    return (
+        first.astimezone(local).date(),
+        last.astimezone(local).date(),
+        (first_hour, end_hour),
     )
 
 
@@ -167,25 +270,68 @@ def _filter(value: Any, field: str, depth: int) -> Filter:
         return AllOf(items) if op == "and" else AnyOf(items)
     if op == "not" and len(value) == 2:
         return Negation(_filter(value[1], f"{field}[1]", depth + 1))
-    if op in ("is", "is_not", "contains") and len(value) == 3:
-        dimension, values = value[1], value[2]
-        if dimension not in DIMENSIONS or dimension.startswith("time:"):
-            raise QueryError(f"{field}[1]", f"{dimension!r} is not a filterable dimension")
-        if (
-            not isinstance(values, list)
-            or not values
-            or not all(isinstance(v, str) and len(v) <= MAX_VALUE_LENGTH for v in values)
-        ):
-            raise QueryError(
-                f"{field}[2]",
-                f"must be a non-empty list of strings of at most {MAX_VALUE_LENGTH} characters",
-            )
-        for index, text in enumerate(values):
-            _check_text(text, f"{field}[2][{index}]")
-        return Condition(cast(Literal["is", "is_not", "contains"], op), dimension, tuple(values))
+    if op in OPS and len(value) in (3, 4):
+        return _condition(cast(Op, op), value, field)
     raise QueryError(
-        f"{field}[0]", f"{op!r} is not a filter (is, is_not, contains, and, or, not) of this shape"
+        f"{field}[0]",
+        f"{op!r} is not a filter ({', '.join(OPS)}, and, or, not) of this shape",
     )
+
+
+def _condition(op: Op, value: list[Any], field: str) -> Condition:
+    dimension, values = value[1], value[2]
+    if dimension not in DIMENSIONS or dimension.startswith("time:"):
+        raise QueryError(f"{field}[1]", f"{dimension!r} is not a filterable dimension")
+    if (
+        not isinstance(values, list)
+        or not values
+        or not all(isinstance(v, str) and len(v) <= MAX_VALUE_LENGTH for v in values)
+    ):
+        raise QueryError(
+            f"{field}[2]",
+            f"must be a non-empty list of strings of at most {MAX_VALUE_LENGTH} characters",
+        )
+    case_sensitive = _modifiers(value[3] if len(value) == 4 else {}, f"{field}[3]")
+    for index, text in enumerate(values):
+        _check_text(text, f"{field}[2][{index}]")
+        if NEGATED.get(op, op) == "matches":
+            if len(text) > MAX_PATTERN_LENGTH:
+                raise QueryError(
+                    f"{field}[2][{index}]",
+                    f"a pattern may be at most {MAX_PATTERN_LENGTH} characters long",
+                )
+            try:
+                compile_pattern(text, case_sensitive=case_sensitive)
+            except ValueError as error:
+                raise QueryError(f"{field}[2][{index}]", str(error)) from None
+    return Condition(op, dimension, _normalised(dimension, op, values, field), case_sensitive)
+
+
+def _modifiers(value: Any, field: str) -> bool:
+    """Plausible's filter modifiers: ``{"case_sensitive": false}`` is the one there is."""
+    if not isinstance(value, dict) or set(value) - {"case_sensitive"}:
+        raise QueryError(field, 'must be {"case_sensitive": true | false}')
+    flag = value.get("case_sensitive", True)
+    if not isinstance(flag, bool):
+        raise QueryError(f"{field}.case_sensitive", "must be true or false")
+    return flag
+
+
+def _normalised(dimension: str, op: str, values: list[str], field: str) -> tuple[str, ...]:
+    """Values as the cube keeps them: device types in lower case (Plausible writes
+    ``"Mobile"``), countries as ISO 3166 alpha-2 codes in capitals (``"USA"`` is refused,
+    rather than finding nothing)."""
+    if dimension == "visit:device":
+        return tuple(v.lower() for v in values) if op in ("is", "is_not") else tuple(values)
+    if dimension == "visit:country" and op in ("is", "is_not"):
+        for index, text in enumerate(values):
+            if not _COUNTRY.fullmatch(text):
+                raise QueryError(
+                    f"{field}[2][{index}]",
+                    f"{text[:40]!r} is not an ISO 3166 alpha-2 country code such as 'US'",
+                )
+        return tuple(v.upper() for v in values)
+    return tuple(values)
 
 
 def _check_text(value: str, field: str) -> None:
@@ -196,7 +342,7 @@ def _check_text(value: str, field: str) -> None:
 
 
 def _order_by(
-    value: Any, metrics: tuple[str, ...], dimensions: tuple[str, ...]
+    value: Any, metrics: tuple[str, ...], dimensions: tuple[str, ...], natural: str
 ) -> tuple[tuple[str, Literal["asc", "desc"]], ...]:
     if value is None:
         time = [d for d in dimensions if d.startswith("time:")]
@@ -207,6 +353,8 @@ def _order_by(
         raise QueryError("order_by", 'must be a list of [name, "asc" | "desc"]')
     result: list[tuple[str, Literal["asc", "desc"]]] = []
     for index, item in enumerate(value):
+        if isinstance(item, list) and item and item[0] == TIME:
+            item = [natural, *item[1:]]
         if (
             not isinstance(item, list)
             or len(item) != 2

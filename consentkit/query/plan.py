@@ -80,6 +80,8 @@ def _end_hour(last_day: date, zone: ZoneInfo | None = None) -> int:
 
 def hour_range(query: Query) -> tuple[int, int]:
     """The query's range as hours since the epoch: its first, and the first after it."""
+    if query.hours is not None:
+        return query.hours
     return _epoch_hour(query.first_day, query.time_zone), _end_hour(query.last_day, query.time_zone)
 
 
@@ -139,8 +141,9 @@ def _leaf_sql(
 ) -> str:
     column = columns[item.dimension]
     params.extend(item.values)
-    if item.op == "contains":
+    if item.positive == "contains":  # parse.py allows no patterns here
         one = dialect.contains.replace("{column}", column)
-        return "(" + " OR ".join([one] * len(item.values)) + ")"
+        anyone = "(" + " OR ".join([one] * len(item.values)) + ")"
+        return anyone if item.op == "contains" else f"(NOT {anyone})"
     marks = ", ".join(["{p}"] * len(item.values))
     return f"{column} {'IN' if item.op == 'is' else 'NOT IN'} ({marks})"

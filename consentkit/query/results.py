@@ -24,7 +24,7 @@ def _local_label(dimension: str, hour: int, zone: ZoneInfo) -> str:
     if dimension == "time:week":
         day -= timedelta(days=day.weekday())
     text = day.isoformat()
-    return text[:7] if dimension == "time:month" else text
+    return text[:8] + "01" if dimension == "time:month" else text
 
 
 def time_label(dimension: str, hour: int, zone: ZoneInfo | None) -> str:
@@ -49,9 +49,19 @@ def _label(dimension: str, value: Any, zone: ZoneInfo | None = None) -> str:
         return (_EPOCH + timedelta(days=value)).isoformat()
     if dimension == "time:week":
         return (_EPOCH + timedelta(days=value * 7 - 3)).isoformat()
-    if dimension == "time:month":
-        return (_EPOCH + timedelta(days=value)).isoformat()[:7]
+    if dimension == "time:month":  # its first day, as Plausible labels a month
+        return (_EPOCH + timedelta(days=value)).isoformat()[:8] + "01"
     return str(value)
+
+
+def time_labels(dimension: str, first_hour: int, end_hour: int, zone: ZoneInfo | None) -> list[str]:
+    """Every bucket's label in the range, in order, whether anything was counted in it or
+    not (Plausible's ``include.time_labels``)."""
+    if dimension == "time:hour":
+        hours: Iterable[int] = range(first_hour, end_hour)
+    else:  # one hour a day, at noon (a day of 23 or 25 hours moves no noon to another day)
+        hours = [first_hour, *range(first_hour + 12, end_hour, 24), end_hour - 1]
+    return list(dict.fromkeys(time_label(dimension, hour, zone) for hour in hours))
 
 
 def build_consent_response(
@@ -105,13 +115,17 @@ def _answer(
     table = _ordered(query, table)
     page = table[query.offset : query.offset + query.limit]
     return {
-        "results": [
-            {"dimensions": list(labels), "metrics": [values[m] for m in query.metrics]}
-            for labels, values in page
-        ],
+        "results": [_row(query, labels, values) for labels, values in page],
         "meta": {**meta, "total_rows": len(table)},
         "query": echo,
     }
+
+
+def _row(query: Query, labels: tuple[str, ...], values: dict[str, Any]) -> dict[str, Any]:
+    row = {"dimensions": list(labels), "metrics": [values[m] for m in query.metrics]}
+    if "comparison" in values:
+        row["comparison"] = values["comparison"]
+    return row
 
 
 def _ordered(

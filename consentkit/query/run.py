@@ -12,11 +12,15 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, QueryError
+from .comparison import compared, previous_period
 from .execute import CubeReader, page_view_table
+from .model import Query
 from .parse import parse_query
 from .plan import Dialect, Plan, hour_range, plan_query
-from .results import build_consent_response, build_response
+from .results import build_consent_response, build_response, time_labels
+
+MAX_TIME_LABELS = 100_000
 
 
 class QuerySource(Protocol):
@@ -72,9 +76,35 @@ def answer_query(
         "order_by": [list(o) for o in parsed.order_by],
         "pagination": {"limit": parsed.limit, "offset": parsed.offset},
     }
+    if "include" in query:
+        echo["include"] = query["include"]
+    meta.update(_included(parsed, first_hour, end_hour))
     if parsed.about_consent:
         rows = source.fetch(plan_query(parsed, source.dialect))
         return build_consent_response(parsed, rows, meta=meta, echo=echo)
     with source.cube_reader() as reader:
         table, more = page_view_table(parsed, reader, first_hour, end_hour, k_anonymity=k_anonymity)
+        if "comparisons" in parsed.include:
+            earlier = previous_period(parsed)
+            earlier_range = hour_range(earlier)
+            before, _ = page_view_table(earlier, reader, *earlier_range, k_anonymity=k_anonymity)
+            table = compared(parsed, table, before, ((first_hour, end_hour), earlier_range))
+            more["comparison_date_range"] = [
+                earlier.first_day.isoformat(),
+                earlier.last_day.isoformat(),
+            ]
     return build_response(parsed, table, meta={**meta, **more}, echo=echo)
+
+
+def _included(query: Query, first_hour: int, end_hour: int) -> dict[str, Any]:
+    """What ``include`` asks to add to ``meta`` (``total_rows`` is always there)."""
+    added: dict[str, Any] = {}
+    if "imports" in query.include:
+        added["imports_included"] = False  # nothing is ever imported from another tool
+    if "time_labels" in query.include:
+        dimension = next(d for d in query.dimensions if d.startswith("time:"))
+        step = 1 if dimension == "time:hour" else 24
+        if (end_hour - first_hour) // step > MAX_TIME_LABELS:
+            raise QueryError("include.time_labels", "the range has too many time buckets to list")
+        added["time_labels"] = time_labels(dimension, first_hour, end_hour, query.time_zone)
+    return added

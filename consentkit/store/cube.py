@@ -33,7 +33,7 @@ import numpy as np
 
 from ..analytics import blocks as cube_blocks
 from ..analytics import cells as cube_cells
-from ..analytics.batch import SEGMENT_FIELDS, CubeBatch
+from ..analytics.batch import OPTIONAL_FIELDS, SEGMENT_FIELDS, CubeBatch
 from ..analytics.cells import KEYS, Cells
 from ..analytics.cube import hour_blocks
 from ..analytics.rollups import KINDS, rollups
@@ -78,6 +78,8 @@ class CubeTables:
         found = np.empty(len(values), dtype=np.int64)
         for index, value in enumerate(values):
             number = self._numbers.get((kind, value))
+            if number is None and not value and kind in OPTIONAL_FIELDS:
+                number = 0  # no source, no goal: nothing to name
             if number is None:
                 number = self._number_of(db, kind, value)
             found[index] = number

@@ -22,7 +22,7 @@ EXPORTS = {
         " FROM ck_consent_stats ORDER BY site, hour, country, device, browser, action, category"
     ),
 }
-_COLUMNS = ("country", "device", "browser", "os", "page")
+_COLUMNS = ("country", "device", "browser", "os", "page", "source", "medium", "campaign")
 
 
 def hour_label(hour: int) -> str:

@@ -59,7 +59,8 @@ class Known:
 
     ``segment`` (country, device, browser, OS), ``is_bot`` and ``visitor`` (the keyed hash
     of the visitor-ID cookie) are filled in by the middleware the first time a page view
-    needs them. Known entries live in process memory only, a bounded number of them.
+    needs them (``is_bot`` alone for a visitor with nothing else to count). Known entries
+    live in process memory only, a bounded number of them.
     """
 
     __slots__ = ("decision_cookie", "gpc", "headers", "id_cookie", "is_bot", "segment", "visitor")
@@ -69,7 +70,7 @@ class Known:
         self.decision_cookie, self.id_cookie = read_cookies(headers.get(COOKIE, ""))
         self.gpc = headers.get(SEC_GPC, "").strip() == "1"
         self.segment: tuple[str, str, str, str] | None = None
-        self.is_bot = False
+        self.is_bot: bool | None = None  # None: the user agent not classified yet
         self.visitor: int | None = None
 
 

@@ -28,6 +28,7 @@ from .routes import Handler, Routes
 logger = logging.getLogger("consentkit")
 
 QUERY_BODY = BodyLimits(65536)
+MAX_BATCH = 16
 
 
 class AdminEndpoints:
@@ -75,21 +76,42 @@ class AdminEndpoints:
         return JSONResponse(self.cookie_report(), headers=NO_STORE)
 
     async def query(self, visit: Visit, receive: Receive) -> Response:
+        """One query, or a batch: a JSON list of up to ``MAX_BATCH`` queries answered as a
+        list in the same order, each an answer or ``{"error", "field"}`` (the dashboard asks
+        for everything it shows in one request)."""
         self.authorize(visit)
-        query = QUERY_BODY.json_value(await QUERY_BODY.read(visit, receive))
+        body = QUERY_BODY.json_value(await QUERY_BODY.read(visit, receive))
+        if isinstance(body, list):
+            if not 1 <= len(body) <= MAX_BATCH:
+                raise BadRequest(400, f"a batch holds 1 to {MAX_BATCH} queries", "query")
+            answers = await self._run(lambda: [self._answer_or_error(q) for q in body])
+            return JSONResponse(answers, headers=NO_STORE)
         try:
-            answer: dict[str, Any] = await anyio.to_thread.run_sync(
-                lambda: self.store.query(
-                    query,
-                    k_anonymity=self.k_anonymity,
-                    time_zone=self.time_zone,
-                    categories=self.categories,
-                )
-            )
+            answer = await self._run(lambda: self._answer(body))
         except QueryError as error:
             raise BadRequest(400, error.message, error.field) from None
+        return JSONResponse(answer, headers=NO_STORE)
+
+    def _answer(self, query: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = self.store.query(
+            query,
+            k_anonymity=self.k_anonymity,
+            time_zone=self.time_zone,
+            categories=self.categories,
+        )
+        return answer
+
+    def _answer_or_error(self, query: Any) -> dict[str, Any]:
+        try:
+            return self._answer(query)
+        except QueryError as error:
+            return {"error": error.message, "field": error.field}
+
+    async def _run(self, work: Callable[[], Any]) -> Any:
+        """The queries in a worker thread; a store that cannot answer is a 503."""
+        try:
+            return await anyio.to_thread.run_sync(work)
         except StoreError as error:
             # The detail names the database (user, host, schema): for the log, not the client.
             logger.warning("consentkit: a query failed: %s", error)
             raise BadRequest(503, "the store cannot answer now; please retry") from None
-        return JSONResponse(answer, headers=NO_STORE)

@@ -69,12 +69,14 @@ RANGES = [
     ("12mo", "12 months"),
     ("custom", "Custom"),
 ]
-PANELS = [
-    ("visit:country", "Countries", "Country"),
-    ("visit:device", "Devices", "Device"),
-    ("visit:browser", "Browsers", "Browser"),
-    ("visit:os", "Operating systems", "OS"),
-    ("event:page", "Pages", "Page"),
+PANELS = [  # dimension, title, what one value is called, the two metrics shown
+    ("visit:source", "Sources", "Source", "visitors,percentage"),
+    ("event:page", "Pages", "Page", "visitors,percentage"),
+    ("event:goal", "Goals", "Goal", "visitors,events"),
+    ("visit:country", "Countries", "Country", "visitors,percentage"),
+    ("visit:device", "Devices", "Device", "visitors,percentage"),
+    ("visit:browser", "Browsers", "Browser", "visitors,percentage"),
+    ("visit:os", "Operating systems", "OS", "visitors,percentage"),
 ]
 
 DASHBOARD = """<body data-api="{api}">
@@ -89,26 +91,30 @@ DASHBOARD = """<body data-api="{api}">
 {ranges}
 </div>
 <form id="custom" class="custom" hidden>
-<label>From <input type="date" id="from" required></label>
-<label>To <input type="date" id="to" required></label>
+<label>From <input type="date" id="from" required aria-describedby="range-error"></label>
+<label>To <input type="date" id="to" required aria-describedby="range-error"></label>
 <button type="submit">Apply</button>
+<p id="range-error" class="error" role="alert"></p>
 </form>
 <ul id="filters" class="chips" aria-label="Active filters"></ul>
+<button type="button" id="download" class="quiet download">Download CSV</button>
 </section>
 <section class="totals" aria-label="Totals">
 <div class="total visitors"><span class="name">Visitors</span>
-<strong id="total-visitors">&ndash;</strong></div>
+<strong id="total-visitors">&ndash;</strong> <span id="change-visitors" class="change"></span></div>
 <div class="total pageviews"><span class="name">Page views</span>
-<strong id="total-pageviews">&ndash;</strong></div>
-<div class="total"><span class="name">Views per visitor</span>
-<strong id="total-ratio">&ndash;</strong></div>
+<strong id="total-pageviews">&ndash;</strong> <span id="change-pageviews" class="change"></span>
+</div>
+<div class="total ratio"><span class="name">Views per visitor</span>
+<strong id="total-ratio">&ndash;</strong> <span id="change-ratio" class="change"></span></div>
 </section>
 <section class="panel wide" aria-labelledby="h-time">
 <h2 id="h-time">Visitors and page views <span id="range-label" class="sub"></span></h2>
 <div id="timechart" class="chart"></div>
 <details class="fallback"><summary>Show as a table</summary>
 <table id="timetable"><thead><tr><th scope="col">Time</th><th scope="col">Visitors</th>
-<th scope="col">Page views</th></tr></thead><tbody></tbody></table></details>
+<th scope="col">Page views</th><th scope="col">Visitors, previous period</th></tr></thead>
+<tbody></tbody></table></details>
 </section>
 <div class="grid">
 {panels}
@@ -123,7 +129,7 @@ DASHBOARD = """<body data-api="{api}">
 """
 
 PANEL = """<section class="panel" data-dimension="{dimension}" data-label="{label}"
- aria-labelledby="h-{id}">
+ data-metrics="{metrics}" aria-labelledby="h-{id}">
 <h2 id="h-{id}">{title}</h2>
 <ol class="bars" aria-label="{title} by visitors"></ol>
 </section>"""
@@ -138,8 +144,8 @@ def _range_buttons() -> str:
 
 def _panels() -> str:
     return "\n".join(
-        PANEL.format(dimension=d, title=t, label=label, id=d.replace(":", "-"))
-        for d, t, label in PANELS
+        PANEL.format(dimension=d, title=t, label=label, metrics=m, id=d.replace(":", "-"))
+        for d, t, label, m in PANELS
     )
 
 

@@ -20,6 +20,10 @@ class Routes:
     def __init__(self, table: Mapping[str, Mapping[str, Handler]]) -> None:
         self.table = {name: dict(methods) for name, methods in table.items()}
 
+    def add(self, name: str, methods: Mapping[str, Handler]) -> None:
+        """One more endpoint (built beside the table, as ``event`` is)."""
+        self.table[name] = dict(methods)
+
     def __contains__(self, name: str) -> bool:
         return name in self.table
 

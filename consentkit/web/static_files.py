@@ -32,7 +32,12 @@ except ImportError:  # pragma: no cover - depends on the installation
 
 JS = "text/javascript; charset=utf-8"
 CSS = "text/css; charset=utf-8"
-FILES = {"banner.js": JS, "banner.css": CSS, "consent-defaults.js": JS}
+FILES = {
+    "banner.js": JS,
+    "banner.css": CSS,
+    "consent-defaults.js": JS,
+    "events.js": JS,  # goals and single-page apps, for the sites that add its tag
+}
 _MINIFIERS: dict[str, Callable[[str], str]] = {
     JS: rjsmin.jsmin,
     CSS: rcssmin.cssmin,

@@ -1,5 +1,7 @@
 /* consentkit dashboard: asks POST {prefix}/api/query (the admin cookie authorizes it) and draws
-   the answers. No library, no build step, no inline script or style (works under CSP
+   the answers. Everything shown comes from one batch of queries per change; the range and
+   the filters live in the address (shareable, kept on reload, the back button undoes a
+   change). No library, no build step, no inline script or style (works under CSP
    default-src 'self'). */
 (function () {
   "use strict";
@@ -7,6 +9,11 @@
   const api = document.body.dataset.api;
   const SVG = "http://www.w3.org/2000/svg";
   const state = { range: "7d", from: "", to: "", filters: [] }; // filters: {dimension, label, value}
+  const RANGES = ["day", "7d", "30d", "month", "12mo", "custom"];
+  const DATE = /^\d{4}-\d{2}-\d{2}$/;
+  // Consent decisions are kept by these only: other filters do not apply to the opt-in rate.
+  const CONSENT_FILTERS = ["visit:country", "visit:device", "visit:browser"];
+  const shown = { totals: null, time: null, panels: new Map() }; // what the CSV download holds
   let generation = 0;
 
   const $ = (selector, root) => (root || document).querySelector(selector);
@@ -69,51 +76,57 @@
       .map((f) => ["is", f.dimension, [f.value]]);
   }
 
+  const COMPARE = { comparisons: { mode: "previous_period" } };
+
+  // Everything the page shows, as one batch: totals, the time series, each panel, consent.
   async function load() {
     const mine = ++generation;
     const current = () => mine === generation;
     const base = { date_range: dateRange(), filters: filters() };
     const time = timeDimension();
+    const panels = $$(".panel[data-dimension]");
     $("#status").textContent = "Loading…";
     document.body.classList.add("loading");
-    const jobs = [
-      query({ ...base, metrics: ["visitors", "pageviews"] })
-        .then((answer) => current() && drawTotals(answer)),
-      query({ ...base, metrics: ["visitors", "pageviews"], dimensions: [time] })
-        .then((answer) => current() && drawTime(answer, time)),
-      ...$$(".panel[data-dimension]").map((panel) =>
-        query({
-          ...base,
-          metrics: ["visitors", "percentage"],
-          dimensions: [panel.dataset.dimension],
-          order_by: [["visitors", "desc"]],
-          pagination: { limit: 10, offset: 0 },
-        }).then((answer) => current() && drawBars(panel, answer))
-      ),
-      loadConsent(current),
-    ];
-    const outcomes = await Promise.allSettled(jobs);
-    if (!current()) return;
-    document.body.classList.remove("loading");
-    const failed = outcomes.filter((o) => o.status === "rejected").length;
-    $("#status").textContent = failed ? "Some panels could not be loaded." : "Updated.";
-  }
-
-  async function loadConsent(current) {
-    const body = $("#consent .body");
-    try {
-      const answer = await query({
+    const batch = [
+      { ...base, metrics: ["visitors", "pageviews"], include: COMPARE },
+      { ...base, metrics: ["visitors", "pageviews"], dimensions: [time],
+        include: { ...COMPARE, time_labels: true } },
+      ...panels.map((panel) => ({
+        ...base,
+        metrics: panel.dataset.metrics.split(","),
+        dimensions: [panel.dataset.dimension],
+        order_by: [["visitors", "desc"]],
+        pagination: { limit: 10, offset: 0 },
+      })),
+      {
         metrics: ["grant_rate", "decisions"],
         dimensions: ["consent:category"],
         date_range: dateRange(),
-        // Consent metrics combine with these visit dimensions only.
-        filters: filters(["visit:country", "visit:device", "visit:browser"]),
-      });
-      if (current()) drawConsent(body, answer);
+        filters: filters(CONSENT_FILTERS),
+      },
+    ];
+    let answers;
+    try {
+      answers = await query(batch);
     } catch (error) {
       if (!current()) return;
-      body.replaceChildren(el("p", { class: "empty" }, "No consent data."));
+      document.body.classList.remove("loading");
+      $("#status").textContent = "The dashboard could not be loaded.";
+      return;
     }
+    if (!current()) return;
+    const [totals, series, ...rest] = answers;
+    const consent = rest.pop();
+    const failed = answers.filter((answer) => answer.error).length;
+    if (!totals.error) drawTotals(totals);
+    if (!series.error) drawTime(series, time);
+    panels.forEach((panel, index) => {
+      if (!rest[index].error) drawBars(panel, rest[index]);
+    });
+    drawConsent($("#consent .body"), consent);
+    document.body.classList.remove("loading");
+    $("#status").textContent = failed > (consent.error ? 1 : 0)
+      ? "Some panels could not be loaded." : "Updated.";
   }
 
   /* ---- totals ---- */
@@ -121,9 +134,28 @@
   function drawTotals(answer) {
     const row = answer.results[0] || { metrics: [0, 0] };
     const [visitors, pageviews] = row.metrics;
+    const [before, beforeViews] = row.comparison ? row.comparison.metrics : [0, 0];
+    const ratio = (v, p) => (v ? p / v : 0);
     $("#total-visitors").textContent = number.format(visitors);
     $("#total-pageviews").textContent = number.format(pageviews);
-    $("#total-ratio").textContent = visitors ? (pageviews / visitors).toFixed(1) : "–";
+    $("#total-ratio").textContent = visitors ? ratio(visitors, pageviews).toFixed(1) : "–";
+    drawChange("visitors", visitors, before);
+    drawChange("pageviews", pageviews, beforeViews);
+    drawChange("ratio", ratio(visitors, pageviews), ratio(before, beforeViews));
+    shown.totals = { visitors, pageviews, before, beforeViews };
+  }
+
+  // "+12% on the previous period", in words too (an arrow alone says nothing to a reader).
+  function drawChange(name, now, before) {
+    const node = $(`#change-${name}`);
+    if (!before) {
+      node.textContent = now ? "new in this period" : "";
+      node.className = "change";
+      return;
+    }
+    const change = Math.round((100 * (now - before)) / before);
+    node.textContent = `${change > 0 ? "+" : ""}${change}% on the previous period`;
+    node.className = "change " + (change > 0 ? "up" : change < 0 ? "down" : "");
   }
 
   /* ---- the time chart ---- */
@@ -140,36 +172,14 @@
   };
 
   function toDate(label) {
-    if (label.length === 7) return new Date(label + "-01T00:00:00Z");
     return new Date(label.replace(" ", "T") + (label.length > 10 ? "Z" : "T00:00:00Z"));
   }
 
-  function buckets(first, last, dimension) {
-    const labels = [];
-    const end = Date.parse(last + "T00:00:00Z");
-    if (dimension === "time:month") {
-      let [year, month] = first.split("-").map(Number);
-      const stop = last.slice(0, 7);
-      for (;;) {
-        const label = year + "-" + String(month).padStart(2, "0");
-        labels.push(label);
-        if (label >= stop) break;
-        month += 1;
-        if (month > 12) { month = 1; year += 1; }
-      }
-      return labels;
-    }
+  // Every bucket of the range (the server lists them), but no hour that has not happened yet.
+  function buckets(answer, dimension) {
     const now = new Date().toISOString().slice(0, 13).replace("T", " ") + ":00:00";
-    for (let day = Date.parse(first + "T00:00:00Z"); day <= end; day += 86400000) {
-      const date = new Date(day).toISOString().slice(0, 10);
-      if (dimension === "time:day") { labels.push(date); continue; }
-      for (let hour = 0; hour < 24; hour++) {
-        const label = date + " " + String(hour).padStart(2, "0") + ":00:00";
-        if (label > now) break; // the rest of today has not happened yet
-        labels.push(label);
-      }
-    }
-    return labels;
+    const labels = answer.meta.time_labels || [];
+    return dimension === "time:hour" ? labels.filter((label) => label <= now) : labels;
   }
 
   // A few round ticks (1, 2 or 5 times a power of ten) from zero to at least max.
@@ -186,20 +196,22 @@
   let lastTime = null;
 
   function drawTime(answer, dimension) {
-    const [first, last] = answer.meta.date_range;
-    const found = new Map(answer.results.map((r) => [r.dimensions[0], r.metrics]));
-    const labels = buckets(first, last, dimension);
-    const points = labels.map((label) => {
-      const [visitors, pageviews] = found.get(label) || [0, 0];
-      return { label, date: toDate(label), visitors, pageviews };
+    const found = new Map(answer.results.map((r) => [r.dimensions[0], r]));
+    const points = buckets(answer, dimension).map((label) => {
+      const row = found.get(label);
+      const [visitors, pageviews] = row ? row.metrics : [0, 0];
+      const previous = row && row.comparison ? row.comparison.metrics[0] : 0;
+      return { label, date: toDate(label), visitors, pageviews, previous };
     });
     lastTime = { points, dimension };
+    shown.time = points;
     renderTime();
     const tbody = $("#timetable tbody");
     tbody.replaceChildren(...points.map((p) => {
       const row = el("tr");
       row.append(el("th", { scope: "row" }, formats[dimension].tip.format(p.date)),
-                 el("td", {}, number.format(p.visitors)), el("td", {}, number.format(p.pageviews)));
+                 el("td", {}, number.format(p.visitors)), el("td", {}, number.format(p.pageviews)),
+                 el("td", {}, number.format(p.previous)));
       return row;
     }));
   }
@@ -213,7 +225,7 @@
     const pad = { top: 14, right: 16, bottom: 30, left: 44 };
     const innerW = width - pad.left - pad.right;
     const innerH = height - pad.top - pad.bottom;
-    const max = Math.max(0, ...points.map((p) => Math.max(p.visitors, p.pageviews)));
+    const max = Math.max(0, ...points.map((p) => Math.max(p.visitors, p.pageviews, p.previous)));
     const yTicks = ticks(max);
     const top = yTicks[yTicks.length - 1];
     const x = (i) => pad.left + (points.length === 1 ? innerW / 2 : (i * innerW) / (points.length - 1));
@@ -242,6 +254,12 @@
       grid.append(text);
     }
     chart.append(grid);
+    // The previous period's visitors, bucket for bucket, as a quiet line under the others.
+    chart.append(svg("path", {
+      class: "line previous",
+      d: points.map((p, i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(p.previous).toFixed(1)}`)
+        .join(""),
+    }));
     const series = [["pageviews", "pageviews"], ["visitors", "visitors"]];
     for (const [key, name] of series) {
       const line = points.map((p, i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(p[key]).toFixed(1)}`)
@@ -267,7 +285,8 @@
       guide.setAttribute("visibility", "visible");
       tip.replaceChildren(el("strong", {}, formats[dimension].tip.format(p.date)),
         el("span", { class: "key visitors" }, `${number.format(p.visitors)} visitors`),
-        el("span", { class: "key pageviews" }, `${number.format(p.pageviews)} page views`));
+        el("span", { class: "key pageviews" }, `${number.format(p.pageviews)} page views`),
+        el("span", { class: "key previous" }, `${number.format(p.previous)} visitors before`));
       tip.hidden = false;
       const left = Math.min(Math.max(x(active) - 80, 0), width - 170);
       tip.style.left = left + "px";
@@ -293,7 +312,8 @@
     });
     const legend = el("p", { class: "legend", "aria-hidden": "true" });
     legend.append(el("span", { class: "key visitors" }, "Visitors"),
-                  el("span", { class: "key pageviews" }, "Page views"));
+                  el("span", { class: "key pageviews" }, "Page views"),
+                  el("span", { class: "key previous" }, "Visitors, previous period"));
     box.replaceChildren(legend, chart, tip);
     if (max === 0) box.append(el("p", { class: "nodata" }, "No visits in this period"));
   }
@@ -315,6 +335,7 @@
   function drawBars(panel, answer) {
     const dimension = panel.dataset.dimension;
     const list = $(".bars", panel);
+    shown.panels.set(panel, answer.results);
     if (!answer.results.length) {
       list.replaceChildren(el("li", { class: "empty" }, "No data for this period"));
       return;
@@ -323,7 +344,8 @@
     const chosen = state.filters.find((f) => f.dimension === dimension);
     list.replaceChildren(...answer.results.map((row) => {
       const value = row.dimensions[0];
-      const [visitors, percentage] = row.metrics;
+      const [visitors, second] = row.metrics;
+      const isGoal = dimension === "event:goal"; // its second number: how many times reached
       const name = display(dimension, value);
       const item = el("li", { "data-value": value });
       // The name comes from what is shown (plus words for screen readers only), so the
@@ -333,14 +355,15 @@
         title: `Show only ${panel.dataset.label.toLowerCase()} ${name}`,
       });
       if (chosen && chosen.value === value) button.setAttribute("aria-pressed", "true");
-      if (value === "(other)") button.disabled = true;
+      if (value === "(other)" || isGoal) button.disabled = true;
       const bar = el("span", { class: "bar", "aria-hidden": "true" });
       bar.style.width = Math.max(1, (100 * visitors) / top) + "%";
       button.append(bar, el("span", { class: "label" }, name),
                     el("span", { class: "sr" }, ": "),
                     el("span", { class: "num" }, number.format(visitors)),
                     el("span", { class: "sr" }, " visitors, "),
-                    el("span", { class: "pct" }, `${Math.round(percentage)}%`));
+                    el("span", { class: "pct" },
+                       isGoal ? `${number.format(second)} times` : `${Math.round(second)}%`));
       button.addEventListener("click", () =>
         addFilter({ dimension, value, label: panel.dataset.label, name }));
       item.append(button);
@@ -351,7 +374,7 @@
   /* ---- consent ---- */
 
   function drawConsent(body, answer) {
-    if (!answer.results.length) {
+    if (answer.error || !answer.results.length) {
       body.replaceChildren(el("p", { class: "empty" }, "No consent data."));
       return;
     }
@@ -370,6 +393,12 @@
     }
     body.replaceChildren(list, el("p", { class: "note" },
       "Share of decisions that granted each category."));
+    const ignored = state.filters.filter((f) => !CONSENT_FILTERS.includes(f.dimension));
+    if (ignored.length) {
+      body.append(el("p", { class: "note ignored" }, "Not filtered by " +
+        ignored.map((f) => f.label.toLowerCase()).join(", ") +
+        ": consent decisions are not kept by it."));
+    }
   }
 
   /* ---- filters and the date range ---- */
@@ -377,6 +406,53 @@
   function addFilter(filter) {
     state.filters = state.filters.filter((f) => f.dimension !== filter.dimension);
     state.filters.push(filter);
+    changed();
+  }
+
+  /* ---- the state in the address ---- */
+
+  function address() {
+    const params = new URLSearchParams();
+    params.set("range", state.range);
+    if (state.range === "custom") { params.set("from", state.from); params.set("to", state.to); }
+    for (const f of state.filters) params.append("filter", f.dimension + "|" + f.value);
+    return "?" + params.toString();
+  }
+
+  // A change the visitor made: a new entry in the history, then the page drawn for it.
+  function changed() {
+    if (address() !== location.search) history.pushState(null, "", address());
+    show();
+  }
+
+  function readAddress() {
+    const params = new URLSearchParams(location.search);
+    const range = params.get("range") || "7d";
+    const [from, to] = [params.get("from") || "", params.get("to") || ""];
+    const custom = range === "custom" && DATE.test(from) && DATE.test(to) && from <= to;
+    state.range = RANGES.includes(range) && (range !== "custom" || custom) ? range : "7d";
+    [state.from, state.to] = state.range === "custom" ? [from, to] : ["", ""];
+    state.filters = params.getAll("filter").map((text) => {
+      const [dimension, ...rest] = text.split("|");
+      const panel = $(`.panel[data-dimension="${CSS.escape(dimension)}"]`);
+      if (!panel) return null;
+      const value = rest.join("|");
+      return { dimension, value, label: panel.dataset.label, name: display(dimension, value) };
+    }).filter(Boolean);
+  }
+
+  // Draw the controls for the state, then load what it shows.
+  function show() {
+    for (const button of $$(".ranges button")) {
+      button.setAttribute("aria-pressed", String(button.dataset.range === state.range));
+    }
+    $("#custom").hidden = state.range !== "custom";
+    if (state.range === "custom") {
+      [$("#from").value, $("#to").value] = [state.from, state.to];
+      $("#range-label").textContent = `· ${state.from} to ${state.to}`;
+    } else {
+      $("#range-label").textContent = "· " + $(`.ranges [data-range="${state.range}"]`).textContent;
+    }
     drawChips();
     load();
   }
@@ -389,8 +465,7 @@
       const remove = el("button", { type: "button", "aria-label": `Remove filter ${filter.label} is ${filter.name}` }, "×");
       remove.addEventListener("click", () => {
         state.filters = state.filters.filter((f) => f !== filter);
-        drawChips();
-        load();
+        changed();
         $(".ranges button[aria-pressed=true]").focus();
       });
       item.append(remove);
@@ -399,12 +474,11 @@
   }
 
   function pickRange(range) {
-    for (const button of $$(".ranges button")) {
-      button.setAttribute("aria-pressed", String(button.dataset.range === range));
-    }
-    const custom = $("#custom");
-    custom.hidden = range !== "custom";
-    if (range === "custom") {
+    if (range === "custom") { // the form first; the range changes when it is applied
+      for (const button of $$(".ranges button")) {
+        button.setAttribute("aria-pressed", String(button.dataset.range === range));
+      }
+      $("#custom").hidden = false;
       const today = new Date().toISOString().slice(0, 10);
       $("#to").value = $("#to").value || today;
       $("#from").value = $("#from").value ||
@@ -412,9 +486,17 @@
       $("#from").focus();
       return;
     }
-    state.range = range;
-    $("#range-label").textContent = "· " + $(`.ranges [data-range="${range}"]`).textContent;
-    load();
+    Object.assign(state, { range, from: "", to: "" });
+    setRangeError("");
+    changed();
+  }
+
+  function setRangeError(message) {
+    $("#range-error").textContent = message;
+    for (const input of [$("#from"), $("#to")]) {
+      if (message) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    }
   }
 
   for (const button of $$(".ranges button")) {
@@ -425,12 +507,62 @@
     const from = $("#from").value;
     const to = $("#to").value;
     if (!from || !to || from > to) {
-      $("#status").textContent = "Choose a start date on or before the end date.";
+      // Say so beside the inputs, and keep them showing the range the data is for.
+      const showing = $("#range-label").textContent.replace("· ", "");
+      setRangeError(`${from || "?"} to ${to || "?"} is not a range: choose a start date on ` +
+                    `or before the end date. Still showing ${showing}.`);
+      if (state.range === "custom") [$("#from").value, $("#to").value] = [state.from, state.to];
+      $("#from").focus();
       return;
     }
+    setRangeError("");
     Object.assign(state, { range: "custom", from, to });
-    $("#range-label").textContent = `· ${from} to ${to}`;
-    load();
+    changed();
+  });
+
+  /* ---- CSV of what is shown ---- */
+
+  function csvCell(value) {
+    const text = String(value === undefined || value === null ? "" : value);
+    // Quoted when needed; a leading = + - @ is neutralised so a spreadsheet does not run it.
+    const safe = /^[=+\-@]/.test(text) ? "'" + text : text;
+    return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  }
+
+  function csv() {
+    const lines = [["section", "value", "visitors", "pageviews", "percentage", "events",
+                    "visitors_previous_period"]];
+    const t = shown.totals;
+    if (t) lines.push(["Totals", "", t.visitors, t.pageviews, "", "", t.before]);
+    for (const p of shown.time || []) {
+      lines.push(["Time", p.label, p.visitors, p.pageviews, "", "", p.previous]);
+    }
+    for (const [panel, results] of shown.panels) {
+      const isGoal = panel.dataset.dimension === "event:goal";
+      for (const row of results) {
+        const [visitors, second] = row.metrics;
+        lines.push([$("h2", panel).textContent, row.dimensions[0], visitors, "",
+                    isGoal ? "" : second, isGoal ? second : "", ""]);
+      }
+    }
+    return lines.map((line) => line.map(csvCell).join(",")).join("\r\n") + "\r\n";
+  }
+
+  $("#download").addEventListener("click", () => {
+    const link = el("a", {
+      href: URL.createObjectURL(new Blob([csv()], { type: "text/csv" })),
+      download: `analytics-${state.range === "custom" ? state.from + "-" + state.to : state.range}.csv`,
+    });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 0);
+  });
+
+  window.addEventListener("popstate", () => {
+    readAddress();
+    setRangeError("");
+    show();
   });
 
   let resizing = 0;
@@ -439,5 +571,6 @@
     resizing = setTimeout(renderTime, 100);
   });
 
-  pickRange("7d");
+  readAddress();
+  show();
 })();

@@ -111,6 +111,7 @@ class RealisticSite:
     agent: NDArray[np.int64]  # index into ``agents``
     page: NDArray[np.int64]  # index into ``pages``
     source: NDArray[np.int64]  # index into SOURCES, -1 when none
+    landing: NDArray[np.int64]  # 1 for the first page view of a visit (its way in), else 0
     agents: tuple[str, ...]
     pages: tuple[str, ...]
     population: int
@@ -279,6 +280,7 @@ def realistic_site(pageviews: int = PAGEVIEWS, seed: int = 8) -> RealisticSite:
         "agent": np.concatenate((agent[owner[visit]], rng.choice(bot_agents, bots))),
         "page": np.concatenate((page, rng.integers(0, len(pages), bots))),
         "source": np.concatenate((source, np.full(bots, -1))),
+        "landing": np.concatenate((first, np.zeros(bots, dtype=bool))),
     }
     order = np.argsort(columns["hours"], kind="stable")
     agents, _ = classified_agents()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from realistic_site import COUNTRIES, RealisticSite, classified_agents
+from realistic_site import COUNTRIES, SOURCES, RealisticSite, classified_agents
 
 from consentkit.analytics.buffer import PageViewBuffer
 from consentkit.analytics.hll import visitor_hash
@@ -34,6 +34,12 @@ class Counted:
     page: NDArray[np.int64]
     visitor: NDArray[np.uint64]  # keyed hash, per page view
     bot: NDArray[np.bool_]
+    origin: NDArray[np.int64]  # index into ORIGINS, per page view
+
+
+# Where a page view came from, as the middleware's SourceReader answers: nothing (a page
+# reached within the site), a direct way in, or a referring site's name.
+ORIGINS = [("", "", ""), ("Direct / None", "", ""), *((name, "", "") for name in SOURCES)]
 
 
 @functools.cache
@@ -63,9 +69,10 @@ def counted(site: RealisticSite) -> Counted:
         [visitor_hash(KEY, f"visitor-{v}") for v in range(site.population)], dtype=np.uint64
     )
     visitor = np.where(site.visitor >= 0, hashes[np.maximum(site.visitor, 0)], 0)
+    origin = np.where(site.source >= 0, site.source + 2, site.landing)
     return Counted(
         site.hours, segments, segment, site.pages, site.page, visitor.astype(np.uint64),
-        site.is_bot,
+        site.is_bot, origin,
     )  # fmt: skip
 
 
@@ -82,13 +89,14 @@ def feed(buffer: PageViewBuffer, data: Counted, window: slice) -> Iterator[int]:
         segments = [data.segments[s] for s in data.segment[chunk].tolist()]
         pages = [data.pages[p] for p in data.page[chunk].tolist()]
         visitors = data.visitor[chunk].tolist()
-        for hour, bot, segment, page, visitor in zip(
-            hours, data.bot[chunk].tolist(), segments, pages, visitors, strict=True
+        origins = [ORIGINS[o] for o in data.origin[chunk].tolist()]
+        for hour, bot, segment, page, visitor, origin in zip(
+            hours, data.bot[chunk].tolist(), segments, pages, visitors, origins, strict=True
         ):
             if bot:
                 count_bot(hour)
             else:
-                count(hour, segment, page, visitor)
+                count(hour, segment, page, visitor, origin)
         yield chunk.stop - first
 
 
