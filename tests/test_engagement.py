@@ -24,6 +24,7 @@ from support import (
     Clock,
     decompressed_cube,
     eventually,
+    raw_database,
     visit,
 )
 from test_sources_and_goals import consenting, rows, site
@@ -300,3 +301,24 @@ async def test_the_cookie_policy_says_what_is_measured_of_time_spent(store_url):
     assert "how far you scroll it are added to that page's totals" in policy
     assert "no visit or visit duration is recorded" in str(listed)
     assert "vous la faites défiler" in page.text
+
+
+async def test_a_report_stores_no_identifier_of_its_page_or_its_visitor(store_url):
+    app = site(store_url)
+    async with visit(app, client=("81.2.69.142", 5000)) as browser:
+        await consenting(browser)
+        await browser.get("/")
+        secret = "/account/alice@example.com/orders/8f14e45fceea167a9a1b?token=s3cr3tvalue"
+        sent = await browser.post("/consentkit/event", json=engagement(secret, 9_000, 30))
+        assert sent.json() == {"counted": True}
+        await browser.get("/")
+        assert await answered(store_url, BY_PAGE, 2) == [
+            (["/"], [2, None, None]),
+            (["/account/{id}/orders/{id}"], [0, 9.0, 30.0]),
+        ]
+        visitor_id = browser.cookies["consentkit_id"]
+    with raw_database(store_url) as sql:
+        values = " ".join(str(row[0]) for row in sql("SELECT value FROM ck_values"))
+    stored = values.encode() + decompressed_cube(store_url)
+    for needle in ("alice", "8f14e45f", "s3cr3t", "81.2.69.142", "Chrome/119", visitor_id):
+        assert needle.encode() not in stored, needle
