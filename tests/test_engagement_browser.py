@@ -206,3 +206,34 @@ def test_each_view_of_a_single_page_app_reports_its_own_time(served, new_page):
     assert by_page["/app/inbox"][1] >= READING
     assert by_page["/app/inbox"][1] > by_page["/app/settings"][1] > 0
     assert by_page["/app/settings"][0] == 1
+
+
+# Headless Chromium keeps every tab visible (bringing another to the front, minimising the
+# window: still "visible"), so the tab going to the background is the page's own
+# visibilityState turned to "hidden", with the event the browser would fire.
+HIDEABLE = """Object.defineProperty(document, "visibilityState", {
+    configurable: true, get: () => (window.hiddenTab ? "hidden" : "visible") });"""
+HIDE = "window.hiddenTab = true; document.dispatchEvent(new Event('visibilitychange'))"
+
+
+def test_a_tab_in_the_background_is_not_reading_time(served, new_page):
+    base, store_url, sent = served()
+    page = new_page()
+    page.add_init_script(HIDEABLE)
+    page.goto(base + "/articles/left-open")
+    with page.expect_response(lambda r: r.url.endswith("/consentkit/consent")):
+        page.get_by_role("button", name="Accept all").click()
+    poll(lambda: page.evaluate("consentkit.allows('analytics')"), what="the banner's update")
+    started = time.monotonic()
+    page.mouse.move(200, 300)
+    page.wait_for_timeout(READING * 1000)  # read in front of the visitor
+    page.evaluate(HIDE)  # another tab comes to the front
+    read_for = time.monotonic() - started
+    poll(lambda: sent, what="the report of the hidden tab")
+    page.wait_for_timeout(2 * READING * 1000)  # left open behind the other tab
+    page.mouse.move(250, 350)  # no reading: the tab is still hidden
+    page.goto(base + "/next")  # closed at last: a page view once it lands, all sent has too
+    poll(lambda: answer(store_url)[0][1][0] >= 1, what="the flush")
+    assert len(sent) == 1  # once per page view
+    seconds = answer(store_url)[0][1][1]
+    assert READING <= seconds <= read_for + 0.5, (seconds, read_for)
