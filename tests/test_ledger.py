@@ -159,7 +159,28 @@ MOVED = "1 record(s) before it were removed or moved"
         edit("decided_at", "decided_at - 86400"),
         edit("policy_version", "'2025-01'"),
         edit("language", "'en'"),
-        edit("site", "'other'"),
+        pytest.param(  # the record moves to another site's chain, which has no head
+            ["UPDATE ck_decisions SET site = 'other' WHERE id = 3"],
+            [
+                f"record 4: at position 4 where 3 was expected: {MOVED}",
+                "site 'other': its chain head is missing (its row of ck_ledger_heads was deleted)",
+                "record 3: at position 3 where 1 was expected: 2 record(s) before it were"
+                " removed or moved",
+            ],
+            id="site",
+        ),
+        pytest.param(  # into the first chain: its canonical form is not that chain's
+            ["UPDATE ck_decisions SET per_site = 0 WHERE id = 5"],
+            [
+                "record 5: at position 5 where 1 was expected: 4 record(s) before it were"
+                " removed or moved",
+                "record 5: at position 5, past the chain head (0 records): the head was"
+                " edited or records were added around it",
+                "record 4: the chain head counts 5 records but the ledger ends at"
+                " position 4: the last 1 were removed",
+            ],
+            id="per_site",
+        ),
         edit("config_hash", f"'{EN_HASH}'"),  # another banner that was shown
         pytest.param(
             ["UPDATE ck_decisions SET categories = 'analytics  necessary' WHERE id = 3"],
@@ -221,12 +242,15 @@ MOVED = "1 record(s) before it were removed or moved"
             id="banner-deleted",
         ),
         pytest.param(
-            ["UPDATE ck_ledger_head SET head = (SELECT chain_hash FROM ck_decisions WHERE id = 4)"],
+            [
+                "UPDATE ck_ledger_heads"
+                " SET head = (SELECT chain_hash FROM ck_decisions WHERE id = 4)"
+            ],
             ["record 5: does not match the chain head (the head or the record was edited)"],
             id="head-edited",
         ),
         pytest.param(
-            ["UPDATE ck_ledger_head SET records = 4"],
+            ["UPDATE ck_ledger_heads SET records = 4"],
             [
                 "record 5: at position 5, past the chain head (4 records): the head was"
                 " edited or records were added around it"
@@ -234,9 +258,24 @@ MOVED = "1 record(s) before it were removed or moved"
             id="head-count-edited",
         ),
         pytest.param(
+            ["DELETE FROM ck_ledger_heads"],
+            ["site 'default': its chain head is missing (its row of ck_ledger_heads was deleted)"],
+            id="head-deleted",
+        ),
+        pytest.param(
+            [f"UPDATE ck_ledger_heads SET base = '{UNKNOWN_HASH}', head = '{UNKNOWN_HASH}'"],
+            [
+                "site 'default': its chain does not start where the first chain ends (the head"
+                " or the first chain was edited)",
+                f"record 1: {EDITED}",
+                "record 5: does not match the chain head (the head or the record was edited)",
+            ],
+            id="chain-start-edited",
+        ),
+        pytest.param(  # the first chain (every site's before version 5) still has a head
             ["DELETE FROM ck_ledger_head"],
             ["ledger: the chain head is missing (ck_ledger_head emptied)"],
-            id="head-deleted",
+            id="first-head-deleted",
         ),
     ],
 )
@@ -348,18 +387,22 @@ def test_a_published_head_shows_a_chain_rebuilt_by_someone_with_write_access(led
 
 
 def rebuild_chain(url):
+    """What someone with write access and this code could do: recompute site default's
+    chain from its start."""
     with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
-        previous = GENESIS
+        (previous,) = db.execute("SELECT base FROM ck_ledger_heads").fetchone()
         rows = db.execute(
             "SELECT id, site, subject, decided_at, policy_version, action, categories,"
             " language, config_hash, seq, commitment FROM ck_decisions ORDER BY id"
         ).fetchall()
         for id_, *fields, seq, commitment in rows:
             fields[5] = categories_from_text(fields[5])
-            entry = ledger_entry(DecisionRecord(*fields), position=seq, commitment=commitment)
+            entry = ledger_entry(
+                DecisionRecord(*fields), position=seq, commitment=commitment, per_site=True
+            )
             previous = chain_hash(previous, entry)
             db.execute("UPDATE ck_decisions SET chain_hash = ? WHERE id = ?", (previous, id_))
-        db.execute("UPDATE ck_ledger_head SET head = ?", (previous,))
+        db.execute("UPDATE ck_ledger_heads SET head = ?", (previous,))
 
 
 def test_appends_from_two_stores_on_one_file_form_one_chain(store_url):
@@ -382,12 +425,17 @@ def test_appends_from_two_stores_on_one_file_form_one_chain(store_url):
 
 @pytest.mark.every_store
 def test_nothing_is_appended_once_the_chain_head_is_gone(ledger):
-    tamper(ledger, "DELETE FROM ck_ledger_head")
     store = open_store(ledger, clock=Clock(NOW))
-    with pytest.raises(StoreError, match="ck_ledger_head"):
-        decide(store, "c", "reject_all", (), "en", 300)
-    assert store.verify_ledger().records == 5
+    decide(store, "c", "reject_all", (), "en", 300)  # this store has seen the chain's head
+    tamper(ledger, "DELETE FROM ck_ledger_heads")
+    with pytest.raises(StoreError, match="chain head of site 'default'"):
+        decide(store, "c", "reject_all", (), "en", 360)
+    other = open_store(ledger, clock=Clock(NOW))  # one that never has
+    with pytest.raises(StoreError, match="chain head of site 'default'"):
+        decide(other, "c", "reject_all", (), "en", 360)
+    assert store.verify_ledger().records == 6
     store.close()
+    other.close()
 
 
 @pytest.mark.anyio
@@ -430,10 +478,10 @@ def test_ledger_verify_prints_the_count_and_head_or_each_problem(ledger, capsys)
     store.close()
     assert run(capsys, "ledger", "verify", "--store", ledger) == (
         0,
-        f"ledger OK: 5 records (1 erased), head {head}\n",
+        f"ledger OK: 5 records (1 erased)\n{head}  default\n",
         "",
     )
-    assert run(capsys, "ledger", "head", "--store", ledger) == (0, f"{head}\n", "")
+    assert run(capsys, "ledger", "head", "--store", ledger) == (0, f"{head}  default\n", "")
     code, out, _ = run(capsys, "ledger", "verify", "--store", ledger, "--anchor", head)
     assert code == 0
     tamper(ledger, "UPDATE ck_decisions SET action = 'accept_all' WHERE id = 2")

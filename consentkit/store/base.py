@@ -46,7 +46,8 @@ class Store(ABC):
     @abstractmethod
     def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
         """Append one decision to the ledger (durably, before the visitor is answered),
-        chained to the record before it (see ledger.py)."""
+        chained to the record before it in its site's chain (see ledger/chain.py); the
+        decisions of concurrent callers are committed together."""
 
     @abstractmethod
     def verify_ledger(self, *, anchors: Collection[str] = ()) -> LedgerReport:
@@ -54,10 +55,32 @@ class Store(ABC):
         banner configuration, the chain head against the last record, and each of
         ``anchors`` (heads published earlier) against the chain."""
 
+    def ledger_head(self, site: str | None = None) -> str:
+        """The chain hash of the last record of ``site``'s chain: publish it elsewhere (with
+        its date) so that a rebuilt chain shows, since it would no longer contain that hash.
+
+        Without ``site``: the head of the ledger's one chain; a ledger with a chain for each
+        of several sites raises ``ValueError`` (see ``ledger_heads``). A site without
+        records yet has the head its chain will start from.
+        """
+        first, sites = self._chain_heads()
+        if site is not None:
+            return sites.get(site, first)
+        if len(sites) > 1:
+            raise ValueError(
+                f"the ledger has a chain for each of {len(sites)} sites: name one, "
+                "or publish every head (ledger_heads())"
+            )
+        return next(iter(sites.values()), first)
+
+    def ledger_heads(self) -> dict[str, str]:
+        """Each site's chain head, by site name (see ``ledger_head``)."""
+        return self._chain_heads()[1]
+
     @abstractmethod
-    def ledger_head(self) -> str:
-        """The chain hash of the last record: publish it elsewhere (with its date) so that
-        a rebuilt chain shows, since it would no longer contain that hash."""
+    def _chain_heads(self) -> tuple[str, dict[str, str]]:
+        """The head of the first chain (every site's before schema version 5, closed
+        since), and each site's, read in one snapshot."""
 
     @abstractmethod
     def subject_records(self, site: str, subject: str) -> list[dict[str, Any]]:
