@@ -26,6 +26,7 @@ from consentkit.ledger.chain import (
     config_fingerprint,
     decision_record,
     ledger_entry,
+    subject_commitment,
 )
 from consentkit.ledger.records import ConsentTally, DecisionRecord
 from consentkit.store.postgres import SPELLING as POSTGRES_SPELLING
@@ -58,11 +59,11 @@ DECISIONS = [
 ]
 
 
-def decide(store, who, action, granted, banner, after):
+def decide(store, who, action, granted, banner, after, site="default"):
     canonical, config_hash = config_fingerprint(BANNERS[banner])
     at = NOW + after
     record = decision_record(
-        site="default",
+        site=site,
         subject=SUBJECTS[who],
         decided_at=at,
         policy_version="2026-11",
@@ -460,6 +461,176 @@ async def test_decisions_posted_by_visitors_form_a_verified_chain(make_site, sto
     ]
     assert records[0]["banner"]["categories"]  # the configuration shown, parsed
     store.close()
+
+
+# --- a chain per site ------------------------------------------------------------------------
+
+
+@pytest.mark.every_store
+def test_each_site_has_its_own_chain_verified_apart_and_as_a_whole(ledger, capsys):
+    store = open_store(ledger, clock=Clock(NOW))
+    for n, site in enumerate(["shop", "default", "shop", "shop"]):
+        decide(store, "abc"[n % 3], "accept_all", ("analytics",), "en", 300 + n, site=site)
+    with raw_database(ledger) as sql:
+        positions = sql("SELECT site, seq FROM ck_decisions WHERE id > 5 ORDER BY id")
+    assert positions == [("shop", 1), ("default", 6), ("shop", 2), ("shop", 3)]
+
+    report = store.verify_ledger()
+    assert (report.ok, report.records, report.problems) == (True, 9, [])
+    heads = store.ledger_heads()
+    assert report.heads == heads and sorted(heads) == ["default", "shop"]
+    assert store.ledger_head("shop") == heads["shop"] != heads["default"]
+    assert store.ledger_head("blog") == GENESIS  # where its chain will start
+    with pytest.raises(ValueError, match="a chain for each of 2 sites"):
+        store.ledger_head()
+    assert store.verify_ledger(anchors=[heads["shop"], heads["default"]]).ok
+    store.close()
+    assert run(capsys, "ledger", "head", "--store", ledger) == (
+        0,
+        f"{heads['default']}  default\n{heads['shop']}  shop\n",
+        "",
+    )
+    assert run(capsys, "ledger", "head", "--store", ledger, "--site", "shop") == (
+        0,
+        f"{heads['shop']}  shop\n",
+        "",
+    )
+
+    tamper(ledger, "UPDATE ck_decisions SET action = 'reject_all' WHERE id = 8")
+    assert verify(ledger).problems == [f"record 8: {EDITED}"]  # default's chain is whole
+
+
+@pytest.mark.every_store
+def test_decisions_appended_at_once_by_many_threads_form_whole_chains(store_url):
+    store = open_store(store_url, clock=Clock(NOW))
+
+    def append_many(n):
+        for i in range(10):
+            site = ("default", "shop", "blog")[(n + i) % 3]
+            decide(store, "abc"[n % 3], "accept_all", ("analytics",), "en", i, site=site)
+
+    threads = [threading.Thread(target=append_many, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    report = store.verify_ledger()
+    assert (report.ok, report.records, sorted(report.heads)) == (
+        True,
+        120,
+        ["blog", "default", "shop"],
+    )
+    total = 0
+    for site in ("default", "shop", "blog"):
+        answer = store.query({"site_id": site, "metrics": ["decisions"], "date_range": "all"})
+        total += answer["results"][0]["metrics"][0]
+    assert total == 120  # consent statistics added up per batch, none lost or doubled
+    store.close()
+
+
+@pytest.mark.every_store
+def test_a_failed_batch_acknowledges_none_of_its_decisions(ledger):
+    store = open_store(ledger, clock=Clock(NOW))
+    decide(store, "c", "reject_all", (), "en", 300)  # the chain and banner are known
+    tamper(ledger, "ALTER TABLE ck_consent_stats RENAME TO ck_consent_stats_away")
+    failures = []
+    start = threading.Barrier(8)
+
+    def append(n):
+        start.wait()
+        try:
+            decide(store, "abc"[n % 3], "accept_all", ("analytics",), "en", 400 + n)
+        except StoreError as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(failures) == 8  # every appender was told, in its own thread
+    tamper(ledger, "ALTER TABLE ck_consent_stats_away RENAME TO ck_consent_stats")
+    report = store.verify_ledger()
+    assert (report.ok, report.records) == (True, 6)  # nothing of the failed batches stayed
+    decide(store, "a", "accept_all", ("analytics",), "en", 500)
+    assert store.verify_ledger().records == 7
+    store.close()
+
+
+@pytest.mark.every_store
+def test_a_version_4_ledger_keeps_its_proofs_and_sites_chain_on_from_its_head(store_url):
+    """Records chained in the one chain of versions 3 and 4 keep their hashes; each site's
+    chain starts from that chain's last hash, so a head published before still covers them."""
+    canonical, config_hash = config_fingerprint(BANNERS["en"])
+    spelling = SQLITE_SPELLING if store_url.startswith("sqlite:") else POSTGRES_SPELLING
+    with raw_database(store_url) as sql:
+        sql("CREATE TABLE ck_schema (version INTEGER NOT NULL)")
+        for version in (1, 2, 3, 4):
+            for statement in dict(MIGRATIONS)[version]:
+                sql(statement.format(**spelling))
+            sql("INSERT INTO ck_schema VALUES (?)", (version,))
+        sql("INSERT INTO ck_banner_configs VALUES (?, ?)", (config_hash, canonical))
+        previous = GENESIS
+        for position, (site, who, after) in enumerate(
+            [("default", "a", 0), ("shop", "b", 60), ("default", "c", 120)], start=1
+        ):
+            record = decision_record(
+                site=site,
+                subject=SUBJECTS[who],
+                decided_at=NOW + after,
+                policy_version="2026-11",
+                action="accept_all",
+                granted=frozenset({"necessary", "analytics"}),
+                language="en",
+                config_hash=config_hash,
+            )
+            salt = "ab" * 16
+            commitment = subject_commitment(salt, record.subject)
+            previous = chain_hash(
+                previous, ledger_entry(record, position=position, commitment=commitment)
+            )
+            sql(
+                "INSERT INTO ck_decisions (site, subject, decided_at, policy_version, action,"
+                " categories, language, config_hash, seq, salt, commitment, chain_hash)"
+                " VALUES (?, ?, ?, '2026-11', 'accept_all', 'analytics necessary', 'en', ?, ?,"
+                " ?, ?, ?)",
+                (
+                    site,
+                    record.subject,
+                    record.decided_at,
+                    config_hash,
+                    position,
+                    salt,
+                    commitment,
+                    previous,
+                ),
+            )
+        sql("UPDATE ck_ledger_head SET records = 3, head = ?", (previous,))
+        proofs = sql("SELECT id, chain_hash FROM ck_decisions ORDER BY id")
+    published = previous
+
+    store = open_store(store_url, clock=Clock(NOW))
+    assert store.verify_ledger(anchors=[published]).ok
+    assert store.ledger_head() == published  # no site's chain yet
+    decide(store, "a", "reject_all", (), "en", 180)
+    decide(store, "b", "reject_all", (), "en", 240, site="shop")
+    decide(store, "c", "reject_all", (), "en", 300)
+    report = store.verify_ledger(anchors=[published])
+    assert (report.ok, report.records) == (True, 6)
+    with raw_database(store_url) as sql:
+        assert sql("SELECT id, chain_hash FROM ck_decisions WHERE id <= 3 ORDER BY id") == proofs
+        assert sql("SELECT site, base FROM ck_ledger_heads ORDER BY site") == [
+            ("default", published),
+            ("shop", published),
+        ]
+        assert sql("SELECT seq FROM ck_decisions WHERE id > 3 ORDER BY id") == [(1,), (1,), (2,)]
+    # retention cuts the start of every chain: the first chain's three, default's first
+    assert store.purge(cutoffs({"decisions": 1}, NOW + 86400 + 200)) == {"decisions": 4}
+    report = store.verify_ledger()
+    assert (report.ok, report.records, report.purged) == (True, 2, 4)
+    store.close()
+    tamper(store_url, "UPDATE ck_decisions SET decided_at = decided_at + 1 WHERE id = 6")
+    assert verify(store_url).problems == [f"record 6: {EDITED}"]
 
 
 # --- the command line ------------------------------------------------------------------------
