@@ -6,7 +6,10 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..analytics.batch import CubeBatch
 from ..ledger.records import ConsentTally, DecisionRecord
@@ -33,6 +36,24 @@ class Store(ABC):
     def write_pageviews(self, site: str, batch: CubeBatch) -> None:
         """Append one flush's cells to the cube (commutative, so any number of writers may
         flush; nothing stored is read or rewritten), rolling up what waits now and then."""
+
+    def write_dropped(self, site: str, pageviews: int) -> None:
+        """Count ``pageviews`` that a buffer dropped (it was full) in the current hour."""
+        hour = int(self.clock() // 3600)
+        self._write_dropped(
+            "INSERT INTO ck_dropped (site, hour, pageviews) VALUES (?, ?, ?)"
+            " ON CONFLICT (site, hour) DO UPDATE SET"
+            " pageviews = ck_dropped.pageviews + excluded.pageviews",
+            (site, hour, pageviews),
+        )
+
+    @abstractmethod
+    def _write_dropped(self, sql: str, params: tuple[Any, ...]) -> None:
+        """Run one write (``?`` placeholders) in a transaction of its own."""
+
+    @abstractmethod
+    def dropped_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
+        """Page views dropped by full buffers in a range of hours (see ``write_dropped``)."""
 
     @abstractmethod
     def compact(self, site: str) -> None:
@@ -131,6 +152,20 @@ class Store(ABC):
         ``categories`` (the site's) makes a ``consent:category`` filter on any other value a
         ``QueryError``; the HTTP API passes the middleware's.
         """
-        return answer_query(
+        answer = answer_query(
             self, query, k_anonymity=k_anonymity, time_zone=time_zone, categories=categories
         )
+        first, last = answer["meta"]["date_range"]
+        zone = None if time_zone in ("UTC", "Etc/UTC") else ZoneInfo(time_zone)
+        answer["meta"]["dropped_pageviews"] = self.dropped_pageviews(
+            answer["query"]["site_id"], _hour_of(first, zone), _hour_of(last, zone, days=1)
+        )
+        return answer
+
+
+def _hour_of(day: str, zone: ZoneInfo | None, *, days: int = 0) -> int:
+    """The epoch hour in which ``day`` (ISO, plus ``days``) begins where ``zone`` is."""
+    start = datetime.combine(
+        date.fromisoformat(day) + timedelta(days=days), time_of_day(), zone or UTC
+    )
+    return int(start.timestamp() // 3600)

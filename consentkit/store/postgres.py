@@ -187,6 +187,19 @@ class PostgresStore(Store):
             ).fetchone()
         return int(row[0]) if row else 0
 
+    def dropped_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
+        with self._db.transaction("querying") as db:
+            row = db.execute(
+                "SELECT COALESCE(SUM(pageviews), 0) FROM ck_dropped"
+                " WHERE site = %s AND hour >= %s AND hour < %s",
+                (site, first_hour, end_hour),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def _write_dropped(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self._db.transaction("counting dropped page views in") as db:
+            db.execute(sql.replace("?", "%s"), params)
+
     def purge(self, cutoffs: dict[str, int]) -> dict[str, int]:
         with self._db.transaction("purging") as db:
             db.execute(LOCK, ("purge",))  # waits for flushes in progress; holds new ones

@@ -293,6 +293,22 @@ class SQLiteStore(Store):
         )
         return int(row[0])
 
+    def dropped_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
+        row = (
+            self._reader()
+            .execute(
+                "SELECT COALESCE(SUM(pageviews), 0) FROM ck_dropped"
+                " WHERE site = ? AND hour >= ? AND hour < ?",
+                (site, first_hour, end_hour),
+            )
+            .fetchone()
+        )
+        return int(row[0])
+
+    def _write_dropped(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self._cube_write("counting dropped page views in") as db:
+            db.execute(sql, params)
+
     def purge(self, cutoffs: dict[str, int]) -> dict[str, int]:
         with self._lock:
             db = self._writer
