@@ -31,6 +31,7 @@ count past the cores measures contention as much as the design.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import multiprocessing
 import os
 import statistics
@@ -41,6 +42,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -121,15 +124,20 @@ class ServerCpu:
 # --- page views ---------------------------------------------------------------------------------
 
 
-def _writer(url: str, site: str, index: int, seconds: float, out: Any) -> None:
+def _writer(url: str, site: str, index: int, seconds: float, start: Any, out: Any) -> None:
     """One app instance: counts ``OFFERED`` realistic page views a second, flushes every
-    second, then shuts down (the lifespan's drain) and reports its figures."""
+    second, then shuts down (the lifespan's drain) and reports its figures.
+
+    The realistic site's page views keep their pages, visitors and segments but all fall in
+    the current hour, as a live site's do (its 90 days would make each flush write a block
+    for each of the twenty hours a second of it spans)."""
     from realistic_site import realistic_site
     from site_data import counted, feed
 
     from consentkit.analytics.buffer import PageViewBuffer
 
-    data = counted(realistic_site(pageviews=max(200_000, int(OFFERED * seconds * 1.2))))
+    data = counted(realistic_site(pageviews=max(200_000, int(OFFERED * seconds * 2))))
+    data = dataclasses.replace(data, hours=np.full_like(data.hours, int(time.time() // 3600)))
     store = open_store(url)
     buffer = PageViewBuffer(store, site=site, interval=1.0)
     flushes: list[float] = []
@@ -145,7 +153,7 @@ def _writer(url: str, site: str, index: int, seconds: float, out: Any) -> None:
     async def run() -> tuple[int, float]:
         buffer._repeating.job = timed_flush
         buffer.start()
-        offset = (index * 7919) % max(1, len(data.cells) // 2)
+        offset = (index * 7919) % (len(data.hours) // 2)
         began = time.perf_counter()
         sent = 0
         while (elapsed := time.perf_counter() - began) < seconds:
@@ -158,6 +166,7 @@ def _writer(url: str, site: str, index: int, seconds: float, out: Any) -> None:
         await buffer.stop()
         return sent, time.perf_counter() - stopping
 
+    start.wait()
     sent, drain = asyncio.run(run())
     store.close()
     out.put({"sent": sent, "flushes": flushes, "drain": drain, "dropped": buffer.dropped})
@@ -166,22 +175,23 @@ def _writer(url: str, site: str, index: int, seconds: float, out: Any) -> None:
 def pageviews(writers: int, *, sites: int) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
+    start = context.Barrier(writers)
     application = f"ckbench{os.getpid()}"
     with fresh_store_url(f"scale{writers}x{sites}") as base:
         url = f"{base}&application_name={application}"
         open_store(url).close()  # migrated once, before the clock starts
         processes = [
-            context.Process(target=_writer, args=(url, f"site{n % sites}", n, SECONDS, results))
+            context.Process(
+                target=_writer, args=(url, f"site{n % sites}", n, SECONDS, start, results)
+            )
             for n in range(writers)
         ]
         with ServerCpu(application) as cpu:
-            started = time.perf_counter()
             for process in processes:
                 process.start()
             figures = [results.get(timeout=SECONDS * 20 + 120) for _ in processes]
             for process in processes:
                 process.join()
-            wall = time.perf_counter() - started
         stored = _stored_pageviews(url)
     flushes = sorted(f for each in figures for f in each["flushes"])
     sent = sum(each["sent"] for each in figures)
@@ -196,8 +206,10 @@ def pageviews(writers: int, *, sites: int) -> dict[str, Any]:
         "flush p99 (ms)": 1000 * flushes[int(0.99 * (len(flushes) - 1))],
         "db cpu (s)": cpu.seconds,
         "db cpu per page view (us)": 1e6 * cpu.seconds / max(stored, 1),
-        "db cores": cpu.seconds / wall,
+        "db cores": cpu.seconds / (SECONDS + max(each["drain"] for each in figures)),
+        "lost": sent - stored,  # dropped ones are not sent; any other is a bug
         "drain max (s)": max(each["drain"] for each in figures),
+        "load": os.getloadavg()[0],
         "dropped": sum(each["dropped"] for each in figures),
     }
 
@@ -274,11 +286,12 @@ def decisions(url: str, appenders: int, *, sites: int) -> dict[str, Any]:
         context.Process(target=_appender, args=(url, share[p], firsts[p], sites, SECONDS, results))
         for p in range(processes_n)
     ]
-    for process in processes:
-        process.start()
-    latencies = sorted(x for _ in processes for x in results.get(timeout=SECONDS * 10 + 120))
-    for process in processes:
-        process.join()
+    with ServerCpu(f"ckdecide{os.getpid()}") as cpu:
+        for process in processes:
+            process.start()
+        latencies = sorted(x for _ in processes for x in results.get(timeout=SECONDS * 10 + 120))
+        for process in processes:
+            process.join()
     store = open_store(url)
     report = store.verify_ledger()
     store.close()
@@ -289,12 +302,16 @@ def decisions(url: str, appenders: int, *, sites: int) -> dict[str, Any]:
         "decisions/s": len(latencies) / SECONDS,
         "p50 (ms)": 1000 * statistics.median(latencies),
         "p99 (ms)": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
+        "db cpu per decision (us)": 1e6 * cpu.seconds / max(len(latencies), 1),
+        "load": os.getloadavg()[0],
     }
 
 
 @contextmanager
 def _decision_store(name: str) -> Iterator[str]:
     with fresh_store_url(name) as url:
+        if POSTGRES:
+            url += f"&application_name=ckdecide{os.getpid()}"
         open_store(url).close()
         yield url
 
@@ -317,7 +334,7 @@ def _print_pageviews(table: list[dict[str, Any]]) -> None:
     print(
         f"{'writers':>7} {'sites':>5} {'offered/s':>9} {'stored/s':>9} {'x N=1':>6}"
         f" {'flush p50':>9} {'p99 ms':>7} {'us/pv':>6} {'db cores':>8} {'drain s':>7}"
-        f" {'dropped':>7}"
+        f" {'dropped':>7} {'lost':>4} {'load':>5}"
     )
     base: dict[str, float] = {}
     for row in table:
@@ -327,7 +344,8 @@ def _print_pageviews(table: list[dict[str, Any]]) -> None:
             f"{row['stored/s']:>9,.0f} {row['stored/s'] / base[row['sites_of']]:>6.2f} "
             f"{row['flush p50 (ms)']:>9.0f} {row['flush p99 (ms)']:>7.0f} "
             f"{row['db cpu per page view (us)']:>6.1f} {row['db cores']:>8.2f} "
-            f"{row['drain max (s)']:>7.2f} {row['dropped']:>7,}"
+            f"{row['drain max (s)']:>7.2f} {row['dropped']:>7,} {row['lost']:>4,}"
+            f" {row['load']:>5.1f}"
         )
 
 
@@ -346,7 +364,7 @@ def _print_decisions(table: list[dict[str, Any]]) -> None:
     print(f"\ndecisions into {backend_name()}, {SECONDS:g} s")
     print(
         f"{'appenders':>9} {'sites':>5} {'decisions/s':>11} {'x N=1':>6}"
-        f" {'p50 ms':>7} {'p99 ms':>7}"
+        f" {'p50 ms':>7} {'p99 ms':>7} {'db us/decision':>14} {'load':>5}"
     )
     base: dict[str, float] = {}
     for row in table:
@@ -355,6 +373,7 @@ def _print_decisions(table: list[dict[str, Any]]) -> None:
             f"{row['appenders']:>9} {row['sites']:>5} {row['decisions/s']:>11,.0f} "
             f"{row['decisions/s'] / base[row['sites_of']]:>6.2f} "
             f"{row['p50 (ms)']:>7.1f} {row['p99 (ms)']:>7.1f}"
+            f" {row['db cpu per decision (us)']:>14.0f} {row['load']:>5.1f}"
         )
 
 
