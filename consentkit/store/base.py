@@ -6,8 +6,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as time_of_day
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +15,8 @@ from ..ledger.records import ConsentTally, DecisionRecord
 from ..ledger.verify import LedgerReport
 from ..query.execute import CubeReader
 from ..query.plan import Dialect, Plan
+from ..query.plan import _end_hour as end_hour  # the hours a query's date range covers
+from ..query.plan import _epoch_hour as epoch_hour
 from ..query.run import answer_query
 
 
@@ -155,17 +156,9 @@ class Store(ABC):
         answer = answer_query(
             self, query, k_anonymity=k_anonymity, time_zone=time_zone, categories=categories
         )
-        first, last = answer["meta"]["date_range"]
+        first, last = map(date.fromisoformat, answer["meta"]["date_range"])
         zone = None if time_zone in ("UTC", "Etc/UTC") else ZoneInfo(time_zone)
         answer["meta"]["dropped_pageviews"] = self.dropped_pageviews(
-            answer["query"]["site_id"], _hour_of(first, zone), _hour_of(last, zone, days=1)
+            answer["query"]["site_id"], epoch_hour(first, zone), end_hour(last, zone)
         )
         return answer
-
-
-def _hour_of(day: str, zone: ZoneInfo | None, *, days: int = 0) -> int:
-    """The epoch hour in which ``day`` (ISO, plus ``days``) begins where ``zone`` is."""
-    start = datetime.combine(
-        date.fromisoformat(day) + timedelta(days=days), time_of_day(), zone or UTC
-    )
-    return int(start.timestamp() // 3600)
