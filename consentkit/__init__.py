@@ -4,8 +4,9 @@ Signed consent cookies, server-side proof of consent, and aggregated analytics t
 nothing identifying.
 """
 
-from .consent.categories import Category, Cookie
+from .consent.categories import Category, Cookie, Service
 from .consent.consent import Consent
+from .consent.consent_mode import ConsentMode
 from .errors import ConfigurationError, ConsentkitError, QueryError, StoreError
 from .middleware import ConsentMiddleware
 from .settings import ConsentSettings
@@ -16,10 +17,12 @@ __all__ = [
     "ConfigurationError",
     "Consent",
     "ConsentMiddleware",
+    "ConsentMode",
     "ConsentSettings",
     "ConsentkitError",
     "Cookie",
     "QueryError",
+    "Service",
     "Store",
     "StoreError",
     "open_store",

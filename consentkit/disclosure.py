@@ -2,8 +2,9 @@
 
 The same ``categories`` that the middleware enforces, plus the two cookies consentkit sets
 itself with their real lifetimes, rendered as JSON, Markdown or an HTML fragment. Served at
-``GET /consentkit/cookies`` and printed by ``consentkit disclose``, so the published policy
-and what the site does cannot drift apart.
+``GET /consentkit/cookies`` (a page for people in their language, or the fragment) and
+printed by ``consentkit disclose``, so the published policy and what the site does cannot
+drift apart.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from html import escape
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .consent.categories import (
@@ -24,10 +24,10 @@ from .consent.categories import (
     Cookie,
 )
 from .consent.cookies import DECISION_COOKIE, ID_COOKIE
+from .disclosure_html import COLUMNS, cells_of, disclosure_html, lifetime_parts, listed_cookies
+from .locales.pages import FALLBACK, PageTexts
 from .settings import ConsentSettings, check_option, default_of
 
-DAY = 24 * 3600
-MONTH_DAYS = 365.25 / 12
 DECISION_PURPOSE = (
     "Remembers your cookie choices: which categories you allowed, the version of this policy "
     "you saw and when you decided. Signed, so it cannot be altered."
@@ -36,7 +36,6 @@ ID_PURPOSE = (
     "A random number that lets us count returning visitors without knowing who you are. "
     "Set only while you allow analytics; removed when you withdraw."
 )
-COLUMNS = ("Cookie", "Purpose", "Lifetime", "Provider", "Domains", "Paths")
 
 
 class HasSettings(Protocol):
@@ -57,6 +56,9 @@ class Disclosure:
 
     policy_version: str
     categories: tuple[Category, ...]
+    # consentkit's own cookies' lifetimes in seconds (None: session), to say them in words
+    # in any language.
+    own_lifetimes: tuple[tuple[str, int | None], ...] = field(default=(), compare=False)
 
     @classmethod
     def of(cls, site: ConsentSettings | HasSettings) -> Disclosure:
@@ -130,9 +132,11 @@ class Disclosure:
                     title=category.title,
                     description=category.description,
                     cookies=[*mine, *theirs],
+                    services=category.services,
                 )
             )
-        return cls(policy_version=policy_version, categories=tuple(listed))
+        lifetimes = ((DECISION_COOKIE, decision_max_age), (ID_COOKIE, id_max_age))
+        return cls(policy_version=policy_version, categories=tuple(listed), own_lifetimes=lifetimes)
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON shape (see docs/disclosure.md); keys and order are stable."""
@@ -145,6 +149,15 @@ class Disclosure:
                     "description": category.description,
                     "required": category.name == NECESSARY,
                     "cookies": [_cookie_json(cookie) for cookie in category.declared],
+                    "services": [
+                        {
+                            "name": service.name,
+                            "title": service.title,
+                            "description": service.description,
+                            "cookies": [_cookie_json(cookie) for cookie in service.declared],
+                        }
+                        for service in category.services
+                    ],
                 }
                 for category in self.categories
             ],
@@ -159,27 +172,25 @@ class Disclosure:
                 lines += [_md(category.description), ""]
             if category.name == NECESSARY:
                 lines += ["Always active: these cookies cannot be switched off.", ""]
-            if not category.declared:
+            if not listed_cookies(category):
                 lines.append("This category sets no cookies.")
                 continue
             lines.append("| " + " | ".join(COLUMNS) + " |")
             lines.append("|" + "---|" * len(COLUMNS))
-            for cookie in category.declared:
+            for cookie in listed_cookies(category):
                 name = _md_code(cookie.name) + (" (name pattern)" if cookie.is_pattern else "")
-                cells = [name, *(_md(text) for text in _cells(cookie))]
+                cells = [name, *(_md(text) for text in cells_of(cookie))]
                 lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
 
-    def to_html(self) -> str:
-        """A fragment to embed in a page: no script, no style; ``ck-`` classes to style it."""
-        parts = [
-            '<div class="ck-disclosure">',
-            f'<p class="ck-policy-version">Cookie policy version '
-            f"{escape(self.policy_version)}.</p>",
-        ]
-        parts += [_html_category(category) for category in self.categories]
-        parts.append("</div>")
-        return "\n".join(parts) + "\n"
+    def to_html(self, texts: PageTexts | None = None, language: str = FALLBACK) -> str:
+        """A fragment to embed in a page: no script, no style; ``ck-`` classes to style it.
+
+        In English, or in ``language`` of the site's ``texts`` (``PageTexts``): headings,
+        notes, consentkit's own cookies and the categories the site translated.
+        """
+        own = dict(self.own_lifetimes)
+        return disclosure_html(self.policy_version, self.categories, own, texts, language)
 
 
 def describe_lifetime(seconds: int | None) -> str:
@@ -190,17 +201,8 @@ def describe_lifetime(seconds: int | None) -> str:
     """
     if seconds is None:
         return "session"
-    if seconds >= 365 * DAY and seconds % DAY == 0:
-        days = seconds // DAY
-        if days % 365 == 0:
-            return _plural(days // 365, "year")
-        months = round(days / MONTH_DAYS)
-        if abs(days - months * MONTH_DAYS) <= 1:
-            return _plural(months, "month")
-    for unit, size in (("day", DAY), ("hour", 3600), ("minute", 60)):
-        if seconds % size == 0:
-            return _plural(seconds // size, unit)
-    return _plural(seconds, "second")
+    count, unit = lifetime_parts(seconds)
+    return _plural(count, unit)
 
 
 FORMATS: dict[str, tuple[str, Callable[[Disclosure], str]]] = {
@@ -226,13 +228,6 @@ def _cookie_json(cookie: Cookie) -> dict[str, Any]:
     }
 
 
-def _cells(cookie: Cookie) -> list[str]:
-    """Purpose, lifetime, provider, domains and paths as text; a dash where nothing is said."""
-    domains = ", ".join(cookie.domains) or "this site"
-    texts = [cookie.purpose, cookie.lifetime, cookie.provider, domains, ", ".join(cookie.paths)]
-    return [" ".join(text.split()) or "—" for text in texts]
-
-
 # Markdown: backslash-escape what could start markup inside a table cell, '<' and '&' included,
 # so text from the configuration never becomes a link, raw HTML or an extra column.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
@@ -245,39 +240,3 @@ def _md(text: str) -> str:
 def _md_code(name: str) -> str:
     # GitHub's tables split on '|' even in code spans, unless it is escaped.
     return _md(name) if "`" in name else "`" + name.replace("|", "\\|") + "`"
-
-
-def _html_category(category: Category) -> str:
-    name = escape(category.name)
-    parts = [
-        f'<section class="ck-category" id="ck-category-{name}">',
-        f'<h2 class="ck-category-title">{escape(category.title)}</h2>',
-    ]
-    if category.description:
-        parts.append(f'<p class="ck-category-description">{escape(category.description)}</p>')
-    if category.name == NECESSARY:
-        parts.append(
-            '<p class="ck-required">Always active: these cookies cannot be switched off.</p>'
-        )
-    if category.declared:
-        header = "".join(f'<th scope="col">{column}</th>' for column in COLUMNS)
-        parts += ['<table class="ck-cookies">', f"<thead><tr>{header}</tr></thead>", "<tbody>"]
-        parts += [_html_row(cookie) for cookie in category.declared]
-        parts += ["</tbody>", "</table>"]
-    else:
-        parts.append('<p class="ck-no-cookies">This category sets no cookies.</p>')
-    parts.append("</section>")
-    return "\n".join(parts)
-
-
-def _html_row(cookie: Cookie) -> str:
-    pattern = ' <span class="ck-pattern">(name pattern)</span>' if cookie.is_pattern else ""
-    fields = ("purpose", "lifetime", "provider", "domains", "paths")
-    cells = "".join(
-        f'<td class="ck-{field}">{escape(text)}</td>'
-        for field, text in zip(fields, _cells(cookie), strict=True)
-    )
-    return (
-        f'<tr><th scope="row" class="ck-cookie-name"><code>{escape(cookie.name)}</code>'
-        f"{pattern}</th>{cells}</tr>"
-    )

@@ -21,6 +21,10 @@ Accept all / Reject all / Save, that posts form-encoded to ``{prefix}/consent``;
 records the decision and answers ``303 See Other`` back to the page. ``consentkit_noscript()``
 is the same form inside ``<noscript>``, for pages that also use the JavaScript banner.
 Every text and title is HTML-escaped.
+
+``privacy_template(env, "privacy.html")`` renders the visitor's pages (the privacy center
+at ``/consentkit/me`` and the cookie policy at ``/consentkit/cookies``) with your own
+template, for ``ConsentMiddleware(privacy_template=...)``.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from .consent.consent import Consent
 from .errors import ConfigurationError
 from .locales.texts import BannerTexts
 from .web.origin import is_local_path
+from .web.pages import PrivacyPage
 
 try:
     import jinja2
@@ -43,7 +48,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 if TYPE_CHECKING:
     from jinja2.runtime import Context
 
-__all__ = ["ConsentForms", "install"]
+__all__ = ["ConsentForms", "install", "privacy_template"]
 
 _LOCKED, _TICKED, _OPEN = Markup(" checked disabled"), Markup(" checked"), Markup("")
 _BUTTONS = (("accept_all", "accept_all"), ("reject_all", "reject_all"), ("custom", "save"))
@@ -158,6 +163,21 @@ class ConsentForms:
                 parts.append(
                     Markup('<p id="{}-desc">{}</p>').format(field_id, category.description)
                 )
+            # A category's services, each of which may be ticked alone (the category
+            # ticked allows them all).
+            for service in category.services:
+                parts.append(
+                    Markup(
+                        '<div class="consentkit-form-service">'
+                        '<input type="checkbox" id="consentkit-form-{name}" name="services"'
+                        ' value="{name}"{state}> <label for="consentkit-form-{name}">{title}'
+                        "</label></div>"
+                    ).format(
+                        name=service.name,
+                        state=_TICKED if consent.allows(service.name) else _OPEN,
+                        title=service.title,
+                    )
+                )
             parts.append(Markup("</div>"))
         parts.append(Markup('</fieldset><div class="consentkit-form-buttons">'))
         for action, key in _BUTTONS:
@@ -209,6 +229,31 @@ def install(
     env.globals["consentkit_banner"] = forms.banner
     env.globals["consentkit_form"] = _with_request(forms.form)
     env.globals["consentkit_noscript"] = _with_request(forms.noscript)
+
+
+def privacy_template(env: jinja2.Environment, name: str) -> Callable[[PrivacyPage], str]:
+    """The visitor's pages rendered by your template ``name``, for
+    ``ConsentMiddleware(privacy_template=...)``.
+
+    The template gets ``page``, a ``consentkit.web.pages.PrivacyPage`` (its ``kind``,
+    ``title``, ``language``, ``direction``, ``texts``, ``links``, ``categories``,
+    ``decisions`` ...), and ``content``, consentkit's own rendering of the page's main part,
+    ready to put inside your layout. The template is loaded now, so a missing one fails at
+    start-up; the environment must autoescape it (``Jinja2Templates`` does).
+    """
+    template = env.get_template(name)
+    autoescape = env.autoescape(name) if callable(env.autoescape) else env.autoescape
+    if not autoescape:
+        raise ConfigurationError(
+            f"the template {name!r} must be autoescaped: create the environment with "
+            "autoescape=jinja2.select_autoescape() (Jinja2Templates does)"
+        )
+
+    def render(page: PrivacyPage) -> str:
+        # consentkit built the content from escaped text (web/page_html.py).
+        return template.render(page=page, content=Markup(page.content))  # noqa: S704
+
+    return render
 
 
 def _with_request(render: Callable[..., Markup]) -> Callable[..., Markup]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Awaitable
 from functools import lru_cache, partial
 from typing import Any
 
@@ -30,6 +31,7 @@ from .consent.cookies import (
 from .consent.decisions import DecisionRecorder
 from .consent.enforcement import CookieEnforcer
 from .consent.keys import SiteKeys
+from .consent.withdrawal import CookieExpiry
 from .disclosure import Disclosure
 from .errors import ConfigurationError, ConfigurationWarning
 from .frameworks import SITE_KEY, SiteLinks, note_quart_routes, refuse_inner_litestar_layer
@@ -41,18 +43,27 @@ from .store import Store, open_store
 from .store.retention import PeriodicPurge
 from .visit.classify import VisitorClassifier
 from .visit.pages import page_of
-from .visit.request import USER_AGENT, Visit, VisitReader
+from .visit.request import COOKIE, USER_AGENT, Visit, VisitReader
 from .web.admin import AdminEndpoints
 from .web.admin_auth import AdminAuth
+from .web.bodies import BodyLimits
 from .web.endpoints import ConsentEndpoints
+from .web.pages import PrivacyPages
 from .web.rights import VisitorRights
-from .web.static_files import load_banner_files
+from .web.static_files import banner_site, load_banner_files
 
 logger = logging.getLogger("consentkit")
 
 ADMIN_PATHS = ("api/", "dashboard")
 
 Headers = list[tuple[bytes, bytes]]
+# The response headers the hook reads, by name as servers and frameworks spell them (one
+# dict lookup each); another spelling is lowered first (Django sends "Content-Type").
+CONTENT_TYPE, VARY, SET_COOKIE = 0, 1, 2
+_READ = {b"content-type": CONTENT_TYPE, b"vary": VARY, b"set-cookie": SET_COOKIE}
+_READ_ANY_CASE = {**_READ, **{name.title(): kind for name, kind in _READ.items()}}
+_READ_LENGTHS = frozenset(len(name) for name in _READ)
+VARY_COOKIE = (b"vary", b"Cookie")
 
 
 class ConsentMiddleware:
@@ -87,9 +98,11 @@ class ConsentMiddleware:
             max_age=settings.decision_max_age,
             categories=self.categories.optional,
             clock=clock,
+            services=self.categories.services,
         )
         self.reader = VisitReader(self.codec, settings.country_header)
         self.enforcer = CookieEnforcer(self.categories, undeclared=settings.undeclared_cookies)
+        self.expiry = CookieExpiry(self.categories)
         self.cookies = CookieHeaders(
             decision_max_age=settings.decision_max_age,
             id_max_age=settings.id_max_age,
@@ -118,22 +131,28 @@ class ConsentMiddleware:
             clock=clock,
             honour_dnt=settings.honour_dnt,
         )
-        banner_files = load_banner_files(settings.policy_version)
+        banner_files = load_banner_files(settings.policy_version, banner_site(settings))
         self.prefix = settings.prefix + "/"
+        self.started = False  # the background jobs
+        self.vary_cookie, self.count_refused = settings.vary_cookie, settings.count_refused
         self.links = SiteLinks(
             settings.prefix,
             f"{settings.prefix}/banner.js?v={banner_files['banner.js'].version}",
         )
+        disclosure = Disclosure.of(settings)
+        pages = PrivacyPages(settings, disclosure, banner_files["banner.js"])
+        limits = BodyLimits(settings.max_body_size)
         self.endpoints = ConsentEndpoints(
             categories=self.categories,
             texts=settings.banner_texts,
             recorder=recorder,
-            rights=VisitorRights(recorder, self.store, self.spool),
+            rights=VisitorRights(recorder, self.store, self.spool, pages, limits),
             visitor=self.visitor,
             banner_files=banner_files,
             position=settings.banner_position,
             max_body_size=settings.max_body_size,
-            disclosure=Disclosure.of(settings),
+            disclosure=disclosure,
+            pages=pages,
         )
         auth = settings.admin_token and AdminAuth(
             settings.admin_token, signer=keys.admin_signer(), prefix=settings.prefix
@@ -144,7 +163,7 @@ class ConsentMiddleware:
             prefix=settings.prefix,
             k_anonymity=settings.k_anonymity,
             time_zone=settings.time_zone,
-            categories=self.categories.names(),
+            categories=[*self.categories.names(), *self.categories.services],
             cookie_report=self.enforcer.report,
         )
         self.purge = PeriodicPurge(self.store, settings.retention_days, clock=clock)
@@ -159,10 +178,14 @@ class ConsentMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        self.counter.start()  # no-op once running; covers servers that skip lifespan
+        if not self.started:  # servers that skip lifespan: start on the first request
+            self.startup()
         is_endpoint = scope["path"].startswith(self.prefix)
         visit = self.reader.read(scope, endpoint=is_endpoint)
-        scope.setdefault("state", {})["consent"] = visit.consent
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
+        state["consent"] = visit.consent
         scope[SITE_KEY] = self.links
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
@@ -174,50 +197,72 @@ class ConsentMiddleware:
             await response(scope, receive, send)
             return
 
-        async def send_wrapper(message: Message) -> None:
+        def send_wrapper(message: Message) -> Awaitable[None]:
+            # A plain function handing back send's own awaitable: no coroutine of its own
+            # to create and step through for each message.
             if message["type"] == "http.response.start":
                 self.on_response(message, visit)
-            await send(message)
+            return send(message)
 
         await self.app(scope, receive, send_wrapper)
 
     def on_response(self, message: Message, visit: Visit) -> None:
-        raw: Headers = list(message.get("headers") or ())
+        raw: Headers = message.get("headers") or []
         content_type = b""
         vary_at = -1  # the last Vary header, which gets ", Cookie"
         varies_on_cookie = sets_cookies = False
-        # Header names in any case: Django sends "Content-Type" and "Set-Cookie".
-        for index, (name, value) in enumerate(raw):
-            name = name.lower()
-            if name == b"content-type":
+        index = -1
+        for name, value in raw:
+            index += 1
+            kind = _READ_ANY_CASE.get(name)
+            if kind is None:
+                if len(name) not in _READ_LENGTHS:
+                    continue
+                kind = _READ.get(name.lower())  # any other spelling
+                if kind is None:
+                    continue
+            if kind == CONTENT_TYPE:
                 content_type = value
-            elif name == b"vary":
+            elif kind == VARY:
                 vary_at = index
                 lowered = value.lower()
                 varies_on_cookie = varies_on_cookie or b"cookie" in lowered or b"*" in lowered
-            elif name == b"set-cookie":
+            else:
                 sets_cookies = True
         changed = False
         is_html = content_type[:9].lower() == b"text/html"
-        if is_html and self.settings.vary_cookie and not varies_on_cookie:
+        if is_html and self.vary_cookie and not varies_on_cookie:
             if vary_at >= 0:
+                raw = list(raw)
                 raw[vary_at] = (raw[vary_at][0], raw[vary_at][1] + b", Cookie")
             else:
-                raw.append((b"vary", b"Cookie"))
+                raw = [*raw, VARY_COOKIE]
             changed = True
         if sets_cookies and self.enforcer.active:
-            kept = self.enforcer.enforce(raw, visit.consent)
+            kept = self.enforcer.enforce(list(raw), visit.consent)
             if kept is not None:
                 raw, changed = kept, True
         added: list[str] = []
-        if visit.stale_decision:
+        if visit.decision_cookie is not None and visit.consent.decision_id is None:
             added.append(self.cookies.expire(DECISION_COOKIE, secure=visit.secure))
-        try:
-            self.count(message, visit, is_html, added)
-        except Exception:  # counting must never break the page it counts
-            logger.exception("consentkit: a page view could not be counted")
+        elif visit.consent.lapsed_grants:  # expired or outdated: cleared as on withdrawal
+            added += self.expiry.headers(
+                visit.consent.lapsed_grants,
+                visit.header(COOKIE),
+                secure=visit.secure,
+                only_sent=True,
+            )
+        # (a visitor without analytics and without an ID cookie is not counted, unless
+        # refusals are: the call is skipped, this being most requests of most sites)
+        if (self.count_refused or visit.id_cookie is not None
+                or ANALYTICS in visit.consent.categories):  # fmt: skip
+            try:
+                self.count(message, visit, is_html, added)
+            except Exception:  # counting must never break the page it counts
+                logger.exception("consentkit: a page view could not be counted")
         if added or changed:
-            raw += [(b"set-cookie", value.encode("latin-1")) for value in added]
+            if added:
+                raw = [*raw, *[(b"set-cookie", value.encode("latin-1")) for value in added]]
             message["headers"] = raw
 
     def count(self, message: Message, visit: Visit, is_html: bool, added: list[str]) -> None:
@@ -227,29 +272,39 @@ class ConsentMiddleware:
         if not analytics:
             if id_cookie is not None:
                 added.append(self.cookies.expire(ID_COOKIE, secure=visit.secure))
-            if not self.settings.count_refused:
+            if not self.count_refused:
                 return
         scope = visit.scope
         if not (is_html and scope["method"] == "GET" and 200 <= message["status"] < 300):
             return
-        agent = self.visitor.agent(visit.header(USER_AGENT))
+        known = visit.known
+        segment = known.segment
+        if segment is None:  # the first page view of these headers: derive the traits once
+            agent = self.visitor.agent(visit.header(USER_AGENT))
+            known.is_bot = agent.is_bot
+            segment = known.segment = (
+                self.visitor.country(visit),
+                agent.device,
+                agent.browser,
+                agent.os,
+            )
+            known.visitor = self.visitor_key(id_cookie) if id_cookie else None
         hour = int(self.clock() // 3600)
-        if agent.is_bot:
+        if known.is_bot:
             self.counter.count_bot(hour)
             return
         visitor = None
         if analytics:
-            visitor = self.visitor_key(id_cookie) if id_cookie else None
+            visitor = known.visitor
             if visitor is None:  # no ID yet, or not one of ours: give a fresh one
                 fresh = new_token()
                 added.append(self.cookies.visitor_id(fresh, secure=visit.secure))
                 visitor = self.visitor_key(fresh)
-        country = self.visitor.country(visit)
-        page = page_of(scope, self.settings.page)
-        self.counter.count(hour, (country, agent.device, agent.browser, agent.os), page, visitor)
+        self.counter.count(hour, segment, page_of(scope, self.settings.page), visitor)
 
     def startup(self) -> None:
         """Start the flusher, the purge and the spool's drain (each a no-op once running)."""
+        self.started = True
         self.counter.start()
         self.purge.start()
         if self.spool is not None:
@@ -257,6 +312,7 @@ class ConsentMiddleware:
 
     async def shutdown(self) -> None:
         """Stop the background jobs; the last flush and drain happen here."""
+        self.started = False
         await self.purge.stop()
         await self.counter.stop()
         if self.spool is not None:

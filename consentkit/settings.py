@@ -19,7 +19,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from .consent.categories import DEFAULT_CATEGORIES, Category, CategorySet
-from .consent.cookies import POLICY_VERSION, secret_keys
+from .consent.consent_mode import ConsentMode
+from .consent.cookies import POLICY_VERSION, check_cookie_fits, secret_keys
 from .consent.enforcement import UNDECLARED_MODES, Undeclared
 from .errors import ConfigurationError
 from .locales.texts import BannerTexts
@@ -34,6 +35,7 @@ MAX_ID_AGE = 396 * DAY  # 13 months: the longest a consent-based identifier may 
 MAX_BODY_SIZE = 1 << 20
 _SITE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+")
+_STYLESHEET = re.compile(r"/(?![/\\])[!#-;=?-~]{0,2047}")  # a path on this site, no '<' or '>'
 _DOMAIN = re.compile(
     r"\.?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]"
     r"([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
@@ -69,6 +71,9 @@ class ConsentSettings:
     default_language: str = "en"
     texts: Mapping[str, Mapping[str, str]] | None = None
     banner_position: Literal["bar", "box"] = "bar"
+    privacy_stylesheet: str | None = None
+    privacy_template: Callable[[Any], str] | None = None
+    consent_mode: ConsentMode | Mapping[str, Any] = field(default_factory=ConsentMode)
     max_body_size: int = 4096
     flush_interval: float = 1.0
     page: PageOption | None = None
@@ -92,10 +97,16 @@ class ConsentSettings:
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)
+        consent_mode = ConsentMode.of(self.consent_mode)
+        consent_mode.check_categories(self.category_set.optional)
+        object.__setattr__(self, "consent_mode", consent_mode)
         for option, check in _CHECKS.items():
             message = check(getattr(self, option))
             if message:
                 raise ConfigurationError(f"{option} {message}")
+        check_cookie_fits(
+            self.policy_version, [*self.category_set.optional, *self.category_set.services]
+        )
         if self.country_header and not self.networks:
             raise ConfigurationError(
                 f"country_header={self.country_header!r} needs trusted_proxies: the header is "
@@ -243,6 +254,8 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "undeclared_cookies": _one_of(*UNDECLARED_MODES),
     "decision_spool": _spool,
     "banner_position": _one_of("bar", "box"),
+    "privacy_stylesheet": _matches(_STYLESHEET, "/static/privacy-theme.css", optional=True),
+    "privacy_template": _callable(optional=True),
     "max_body_size": _positive_int("bytes", MAX_BODY_SIZE),
     "flush_interval": _flush_interval,
     "page": _callable(optional=True),

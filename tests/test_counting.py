@@ -236,15 +236,17 @@ async def test_a_shutdown_gives_up_on_an_unreachable_store_within_its_patience(s
 
 
 def test_the_log_is_checkpointed_in_the_background_not_in_a_decisions_commit(sqlite_url):
-    store_url = sqlite_url  # SQLite's write-ahead log
-    import sqlite3
+    """A large flush leaves its pages in the write-ahead log (the store's own commits do
+    not checkpoint below a large backstop); a background thread copies them into the
+    database file soon after, so the next commit (a visitor's decision) does not pay for
+    it. Seen from outside, with no other connection: the database file grows by itself."""
+    import os
 
-    from support import write_views
+    from support import poll, write_views
 
-    from consentkit.store.checkpoint import BACKSTOP_PAGES
-
-    store = open_store(store_url)
-    assert store._writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == BACKSTOP_PAGES
+    store = open_store(sqlite_url)
+    path = sqlite_url.removeprefix("sqlite:///")
+    size = os.path.getsize(path)
     write_views(
         store,
         "default",
@@ -254,8 +256,5 @@ def test_the_log_is_checkpointed_in_the_background_not_in_a_decisions_commit(sql
             for p in range(40)
         ],
     )
-    assert store._checkpointer.wait_idle(timeout=10)
-    with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
-        busy, frames, done = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    assert busy == 0 and frames > 0 and done == frames  # nothing left for the next commit
+    poll(lambda: os.path.getsize(path) > size, what="the background checkpoint")
     store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import itsdangerous
 import pytest
 from support import UA, visit
 
@@ -171,3 +172,44 @@ async def test_device_browser_and_os_reach_the_cube(
         }
     )["results"]
     assert rows == [{"dimensions": [device, browser, os], "metrics": [1]}]
+
+
+async def test_a_returning_visitor_is_derived_anew_when_address_or_browser_changes(
+    make_site, store_url, country_db
+):
+    """What a returning visitor's headers tell is worked out once and remembered (the
+    request path's cache), keyed by everything it depends on: a new address or a new
+    browser is looked up again, a known one is not mistaken for another."""
+    app = make_site(geoip_database=country_db)
+    iphone = {"User-Agent": UA["iphone"]}
+    counts = await page_views_from(
+        app,
+        store_url,
+        [
+            ("203.0.113.9", {}),
+            ("198.51.100.1", {}),
+            ("203.0.113.9", {}),  # the first again: remembered, still DE
+            ("198.51.100.1", iphone),  # same address, another browser
+        ],
+    )
+    assert counts == {"DE": 2, "FR": 2}
+    store = open_store(store_url)
+    devices = store.query({"metrics": ["pageviews"], "dimensions": ["visit:device"],
+                           "date_range": "day"})["results"]  # fmt: skip
+    assert {r["dimensions"][0]: r["metrics"][0] for r in devices} == {"other": 3, "mobile": 1}
+
+
+def test_what_is_remembered_of_visitors_is_bounded():
+    from consentkit.consent.cookies import DecisionCodec
+    from consentkit.visit.request import VisitReader
+
+    codec = DecisionCodec(
+        itsdangerous.TimestampSigner("k" * 32), policy_version="1", max_age=60,
+        categories=frozenset({"analytics"}), clock=lambda: 0.0,
+    )  # fmt: skip
+    reader = VisitReader(codec, None, remembered=8)
+    for n in range(100):
+        scope = {"type": "http", "headers": [(b"user-agent", f"agent {n}".encode())],
+                 "client": (f"192.0.2.{n}", 1), "path": "/"}  # fmt: skip
+        assert reader.read(scope).header(b"user-agent") == f"agent {n}"
+    assert len(reader) == 8

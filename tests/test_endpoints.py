@@ -155,7 +155,7 @@ async def test_banner_files_are_served_with_a_content_hash(make_site):
         assert again.status_code == 304
         style = await browser.get("/consentkit/banner.css")
         assert style.headers["content-type"].startswith("text/css")
-        version = etag.strip('"')
+        version = etag.strip('"').split("-")[0]  # "<version>-gzip": one ETag per coding
         pinned = await browser.get(f"/consentkit/banner.js?v={version}")
         assert "immutable" in pinned.headers["cache-control"]
 

@@ -302,3 +302,26 @@ def test_consentkit_does_not_import_jinja2():
         "assert 'consentkit.jinja' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+async def test_form_offers_each_service_under_its_category(make_site):
+    from consentkit import Service
+
+    categories = [
+        Category("analytics"),
+        Category("marketing", services=[Service("youtube", title="YouTube <video>")]),
+    ]
+    app = site_with_page(make_site, site_options={"categories": categories}, categories=categories)
+    async with visit(app) as browser:
+        html = (await browser.get("/page")).text
+        form = parse(html).forms[0]
+        boxes = [(b["name"], b["value"], "checked" in b) for b in form.checkboxes]
+        assert boxes[-1] == ("services", "youtube", False)
+        assert form.labels["consentkit-form-youtube"] == "YouTube <video>"  # escaped
+        assert "YouTube &lt;video&gt;" in html
+        response = await submit(browser, form, button="custom", tick={"youtube"})
+        assert response.status_code == 303
+        again = parse((await browser.get("/page")).text).forms[0]
+        assert [("checked" in b) for b in again.checkboxes if b["value"] == "youtube"] == [True]
+        state = (await browser.get("/consentkit/state")).json()
+        assert (state["categories"], state["services"]) == (["necessary"], ["youtube"])

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+import rcssmin
+import rjsmin
 from server_process import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +30,9 @@ PACKAGED = [
     "consentkit/static/banner/banner.css",
     "consentkit/static/dashboard/dashboard.js",
     "consentkit/static/dashboard/dashboard.css",
+    "consentkit/static/privacy/privacy.css",
+    "consentkit/static/privacy/privacy.js",
+    "consentkit/locales/pages/en.json",
     "consentkit/django/templatetags/consentkit.py",
 ]
 
@@ -119,14 +124,24 @@ def test_the_installed_wheel_serves_the_banner_and_the_dashboard(installed, tmp_
     env = {**env, "CONSENTKIT_ADMIN_TOKEN": "a-token-for-the-wheel-test"}
     with ServerProcess(demo, port, cwd=tmp_path, env=env, log_file=tmp_path / "demo.log") as server:
         for path, source in [
-            ("/consentkit/banner.js", "static/banner/banner.js"),
-            ("/consentkit/banner.css", "static/banner/banner.css"),
             ("/consentkit/dashboard/dashboard.js", "static/dashboard/dashboard.js"),
             ("/consentkit/dashboard/dashboard.css", "static/dashboard/dashboard.css"),
+            ("/consentkit/privacy.css", "static/privacy/privacy.css"),
+            ("/consentkit/privacy.js", "static/privacy/privacy.js"),
         ]:
             response = httpx.get(server.url + path)
             assert response.status_code == 200, (path, server.log())
             first_line = (ROOT / source).read_text().splitlines()[0]  # the rest may be filled in
             assert response.text.splitlines()[0] == first_line, path
+        # The banner's files are served minified: their start is the source's, minified.
+        for name, minify in [
+            ("banner.js", rjsmin.jsmin),
+            ("banner.css", rcssmin.cssmin),
+            ("consent-defaults.js", rjsmin.jsmin),
+        ]:
+            response = httpx.get(f"{server.url}/consentkit/{name}")
+            assert response.status_code == 200, (name, server.log())
+            start = minify((ROOT / "static" / "banner" / name).read_text())[:30]
+            assert response.text.startswith(start), name
         assert "/consentkit/banner.js" in httpx.get(server.url + "/").text
     assert server.stopped_cleanly(), server.log()

@@ -32,7 +32,9 @@ PAGES = {
     "/pricing": ("Pricing", "Free and open source."),
 }
 _STYLE = """body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}
-nav a{margin-right:1rem}.gated{padding:.5rem;border:1px dashed #888}"""
+nav a{margin-right:1rem}.gated{padding:.5rem;border:1px dashed #888}
+footer{margin-top:2rem;padding-top:1rem;border-top:1px solid #ccc}
+footer button{margin-right:1rem}"""
 _GATED = "document.getElementById('gated-status').textContent='Analytics script ran.';"
 
 
@@ -55,10 +57,11 @@ def _page(request: Request, title: str, body: str) -> HTMLResponse:
 {"(decided)" if consent.decided else "(not decided yet)"}.</p>
 <p class="gated" id="gated-status">Analytics script not run (no consent yet).</p>
 <script type="text/plain" data-category="analytics" data-src="/gated.js"></script>
-<p><button type="button" data-consentkit-open>Cookie preferences</button>
+<footer><nav aria-label="Privacy">
+<button type="button" data-consentkit-open>Cookie preferences</button>
+<a href="/consentkit/me">Your privacy: what this site holds about you</a>
 <a href="/consentkit/cookies">Cookies we use</a>
-<a href="/consentkit/me">What this site holds about you</a>
-<a href="/consentkit/me/export?format=csv">Download it (CSV)</a></p>
+</nav></footer>
 </body></html>"""
     return HTMLResponse(document, headers={"Content-Security-Policy": CSP})
 

@@ -63,14 +63,38 @@ class Cookie:
         return any(ch in self.name for ch in "*?[")
 
 
-@dataclass(frozen=True, slots=True)
-class Category:
-    """A purpose the visitor can grant or refuse.
+def _declared_cookies(owner: str, cookies: object) -> tuple[Cookie, ...]:
+    """``cookies=[...]`` of a category or service, each item as a ``Cookie``."""
+    if isinstance(cookies, str) or not isinstance(cookies, Sequence):
+        raise ConfigurationError(f"{owner}: cookies must be a list of names, not one string")
+    declared = []
+    for item in cookies:
+        if isinstance(item, Cookie):
+            declared.append(item)
+        elif isinstance(item, str) and _COOKIE_PATTERN.fullmatch(item):
+            declared.append(Cookie(item))
+        else:
+            raise ConfigurationError(
+                f"{owner}: {item!r} is not a cookie name, glob pattern or Cookie(...)"
+            )
+    return tuple(declared)
 
-    ``cookies`` lists the cookies the category covers: names (glob patterns allowed, e.g.
-    ``"_ga_*"``) or ``Cookie`` declarations with purpose, lifetime and the domains and paths
-    they are set with. The middleware removes them from responses while the category is not
-    granted, expires them on withdrawal, and the disclosure lists them.
+
+def _check_name(kind: str, name: object) -> None:
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ConfigurationError(
+            f"{kind} name {name!r} must be 1-32 lowercase letters, digits, '_' or '-',"
+            " starting with a letter"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A third party inside a category that the visitor may grant on its own: YouTube
+    inside marketing. Granting the category grants all its services.
+
+    ``name`` is what ``data-service="..."`` and ``consent.allows(...)`` use; it must differ
+    from every category's and every other service's name. ``cookies`` as for a category.
     """
 
     name: str
@@ -79,33 +103,54 @@ class Category:
     cookies: Sequence[str | Cookie] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
-            raise ConfigurationError(
-                f"category name {self.name!r} must be 1-32 lowercase letters, digits, '_' or '-',"
-                " starting with a letter"
-            )
-        if isinstance(self.cookies, str):
-            raise ConfigurationError(
-                f"category {self.name!r}: cookies must be a list of names, not one string"
-            )
-        declared = []
-        for item in self.cookies:
-            if isinstance(item, Cookie):
-                declared.append(item)
-            elif isinstance(item, str) and _COOKIE_PATTERN.fullmatch(item):
-                declared.append(Cookie(item))
-            else:
-                raise ConfigurationError(
-                    f"category {self.name!r}: {item!r} is not a cookie name, glob pattern "
-                    "or Cookie(...)"
-                )
-        object.__setattr__(self, "cookies", tuple(declared))
+        _check_name("service", self.name)
+        object.__setattr__(
+            self, "cookies", _declared_cookies(f"service {self.name!r}", self.cookies)
+        )
         if not self.title:
             object.__setattr__(self, "title", self.name.replace("_", " ").capitalize())
 
     @property
     def declared(self) -> tuple[Cookie, ...]:
-        """The cookies this category covers, each as a ``Cookie``."""
+        """The cookies this service covers, each as a ``Cookie``."""
+        return self.cookies  # type: ignore[return-value]  # normalised in __post_init__
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    """A purpose the visitor can grant or refuse.
+
+    ``cookies`` lists the cookies the category covers: names (glob patterns allowed, e.g.
+    ``"_ga_*"``) or ``Cookie`` declarations with purpose, lifetime and the domains and paths
+    they are set with. The middleware removes them from responses while the category is not
+    granted, expires them on withdrawal, and the disclosure lists them. ``services`` are
+    the third parties inside it (``Service``), each of which the visitor may grant alone.
+    """
+
+    name: str
+    title: str = ""
+    description: str = ""
+    cookies: Sequence[str | Cookie] = field(default_factory=tuple)
+    services: Sequence[Service] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        _check_name("category", self.name)
+        object.__setattr__(
+            self, "cookies", _declared_cookies(f"category {self.name!r}", self.cookies)
+        )
+        if isinstance(self.services, str | Service) or not all(
+            isinstance(s, Service) for s in self.services
+        ):
+            raise ConfigurationError(
+                f"category {self.name!r}: services must be a list of Service(...)"
+            )
+        object.__setattr__(self, "services", tuple(self.services))
+        if not self.title:
+            object.__setattr__(self, "title", self.name.replace("_", " ").capitalize())
+
+    @property
+    def declared(self) -> tuple[Cookie, ...]:
+        """The cookies this category covers itself (its services' are theirs)."""
         return self.cookies  # type: ignore[return-value]  # normalised in __post_init__
 
 
@@ -125,11 +170,16 @@ DEFAULT_CATEGORIES = (
 
 @dataclass(frozen=True, slots=True)
 class CategorySet:
-    """The site's categories, validated once at start-up; ``necessary`` always first."""
+    """The site's categories, validated once at start-up; ``necessary`` always first.
+
+    ``services`` maps each service to its category. ``cookie_pattern`` is keyed by the
+    owner of the cookies: a category, or a service (allowed with its category, or alone).
+    """
 
     all: tuple[Category, ...]
     optional: frozenset[str]
     cookie_pattern: dict[str, re.Pattern[str]]
+    services: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, categories: Sequence[Category | str]) -> CategorySet:
@@ -139,22 +189,32 @@ class CategorySet:
             category = Category(item) if isinstance(item, str) else item
             if not isinstance(category, Category):
                 raise ConfigurationError(f"categories must be Category objects, got {item!r}")
-            if category.name in seen:
-                raise ConfigurationError(f"category {category.name!r} is listed twice")
-            seen.add(category.name)
+            for name in (category.name, *(s.name for s in category.services)):
+                if name in seen:
+                    raise ConfigurationError(
+                        f"{name!r} is listed twice among the categories and their services: "
+                        "consent.allows() and data-service need one meaning per name"
+                    )
+                seen.add(name)
             resolved.append(category)
         necessary = next((c for c in resolved if c.name == NECESSARY), DEFAULT_NECESSARY)
+        if necessary.services:
+            raise ConfigurationError("the necessary category cannot have services to refuse")
         ordered = (necessary, *(c for c in resolved if c.name != NECESSARY))
+        owners = [(c.name, c.declared) for c in ordered] + [
+            (s.name, s.declared) for c in ordered for s in c.services
+        ]
         patterns = {
-            c.name: re.compile("|".join(translate(cookie.name) for cookie in c.declared))
-            for c in ordered
-            if c.cookies
+            name: re.compile("|".join(translate(cookie.name) for cookie in cookies))
+            for name, cookies in owners
+            if cookies
         }
-        _check_no_overlap(ordered, patterns)
+        _check_no_overlap(owners, patterns)
         return cls(
             all=ordered,
             optional=frozenset(c.name for c in ordered if c.name != NECESSARY),
             cookie_pattern=patterns,
+            services={s.name: c.name for c in ordered for s in c.services},
         )
 
     def names(self) -> list[str]:
@@ -165,29 +225,42 @@ class CategorySet:
         known = self.optional | {NECESSARY}
         return [n for n in names if n not in known]
 
+    def allowed_services(self, categories: frozenset[str], alone: frozenset[str]) -> frozenset[str]:
+        """The services allowed: those of the granted ``categories``, and those granted
+        ``alone``."""
+        return frozenset(
+            service
+            for service, category in self.services.items()
+            if category in categories or service in alone
+        )
+
     def category_of_cookie(self, cookie_name: str) -> str | None:
-        """The category that declares ``cookie_name``, or None for an undeclared cookie."""
+        """The category or service that declares ``cookie_name``, or None for an
+        undeclared cookie."""
         for name, pattern in self.cookie_pattern.items():
             if pattern.match(cookie_name):
                 return name
         return None
 
 
-def _check_no_overlap(categories: Sequence[Category], patterns: dict[str, re.Pattern[str]]) -> None:
-    """A cookie belongs to one category: enforcement and the disclosure must agree on which.
+def _check_no_overlap(
+    owners: Sequence[tuple[str, tuple[Cookie, ...]]], patterns: dict[str, re.Pattern[str]]
+) -> None:
+    """A cookie belongs to one category or service: enforcement and the disclosure must
+    agree on which.
 
-    Catches a name declared twice and a name that another category's pattern matches (two
+    Catches a name declared twice and a name that another owner's pattern matches (two
     patterns that could both match some name are not detected).
     """
-    for category in categories:
-        for cookie in category.declared:
+    for owner, cookies in owners:
+        for cookie in cookies:
             others = [
                 name
                 for name, pattern in patterns.items()
-                if name != category.name and pattern.match(cookie.name)
+                if name != owner and pattern.match(cookie.name)
             ]
             if others:
                 raise ConfigurationError(
-                    f"cookie {cookie.name!r} of category {category.name!r} is also declared "
-                    f"by {others[0]!r}: a cookie belongs to one category"
+                    f"cookie {cookie.name!r} of {owner!r} is also declared by {others[0]!r}: "
+                    "a cookie belongs to one category or service"
                 )

@@ -1,15 +1,17 @@
 """The two cookies: the signed decision (``consentkit``) and the random ID (``consentkit_id``).
 
 The decision cookie is readable by the banner script, so its payload is plain text:
-``<policy_version>|<granted categories joined by '+'>|<decision id>`` followed by
-itsdangerous' ``.<timestamp>.<signature>``. ``necessary`` is implied and never written.
+``<policy_version>|<granted names joined by '+'>|<decision id>`` followed by
+itsdangerous' ``.<timestamp>.<signature>``. The names are the granted categories, then the
+services granted alone (a granted category's services are implied, so the cookie stays
+small); ``necessary`` is implied and never written.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import itsdangerous
@@ -22,11 +24,27 @@ DECISION_COOKIE = "consentkit"
 ID_COOKIE = "consentkit_id"
 _DECISION_PREFIX = DECISION_COOKIE + "="
 _ID_PREFIX = ID_COOKIE + "="
-MAX_DECISION_COOKIE = 256  # longer values are not ours: treated as "no decision" unread
+MAX_DECISION_COOKIE = 512  # longer values are not ours: treated as "no decision" unread
 _ID_FORMAT = re.compile(r"[A-Za-z0-9_-]{22,64}")
 _EXPIRED = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
 POLICY_VERSION = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MIN_SECRET_LENGTH = 32
+
+
+# itsdangerous' ".<timestamp>.<signature>" (SHA-1 HMAC, base64) and a decision id.
+_SIGNED_OVERHEAD = 1 + 8 + 1 + 27 + 1 + 22 + 2
+
+
+def check_cookie_fits(policy_version: str, names: Sequence[str]) -> None:
+    """At start-up: a decision granting every category and service must fit in the
+    decision cookie, or a visitor's choice would be read back as no decision."""
+    longest = len(policy_version) + len("+".join(names)) + _SIGNED_OVERHEAD
+    if longest > MAX_DECISION_COOKIE:
+        raise ConfigurationError(
+            f"the categories' and services' names are too long together: a decision naming "
+            f"them all would need {longest} bytes, and the decision cookie holds at most "
+            f"{MAX_DECISION_COOKIE}; use shorter names or fewer services"
+        )
 
 
 def new_token() -> str:
@@ -79,18 +97,27 @@ class DecisionCodec:
         categories: frozenset[str],
         clock: Callable[[], float],
         cache_size: int = 2048,
+        services: Mapping[str, str] | None = None,
     ) -> None:
-        """``signer``: ``SiteKeys.decision_signer()`` (the decision cookie's own salt)."""
+        """``signer``: ``SiteKeys.decision_signer()`` (the decision cookie's own salt);
+        ``categories`` the optional ones; ``services`` each service's category."""
         self.signer = signer
         self.policy_version = policy_version
         self.max_age = max_age
         self.categories = categories
+        self.services = dict(services or {})
         self.clock = clock
         self.cache_size = cache_size
         self._cache: dict[str, _Verified] = {}
 
-    def encode(self, granted: frozenset[str], decision_id: str) -> str:
-        names = "+".join(sorted(granted & self.categories))
+    def encode(
+        self, granted: frozenset[str], decision_id: str, alone: frozenset[str] = frozenset()
+    ) -> str:
+        """The cookie's value for the granted categories and the services granted
+        ``alone`` (those of a granted category are implied, not written)."""
+        categories = granted & self.categories
+        services = {s for s in alone if self.services.get(s, NECESSARY) not in categories}
+        names = "+".join([*sorted(categories), *sorted(services & self.services.keys())])
         payload = f"{self.policy_version}|{names}|{decision_id}"
         return self.signer.sign(payload).decode("ascii")
 
@@ -138,7 +165,13 @@ class DecisionCodec:
             return None
         if not is_visitor_id(decision_id) or not POLICY_VERSION.fullmatch(version):
             return None
-        granted = frozenset(names.split("+")) & self.categories if names else frozenset()
+        written = frozenset(names.split("+")) if names else frozenset()
+        granted = written & self.categories
+        services = frozenset(
+            service
+            for service, category in self.services.items()
+            if category in granted or service in written
+        )
         timestamp = int(signed_at.timestamp())
         consent = Consent(
             decided=True,
@@ -146,8 +179,12 @@ class DecisionCodec:
             policy_version=version,
             decided_at=timestamp,
             decision_id=decision_id,
+            services=services,
         )
-        lapsed = replace(Consent.undecided(), decision_id=decision_id)
+        # What it granted: cleared from the browser once the decision lapses.
+        lapsed = replace(
+            Consent.undecided(), decision_id=decision_id, lapsed_grants=granted | services
+        )
         return _Verified(
             version,
             timestamp,

@@ -29,6 +29,7 @@ DNT_OPT_OUT = frozenset({ANALYTICS, "marketing"})  # DNT: 1, where the site hono
 class Choice:
     action: str
     categories: frozenset[str]  # only meaningful for "custom"
+    services: frozenset[str] = frozenset()  # granted alone; only meaningful for "custom"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,13 @@ class DecisionRecorder:
             return frozenset()
         return choice.categories & self.categories.optional
 
+    def services_alone(self, choice: Choice, granted: frozenset[str]) -> frozenset[str]:
+        """The services of a custom choice whose category is not granted."""
+        if choice.action != "custom":
+            return frozenset()
+        services = self.categories.services
+        return frozenset(s for s in choice.services if services.get(s, NECESSARY) not in granted)
+
     async def decide(
         self,
         choice: Choice,
@@ -91,9 +99,12 @@ class DecisionRecorder:
         dnt: bool = False,
     ) -> Outcome:
         granted = self.granted(choice, gpc=previous.gpc, dnt=dnt)
-        withdrawn = (previous.categories - granted - {NECESSARY}) if previous.decided else set()
+        alone = self.services_alone(choice, granted)
+        services = self.categories.allowed_services(granted, alone)
+        allowed = granted | services
+        withdrawn = (previous.granted - allowed - {NECESSARY}) if previous.decided else set()
         # Narrower than before (nothing added): a withdrawal, and recorded as one.
-        narrower = bool(withdrawn) and granted <= previous.categories
+        narrower = bool(withdrawn) and allowed <= previous.granted
         action = WITHDRAW if narrower else choice.action
         decision_id = previous.decision_id or new_token()
         now = int(self.clock())
@@ -104,7 +115,7 @@ class DecisionRecorder:
             decided_at=now,
             policy_version=self.codec.policy_version,
             action=action,
-            granted=granted | {NECESSARY},
+            granted=allowed | {NECESSARY},
             language=language,
             config_hash=config_hash,
         )
@@ -114,17 +125,20 @@ class DecisionRecorder:
             device=storable_text(device),
             browser=storable_text(browser),  # a family may be a token of the header
             action=action,
-            offered=tuple(sorted(self.categories.optional)),
-            granted=tuple(sorted(granted)),
+            # Services are offered and counted beside the categories: a grant rate each.
+            offered=tuple(sorted(self.categories.optional | self.categories.services.keys())),
+            granted=tuple(sorted(allowed)),
         )
         await anyio.to_thread.run_sync(self.ledger.append_decision, record, tally, canonical)
-        headers = [self.cookies.decision(self.codec.encode(granted, decision_id), secure=secure)]
+        headers = [
+            self.cookies.decision(self.codec.encode(granted, decision_id, alone), secure=secure)
+        ]
         if ANALYTICS in granted:
             if visitor_id is None:
                 headers.append(self.cookies.visitor_id(new_token(), secure=secure))
         elif visitor_id is not None or ANALYTICS in withdrawn:
             headers.append(self.cookies.expire(ID_COOKIE, secure=secure))
-        headers += self.expiry.headers(withdrawn, cookie_header, secure=secure)
+        headers += self.expiry.headers(withdrawn, cookie_header, secure=secure, keep=allowed)
         consent = Consent(
             decided=True,
             categories=granted | {NECESSARY},
@@ -132,5 +146,6 @@ class DecisionRecorder:
             gpc=previous.gpc,
             decided_at=now,
             decision_id=decision_id,
+            services=services,
         )
         return Outcome(consent, tuple(headers))

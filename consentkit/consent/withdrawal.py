@@ -1,4 +1,6 @@
-"""What withdrawing a category removes from the browser: every cookie that it declares.
+"""What withdrawing a category or service removes from the browser: every cookie that it
+declares. A decision that lapses (expired, or made under an older policy version) clears
+the cookies of what it granted in the same way, on the next page the browser asks for.
 
 A browser keeps one cookie per (name, domain, path), and a ``Set-Cookie`` only deletes the
 one with the same Domain and Path, so each declared variant gets its own expiring header.
@@ -28,8 +30,11 @@ class CookieExpiry:
     """``Set-Cookie`` headers that expire the cookies of withdrawn categories."""
 
     def __init__(self, categories: CategorySet) -> None:
+        owners = [(c.name, c.declared) for c in categories.all] + [
+            (s.name, s.declared) for c in categories.all for s in c.services
+        ]
         self._declared = {
-            category.name: [
+            owner: [
                 _Declared(
                     cookie.name,
                     re.compile(translate(cookie.name)) if cookie.is_pattern else None,
@@ -39,19 +44,38 @@ class CookieExpiry:
                         for path in cookie.paths
                     ),
                 )
-                for cookie in category.declared
+                for cookie in declared
             ]
-            for category in categories.all
+            for owner, declared in owners
         }
+        self._services = {c.name: tuple(s.name for s in c.services) for c in categories.all}
 
-    def headers(self, withdrawn: Iterable[str], cookie_header: str, *, secure: bool) -> list[str]:
-        """Expiring ``Set-Cookie`` values for the cookies of the ``withdrawn`` categories."""
+    def headers(
+        self,
+        withdrawn: Iterable[str],
+        cookie_header: str,
+        *,
+        secure: bool,
+        only_sent: bool = False,
+        keep: frozenset[str] = frozenset(),
+    ) -> list[str]:
+        """Expiring ``Set-Cookie`` values for the cookies of the ``withdrawn`` categories
+        (their services' too, except those in ``keep``: still allowed alone) and services;
+        with ``only_sent``, plain names too only when the browser sent them."""
         sent = cookie_names(cookie_header)
+        owners = set(withdrawn)
+        for category in withdrawn:
+            owners.update(s for s in self._services.get(category, ()) if s not in keep)
         result: list[str] = []
-        for category in sorted(withdrawn):
-            for declared in self._declared.get(category, ()):
+        for owner in sorted(owners):
+            for declared in self._declared.get(owner, ()):
                 pattern = declared.pattern
-                names = [n for n in sent if pattern.match(n)] if pattern else [declared.name]
+                if pattern:
+                    names = [n for n in sent if pattern.match(n)]
+                elif only_sent and declared.name not in sent:
+                    continue
+                else:
+                    names = [declared.name]
                 for name in names:
                     for path, domain in declared.variants:
                         header = expire_variant(name, path=path, domain=domain, secure=secure)

@@ -21,7 +21,11 @@ TEXT_KEYS = (
     "gpc_notice",
     "error",
     "retry",
+    "embed_notice",
+    "embed_allow",
 )
+# Added later: a language given in full before they existed gets the English ones.
+LATER_KEYS = ("embed_notice", "embed_allow")
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 MAX_ACCEPT_LANGUAGE = 512
 _Q_VALUE = re.compile(r"0(\.\d{0,3})?|1(\.0{0,3})?")
@@ -49,11 +53,14 @@ class BannerTexts:
     ) -> None:
         shipped = shipped_languages()
         overrides = overrides or {}
+        self.overrides = {language: dict(texts) for language, texts in overrides.items()}
         enabled = languages or sorted(set(shipped) | set(overrides))
         self.texts: dict[str, dict[str, str]] = {}
         for language in enabled:
             base = dict(shipped.get(language, {}))
             base.update(overrides.get(language, {}))
+            for key in LATER_KEYS:
+                base.setdefault(key, shipped["en"][key])
             missing = [k for k in TEXT_KEYS if not base.get(k)]
             if missing:
                 raise ConfigurationError(

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..analytics.cells import KEYS, Cells, concat, group_rows, sums, take, visitors
-from ..analytics.rollups import KINDS, TOTAL, page_views, rollup
+from ..analytics.rollups import KINDS, SEGMENT, SEGMENT_KEYS, TOTAL, page_views, rollup
 from .model import AllOf, AnyOf, Condition, Filter, Negation, Query, filter_dimensions
 from .results import time_label
 
@@ -33,6 +33,7 @@ COLUMNS = {
     "event:page": "page",
 }
 ROLLUP_OF = {dimension: kind for kind, dimension in KINDS.items() if dimension is not None}
+IN_SEGMENTS = frozenset(d for d, column in COLUMNS.items() if column in SEGMENT_KEYS)
 OTHER = "(other)"
 
 Ints = NDArray[np.int64]
@@ -56,6 +57,8 @@ class CubeReader(Protocol):
         self, site: str, kind: str, first_day: int, end_day: int
     ) -> list[tuple[int, Cells]]: ...
 
+    def rollup_days(self, site: str, kind: str, first_day: int, end_day: int) -> set[int]: ...
+
     def names(self, numbers: Sequence[int]) -> dict[int, str]: ...
 
     def values_of(self, kind: str) -> dict[int, str]: ...
@@ -67,10 +70,10 @@ def rollup_kind(query: Query) -> str | None:
         return None
     used = {d for d in query.dimensions if not d.startswith("time:")}
     used |= set(filter_dimensions(query.filters))
-    if len(used) > 1:
-        return None
     if not used:
         return TOTAL
+    if len(used) > 1:
+        return SEGMENT if used <= IN_SEGMENTS else None
     (dimension,) = used
     return ROLLUP_OF.get(dimension)
 
@@ -131,6 +134,11 @@ def _select(
     """The page-view cells a query reads, with the hour each stands for (a day's first hour
     for a roll-up's: only whole UTC days are answered from roll-ups)."""
     kind = rollup_kind(query)
+    if kind == SEGMENT:  # days rolled up before segment roll-ups existed have none
+        first_day, end_day = first_hour // 24, end_hour // 24
+        segments = reader.rollup_days(query.site_id, SEGMENT, first_day, end_day)
+        if segments != reader.rollup_days(query.site_id, TOTAL, first_day, end_day):
+            kind = None
     parts: list[Cells] = []
     hours: list[NDArray[np.int64]] = []
     # Only the key columns the query reads are decoded and copied.

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..analytics import blocks as cube_blocks
 from ..analytics import cells as cube_cells
 from ..analytics.rollups import page_views
 from .cube import CubeSnapshot
@@ -41,7 +42,7 @@ def exported_pageviews(
 ) -> Iterator[dict[str, Any]]:
     """One row per cube cell of page views, from blocks read in (site, hour) order."""
     for (site, hour), rows in groupby(blocks, key=lambda row: (row[0], int(row[1]))):
-        cells = page_views(cube_cells.merge([cube_cells.decode(bytes(r[2])) for r in rows]))
+        cells = page_views(cube_cells.merge([cube_blocks.decode(bytes(r[2])) for r in rows]))
         n = len(cells)
         visitors = cube_cells.visitors(np.arange(n, dtype=np.int64), n, cells)
         names = snapshot.names(sorted(set(cells.keys.ravel().tolist())))

@@ -104,7 +104,7 @@ class PostgresStore(Store):
             try:
                 with self._db.transaction("compacting") as db:
                     db.execute(LOCK_SHARED, ("purge",))
-                    if not self._cube.compact(db, site):
+                    if not self._cube.compact(db, site, int(self.clock() // 3600)):
                         return
             except StoreError:
                 self._cube.forget()

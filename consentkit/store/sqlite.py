@@ -144,7 +144,7 @@ class SQLiteStore(Store):
         self._compacted_at = self.clock()
         while True:
             with self._cube_write("compacting") as db:
-                if not self._cube.compact(db, site):
+                if not self._cube.compact(db, site, int(self.clock() // 3600)):
                     return
 
     @contextmanager

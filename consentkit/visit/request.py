@@ -29,7 +29,9 @@ CONTENT_LENGTH = b"content-length"
 SEC_FETCH_SITE = b"sec-fetch-site"
 AUTHORIZATION = b"authorization"
 IF_NONE_MATCH = b"if-none-match"
+ACCEPT_ENCODING = b"accept-encoding"
 
+UNDECIDED, UNDECIDED_GPC = Consent.undecided(), Consent.undecided(gpc=True)
 _ALWAYS = frozenset({COOKIE, USER_AGENT, SEC_GPC})
 _ENDPOINTS = frozenset(
     {
@@ -44,9 +46,31 @@ _ENDPOINTS = frozenset(
         SEC_FETCH_SITE,
         AUTHORIZATION,
         IF_NONE_MATCH,
+        ACCEPT_ENCODING,
         DNT,
     }
 )
+
+
+class Known:
+    """What the visitor-level headers of a request tell, worked out once per distinct set
+    of them: every request of a returning visitor (same cookies, browser and address)
+    shares one, so its cookies are parsed, and its traits derived, once.
+
+    ``segment`` (country, device, browser, OS), ``is_bot`` and ``visitor`` (the keyed hash
+    of the visitor-ID cookie) are filled in by the middleware the first time a page view
+    needs them. Known entries live in process memory only, a bounded number of them.
+    """
+
+    __slots__ = ("decision_cookie", "gpc", "headers", "id_cookie", "is_bot", "segment", "visitor")
+
+    def __init__(self, headers: dict[bytes, str]) -> None:
+        self.headers = headers
+        self.decision_cookie, self.id_cookie = read_cookies(headers.get(COOKIE, ""))
+        self.gpc = headers.get(SEC_GPC, "").strip() == "1"
+        self.segment: tuple[str, str, str, str] | None = None
+        self.is_bot = False
+        self.visitor: int | None = None
 
 
 class Visit:
@@ -56,21 +80,15 @@ class Visit:
     ``consentkit_id`` as sent (None when absent), whatever they hold.
     """
 
-    __slots__ = ("consent", "decision_cookie", "headers", "id_cookie", "scope")
+    __slots__ = ("consent", "decision_cookie", "headers", "id_cookie", "known", "scope")
 
-    def __init__(
-        self,
-        scope: Scope,
-        headers: dict[bytes, str],
-        consent: Consent,
-        decision_cookie: str | None,
-        id_cookie: str | None,
-    ) -> None:
+    def __init__(self, scope: Scope, known: Known, consent: Consent) -> None:
         self.scope = scope
-        self.headers = headers
+        self.known = known
+        self.headers = known.headers
         self.consent = consent
-        self.decision_cookie = decision_cookie
-        self.id_cookie = id_cookie
+        self.decision_cookie = known.decision_cookie
+        self.id_cookie = known.id_cookie
 
     @property
     def secure(self) -> bool:
@@ -109,18 +127,48 @@ class Visit:
         return next((v for k, v in parse_qsl(query) if k == name), None)
 
 
+KNOWN_VISITS = 4096  # distinct visitor-level header sets remembered (a few MB at most)
+
+
 class VisitReader:
     """Reads a ``Visit`` from a scope; what it looks for is decided once, at start-up."""
 
-    def __init__(self, codec: DecisionCodec, country_header: str | None) -> None:
+    def __init__(
+        self, codec: DecisionCodec, country_header: str | None, *, remembered: int = KNOWN_VISITS
+    ) -> None:
         self.codec = codec
         self.country_header = country_header.lower().encode("latin-1") if country_header else None
         extra = {self.country_header} if self.country_header else set()
         self.page_headers = _ALWAYS | {FORWARDED_FOR} | extra
         self.endpoint_headers = _ALWAYS | _ENDPOINTS | extra
+        self.remembered = remembered
+        self._known: dict[tuple[object, ...], Known] = {}
+
+    def __len__(self) -> int:
+        """How many visitors' header sets are remembered."""
+        return len(self._known)
 
     def read(self, scope: Scope, *, endpoint: bool = False) -> Visit:
-        wanted = self.endpoint_headers if endpoint else self.page_headers
+        if endpoint:
+            known = Known(self._decoded(scope, self.endpoint_headers))
+            return Visit(scope, known, self.codec.decode(known.decision_cookie, gpc=known.gpc))
+        # A page: the headers that say who visits, as sent, and the peer's address are the
+        # key of what is known of them already.
+        wanted = self.page_headers
+        client = scope.get("client")
+        key = (client[0] if client else None, *[h for h in scope["headers"] if h[0] in wanted])
+        found = self._known.get(key)
+        if found is None:
+            found = Known(self._decoded(scope, wanted))
+            if len(self._known) >= self.remembered:
+                del self._known[next(iter(self._known))]
+            self._known[key] = found
+        if found.decision_cookie is None:  # a visitor who has not decided: nothing to verify
+            return Visit(scope, found, UNDECIDED_GPC if found.gpc else UNDECIDED)
+        return Visit(scope, found, self.codec.decode(found.decision_cookie, gpc=found.gpc))
+
+    @staticmethod
+    def _decoded(scope: Scope, wanted: frozenset[bytes] | set[bytes]) -> dict[bytes, str]:
         headers: dict[bytes, str] = {}
         for name, value in scope["headers"]:
             if name in wanted:
@@ -130,7 +178,4 @@ class VisitReader:
                     headers[name] += "; " + text
                 else:
                     headers.setdefault(name, text)
-        decision_cookie, id_cookie = read_cookies(headers.get(COOKIE, ""))
-        gpc = headers.get(SEC_GPC, "").strip() == "1"
-        consent = self.codec.decode(decision_cookie, gpc=gpc)
-        return Visit(scope, headers, consent, decision_cookie, id_cookie)
+        return headers

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from ua_parser import user_agent_parser as python_parsers
 from ua_parser_rs import DeviceExtractor, OSExtractor
 
-from .useragent_patterns import NativePattern, native_pattern
+from .useragent_patterns import NativePattern, native_pattern, printable_ascii
 
 __all__ = ["NativeParsers"]
 
@@ -59,19 +59,20 @@ class _Rule:
     browser_template: str | None = None  # a browser family Python expands from group 1
     versions: tuple[str | None, str | None, str | None] = (_UNUSED, _UNUSED, _UNUSED)
     versions_trusted: bool = False  # Rust's OS version is the Python parser's
-    # Derived, kept for speed: Rust's family is the answer as it comes (when not empty);
-    # headers no longer than ``under`` pass every check.
-    # The checked field no longer than ``within`` (texts of the length checks) passes too.
-    plain: bool = dataclasses.field(init=False)
+    # Derived, kept for speed: headers no longer than ``under`` pass every check; for
+    # headers no longer than ``quick``, Rust's family is the answer as it comes (when not
+    # empty: -1 when it never is). The checked field no longer than ``within`` (texts of
+    # the length checks) passes too.
     under: int = dataclasses.field(init=False)
+    quick: int = dataclasses.field(init=False)
     within: int = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
-        plain = self.trusted and not (self.checks or self.unwrap or self.browser_template)
         under = min((bound for bound, _ in self.checks), default=1 << 30)
+        as_it_comes = self.trusted and not (self.unwrap or self.browser_template)
         starts = any(from_start for _, from_start in self.checks)
-        object.__setattr__(self, "plain", plain)
         object.__setattr__(self, "under", under)
+        object.__setattr__(self, "quick", under if as_it_comes else -1)
         object.__setattr__(self, "within", -1 if starts else under + len(self.checks))
 
     def family_of(self, header: str, family: str | None, checked: str | None) -> str | None:
@@ -90,6 +91,21 @@ class _Rule:
             # did not match, which Rust gives as "" like an empty one: Python decides.
             return re.sub(r"\$1", family, self.browser_template) if family else None
         return family or None
+
+    def misses(self, header: str, checked: str | None) -> bool:
+        """Whether the Python parser cannot match either: a start check failed.
+
+        The native match starts where the earliest one can (the loosened regex matches
+        wherever the original does), past the ``N`` of ``^.{0,N}?``. Python then starts
+        from the next parser, sparing the original's backtracking (a crawler's name past
+        the 100th character: ~0.3 ms from the device list's crawler regex, ~40 µs after).
+        """
+        length = len(header)
+        texts = checked.split(_FIELD) if checked else ()
+        return any(
+            from_start and length - len(text) > bound
+            for text, (bound, from_start) in zip(texts, self.checks, strict=False)
+        )
 
 
 def _renumbered(template: str, native: NativePattern) -> str:
@@ -163,11 +179,13 @@ def _system_rule(parser: Any) -> _Rule:
     # The version is read for Windows: Python takes a replacement through MultiReplace(),
     # or else group k when match.lastindex >= k ("" when it matched nothing, where Rust
     # says None): trusted when there is no such group.
-    native = native_pattern(parser.user_agent_re.pattern)
-    rule = _family_rule(native, parser.os_replacement)
     replacement = parser.os_replacement
     if replacement and "$" not in replacement and replacement != "Windows":
-        return rule  # never Windows: no version needed
+        # Never Windows: no version needed, and so no group (each costs the engine).
+        native = native_pattern(parser.user_agent_re.pattern, keep=())
+        return _family_rule(native, replacement)
+    native = native_pattern(parser.user_agent_re.pattern)
+    rule = _family_rule(native, replacement)
     replacements = (parser.os_v1_replacement, parser.os_v2_replacement, parser.os_v3_replacement)
     major, minor, patch = (_renumbered(r, native) if r else _NONE for r in replacements)
     trusted = all(
@@ -190,15 +208,25 @@ class _ParserList:
 
     parsers: Sequence[Any]  # ua_parser's own parser objects, in the reference's order
     rules: Sequence[_Rule]
+    # The rules by their position as Rust gives it back, as text (every call reads one:
+    # a dictionary lookup costs a third of int()).
+    rule_at: dict[str | None, _Rule] = dataclasses.field(init=False)
 
-    def carry_on(self, position: int, header: str) -> tuple[str | None, ...]:
-        """What the Python loop ends with, knowing that no parser before ``position`` matches."""
-        found: tuple[str | None, ...] = self.parsers[position].Parse(header)
-        if not found[0]:
-            for parser in itertools.islice(self.parsers, position + 1, None):
-                found = parser.Parse(header)
-                if found[0]:
-                    break
+    def __post_init__(self) -> None:
+        rule_at: dict[str | None, _Rule] = {str(n): rule for n, rule in enumerate(self.rules)}
+        object.__setattr__(self, "rule_at", rule_at)
+
+    def carry_on(
+        self, position: str | None, header: str, rule: _Rule, checked: str | None
+    ) -> tuple[str | None, ...]:
+        """What the Python loop ends with, knowing that no parser before ``position`` (as
+        Rust gives it back) matches, nor that one when ``rule`` says it ``misses``."""
+        start = int(position or 0) + rule.misses(header, checked)
+        found: tuple[str | None, ...] = (None, None, None, None, None)
+        for parser in itertools.islice(self.parsers, start, None):
+            found = parser.Parse(header)
+            if found[0]:
+                break
         return found
 
 
@@ -220,21 +248,24 @@ class NativeParsers:
         self._browsers = _ParserList(browsers, [_browser_rule(p) for p in browsers])
         self._systems = _ParserList(systems, [_system_rule(p) for p in systems])
         self._devices = _ParserList(devices, [_device_rule(p) for p in devices])
-        # The same rules, one attribute lookup away (every call reads one).
-        self._browser_rules = tuple(self._browsers.rules)
-        self._system_rules = tuple(self._systems.rules)
-        self._device_rules = tuple(self._devices.rules)
         # Every list goes through an extractor with templated fields to spare: the browser
         # list through OSExtractor (position in "major", checked groups in "minor"), the
         # OS list too (both in "patch_minor"), the device list through DeviceExtractor
         # (position in "brand", checked groups in "model").
         self._browser_extractor = OSExtractor(
-            (rule.pattern, rule.family, str(n), rule.checked or _UNUSED, _UNUSED, _UNUSED)
+            (
+                printable_ascii(rule.pattern),
+                rule.family,
+                str(n),
+                rule.checked or _UNUSED,
+                _UNUSED,
+                _UNUSED,
+            )
             for n, rule in enumerate(self._browsers.rules)
         )
         self._system_extractor = OSExtractor(
             (
-                rule.pattern,
+                printable_ascii(rule.pattern),
                 rule.family,
                 *rule.versions,
                 f"{n}{_FIELD}{rule.checked}" if rule.checked else str(n),
@@ -242,7 +273,13 @@ class NativeParsers:
             for n, rule in enumerate(self._systems.rules)
         )
         self._device_extractor = DeviceExtractor(
-            (rule.pattern, _ignore_case(parser), rule.family, str(n), rule.checked or _UNUSED)
+            (
+                printable_ascii(rule.pattern),
+                _ignore_case(parser),
+                rule.family,
+                str(n),
+                rule.checked or _UNUSED,
+            )
             for n, (parser, rule) in enumerate(zip(devices, self._devices.rules, strict=True))
         )
 
@@ -251,14 +288,14 @@ class NativeParsers:
         found = self._browser_extractor.extract(header)
         if found is None:  # Rust matches a superset of what Python matches
             return "Other"
-        position = int(found.major or 0)
-        rule = self._browser_rules[position]
+        rule = self._browsers.rule_at[found.major]
         family: str | None = found.family
-        if not (rule.plain and family):
-            family = rule.family_of(header, family, found.minor)
-            if family is None:
-                family = self._browsers.carry_on(position, header)[0] or "Other"
-        return family
+        if family and len(header) <= rule.quick:
+            return family
+        family = rule.family_of(header, family, found.minor)
+        if family is None:
+            family = self._browsers.carry_on(found.major, header, rule, found.minor)[0]
+        return family or "Other"
 
     def system(self, header: str) -> tuple[str, str]:
         """The OS family and, for ``"Windows"`` only, its version (``"10"``, ``"RT.8.1"``).
@@ -271,17 +308,21 @@ class NativeParsers:
         found = self._system_extractor.extract(header)
         if found is None:
             return "Other", ""
-        field = found.patch_minor or "0"
-        position = int(field) if field.isdigit() else int(field.partition(_FIELD)[0])
-        rule = self._system_rules[position]
+        position = found.patch_minor  # and the checked groups after it, if any
+        rule = self._systems.rule_at.get(position)
+        checked = None
+        if rule is None and position is not None:
+            position, _, checked = position.partition(_FIELD)
+            rule = self._systems.rule_at[position]
+        assert rule is not None
         family: str | None = found.family
-        if not (rule.plain and family):
-            family = rule.family_of(header, family, field.partition(_FIELD)[2])
+        if not (family and len(header) <= rule.quick):
+            family = rule.family_of(header, family, checked)
         if family is not None and family != "Windows":
             return family, ""
         if family is not None and rule.versions_trusted:
             return family, _joined_version(found.major, found.minor, found.patch)
-        family, major, minor, patch, _ = self._systems.carry_on(position, header)
+        family, major, minor, patch, _ = self._systems.carry_on(position, header, rule, checked)
         if family != "Windows":
             return family or "Other", ""
         return family, _joined_version(major, minor, patch)
@@ -291,15 +332,13 @@ class NativeParsers:
         found = self._device_extractor.extract(header)
         if found is None:
             return "Other"
-        position = int(found.brand or 0)
-        rule = self._device_rules[position]
+        rule = self._devices.rule_at[found.brand]
         family: str | None = found.family
-        if rule.plain and family:
+        if family and len(header) <= rule.quick:
             return family
         family = rule.family_of(header, family, found.model)
-        if family is not None:
-            return family
-        family = self._devices.carry_on(position, header)[0]
+        if family is None:
+            family = self._devices.carry_on(found.brand, header, rule, found.model)[0]
         # Past its last parser, the Python loop keeps an empty family rather than "Other".
         return "Other" if family is None else family
 

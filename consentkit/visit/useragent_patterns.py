@@ -18,6 +18,9 @@ match, with the same groups. Otherwise (rare) the caller must ask Python. A lead
 the end of the header). A long repeat that cannot be checked (inside a repeated group, or
 of a group) is kept bounded, written ``{00,100}`` so that ``ua_parser_rs`` leaves it be.
 Groups whose text nobody reads are made non-capturing: each one costs the engine time.
+
+:func:`printable_ascii` then narrows every class to printable ASCII, all the engine is
+ever given: the same matches there, with far smaller automata than Unicode classes make.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ __all__ = [
     "Check",
     "NativePattern",
     "native_pattern",
+    "printable_ascii",
 ]
 
 #: Bounded repeats with a maximum of at least this many are loosened and checked. Measured
@@ -43,6 +47,7 @@ _QUANTIFIER = re.compile(r"\*|\+|\?|\{(\d*)(,?)(\d*)\}")
 _UNBOUNDED = 1 << 30
 _GROUP_FLAGS = re.compile(r"\?[aiLmsux]*(?:-[imsx]+)?[:)]")
 _ESCAPE_LENGTHS = {"x": 3, "u": 5, "U": 9}  # \xhh, \uhhhh, \Uhhhhhhhh
+_PRINTABLE = "[ -~]"  # printable ASCII, the only characters the native engine is given
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +164,39 @@ def native_pattern(pattern: str, *, keep: Collection[int] | None = None) -> Nati
         ),
         exact=not _ENGINE_LOOSENS.search(native),
     )
+
+
+def printable_ascii(pattern: str) -> str:
+    """``pattern`` (Rust syntax) made to match printable ASCII only, with ASCII classes.
+
+    The native engine only ever sees printable-ASCII headers (the caller leaves others to
+    Python), where the rewritten pattern matches exactly what the original does, with the
+    same groups. Its classes are Unicode-aware otherwise: a ``.``, ``[^;]`` or ``\\w`` then
+    stands for thousands of characters, and ``\\w{0,30}`` for a large automaton, which the
+    engine builds and walks for nothing. So every ``.``, class and class escape becomes its
+    intersection with printable ASCII (``[[^;]&&[ -~]]``), and ``\\b`` / ``\\B`` their ASCII
+    forms (``(?-u:\\b)``).
+    """
+    rewritten, at = [], 0
+    while at < len(pattern):
+        char = pattern[at]
+        if char == "\\":
+            end = at + _ESCAPE_LENGTHS.get(pattern[at + 1 : at + 2], 2)
+            escape = pattern[at:end]
+            if escape[1] in "wWdDsS":
+                escape = f"[{escape}&&{_PRINTABLE}]"
+            elif escape[1] in "bB":
+                escape = f"(?-u:{escape})"
+            rewritten.append(escape)
+            at = end
+        elif char == "[":
+            end = _class_end(pattern, at)
+            rewritten.append(f"[{pattern[at:end]}&&{_PRINTABLE}]")
+            at = end
+        else:
+            rewritten.append(_PRINTABLE if char == "." else char)
+            at += 1
+    return "".join(rewritten)
 
 
 def _leading_dots(pattern: str, repeat: _Repeat, top_branched: bool) -> bool:

@@ -17,12 +17,14 @@ from ..consent.decisions import ACTIONS, Choice, DecisionRecorder
 from ..disclosure import FORMATS, Disclosure
 from ..errors import StoreError
 from ..ledger.chain import config_fingerprint
+from ..locales.pages import banner_only
 from ..locales.texts import BannerTexts
 from ..visit.classify import VisitorClassifier
 from ..visit.request import ACCEPT_LANGUAGE, COOKIE, DNT, USER_AGENT, Visit
 from .bad_request import NO_STORE, BadRequest
 from .bodies import BodyLimits
 from .origin import back_to, same_origin
+from .pages import PrivacyPages, wants_html
 from .rights import VisitorRights
 from .routes import Routes
 from .static_files import StaticFile, file_response
@@ -46,8 +48,10 @@ class ConsentEndpoints:
         position: str,
         max_body_size: int,
         disclosure: Disclosure,
+        pages: PrivacyPages,
     ) -> None:
         self.disclosure = disclosure
+        self.pages = pages
         self.categories = categories
         self.texts = texts
         self.recorder = recorder
@@ -63,13 +67,22 @@ class ConsentEndpoints:
                 "categories": [
                     {
                         "name": c.name,
-                        "title": c.title,
-                        "description": c.description,
+                        **dict(
+                            zip(
+                                ("title", "description"),
+                                pages.texts.category(language, c.name, c.title, c.description),
+                                strict=True,
+                            )
+                        ),
                         "required": c.name == NECESSARY,
+                        "services": [
+                            {"name": v.name, "title": v.title, "description": v.description}
+                            for v in c.services
+                        ],
                     }
                     for c in categories.all
                 ],
-                "texts": strings,
+                "texts": banner_only(strings),
                 "position": position,
             }
             self.configs[language] = config
@@ -82,9 +95,10 @@ class ConsentEndpoints:
                 "consent": {"POST": self.consent},
                 "me": {"GET": rights.see},
                 "me/export": {"GET": rights.export},
-                "me/erase": {"POST": self.erase},
+                "me/erase": {"POST": rights.erase_request},
                 "cookies": {"GET": self.cookie_policy},
                 **{name: {"GET": self.static} for name in banner_files},
+                **{name: {"GET": self.static} for name in pages.files},
             }
         )
 
@@ -94,25 +108,22 @@ class ConsentEndpoints:
     async def static(self, visit: Visit, receive: Receive) -> Response:
         # A page's tag without the content hash is revalidated now and then, so a new
         # release reaches visitors within the hour.
-        file = self.files[visit.scope["path"].rpartition("/")[2]]
+        name = visit.scope["path"].rpartition("/")[2]
+        file = self.files.get(name) or self.pages.files[name]
         return file_response(
             file, visit, unversioned="public, max-age=3600, stale-while-revalidate=86400"
         )
 
     async def cookie_policy(self, visit: Visit, receive: Receive) -> Response:
-        return disclosure_response(self.disclosure, visit.query("format") or "html")
-
-    async def erase(self, visit: Visit, receive: Receive) -> Response:
-        same_origin(visit)  # erasing is a change: never from another site
-        body = await self.limits.read(visit, receive)
-        if body.strip():  # an erasure needs no body; one that is sent must be well-formed
-            if visit.media_type == FORM:
-                self.limits.form(body)
-            elif visit.media_type in ("application/json", ""):
-                self.limits.json_object(body)
-            else:
-                raise BadRequest(415, "send no body, application/json or a form")
-        return await self.rights.erase(visit)
+        # A browser's visit gets the page; ?format=html the fragment, for the site's own page.
+        wanted = visit.query("format")
+        if wanted == "page" or (wanted is None and wants_html(visit)):
+            return self.pages.cookies(visit)
+        if wanted in (None, "html"):
+            return self.pages.fragment(visit)
+        response = disclosure_response(self.disclosure, wanted or "html")
+        response.headers["Vary"] = "Accept"
+        return response
 
     def language(self, visit: Visit) -> str:
         language: str = self.texts.negotiate(visit.headers.get(ACCEPT_LANGUAGE))
@@ -123,6 +134,7 @@ class ConsentEndpoints:
         return {
             "decided": consent.decided,
             "categories": sorted(consent.categories),
+            "services": sorted(consent.services),
             "policy_version": self.recorder.codec.policy_version,
             "gpc": consent.gpc,
             "language": language,
@@ -141,6 +153,7 @@ class ConsentEndpoints:
             fields: dict[str, Any] = {
                 "action": next((v for k, v in form if k == "action"), None),
                 "categories": [v for k, v in form if k == "categories"],
+                "services": [v for k, v in form if k == "services"],
                 "next": next((v for k, v in form if k == "next"), None),
             }
         elif visit.media_type in ("application/json", ""):
@@ -187,7 +200,15 @@ class ConsentEndpoints:
             raise BadRequest(
                 400, f"unknown categories: {', '.join(map(repr, unknown[:5]))}", "categories"
             )
-        return Choice(action, frozenset(names))
+        services = fields.get("services", [])
+        if not isinstance(services, list) or not all(isinstance(n, str) for n in services):
+            raise BadRequest(400, "services must be a list of service names", "services")
+        unknown = [n for n in services if n not in self.categories.services]
+        if unknown:
+            raise BadRequest(
+                400, f"unknown services: {', '.join(map(repr, unknown[:5]))}", "services"
+            )
+        return Choice(action, frozenset(names), frozenset(services))
 
 
 def disclosure_response(disclosure: Disclosure, format: str = "html") -> Response:

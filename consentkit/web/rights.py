@@ -1,6 +1,9 @@
 """The visitor's rights: see (``GET /consentkit/me``), export (``GET /consentkit/me/export``)
 and erase (``POST /consentkit/me/erase``) what the server holds about them.
 
+A browser that asks for HTML gets the privacy center (``pages.py``) instead of JSON, and
+the erasure form's answer as a page that says what was erased.
+
 The visitor is known only by the decision ID inside their signed decision cookie; the ledger
 names them by a keyed hash of it. Without a genuine decision cookie there is nothing linked
 to this browser, and the answer says so. Erasure anonymises their ledger records
@@ -19,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive
 
 from ..consent.categories import NECESSARY
-from ..consent.cookies import DECISION_COOKIE, ID_COOKIE
+from ..consent.cookies import DECISION_COOKIE, ID_COOKIE, cookie_names
 from ..consent.decisions import DecisionRecorder
 from ..errors import StoreError
 from ..ledger.chain import visitor_record
@@ -28,20 +31,31 @@ from ..ledger.spool import DecisionSpool
 from ..store import Store
 from ..visit.request import COOKIE, Visit
 from .bad_request import NO_STORE, BadRequest
+from .bodies import BodyLimits
+from .origin import same_origin
+from .pages import PrivacyPages, wants_html
 
 EXPORT_FIELDS = ("decided_at", "policy_version", "action", "categories", "language", "config_hash")
 EXPORT_FORMATS = ("csv", "json")
+FORM = "application/x-www-form-urlencoded"
 
 
 class VisitorRights:
     """See, export and erase: what ``me``, ``me/export`` and ``me/erase`` answer."""
 
     def __init__(
-        self, recorder: DecisionRecorder, store: Store, spool: DecisionSpool | None
+        self,
+        recorder: DecisionRecorder,
+        store: Store,
+        spool: DecisionSpool | None,
+        pages: PrivacyPages,
+        limits: BodyLimits,
     ) -> None:
         self.recorder = recorder
         self.store = store
         self.spool = spool
+        self.pages = pages
+        self.limits = limits
         self.site = recorder.site
 
     def subjects(self, visit: Visit) -> list[str]:
@@ -70,6 +84,12 @@ class VisitorRights:
             raise BadRequest(503, "your records cannot be read now; please retry") from None
 
     async def see(self, visit: Visit, receive: Receive) -> Response:
+        if wants_html(visit):
+            try:
+                records = await self.records(visit)
+            except BadRequest as error:
+                return self.pages.refused(visit, error)
+            return self.pages.me(visit, records, identified=bool(self.subjects(visit)))
         records = await self.records(visit)
         return JSONResponse(
             {
@@ -104,7 +124,44 @@ class VisitorRights:
             )
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=download)
 
-    async def erase(self, visit: Visit) -> Response:
+    async def erase_request(self, visit: Visit, receive: Receive) -> Response:
+        """``POST me/erase``: JSON ``{"erased": n}``, or a page for the privacy center's form."""
+        page = wants_html(visit) and visit.media_type == FORM
+        try:
+            same_origin(visit)  # erasing is a change: never from another site
+            body = await self.limits.read(visit, receive)
+            if body.strip():  # an erasure needs no body; one that is sent must be well-formed
+                if visit.media_type == FORM:
+                    self.limits.form(body)
+                elif visit.media_type in ("application/json", ""):
+                    self.limits.json_object(body)
+                else:
+                    raise BadRequest(415, "send no body, application/json or a form")
+            erased = await self.erase_records(visit)
+        except BadRequest as error:
+            if page:
+                return self.pages.refused(visit, error)
+            raise
+        expired = self.expired(visit)
+        if page:
+            names = {value.partition("=")[0] for value in expired}
+            held = [name for name in cookie_names(visit.header(COOKIE)) if name in names]
+            response = self.pages.erased(visit, erased, held)
+        else:
+            response = JSONResponse({"erased": erased}, headers=NO_STORE)
+        response.raw_headers += [(b"set-cookie", value.encode("latin-1")) for value in expired]
+        return response
+
+    def expired(self, visit: Visit) -> list[str]:
+        """The ``Set-Cookie`` values that remove consentkit's and the categories' cookies."""
+        secure, cookies = visit.secure, self.recorder.cookies
+        expired = [cookies.expire(name, secure=secure) for name in (DECISION_COOKIE, ID_COOKIE)]
+        declared = [c.name for c in self.recorder.categories.all if c.name != NECESSARY]
+        expired += self.recorder.expiry.headers(declared, visit.header(COOKIE), secure=secure)
+        return expired
+
+    async def erase_records(self, visit: Visit) -> int:
+        """Erase this visitor's records (the store's and the spool's); how many there were."""
         subjects = self.subjects(visit)
         erased = 0
         if subjects:
@@ -114,13 +171,7 @@ class VisitorRights:
                 raise BadRequest(
                     503, "your records could not be erased now; nothing was changed, please retry"
                 ) from None
-        response = JSONResponse({"erased": erased}, headers=NO_STORE)
-        secure, cookies = visit.secure, self.recorder.cookies
-        expired = [cookies.expire(name, secure=secure) for name in (DECISION_COOKIE, ID_COOKIE)]
-        declared = [c.name for c in self.recorder.categories.all if c.name != NECESSARY]
-        expired += self.recorder.expiry.headers(declared, visit.header(COOKIE), secure=secure)
-        response.raw_headers += [(b"set-cookie", value.encode("latin-1")) for value in expired]
-        return response
+        return erased
 
 
 def waiting_record(record: DecisionRecord) -> dict[str, Any]:

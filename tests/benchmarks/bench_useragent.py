@@ -21,16 +21,23 @@ extractors on ua-parser's regexes, no logic of ours):
 
 Under pytest (``pytest tests/benchmarks/bench_useragent.py -s``) the budgets of DESIGN
 section 8 are asserted: median unseen (engine warm) < 25 us, cached < 0.5 us. ~20 s.
+
+``python tests/benchmarks/bench_useragent.py --before ../other-checkout`` also times that
+checkout's classifier (its ``consentkit/visit/useragent*.py``, imported apart) in the same
+run, interleaved with this one: the before/after of a change, under the same load.
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
+import importlib
 import random
 import re
 import statistics
 import sys
 import time
+import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +132,15 @@ class NativeAlone:
         self.devices.extract(header)
 
 
+def classifier_of(checkout: Path) -> Callable[..., UserAgentClassifier]:
+    """``UserAgentClassifier`` of another checkout, its ``useragent*.py`` imported apart."""
+    name = "consentkit_before_visit"
+    package = types.ModuleType(name)
+    package.__path__ = [str(checkout.resolve() / "consentkit" / "visit")]
+    sys.modules[name] = package
+    return importlib.import_module(f"{name}.useragent").UserAgentClassifier  # type: ignore[no-any-return]
+
+
 def timed(fn: Callable[[str], object], headers: Iterable[str], clock_ns: float) -> list[float]:
     """Microseconds of CPU for each call of ``fn``, one per header."""
     clock, found = time.thread_time_ns, []
@@ -173,7 +189,7 @@ def per_header_median(passes: list[list[float]]) -> list[float]:
 
 
 @functools.cache
-def measure() -> Figures:
+def measure(before: Path | None = None) -> Figures:
     """Every figure, from one run (cached so that the pytest tests share it)."""
     clock_ns = clock_cost_ns()
     test_ua = corpus("test_ua.yaml")
@@ -183,18 +199,25 @@ def measure() -> Figures:
     classify = UserAgentClassifier(cache_size=len(union))
     build_s = time.perf_counter() - start
     alone = NativeAlone()
+    earlier = classifier_of(before)(cache_size=len(union)) if before else None
     for header in union:  # the engines' lazy automata, as a server's that ran a while
         if header not in known:
             classify(header)
             alone(header)
+            if earlier is not None:
+                earlier(header)
     reference = timed(user_agents.parse, test_ua, clock_ns)
     bots = [user_agents.parse(header).is_bot for header in test_ua]
     ours: list[list[float]] = []
     theirs: list[list[float]] = []
+    previous: list[list[float]] = []
     for _ in range(PASSES):
         classify.cache_clear()
         ours.append(timed(classify, test_ua, clock_ns))
         theirs.append(timed(alone, test_ua, clock_ns))
+        if earlier is not None:
+            earlier.cache_clear()
+            previous.append(timed(earlier, test_ua, clock_ns))
 
     def split(times: list[float]) -> tuple[Spread, Spread, Spread]:
         humans = [t for t, bot in zip(times, bots, strict=True) if not bot]
@@ -208,6 +231,9 @@ def measure() -> Figures:
         "ua-parser-rs alone, engine warm": split(per_header_median(theirs[1:])),
         "consentkit, engine warm": split(per_header_median(ours[1:])),
     }
+    if previous:
+        rows["before, first sight"] = split(previous[0])
+        rows["before, engine warm"] = split(per_header_median(previous[1:]))
     classify.cache_clear()
     union_rows = {
         "user_agents.parse (every 10th string)": Spread.of(
@@ -251,22 +277,23 @@ def table(figures: Figures) -> str:
         lines.append(f"test_ua.yaml, {headers:,} strings, {part}, unseen:")
         reference = figures.test_ua["user_agents.parse"][index].median
         for name, spreads in figures.test_ua.items():
-            alone = None
-            if name.startswith("consentkit"):
-                alone = figures.test_ua[name.replace("consentkit", "ua-parser-rs alone")][index]
-            row(f"  {name}", spreads[index], reference, alone and alone.median)
+            beside: float | None = None  # ua-parser-rs alone's median in the same state
+            if name.startswith(("consentkit", "before")):
+                state = name.split(", ")[1]
+                beside = figures.test_ua[f"ua-parser-rs alone, {state}"][index].median
+            row(f"  {name}", spreads[index], reference, beside)
     lines.append(f"all three corpora, {union:,} distinct strings, unseen, engine warm:")
     reference = figures.union["user_agents.parse (every 10th string)"].median
     for name, spread in figures.union.items():
-        alone = figures.union["ua-parser-rs alone"].median if name == "consentkit" else None
-        row(f"  {name}", spread, reference, alone)
+        beside = figures.union["ua-parser-rs alone"].median if name == "consentkit" else None
+        row(f"  {name}", spread, reference, beside)
     lines.append(
         f"{'consentkit, cached':54} {figures.cached_us:7.2f}{'':16}  user_agents "
         f"{figures.test_ua['user_agents.parse'][0].median / figures.cached_us:,.0f}x faster"
     )
     lines.append("synthetic, the former benchmark's (not uap-core's, not a budget figure):")
-    ours, alone, reference = figures.best_case
-    row("  3,000 headers of 7 browser templates, consentkit", ours, reference.median, alone.median)
+    ours, native, parse = figures.best_case
+    row("  3,000 headers of 7 browser templates, consentkit", ours, parse.median, native.median)
     warm = figures.test_ua["consentkit, engine warm"][0].median
     lines.append(
         f"budgets: unseen (engine warm) median {warm:.1f} < {UNSEEN_BUDGET_US:g} us, cached "
@@ -297,4 +324,6 @@ def test_cached_within_budget(figures: Figures) -> None:
 
 
 if __name__ == "__main__":
-    print(table(measure()))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--before", type=Path, help="another checkout, timed in the same run")
+    print(table(measure(parser.parse_args().before)))

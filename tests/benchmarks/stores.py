@@ -86,5 +86,6 @@ def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
             return db.execute(sql).fetchall()
     import psycopg
 
-    with psycopg.connect(url) as db:
-        return db.execute(sql).fetchall()
+    with psycopg.connect(url, autocommit=True) as db:  # autocommit: VACUUM may be asked
+        cursor = db.execute(sql)
+        return cursor.fetchall() if cursor.description is not None else []

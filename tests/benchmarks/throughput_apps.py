@@ -1,4 +1,10 @@
-"""Hello-world apps for bench_throughput.py, served by uvicorn in a subprocess."""
+"""Hello-world apps for bench_throughput.py, served in a subprocess by each server.
+
+``bare`` is Starlette alone; ``consent`` adds ConsentMiddleware as a real site runs it: a
+SQLite store, the country database of ``CONSENTKIT_BENCH_GEOIP`` (see geo_data.py), and
+the load generator's address trusted as a proxy, so that each request's
+``X-Forwarded-For`` is looked up.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,6 @@ import os
 import tempfile
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -17,18 +22,14 @@ SECRET = "throughput-secret-of-32-characters-or-more"
 
 
 async def hello(request: Request) -> HTMLResponse:
-    return HTMLResponse("<!doctype html><p>Hello, world</p>")
+    return HTMLResponse("<!doctype html><title>Hello</title><p>Hello, world</p>")
 
 
 bare = Starlette(routes=[Route("/", hello)])
-consent = Starlette(
-    routes=[Route("/", hello)],
-    middleware=[
-        Middleware(
-            ConsentMiddleware,
-            secret_key=SECRET,
-            store=f"sqlite:///{os.path.join(tempfile.mkdtemp(), 'throughput.sqlite3')}",
-            trusted_proxies=["127.0.0.1"],  # wrk's flood sends X-Forwarded-For
-        )
-    ],
+consent = ConsentMiddleware(
+    Starlette(routes=[Route("/", hello)]),
+    secret_key=SECRET,
+    store=f"sqlite:///{os.path.join(tempfile.mkdtemp(), 'throughput.sqlite3')}",
+    geoip_database=os.environ.get("CONSENTKIT_BENCH_GEOIP"),
+    trusted_proxies=["127.0.0.1"],
 )
