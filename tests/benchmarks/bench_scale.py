@@ -13,8 +13,9 @@ section 7 and the PostgreSQL row of section 8).
 fixed time, on one site and on N sites. Reported: page views stored a second (counted back
 from the database afterwards), flush latency p50/p99, and database CPU per stored page
 view: the CPU time (``/proc/<pid>/stat``) of the server backends serving the writers
-(found by ``application_name``) plus the server's WAL writer, background writer and
-checkpointer, over the run and the shutdown's drain. The drain's time is reported too.
+(found by ``application_name``), over the run and the shutdown's drain, and apart
+(``+writers``) that of the server's WAL writer, background writer and checkpointer, which
+serve whatever else uses the server too. The drain's time is reported too.
 N=1 is the baseline each row's ratio is taken against.
 
 **Decisions.** N appender threads spread over ``CONSENTKIT_BENCH_PROCESSES`` processes
@@ -77,28 +78,36 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
-def _server_pids(application: str) -> list[int]:
+def _server_pids(application: str) -> list[tuple[int, bool]]:
+    """The backends serving ``application``, and the server's own writers (True)."""
     found = rows(
         BENCH_STORE,
-        "SELECT pid FROM pg_stat_activity WHERE application_name = "
-        f"'{application}' OR backend_type IN ('walwriter', 'background writer', 'checkpointer')",
+        "SELECT pid, application_name <> %s FROM pg_stat_activity WHERE application_name = %s"
+        " OR backend_type IN ('walwriter', 'background writer', 'checkpointer')".replace(
+            "%s", f"'{application}'"
+        ),
     )
-    return [int(pid) for (pid,) in found]
+    return [(int(pid), bool(shared)) for pid, shared in found]
 
 
 class ServerCpu:
-    """CPU time of the backends named ``application`` and of the server's writers, summed
-    over every process seen (a backend that exits keeps its last reading)."""
+    """CPU time of the backends named ``application`` (``seconds``) and of the server's
+    WAL writer, background writer and checkpointer (``shared_seconds``: on a server that
+    other work uses too, part of theirs is not the benchmark's), summed over every process
+    seen (a backend that exits keeps its last reading)."""
 
     def __init__(self, application: str) -> None:
         self.application = application
         self.start: dict[int, float] = {}
         self.last: dict[int, float] = {}
+        self.shared: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def _read(self) -> None:
-        for pid in _server_pids(self.application):
+        for pid, shared in _server_pids(self.application):
+            if shared:
+                self.shared.add(pid)
             now = _cpu_seconds(pid)
             self.start.setdefault(pid, now)
             self.last[pid] = max(now, self.last.get(pid, 0.0))
@@ -119,7 +128,11 @@ class ServerCpu:
 
     @property
     def seconds(self) -> float:
-        return sum(self.last[pid] - self.start[pid] for pid in self.last)
+        return sum(self.last[pid] - self.start[pid] for pid in self.last if pid not in self.shared)
+
+    @property
+    def shared_seconds(self) -> float:
+        return sum(self.last[pid] - self.start[pid] for pid in self.shared)
 
 
 # --- page views ---------------------------------------------------------------------------------
@@ -234,6 +247,7 @@ def pageviews(writers: int, *, sites: int) -> dict[str, Any]:
         "flush p99 (ms)": 1000 * flushes[int(0.99 * (len(flushes) - 1))],
         "db cpu (s)": cpu.seconds,
         "db cpu per page view (us)": 1e6 * cpu.seconds / max(stored, 1),
+        "server writers per page view (us)": 1e6 * cpu.shared_seconds / max(stored, 1),
         "db cores": cpu.seconds / (SECONDS + max(each["drain"] for each in figures)),
         "lost": sent - stored - bots,  # dropped ones were not sent; any other is a bug
         "app cpu per page view (us)": 1e6 * sum(each["cpu"] for each in figures) / max(sent, 1),
@@ -364,7 +378,8 @@ def _print_pageviews(table: list[dict[str, Any]]) -> None:
     print(f"\npage views into {backend_name()}, {SECONDS:g} s at {OFFERED:,}/s per writer")
     print(
         f"{'writers':>7} {'sites':>5} {'offered/s':>9} {'stored/s':>9} {'x N=1':>6}"
-        f" {'flush p50':>9} {'p99 ms':>7} {'us/pv':>6} {'db cores':>8} {'drain s':>7}"
+        f" {'flush p50':>9} {'p99 ms':>7} {'us/pv':>6} {'+writers':>8} {'db cores':>8}"
+        f" {'drain s':>7}"
         f" {'dropped':>7} {'lost':>4} {'app us/pv':>9} {'load':>5}"
     )
     base: dict[str, float] = {}
@@ -374,7 +389,8 @@ def _print_pageviews(table: list[dict[str, Any]]) -> None:
             f"{row['writers']:>7} {row['sites']:>5} {row['offered/s']:>9,} "
             f"{row['stored/s']:>9,.0f} {row['stored/s'] / base[row['sites_of']]:>6.2f} "
             f"{row['flush p50 (ms)']:>9.0f} {row['flush p99 (ms)']:>7.0f} "
-            f"{row['db cpu per page view (us)']:>6.1f} {row['db cores']:>8.2f} "
+            f"{row['db cpu per page view (us)']:>6.1f}"
+            f" {row['server writers per page view (us)']:>8.1f} {row['db cores']:>8.2f} "
             f"{row['drain max (s)']:>7.2f} {row['dropped']:>7,} {row['lost']:>4,}"
             f" {row['app cpu per page view (us)']:>9.0f} {row['load']:>5.1f}"
         )
