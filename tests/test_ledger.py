@@ -558,7 +558,7 @@ def test_a_failed_batch_acknowledges_none_of_its_decisions(ledger):
 
 
 @pytest.mark.every_store
-def test_a_version_4_ledger_keeps_its_proofs_and_sites_chain_on_from_its_head(store_url):
+def test_a_version_4_ledger_keeps_its_proofs_and_sites_chain_on_from_its_head(store_url, capsys):
     """Records chained in the one chain of versions 3 and 4 keep their hashes; each site's
     chain starts from that chain's last hash, so a head published before still covers them."""
     canonical, config_hash = config_fingerprint(BANNERS["en"])
@@ -609,6 +609,7 @@ def test_a_version_4_ledger_keeps_its_proofs_and_sites_chain_on_from_its_head(st
         proofs = sql("SELECT id, chain_hash FROM ck_decisions ORDER BY id")
     published = previous
 
+    assert run(capsys, "ledger", "head", "--store", store_url) == (0, f"{published}\n", "")
     store = open_store(store_url, clock=Clock(NOW))
     assert store.verify_ledger(anchors=[published]).ok
     assert store.ledger_head() == published  # no site's chain yet
