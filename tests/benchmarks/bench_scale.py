@@ -192,9 +192,8 @@ def _writer(url: str, site: str, index: int, seconds: float, start: Any, out: An
 
 def _numbered(url: str) -> None:
     """Give every page and segment of the realistic site its value number first, as a
-    site that has run for a while has them: several processes numbering the same new
-    values at once can deadlock (store/cube.py numbers them one by one, in the order of
-    each batch), which would be measured here instead of the steady state."""
+    site that has run for a while has them: the benchmark measures the steady state, not
+    a new site's first seconds, when every value is new to the database."""
     from realistic_site import realistic_site
     from site_data import counted, feed
 
