@@ -3,10 +3,13 @@ through store.query."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from support import UA, Clock, eventually, raw_database, visit
 
 from consentkit import open_store
+from consentkit.errors import StoreError
 
 pytestmark = [pytest.mark.anyio, pytest.mark.every_store]
 
@@ -172,9 +175,67 @@ async def test_page_views_past_the_buffer_bound_are_counted_and_reported(store_u
     with caplog.at_level(logging.WARNING, logger="consentkit"):
         await buffer.flush()
     assert "2 page views dropped" in caplog.text
-    assert open_store(store_url).query({"metrics": ["pageviews"], "date_range": "all"})["results"][
-        0
-    ]["metrics"] == [3]
+    answer = open_store(store_url).query({"metrics": ["pageviews"], "date_range": "all"})
+    assert answer["results"][0]["metrics"] == [3]
+    assert answer["meta"]["dropped_pageviews"] == 2  # reported to whoever reads the numbers
+
+
+async def test_flushes_falling_behind_merge_in_memory_and_report_what_they_drop(store_url, caplog):
+    """The store is away for several flushes: what waits is one merged batch, bounded by
+    max_pending; what is past the bound is dropped, counted in the log and, once the store
+    is back, in every query's meta. Nothing is counted twice."""
+    import logging
+
+    from consentkit.analytics.buffer import PageViewBuffer
+
+    store = open_store(store_url, clock=Clock(490_000 * 3600 + 60))
+    buffer = PageViewBuffer(store, site="default", max_pending=50)
+    with raw_database(store_url) as sql:
+        sql("ALTER TABLE ck_blocks RENAME TO ck_blocks_away")
+    caplog.set_level(logging.WARNING, logger="consentkit")
+    for _ in range(4):  # 4 flushes fail, 20 page views counted before each
+        for n in range(20):  # 20 visitors, their hashes spread as keyed hashes are
+            visitor = (n + 1) * 0x9E3779B97F4A7C15 % 2**64
+            buffer.count(490_000, ("DE", "desktop", "Chrome", "Windows"), f"/{n % 7}", visitor)
+        with pytest.raises(StoreError):
+            await buffer.flush()
+    assert buffer.pending == 50  # one merged batch, as many as the bound allows
+    assert buffer.dropped == 30
+    with raw_database(store_url) as sql:
+        sql("ALTER TABLE ck_blocks_away RENAME TO ck_blocks")
+    await buffer.flush()
+    # each flush reports the drops since the one before (the 3rd: 10, the 4th: 20)
+    assert "10 page views dropped since the last report" in caplog.text
+    assert "20 page views dropped since the last report" in caplog.text
+    assert buffer.pending == 0
+    await buffer.flush()  # nothing left: neither the batch nor the drops again
+    answer = store.query({"metrics": ["pageviews", "visitors"], "date_range": "all"})
+    assert answer["results"][0]["metrics"] == [50, 20]
+    assert answer["meta"]["dropped_pageviews"] == 30
+    day = store.query({"metrics": ["pageviews"], "date_range": ["1925-11-24", "1925-11-24"]})
+    assert day["meta"]["dropped_pageviews"] == 0  # only in the range they were dropped in
+    store.close()
+
+
+async def test_a_shutdown_gives_up_on_an_unreachable_store_within_its_patience(store_url, caplog):
+    import logging
+
+    from consentkit.analytics.buffer import DRAIN_SECONDS, PageViewBuffer
+
+    assert DRAIN_SECONDS <= 10  # the drain a shutdown allows, before orchestrators kill
+    store = open_store(store_url)
+    buffer = PageViewBuffer(store, site="default", interval=3600)
+    buffer.start()
+    for n in range(5):
+        buffer.count(490_000, ("DE", "desktop", "Chrome", "Windows"), "/", n)
+    with raw_database(store_url) as sql:
+        sql("ALTER TABLE ck_blocks RENAME TO ck_blocks_away")
+    started = time.monotonic()
+    with caplog.at_level(logging.ERROR, logger="consentkit"):
+        await buffer.stop(patience=0.6)
+    assert 0.5 < time.monotonic() - started < 3
+    assert "final flush failed; 5 page views not stored" in caplog.text
+    store.close()
 
 
 def test_the_log_is_checkpointed_in_the_background_not_in_a_decisions_commit(sqlite_url):

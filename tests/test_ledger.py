@@ -26,6 +26,7 @@ from consentkit.ledger.chain import (
     config_fingerprint,
     decision_record,
     ledger_entry,
+    subject_commitment,
 )
 from consentkit.ledger.records import ConsentTally, DecisionRecord
 from consentkit.store.postgres import SPELLING as POSTGRES_SPELLING
@@ -58,11 +59,11 @@ DECISIONS = [
 ]
 
 
-def decide(store, who, action, granted, banner, after):
+def decide(store, who, action, granted, banner, after, site="default"):
     canonical, config_hash = config_fingerprint(BANNERS[banner])
     at = NOW + after
     record = decision_record(
-        site="default",
+        site=site,
         subject=SUBJECTS[who],
         decided_at=at,
         policy_version="2026-11",
@@ -159,7 +160,28 @@ MOVED = "1 record(s) before it were removed or moved"
         edit("decided_at", "decided_at - 86400"),
         edit("policy_version", "'2025-01'"),
         edit("language", "'en'"),
-        edit("site", "'other'"),
+        pytest.param(  # the record moves to another site's chain, which has no head
+            ["UPDATE ck_decisions SET site = 'other' WHERE id = 3"],
+            [
+                f"record 4: at position 4 where 3 was expected: {MOVED}",
+                "site 'other': its chain head is missing (its row of ck_ledger_heads was deleted)",
+                "record 3: at position 3 where 1 was expected: 2 record(s) before it were"
+                " removed or moved",
+            ],
+            id="site",
+        ),
+        pytest.param(  # into the first chain: its canonical form is not that chain's
+            ["UPDATE ck_decisions SET per_site = 0 WHERE id = 5"],
+            [
+                "record 5: at position 5 where 1 was expected: 4 record(s) before it were"
+                " removed or moved",
+                "record 5: at position 5, past the chain head (0 records): the head was"
+                " edited or records were added around it",
+                "record 4: the chain head counts 5 records but the ledger ends at"
+                " position 4: the last 1 were removed",
+            ],
+            id="per_site",
+        ),
         edit("config_hash", f"'{EN_HASH}'"),  # another banner that was shown
         pytest.param(
             ["UPDATE ck_decisions SET categories = 'analytics  necessary' WHERE id = 3"],
@@ -221,12 +243,15 @@ MOVED = "1 record(s) before it were removed or moved"
             id="banner-deleted",
         ),
         pytest.param(
-            ["UPDATE ck_ledger_head SET head = (SELECT chain_hash FROM ck_decisions WHERE id = 4)"],
+            [
+                "UPDATE ck_ledger_heads"
+                " SET head = (SELECT chain_hash FROM ck_decisions WHERE id = 4)"
+            ],
             ["record 5: does not match the chain head (the head or the record was edited)"],
             id="head-edited",
         ),
         pytest.param(
-            ["UPDATE ck_ledger_head SET records = 4"],
+            ["UPDATE ck_ledger_heads SET records = 4"],
             [
                 "record 5: at position 5, past the chain head (4 records): the head was"
                 " edited or records were added around it"
@@ -234,9 +259,24 @@ MOVED = "1 record(s) before it were removed or moved"
             id="head-count-edited",
         ),
         pytest.param(
+            ["DELETE FROM ck_ledger_heads"],
+            ["site 'default': its chain head is missing (its row of ck_ledger_heads was deleted)"],
+            id="head-deleted",
+        ),
+        pytest.param(
+            [f"UPDATE ck_ledger_heads SET base = '{UNKNOWN_HASH}', head = '{UNKNOWN_HASH}'"],
+            [
+                "site 'default': its chain does not start where the first chain ends (the head"
+                " or the first chain was edited)",
+                f"record 1: {EDITED}",
+                "record 5: does not match the chain head (the head or the record was edited)",
+            ],
+            id="chain-start-edited",
+        ),
+        pytest.param(  # the first chain (every site's before version 5) still has a head
             ["DELETE FROM ck_ledger_head"],
             ["ledger: the chain head is missing (ck_ledger_head emptied)"],
-            id="head-deleted",
+            id="first-head-deleted",
         ),
     ],
 )
@@ -348,18 +388,22 @@ def test_a_published_head_shows_a_chain_rebuilt_by_someone_with_write_access(led
 
 
 def rebuild_chain(url):
+    """What someone with write access and this code could do: recompute site default's
+    chain from its start."""
     with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
-        previous = GENESIS
+        (previous,) = db.execute("SELECT base FROM ck_ledger_heads").fetchone()
         rows = db.execute(
             "SELECT id, site, subject, decided_at, policy_version, action, categories,"
             " language, config_hash, seq, commitment FROM ck_decisions ORDER BY id"
         ).fetchall()
         for id_, *fields, seq, commitment in rows:
             fields[5] = categories_from_text(fields[5])
-            entry = ledger_entry(DecisionRecord(*fields), position=seq, commitment=commitment)
+            entry = ledger_entry(
+                DecisionRecord(*fields), position=seq, commitment=commitment, per_site=True
+            )
             previous = chain_hash(previous, entry)
             db.execute("UPDATE ck_decisions SET chain_hash = ? WHERE id = ?", (previous, id_))
-        db.execute("UPDATE ck_ledger_head SET head = ?", (previous,))
+        db.execute("UPDATE ck_ledger_heads SET head = ?", (previous,))
 
 
 def test_appends_from_two_stores_on_one_file_form_one_chain(store_url):
@@ -382,12 +426,17 @@ def test_appends_from_two_stores_on_one_file_form_one_chain(store_url):
 
 @pytest.mark.every_store
 def test_nothing_is_appended_once_the_chain_head_is_gone(ledger):
-    tamper(ledger, "DELETE FROM ck_ledger_head")
     store = open_store(ledger, clock=Clock(NOW))
-    with pytest.raises(StoreError, match="ck_ledger_head"):
-        decide(store, "c", "reject_all", (), "en", 300)
-    assert store.verify_ledger().records == 5
+    decide(store, "c", "reject_all", (), "en", 300)  # this store has seen the chain's head
+    tamper(ledger, "DELETE FROM ck_ledger_heads")
+    with pytest.raises(StoreError, match="chain head of site 'default'"):
+        decide(store, "c", "reject_all", (), "en", 360)
+    other = open_store(ledger, clock=Clock(NOW))  # one that never has
+    with pytest.raises(StoreError, match="chain head of site 'default'"):
+        decide(other, "c", "reject_all", (), "en", 360)
+    assert store.verify_ledger().records == 6
     store.close()
+    other.close()
 
 
 @pytest.mark.anyio
@@ -414,6 +463,177 @@ async def test_decisions_posted_by_visitors_form_a_verified_chain(make_site, sto
     store.close()
 
 
+# --- a chain per site ------------------------------------------------------------------------
+
+
+@pytest.mark.every_store
+def test_each_site_has_its_own_chain_verified_apart_and_as_a_whole(ledger, capsys):
+    store = open_store(ledger, clock=Clock(NOW))
+    for n, site in enumerate(["shop", "default", "shop", "shop"]):
+        decide(store, "abc"[n % 3], "accept_all", ("analytics",), "en", 300 + n, site=site)
+    with raw_database(ledger) as sql:
+        positions = sql("SELECT site, seq FROM ck_decisions WHERE id > 5 ORDER BY id")
+    assert positions == [("shop", 1), ("default", 6), ("shop", 2), ("shop", 3)]
+
+    report = store.verify_ledger()
+    assert (report.ok, report.records, report.problems) == (True, 9, [])
+    heads = store.ledger_heads()
+    assert report.heads == heads and sorted(heads) == ["default", "shop"]
+    assert store.ledger_head("shop") == heads["shop"] != heads["default"]
+    assert store.ledger_head("blog") == GENESIS  # where its chain will start
+    with pytest.raises(ValueError, match="a chain for each of 2 sites"):
+        store.ledger_head()
+    assert store.verify_ledger(anchors=[heads["shop"], heads["default"]]).ok
+    store.close()
+    assert run(capsys, "ledger", "head", "--store", ledger) == (
+        0,
+        f"{heads['default']}  default\n{heads['shop']}  shop\n",
+        "",
+    )
+    assert run(capsys, "ledger", "head", "--store", ledger, "--site", "shop") == (
+        0,
+        f"{heads['shop']}  shop\n",
+        "",
+    )
+
+    tamper(ledger, "UPDATE ck_decisions SET action = 'reject_all' WHERE id = 8")
+    assert verify(ledger).problems == [f"record 8: {EDITED}"]  # default's chain is whole
+
+
+@pytest.mark.every_store
+def test_decisions_appended_at_once_by_many_threads_form_whole_chains(store_url):
+    store = open_store(store_url, clock=Clock(NOW))
+
+    def append_many(n):
+        for i in range(10):
+            site = ("default", "shop", "blog")[(n + i) % 3]
+            decide(store, "abc"[n % 3], "accept_all", ("analytics",), "en", i, site=site)
+
+    threads = [threading.Thread(target=append_many, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    report = store.verify_ledger()
+    assert (report.ok, report.records, sorted(report.heads)) == (
+        True,
+        120,
+        ["blog", "default", "shop"],
+    )
+    total = 0
+    for site in ("default", "shop", "blog"):
+        answer = store.query({"site_id": site, "metrics": ["decisions"], "date_range": "all"})
+        total += answer["results"][0]["metrics"][0]
+    assert total == 120  # consent statistics added up per batch, none lost or doubled
+    store.close()
+
+
+@pytest.mark.every_store
+def test_a_failed_batch_acknowledges_none_of_its_decisions(ledger):
+    store = open_store(ledger, clock=Clock(NOW))
+    decide(store, "c", "reject_all", (), "en", 300)  # the chain and banner are known
+    tamper(ledger, "ALTER TABLE ck_consent_stats RENAME TO ck_consent_stats_away")
+    failures = []
+    start = threading.Barrier(8)
+
+    def append(n):
+        start.wait()
+        try:
+            decide(store, "abc"[n % 3], "accept_all", ("analytics",), "en", 400 + n)
+        except StoreError as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(failures) == 8  # every appender was told, in its own thread
+    tamper(ledger, "ALTER TABLE ck_consent_stats_away RENAME TO ck_consent_stats")
+    report = store.verify_ledger()
+    assert (report.ok, report.records) == (True, 6)  # nothing of the failed batches stayed
+    decide(store, "a", "accept_all", ("analytics",), "en", 500)
+    assert store.verify_ledger().records == 7
+    store.close()
+
+
+@pytest.mark.every_store
+def test_a_version_4_ledger_keeps_its_proofs_and_sites_chain_on_from_its_head(store_url, capsys):
+    """Records chained in the one chain of versions 3 and 4 keep their hashes; each site's
+    chain starts from that chain's last hash, so a head published before still covers them."""
+    canonical, config_hash = config_fingerprint(BANNERS["en"])
+    spelling = SQLITE_SPELLING if store_url.startswith("sqlite:") else POSTGRES_SPELLING
+    with raw_database(store_url) as sql:
+        sql("CREATE TABLE ck_schema (version INTEGER NOT NULL)")
+        for version in (1, 2, 3, 4):
+            for statement in dict(MIGRATIONS)[version]:
+                sql(statement.format(**spelling))
+            sql("INSERT INTO ck_schema VALUES (?)", (version,))
+        sql("INSERT INTO ck_banner_configs VALUES (?, ?)", (config_hash, canonical))
+        previous = GENESIS
+        for position, (site, who, after) in enumerate(
+            [("default", "a", 0), ("shop", "b", 60), ("default", "c", 120)], start=1
+        ):
+            record = decision_record(
+                site=site,
+                subject=SUBJECTS[who],
+                decided_at=NOW + after,
+                policy_version="2026-11",
+                action="accept_all",
+                granted=frozenset({"necessary", "analytics"}),
+                language="en",
+                config_hash=config_hash,
+            )
+            salt = "ab" * 16
+            commitment = subject_commitment(salt, record.subject)
+            previous = chain_hash(
+                previous, ledger_entry(record, position=position, commitment=commitment)
+            )
+            sql(
+                "INSERT INTO ck_decisions (site, subject, decided_at, policy_version, action,"
+                " categories, language, config_hash, seq, salt, commitment, chain_hash)"
+                " VALUES (?, ?, ?, '2026-11', 'accept_all', 'analytics necessary', 'en', ?, ?,"
+                " ?, ?, ?)",
+                (
+                    site,
+                    record.subject,
+                    record.decided_at,
+                    config_hash,
+                    position,
+                    salt,
+                    commitment,
+                    previous,
+                ),
+            )
+        sql("UPDATE ck_ledger_head SET records = 3, head = ?", (previous,))
+        proofs = sql("SELECT id, chain_hash FROM ck_decisions ORDER BY id")
+    published = previous
+
+    assert run(capsys, "ledger", "head", "--store", store_url) == (0, f"{published}\n", "")
+    store = open_store(store_url, clock=Clock(NOW))
+    assert store.verify_ledger(anchors=[published]).ok
+    assert store.ledger_head() == published  # no site's chain yet
+    decide(store, "a", "reject_all", (), "en", 180)
+    decide(store, "b", "reject_all", (), "en", 240, site="shop")
+    decide(store, "c", "reject_all", (), "en", 300)
+    report = store.verify_ledger(anchors=[published])
+    assert (report.ok, report.records) == (True, 6)
+    with raw_database(store_url) as sql:
+        assert sql("SELECT id, chain_hash FROM ck_decisions WHERE id <= 3 ORDER BY id") == proofs
+        assert sql("SELECT site, base FROM ck_ledger_heads ORDER BY site") == [
+            ("default", published),
+            ("shop", published),
+        ]
+        assert sql("SELECT seq FROM ck_decisions WHERE id > 3 ORDER BY id") == [(1,), (1,), (2,)]
+    # retention cuts the start of every chain: the first chain's three, default's first
+    assert store.purge(cutoffs({"decisions": 1}, NOW + 86400 + 200)) == {"decisions": 4}
+    report = store.verify_ledger()
+    assert (report.ok, report.records, report.purged) == (True, 2, 4)
+    store.close()
+    tamper(store_url, "UPDATE ck_decisions SET decided_at = decided_at + 1 WHERE id = 6")
+    assert verify(store_url).problems == [f"record 6: {EDITED}"]
+
+
 # --- the command line ------------------------------------------------------------------------
 
 
@@ -430,10 +650,10 @@ def test_ledger_verify_prints_the_count_and_head_or_each_problem(ledger, capsys)
     store.close()
     assert run(capsys, "ledger", "verify", "--store", ledger) == (
         0,
-        f"ledger OK: 5 records (1 erased), head {head}\n",
+        f"ledger OK: 5 records (1 erased)\n{head}  default\n",
         "",
     )
-    assert run(capsys, "ledger", "head", "--store", ledger) == (0, f"{head}\n", "")
+    assert run(capsys, "ledger", "head", "--store", ledger) == (0, f"{head}  default\n", "")
     code, out, _ = run(capsys, "ledger", "verify", "--store", ledger, "--anchor", head)
     assert code == 0
     tamper(ledger, "UPDATE ck_decisions SET action = 'accept_all' WHERE id = 2")

@@ -248,3 +248,36 @@ def test_a_database_that_goes_away_is_a_store_error_until_it_is_back(postgres_ur
     assert answer["results"][0]["metrics"] == [1, 1]
     store.close()
     relay.close()
+
+
+def test_processes_numbering_the_same_new_values_do_not_deadlock(postgres_url):
+    """Two flushes (two processes) meeting the same new pages in opposite orders: each
+    waits for the other at most once, in one order, and both get the same numbers."""
+    import psycopg
+
+    from consentkit.store.cube import CubeTables, Sql
+
+    open_store(postgres_url).close()  # the schema
+    pages = [f"/new/{n:03d}" for n in range(300)]
+    start = threading.Barrier(2)
+    numbers: list[dict[str, int]] = []
+    errors: list[BaseException] = []
+
+    def flush(order: list[str]) -> None:
+        cube = CubeTables(Sql(placeholder="%s", skip_locked=" FOR UPDATE SKIP LOCKED"))
+        try:
+            with psycopg.connect(postgres_url) as db:
+                start.wait()
+                found = cube.numbers(db, "page", order)
+                db.commit()
+            numbers.append(dict(zip(order, found.tolist(), strict=True)))
+        except BaseException as error:  # a deadlock is detected by PostgreSQL and raised
+            errors.append(error)
+
+    threads = [threading.Thread(target=flush, args=(o,)) for o in (pages, pages[::-1])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert numbers[0] == numbers[1]

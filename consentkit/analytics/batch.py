@@ -57,3 +57,6 @@ class PageViewSink(Protocol):
 
     def write_pageviews(self, site: str, batch: CubeBatch) -> None:
         """Add one flush's cells to the cube."""
+
+    def write_dropped(self, site: str, pageviews: int) -> None:
+        """Count page views that a buffer dropped (it was full) in the current hour."""

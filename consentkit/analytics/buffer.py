@@ -4,9 +4,14 @@ Counting appends two integers to flat arrays: the cell (the hour, and numbers fo
 and the page from dicts that live as long as the batch, packed into one int) and the visitor's
 hash. A background task (started by the middleware's lifespan) swaps the batch out about once
 a second and, in a worker thread, aggregates it (``cube_batch.py``) and hands it to the
-store. If the store fails, the batch is kept and retried with the next one; past
-``max_pending`` waiting page views new ones are dropped and counted in ``dropped``, and
-reported in the log, never silently.
+store.
+
+When flushes fall behind (the store is slow or away), what waits is merged in memory into
+one batch, never queued as a batch per flush, and the memory it takes is bounded: past
+``max_pending`` waiting page views (16 bytes each, about 16 MB at the default million) new
+ones are dropped, counted in ``dropped``, reported in the log and stored with the next
+flush that succeeds, so that queries report them (``meta.dropped_pageviews``): never
+silently. A shutdown stores what is left within ``DRAIN_SECONDS``.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from .batch import NO_ORIGIN, Origin, PageViewSink, Segment, Traits
 from .cube import HOUR_BITS, NUMBER_BITS, NUMBER_MASK, cube_batch
 
 logger = logging.getLogger("consentkit")
+
+DRAIN_SECONDS = 10.0  # a shutdown's last flush gives up after this (orchestrators kill soon after)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +79,7 @@ class PageViewBuffer:
         self.max_pending = max_pending
         self.dropped = 0
         self._dropped_reported = 0
+        self._dropped_stored = 0
         self._room = max_pending  # page views that may still be counted before dropping
         # Each batch numbers its traits (segment, origin, event) in ``_traits``; a plain
         # page view (most of them) finds its number by its segment alone, a way in by its
@@ -88,7 +96,7 @@ class PageViewBuffer:
         self._engaged: array[int] = array("q")
         self._engaged_ms: array[int] = array("q")
         self._scroll: array[int] = array("q")
-        self._retry: list[_Counted] = []
+        self._waiting: _Counted | None = None  # what earlier flushes failed to store, merged
         self._flush_lock = asyncio.Lock()
         self._repeating = Repeating(self.flush, interval=interval, what="flushing page views")
 
@@ -163,7 +171,7 @@ class PageViewBuffer:
             + len(self._anonymous)
             + len(self._engaged)
             + sum(self._bots.values())
-            + sum(counted.size for counted in self._retry)
+            + (self._waiting.size if self._waiting else 0)
         )
 
     def _take(self) -> _Counted:
@@ -185,7 +193,8 @@ class PageViewBuffer:
         return counted
 
     async def flush(self) -> None:
-        """Store everything counted so far (aggregated and written in a worker thread)."""
+        """Store everything counted so far (merged, aggregated and written in a worker
+        thread), and the count of page views dropped since the last flush that did."""
         if self.dropped > self._dropped_reported:
             logger.warning(
                 "consentkit: %d page views dropped since the last report: more than %d "
@@ -195,20 +204,23 @@ class PageViewBuffer:
             )
             self._dropped_reported = self.dropped
         async with self._flush_lock:
-            batches = [*self._retry, self._take()]
-            batches = [counted for counted in batches if counted.size]
-            self._retry = []
-            if not batches:
-                return
-            try:
-                await anyio.to_thread.run_sync(self._write, batches)
-            except Exception:
-                self._retry = batches  # they keep their room
-                raise
-            self._room += sum(counted.views for counted in batches)
+            counted = self._take()
+            if self._waiting is not None:
+                if counted.size:
+                    counted = await anyio.to_thread.run_sync(_merge, [self._waiting, counted])
+                else:
+                    counted = self._waiting
+            if counted.size:
+                self._waiting = counted  # kept (with its room) until it is stored
+                await anyio.to_thread.run_sync(self._write, counted)
+                self._waiting = None
+                self._room += counted.views
+            dropped = self.dropped - self._dropped_stored
+            if dropped:
+                await anyio.to_thread.run_sync(self.store.write_dropped, self.site, dropped)
+                self._dropped_stored += dropped
 
-    def _write(self, batches: list[_Counted]) -> None:
-        counted = batches[0] if len(batches) == 1 else _merge(batches)
+    def _write(self, counted: _Counted) -> None:
         batch = cube_batch(
             counted.segments,
             counted.pages,
@@ -227,14 +239,15 @@ class PageViewBuffer:
     def start(self) -> None:
         self._repeating.start()
 
-    async def stop(self, *, patience: float = 15.0) -> None:
+    async def stop(self, *, patience: float = DRAIN_SECONDS) -> None:
         """Stop the background task and store what is left.
 
         At shutdown the store may just be coming back from an outage, so the last flush is
-        retried for up to ``patience`` seconds before what is left is given up (and logged).
+        retried until ``patience`` seconds have passed since the stop began; then what is
+        left is given up (and logged with its count).
         """
+        give_up = time.monotonic() + patience  # the flush in progress counts too
         await self._repeating.stop()
-        give_up = time.monotonic() + patience
         while True:
             try:
                 await self.flush()

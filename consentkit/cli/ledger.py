@@ -1,5 +1,5 @@
 """``consentkit ledger verify`` and ``consentkit ledger head``: check the consent ledger's
-hash chain, and print the head to publish elsewhere."""
+hash chains (one per site), and print their heads to publish elsewhere."""
 
 from __future__ import annotations
 
@@ -27,8 +27,13 @@ def add_ledger_command(subparsers: argparse._SubParsersAction[Any]) -> None:
         "(repeatable; default: none)",
     )
     verify.set_defaults(run=_verify)
-    head = commands.add_parser("head", help="print the chain hash of the last record")
+    head = commands.add_parser(
+        "head", help="print the chain hash of the last record of each site's chain"
+    )
     head.add_argument("--store", default=DEFAULT_STORE, help=STORE_HELP)
+    head.add_argument(
+        "--site", default=None, help="print only this site's head (default: every site's)"
+    )
     head.set_defaults(run=_head)
 
 
@@ -39,7 +44,8 @@ def _verify(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if report.ok:
-        print(f"ledger OK: {_summary(report)}, head {report.head}")
+        print(f"ledger OK: {_summary(report)}")
+        _print_heads(report.heads or {"": report.head})
         return 0
     for problem in report.problems:
         print(problem)
@@ -50,10 +56,21 @@ def _verify(args: argparse.Namespace) -> int:
 def _head(args: argparse.Namespace) -> int:
     store = open_existing_store(args.store)
     try:
-        print(store.ledger_head())
+        if args.site is not None:
+            heads = {args.site: store.ledger_head(args.site)}
+        else:
+            heads = store.ledger_heads() or {"": store.ledger_head()}
     finally:
         store.close()
+    _print_heads(heads)
     return 0
+
+
+def _print_heads(heads: dict[str, str]) -> None:
+    """One line per chain, as ``sha256sum`` prints files: the hash, two spaces, the site
+    (nothing for the first chain of a ledger that has no site's chain yet)."""
+    for site, head in heads.items():
+        print(f"{head}  {site}".rstrip())
 
 
 def _summary(report: LedgerReport) -> str:

@@ -5,12 +5,15 @@ The record names the visitor only by a keyed hash of the random decision ID that
 decision cookie carries, so a leaked database holds no usable cookie value, and it points
 at the exact banner configuration shown (stored once per distinct configuration).
 
-Every record is chained to the one before it: its chain hash is the SHA-256 of the previous
-chain hash and of the record's canonical form, and the store keeps the last hash and the
-number of records (the *head*) beside the records. A record edited, removed or moved after
-it was written no longer fits the chain. The chain covers a salted commitment to the
-subject rather than the subject itself, so that erasing a visitor (deleting subject and
-salt) leaves every other field of the record as tamper-evident as before.
+Every record is chained to the one before it in its site's chain: its chain hash is the
+SHA-256 of the previous chain hash and of the record's canonical form, and the store keeps
+the last hash and the number of records of each chain (its *head*) beside the records.
+Before schema version 5 every site shared one chain; those records keep their place and
+proofs in that first chain, which is closed, and each site's chain starts from its last
+hash. A record edited, removed or moved after it was written no longer fits the chain.
+The chain covers a salted commitment to the subject rather than the subject itself, so
+that erasing a visitor (deleting subject and salt) leaves every other field of the record
+as tamper-evident as before.
 
 Everything here is pure and backend-independent; each store only writes and reads rows.
 Verification is in ledger_verify.py.
@@ -30,7 +33,8 @@ from typing import Any
 from .records import DecisionRecord
 
 GENESIS = "0" * 64  # the chain hash before the first record (spelled out in migration 3 too)
-_FORMAT = "consentkit.ledger/1"  # the first item of every canonical record
+_FORMAT = "consentkit.ledger/1"  # the first item of a canonical record of the one chain
+_FORMAT_SITE = "consentkit.ledger/2"  # ... of a site's own chain (schema version 5 on)
 
 
 class SubjectHasher:
@@ -109,9 +113,11 @@ def categories_from_text(text: str) -> tuple[str, ...]:
 class LedgerEntry:
     """The fields of one record that its chain hash covers.
 
-    ``position`` counts records from the first one ever appended (1, 2, ...), so a missing
-    or moved record shows as a gap; ``commitment`` stands in for the subject (see
-    ``subject_commitment``) and survives erasure.
+    ``position`` counts records from the first one ever appended to the chain (1, 2, ...),
+    so a missing or moved record shows as a gap; ``commitment`` stands in for the subject
+    (see ``subject_commitment``) and survives erasure. ``per_site``: the record is in its
+    site's own chain, not in the first chain that all sites shared before; it is part of
+    the canonical form, so a record cannot be passed off as one of the other chain.
     """
 
     position: int
@@ -123,6 +129,7 @@ class LedgerEntry:
     categories: tuple[str, ...]
     language: str
     config_hash: str
+    per_site: bool = False
 
 
 def new_salt() -> str:
@@ -136,7 +143,9 @@ def subject_commitment(salt: str, subject: str) -> str:
     return hashlib.sha256(bytes.fromhex(salt) + subject.encode("utf-8")).hexdigest()
 
 
-def ledger_entry(record: DecisionRecord, *, position: int, commitment: str) -> LedgerEntry:
+def ledger_entry(
+    record: DecisionRecord, *, position: int, commitment: str, per_site: bool = False
+) -> LedgerEntry:
     """What the chain covers of ``record`` appended at ``position``."""
     return LedgerEntry(
         position=position,
@@ -148,6 +157,7 @@ def ledger_entry(record: DecisionRecord, *, position: int, commitment: str) -> L
         categories=record.categories,
         language=record.language,
         config_hash=record.config_hash,
+        per_site=per_site,
     )
 
 
@@ -155,7 +165,7 @@ def canonical_entry(entry: LedgerEntry) -> bytes:
     """The one byte string a record's hash is computed over: a JSON array, so no two
     different records can share it whatever their texts contain."""
     fields = [
-        _FORMAT,
+        _FORMAT_SITE if entry.per_site else _FORMAT,
         entry.position,
         entry.site,
         entry.commitment,

@@ -6,13 +6,17 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..analytics.batch import CubeBatch
 from ..ledger.records import ConsentTally, DecisionRecord
 from ..ledger.verify import LedgerReport
 from ..query.execute import CubeReader
 from ..query.plan import Dialect, Plan
+from ..query.plan import _end_hour as end_hour  # the hours a query's date range covers
+from ..query.plan import _epoch_hour as epoch_hour
 from ..query.run import answer_query
 
 
@@ -34,6 +38,24 @@ class Store(ABC):
         """Append one flush's cells to the cube (commutative, so any number of writers may
         flush; nothing stored is read or rewritten), rolling up what waits now and then."""
 
+    def write_dropped(self, site: str, pageviews: int) -> None:
+        """Count ``pageviews`` that a buffer dropped (it was full) in the current hour."""
+        hour = int(self.clock() // 3600)
+        self._write_dropped(
+            "INSERT INTO ck_dropped (site, hour, pageviews) VALUES (?, ?, ?)"
+            " ON CONFLICT (site, hour) DO UPDATE SET"
+            " pageviews = ck_dropped.pageviews + excluded.pageviews",
+            (site, hour, pageviews),
+        )
+
+    @abstractmethod
+    def _write_dropped(self, sql: str, params: tuple[Any, ...]) -> None:
+        """Run one write (``?`` placeholders) in a transaction of its own."""
+
+    @abstractmethod
+    def dropped_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
+        """Page views dropped by full buffers in a range of hours (see ``write_dropped``)."""
+
     @abstractmethod
     def compact(self, site: str) -> None:
         """Roll up every block the flushes appended (done in the background anyway; after
@@ -46,7 +68,8 @@ class Store(ABC):
     @abstractmethod
     def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
         """Append one decision to the ledger (durably, before the visitor is answered),
-        chained to the record before it (see ledger.py)."""
+        chained to the record before it in its site's chain (see ledger/chain.py); the
+        decisions of concurrent callers are committed together."""
 
     @abstractmethod
     def verify_ledger(self, *, anchors: Collection[str] = ()) -> LedgerReport:
@@ -54,10 +77,32 @@ class Store(ABC):
         banner configuration, the chain head against the last record, and each of
         ``anchors`` (heads published earlier) against the chain."""
 
+    def ledger_head(self, site: str | None = None) -> str:
+        """The chain hash of the last record of ``site``'s chain: publish it elsewhere (with
+        its date) so that a rebuilt chain shows, since it would no longer contain that hash.
+
+        Without ``site``: the head of the ledger's one chain; a ledger with a chain for each
+        of several sites raises ``ValueError`` (see ``ledger_heads``). A site without
+        records yet has the head its chain will start from.
+        """
+        first, sites = self._chain_heads()
+        if site is not None:
+            return sites.get(site, first)
+        if len(sites) > 1:
+            raise ValueError(
+                f"the ledger has a chain for each of {len(sites)} sites: name one, "
+                "or publish every head (ledger_heads())"
+            )
+        return next(iter(sites.values()), first)
+
+    def ledger_heads(self) -> dict[str, str]:
+        """Each site's chain head, by site name (see ``ledger_head``)."""
+        return self._chain_heads()[1]
+
     @abstractmethod
-    def ledger_head(self) -> str:
-        """The chain hash of the last record: publish it elsewhere (with its date) so that
-        a rebuilt chain shows, since it would no longer contain that hash."""
+    def _chain_heads(self) -> tuple[str, dict[str, str]]:
+        """The head of the first chain (every site's before schema version 5, closed
+        since), and each site's, read in one snapshot."""
 
     @abstractmethod
     def subject_records(self, site: str, subject: str) -> list[dict[str, Any]]:
@@ -108,6 +153,12 @@ class Store(ABC):
         ``categories`` (the site's) makes a ``consent:category`` filter on any other value a
         ``QueryError``; the HTTP API passes the middleware's.
         """
-        return answer_query(
+        answer = answer_query(
             self, query, k_anonymity=k_anonymity, time_zone=time_zone, categories=categories
         )
+        first, last = map(date.fromisoformat, answer["meta"]["date_range"])
+        zone = None if time_zone in ("UTC", "Etc/UTC") else ZoneInfo(time_zone)
+        answer["meta"]["dropped_pageviews"] = self.dropped_pageviews(
+            answer["query"]["site_id"], epoch_hour(first, zone), end_hour(last, zone)
+        )
+        return answer

@@ -76,13 +76,20 @@ class CubeTables:
     def numbers(self, db: Any, kind: str, values: Sequence[str]) -> np.ndarray[Any, Any]:
         """The number of each value (adding the new ones), in the order given."""
         found = np.empty(len(values), dtype=np.int64)
+        new: dict[str, list[int]] = {}
         for index, value in enumerate(values):
             number = self._numbers.get((kind, value))
             if number is None and not value and kind in OPTIONAL_FIELDS:
                 number = 0  # no source, no goal: nothing to name
             if number is None:
-                number = self._number_of(db, kind, value)
-            found[index] = number
+                new.setdefault(value, []).append(index)
+            else:
+                found[index] = number
+        # New values are added in one order everywhere (kinds come in the flush's fixed
+        # order, values sorted): two processes adding the same new values then wait for
+        # each other at the first one they share, never each for the other (a deadlock).
+        for value in sorted(new):
+            found[new[value]] = self._number_of(db, kind, value)
         return found
 
     def column_numbers(self, db: Any, kind: str, values: list[str]) -> np.ndarray[Any, Any]:

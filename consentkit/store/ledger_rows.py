@@ -1,18 +1,23 @@
-"""The consent ledger's rows, for every backend: appending to the hash chain, reading it
-back, a visitor's records and their erasure, and cutting the chain's start for retention.
+"""The consent ledger's rows, for every backend: appending to the sites' hash chains, reading
+them back, a visitor's records and their erasure, and cutting the chains' start for retention.
 
-Every method takes the connection of a transaction the store opened. Writers are kept in
-order by the store's write transaction (SQLite's ``BEGIN IMMEDIATE``) or, where many
-processes append at once (PostgreSQL), by locking the one row of ``ck_ledger_head``
-(``lock_head=" FOR UPDATE"``): each append reads the head its predecessor committed, so the
-chain stays one line. Reads run in one snapshot (see the stores), so records and head agree.
+Every method takes the connection of a transaction the store opened. Each site has its own
+chain, its head one row of ``ck_ledger_heads``; the records of the first chain, which all
+sites shared before schema version 5, stay under the one row of ``ck_ledger_head``, which
+nothing appends to any more. Writers are kept in order by the store's write transaction
+(SQLite's ``BEGIN IMMEDIATE``) or, where many processes append at once (PostgreSQL), by
+locking the heads of the sites a batch of decisions touches, always in the order of their
+names (``lock_head=" FOR UPDATE"``): each append reads the head its predecessor committed,
+so every chain stays one line, and sites never wait for each other. One batch, however many
+decisions, is one insert and one update of the heads. Reads run in one snapshot (see the
+stores), so records and heads agree.
 The hashing itself is in ``consentkit.ledger``; a backend module (``sqlite_ledger.py``,
 ``postgres_ledger.py``) only says how its driver spells things.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,17 +32,37 @@ from ..ledger.chain import (
     subject_commitment,
     visitor_record,
 )
-from ..ledger.records import DecisionRecord
+from ..ledger.records import ConsentTally, DecisionRecord
 from ..ledger.verify import StoredRecord
 
 _FIELDS = "site, subject, decided_at, policy_version, action, categories, language, config_hash"
 _CHAIN = "seq, salt, commitment, chain_hash"
 _INSERT = (
-    f"INSERT INTO ck_decisions ({_FIELDS}, {_CHAIN}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO ck_decisions ({_FIELDS}, {_CHAIN}, per_site)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
 )
 _READ_HEAD = "SELECT records, head, purged, base FROM ck_ledger_head WHERE id = 1"
 _MOVE_HEAD = "UPDATE ck_ledger_head SET records = ?, head = ? WHERE id = 1"
+_SITE_HEADS = "SELECT site, records, head, purged, base FROM ck_ledger_heads"
+_MOVE_SITE_HEAD = "UPDATE ck_ledger_heads SET records = ?, head = ? WHERE site = ?"
+_START_CHAIN = (
+    "INSERT INTO ck_ledger_heads (site, records, head, purged, base) VALUES (?, 0, ?, 0, ?)"
+    " ON CONFLICT (site) DO NOTHING"
+)
 _ROWS = f"SELECT id, {_FIELDS}, {_CHAIN} FROM ck_decisions"
+_FIRST_CHAIN, _SITE_CHAINS = "per_site = 0", "per_site <> 0"
+_SAVE_CONFIG = (
+    "INSERT INTO ck_banner_configs (config_hash, config) VALUES (?, ?)"
+    " ON CONFLICT (config_hash) DO NOTHING"
+)
+_UPSERT_CONSENT = """
+INSERT INTO ck_consent_stats
+    (site, hour, country, device, browser, action, category, decisions, granted)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (site, hour, country, device, browser, action, category) DO UPDATE SET
+    decisions = ck_consent_stats.decisions + excluded.decisions,
+    granted = ck_consent_stats.granted + excluded.granted
+"""
 _BATCH = 1000  # rows chained per statement when an older database is migrated
 # A visitor's records: an erased record's subject is '' (the column is NOT NULL since
 # version 1), so the empty subject must never select anything.
@@ -57,6 +82,23 @@ HEAD_MISSING = (
     "the consent ledger's chain head (table ck_ledger_head) is missing; "
     "run `consentkit ledger verify` and restore it from a backup"
 )
+
+
+def site_head_missing(site: str) -> str:
+    return (
+        f"the chain head of site {site!r} (its row of ck_ledger_heads) is missing; "
+        "run `consentkit ledger verify` and restore it from a backup"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One decision as a store appends it: the ledger record, its line in the consent
+    statistics, and the banner configuration shown (canonical JSON)."""
+
+    record: DecisionRecord
+    tally: ConsentTally
+    config: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,19 +127,81 @@ class LedgerRows:
             raise self.head_missing(HEAD_MISSING)
         return ChainHead(*row)
 
-    def append(self, db: Any, record: DecisionRecord) -> None:
-        """Append ``record`` to the chain and move the head, in the caller's transaction."""
-        head = self.lock_chain(db)
-        salt = new_salt()
-        entry = ledger_entry(
-            record,
-            position=head.records + 1,
-            commitment=subject_commitment(salt, record.subject),
+    def read_site_heads(self, db: Any) -> dict[str, ChainHead]:
+        """Every site's chain head."""
+        return {site: ChainHead(*rest) for site, *rest in db.execute(_SITE_HEADS).fetchall()}
+
+    def start_chains(self, db: Any, sites: Iterable[str]) -> None:
+        """Give each of ``sites`` that has none a chain head, starting where the first chain
+        ends. A site whose records are there but whose head is not stays without one: a
+        chain continued from a guess would hide what removed it."""
+        first: ChainHead | None = None
+        for site in sorted(sites):
+            if db.execute(self._sql(f"{_SITE_HEADS} WHERE site = ?"), (site,)).fetchone():
+                continue
+            chained = db.execute(
+                self._sql(f"SELECT 1 FROM ck_decisions WHERE site = ? AND {_SITE_CHAINS} LIMIT 1"),
+                (site,),
+            ).fetchone()
+            if chained:
+                raise self.head_missing(site_head_missing(site))
+            first = first or self.read_head(db)
+            if first is None:
+                raise self.head_missing(HEAD_MISSING)
+            db.execute(self._sql(_START_CHAIN), (site, first.head, first.head))
+
+    def lock_chains(self, db: Any, sites: Collection[str]) -> dict[str, ChainHead]:
+        """The heads of ``sites``' chains, held until the transaction ends (locked in the
+        order of the names, as every writer does, so no two wait for each other in a
+        cycle): appends in flight finish first, further ones wait."""
+        marks = ", ".join("?" * len(sites))
+        rows = db.execute(
+            self._sql(f"{_SITE_HEADS} WHERE site IN ({marks}) ORDER BY site{self.lock_head}"),
+            tuple(sites),
+        ).fetchall()
+        heads = {site: ChainHead(*rest) for site, *rest in rows}
+        for site in sites:
+            if site not in heads:
+                raise self.head_missing(site_head_missing(site))
+        return heads
+
+    def append(
+        self, db: Any, decisions: Sequence[Decision], *, known_configs: Collection[str]
+    ) -> None:
+        """Append the records of ``decisions``, in order, each to its site's chain, move
+        the heads, store the banner configurations not in ``known_configs`` and add up the
+        consent statistics: in the caller's transaction, with one statement of each kind
+        (the chains of these sites must have been started, see ``start_chains``)."""
+        heads = self.lock_chains(db, {d.record.site for d in decisions})
+        moved = {site: (head.records, head.head) for site, head in heads.items()}
+        rows = []
+        for decision in decisions:
+            record = decision.record
+            position, previous = moved[record.site]
+            salt = new_salt()
+            entry = ledger_entry(
+                record,
+                position=position + 1,
+                commitment=subject_commitment(salt, record.subject),
+                per_site=True,
+            )
+            chain = chain_hash(previous, entry)
+            rows.append((*_row_values(record), entry.position, salt, entry.commitment, chain))
+            moved[record.site] = (entry.position, chain)
+        self.executemany(db, self._sql(_INSERT), rows)
+        self.executemany(
+            db,
+            self._sql(_MOVE_SITE_HEAD),
+            [(records, head, site) for site, (records, head) in sorted(moved.items())],
         )
-        chain = chain_hash(head.head, entry)
-        values = (*_row_values(record), entry.position, salt, entry.commitment, chain)
-        db.execute(self._sql(_INSERT), values)
-        db.execute(self._sql(_MOVE_HEAD), (entry.position, chain))
+        configs = {
+            d.record.config_hash: d.config
+            for d in decisions
+            if d.record.config_hash not in known_configs
+        }
+        if configs:
+            self.executemany(db, self._sql(_SAVE_CONFIG), sorted(configs.items()))
+        self.executemany(db, self._sql(_UPSERT_CONSENT), consent_rows(decisions))
 
     def chain_unchained(self, db: Any) -> None:
         """Chain the rows a database held before the ledger was a chain, in id order: each
@@ -136,8 +240,16 @@ class LedgerRows:
         db.execute(self._sql(_MOVE_HEAD), (position, previous))
 
     def stored_records(self, db: Any) -> Iterator[StoredRecord]:
-        """Every record in ledger order, as verification reads it (streamed)."""
-        for row in self.stream(db, f"{_ROWS} ORDER BY id"):
+        """Every record of the first chain in ledger order, as verification reads it
+        (streamed)."""
+        return self._stored(db, f"{_ROWS} WHERE {_FIRST_CHAIN} ORDER BY id", per_site=False)
+
+    def site_records(self, db: Any) -> Iterator[StoredRecord]:
+        """Every record of the sites' chains, by site and in ledger order (streamed)."""
+        return self._stored(db, f"{_ROWS} WHERE {_SITE_CHAINS} ORDER BY site, id", per_site=True)
+
+    def _stored(self, db: Any, sql: str, *, per_site: bool) -> Iterator[StoredRecord]:
+        for row in self.stream(db, sql):
             (
                 id_,
                 site,
@@ -163,6 +275,7 @@ class LedgerRows:
                 categories=categories_from_text(categories),
                 language=language,
                 config_hash=config_hash,
+                per_site=per_site,
             )
             yield StoredRecord(id_, entry, chain, subject or None, salt)
 
@@ -201,7 +314,7 @@ class LedgerRows:
         return int(db.execute(self._sql(_ERASE), (site, subject)).rowcount)
 
     def purge_start(self, db: Any, cutoff: int) -> int:
-        """Remove records decided before ``cutoff`` (Unix seconds) from the start of the
+        """Remove records decided before ``cutoff`` (Unix seconds) from the start of each
         chain, and remember the last one removed as the chain's base; count them.
 
         Only a prefix is removed: if the clock went back, a record older than the cutoff
@@ -209,27 +322,71 @@ class LedgerRows:
         hole that verification could not tell from tampering.
         """
         db.execute(_READ_HEAD + self.lock_head)  # no append in between
+        removed = self._purge_chain(
+            db,
+            cutoff,
+            _FIRST_CHAIN,
+            (),
+            "UPDATE ck_ledger_head SET purged = ?, base = ? WHERE id = 1",
+        )
+        sites = db.execute(f"SELECT site FROM ck_ledger_heads ORDER BY site{self.lock_head}")
+        for (site,) in sites.fetchall():
+            removed += self._purge_chain(
+                db,
+                cutoff,
+                f"site = ? AND {_SITE_CHAINS}",
+                (site,),
+                "UPDATE ck_ledger_heads SET purged = ?, base = ? WHERE site = ?",
+            )
+        return removed
+
+    def _purge_chain(
+        self, db: Any, cutoff: int, chain: str, where: tuple[str, ...], move_base: str
+    ) -> int:
         young = db.execute(
-            self._sql("SELECT MIN(id) FROM ck_decisions WHERE decided_at >= ?"), (cutoff,)
+            self._sql(f"SELECT MIN(id) FROM ck_decisions WHERE {chain} AND decided_at >= ?"),
+            (*where, cutoff),
         ).fetchone()
         last = db.execute(
             self._sql(
-                "SELECT id, seq, chain_hash FROM ck_decisions"
-                " WHERE id < COALESCE(?, id + 1) ORDER BY id DESC LIMIT 1"
+                f"SELECT id, seq, chain_hash FROM ck_decisions WHERE {chain}"
+                " AND id < COALESCE(?, id + 1) ORDER BY id DESC LIMIT 1"
             ),
-            (young[0] if young else None,),
+            (*where, young[0] if young else None),
         ).fetchone()
         if last is None:
             return 0
         removed = db.execute(
-            self._sql("DELETE FROM ck_decisions WHERE id <= ?"), (last[0],)
+            self._sql(f"DELETE FROM ck_decisions WHERE {chain} AND id <= ?"), (*where, last[0])
         ).rowcount
         if last[2] is not None:
-            db.execute(
-                self._sql("UPDATE ck_ledger_head SET purged = ?, base = ? WHERE id = 1"),
-                tuple(last[1:]),
-            )
+            db.execute(self._sql(move_base), (*last[1:], *where))
         return int(removed)
+
+
+def consent_rows(decisions: Iterable[Decision]) -> list[tuple[Any, ...]]:
+    """The consent statistics of ``decisions``, added up per row of ck_consent_stats (the
+    category ``*`` counts decisions, the others grants), in key order so that concurrent
+    batches lock the rows they share in the same order."""
+    counts: dict[tuple[Any, ...], list[int]] = {}
+    for decision in decisions:
+        tally = decision.tally
+        place = (
+            decision.record.site,
+            tally.hour,
+            tally.country,
+            tally.device,
+            tally.browser,
+            tally.action,
+        )
+        for category, granted in (
+            ("*", 0),
+            *((name, int(name in tally.granted)) for name in tally.offered),
+        ):
+            count = counts.setdefault((*place, category), [0, 0])
+            count[0] += 1
+            count[1] += granted
+    return [(*key, decisions_, granted) for key, (decisions_, granted) in sorted(counts.items())]
 
 
 def _row_values(record: DecisionRecord) -> tuple[Any, ...]:

@@ -30,4 +30,5 @@ def purge_rows(
         removed[name] = int(cursor.rowcount)
         if name == "pageviews":
             db.execute(f"DELETE FROM ck_rollups WHERE day < {placeholder}", (cutoff // 24,))
+            db.execute(f"DELETE FROM ck_dropped WHERE hour < {placeholder}", (cutoff,))
     return removed

@@ -176,6 +176,34 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX ck_rollups_days ON ck_rollups (site, kind, day)",
         ),
     ),
+    (
+        5,
+        # A chain per site (see ledger/chain.py): decisions of different sites no longer
+        # queue for the one row of ck_ledger_head. That first chain keeps its records and
+        # their proofs, and is closed: each site's chain starts from its last hash
+        # (ck_ledger_heads.base), and its records are marked per_site. The index is each
+        # chain in order, for its verification and the purge of its start.
+        # (Version 5 also counts dropped page views: ck_dropped.)
+        (
+            "ALTER TABLE ck_decisions ADD COLUMN per_site SMALLINT NOT NULL DEFAULT 0",
+            """CREATE TABLE ck_ledger_heads (
+                site TEXT PRIMARY KEY,
+                records BIGINT NOT NULL,
+                head TEXT NOT NULL,
+                purged BIGINT NOT NULL,
+                base TEXT NOT NULL
+            )""",
+            "CREATE INDEX ck_decisions_chains ON ck_decisions (site, id)",
+            # Page views a buffer dropped while its flushes fell behind, by the hour they
+            # were reported in: queries report them (meta.dropped_pageviews).
+            """CREATE TABLE ck_dropped (
+                site TEXT NOT NULL,
+                hour BIGINT NOT NULL,
+                pageviews BIGINT NOT NULL,
+                PRIMARY KEY (site, hour)
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -18,6 +18,7 @@ from typing import Any
 from ..analytics.batch import CubeBatch
 from ..errors import ConfigurationError, StoreError
 from ..ledger.chain import GENESIS
+from ..ledger.group_commit import GroupCommit
 from ..ledger.records import ConsentTally, DecisionRecord
 from ..ledger.verify import LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
@@ -26,21 +27,13 @@ from .checkpoint import BACKSTOP_PAGES, WalCheckpointer
 from .cube import COMPACT_INTERVAL, CubeSnapshot, CubeTables, Sql
 from .cube_migration import move_old_cube
 from .export import BLOCKS_IN_ORDER, EXPORTS, exported, exported_pageviews
+from .ledger_rows import Decision
 from .migrate import migrate
 from .purge import purge_rows
 from .schema import CUBE_BLOCKS, LEDGER_CHAIN
 from .sqlite_ledger import LEDGER as ledger
 
 logger = logging.getLogger("consentkit")
-
-_UPSERT_CONSENT = """
-INSERT INTO ck_consent_stats
-    (site, hour, country, device, browser, action, category, decisions, granted)
-VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
-ON CONFLICT (site, hour, country, device, browser, action, category) DO UPDATE SET
-    decisions = ck_consent_stats.decisions + 1,
-    granted = ck_consent_stats.granted + excluded.granted
-"""
 
 
 def sqlite_path(url: str) -> str:
@@ -95,6 +88,9 @@ class SQLiteStore(Store):
         self._readers: list[sqlite3.Connection] = []
         self._cube = CubeTables(Sql(placeholder="?", skip_locked=""))
         self._compacted_at = 0.0
+        self._decisions = GroupCommit(self._commit_decisions)
+        self._chains: set[str] = set()  # sites whose chain this store knows is started
+        self._configs: set[str] = set()  # banner configurations known to be stored
         try:
             self._writer = self._connect()
             _use_wal(self._writer)
@@ -174,18 +170,16 @@ class SQLiteStore(Store):
             yield CubeSnapshot(db, self._cube)
 
     def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
-        place = (record.site, tally.hour, tally.country, tally.device, tally.browser, tally.action)
-        stats = [(*place, "*", 0)] + [
-            (*place, name, int(name in tally.granted)) for name in tally.offered
-        ]
+        self._decisions.submit(Decision(record, tally, config))
+
+    def _commit_decisions(self, decisions: Sequence[Decision]) -> None:
+        """One batch of decisions in one transaction: one sync of the file for all."""
+        new = {d.record.site for d in decisions} - self._chains
         with self._ledger_write() as db:
-            db.execute(
-                "INSERT INTO ck_banner_configs (config_hash, config) VALUES (?, ?)"
-                " ON CONFLICT (config_hash) DO NOTHING",
-                (record.config_hash, config),
-            )
-            ledger.append(db, record)
-            db.executemany(_UPSERT_CONSENT, stats)
+            ledger.start_chains(db, new)
+            ledger.append(db, decisions, known_configs=self._configs)
+        self._chains |= new
+        self._configs.update(d.record.config_hash for d in decisions)
 
     def verify_ledger(self, *, anchors: Collection[str] = ()) -> LedgerReport:
         with self._read() as db:
@@ -194,12 +188,15 @@ class SQLiteStore(Store):
                 head=ledger.read_head(db),
                 configs=ledger.banner_configs(db),
                 anchors=anchors,
+                site_records=ledger.site_records(db),
+                site_heads=ledger.read_site_heads(db),
             )
 
-    def ledger_head(self) -> str:
+    def _chain_heads(self) -> tuple[str, dict[str, str]]:
         with self._read() as db:
-            head = ledger.read_head(db)
-        return head.head if head else GENESIS
+            first = ledger.read_head(db)
+            sites = ledger.read_site_heads(db)
+        return (first.head if first else GENESIS), {s: h.head for s, h in sorted(sites.items())}
 
     def subject_records(self, site: str, subject: str) -> list[dict[str, Any]]:
         with self._read() as db:
@@ -295,6 +292,22 @@ class SQLiteStore(Store):
             .fetchone()
         )
         return int(row[0])
+
+    def dropped_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
+        row = (
+            self._reader()
+            .execute(
+                "SELECT COALESCE(SUM(pageviews), 0) FROM ck_dropped"
+                " WHERE site = ? AND hour >= ? AND hour < ?",
+                (site, first_hour, end_hour),
+            )
+            .fetchone()
+        )
+        return int(row[0])
+
+    def _write_dropped(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self._cube_write("counting dropped page views in") as db:
+            db.execute(sql, params)
 
     def purge(self, cutoffs: dict[str, int]) -> dict[str, int]:
         with self._lock:
