@@ -322,3 +322,31 @@ async def test_a_report_stores_no_identifier_of_its_page_or_its_visitor(store_ur
     stored = values.encode() + decompressed_cube(store_url)
     for needle in ("alice", "8f14e45f", "s3cr3t", "81.2.69.142", "Chrome/119", visitor_id):
         assert needle.encode() not in stored, needle
+
+
+async def test_reports_wait_out_a_store_outage_and_are_counted_once(store_url):
+    """Flushes fail while the store is away: the reports wait, merged with the page views
+    counted after them, and are stored once when it is back."""
+    from consentkit.errors import StoreError
+
+    store = open_store(store_url)
+    hour = int(time.time() // 3600)
+    place = ("DE", "desktop", "Chrome", "Windows")
+    buffer = PageViewBuffer(store, site="default")
+    with raw_database(store_url) as sql:
+        sql("ALTER TABLE ck_blocks RENAME TO ck_blocks_away")
+    for n in range(3):  # three flushes fail, a page view and a report before each
+        buffer.count(hour, place, f"/{n}", visitor_hash(SKETCH_KEY, str(n)))
+        buffer.engage(hour, place, "/0", 10_000 * (n + 1), 20 * (n + 1))
+        with pytest.raises(StoreError):
+            await buffer.flush()
+    with raw_database(store_url) as sql:
+        sql("ALTER TABLE ck_blocks_away RENAME TO ck_blocks")
+    await buffer.flush()
+    await buffer.flush()  # nothing left to store twice
+    try:
+        answer = rows(store.query(BY_PAGE))
+        assert answer == [(["/0"], [1, 20.0, 40.0]), (["/1"], [1, None, None]),
+                          (["/2"], [1, None, None])]  # fmt: skip
+    finally:
+        store.close()
