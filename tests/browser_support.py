@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -165,20 +166,33 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture
-def live_site(tmp_path: Path) -> Iterator[Callable[..., str]]:
-    """Serve the banner test site with given middleware options; returns its base URL."""
+@contextmanager
+def live_servers(
+    folder: Path, build: Callable[..., Starlette], name: str = "site"
+) -> Iterator[Callable[..., str]]:
+    """``start(**options)`` serves ``build(store, **options)`` (each on a SQLite file of its
+    own in ``folder``, unless ``store=`` is given) and returns its base URL; every server
+    started stops on leaving."""
     servers: list[LiveServer] = []
 
     def start(**options: Any) -> str:
-        store = options.pop("store", f"sqlite:///{tmp_path / f'site{len(servers)}.sqlite3'}")
-        server = LiveServer(build_site(store, **options)).__enter__()
+        store = options.pop("store", f"sqlite:///{folder / f'{name}{len(servers)}.sqlite3'}")
+        server = LiveServer(build(store, **options)).__enter__()
         servers.append(server)
         return server.url
 
-    yield start
-    for server in servers:
-        server.__exit__()
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.__exit__()
+
+
+@pytest.fixture
+def live_site(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Serve the banner test site with given middleware options; returns its base URL."""
+    with live_servers(tmp_path, build_site) as start:
+        yield start
 
 
 @pytest.fixture

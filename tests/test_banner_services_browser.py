@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import LiveServer
+from browser_support import live_servers
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -93,17 +93,8 @@ def video_site(store_url: str, **options: Any) -> Starlette:
 
 @pytest.fixture
 def videos(tmp_path):
-    servers = []
-
-    def start(**options: Any) -> str:
-        store = f"sqlite:///{tmp_path / f'videos{len(servers)}.sqlite3'}"
-        server = LiveServer(video_site(store, **options)).__enter__()
-        servers.append(server)
-        return server.url
-
-    yield start
-    for server in servers:
-        server.__exit__()
+    with live_servers(tmp_path, video_site, "videos") as start:
+        yield start
 
 
 def open_videos(new_page, base_url, **options):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browser_support import LiveServer
+from browser_support import live_servers
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -95,17 +95,8 @@ def tag_site(store_url: str, *, defaults: bool = True, **options: Any) -> Starle
 
 @pytest.fixture
 def tag_server(tmp_path):
-    servers = []
-
-    def start(**options: Any) -> str:
-        store = f"sqlite:///{tmp_path / f'tags{len(servers)}.sqlite3'}"
-        server = LiveServer(tag_site(store, **options)).__enter__()
-        servers.append(server)
-        return server.url
-
-    yield start
-    for server in servers:
-        server.__exit__()
+    with live_servers(tmp_path, tag_site, "tags") as start:
+        yield start
 
 
 def processed(page):

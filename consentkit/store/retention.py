@@ -14,7 +14,7 @@ import anyio.to_thread
 
 from ..background import Repeating
 from ..errors import ConfigurationError
-from . import Store
+from .base import Store
 
 logger = logging.getLogger("consentkit")
 
