@@ -9,9 +9,10 @@ store.
 When flushes fall behind (the store is slow or away), what waits is merged in memory into
 one batch, never queued as a batch per flush, and the memory it takes is bounded: past
 ``max_pending`` waiting page views (16 bytes each, about 16 MB at the default million; an
-engagement report takes the room of one, in 24 bytes) new ones are dropped, counted in ``dropped``, reported in the log and stored with the next
-flush that succeeds, so that queries report them (``meta.dropped_pageviews``): never
-silently. A shutdown stores what is left within ``DRAIN_SECONDS``.
+engagement report takes the room of one, in 24 bytes) new ones are dropped, counted in
+``dropped``, reported in the log and stored with the next flush that succeeds, so that
+queries report them (``meta.dropped_pageviews``): never silently. A shutdown stores what
+is left within ``DRAIN_SECONDS``.
 """
 
 from __future__ import annotations
