@@ -255,7 +255,8 @@ def test_processes_numbering_the_same_new_values_do_not_deadlock(postgres_url):
     waits for the other at most once, in one order, and both get the same numbers."""
     import psycopg
 
-    from consentkit.store.cube import CubeTables, Sql
+    from consentkit.store.cube import CubeTables
+    from consentkit.store.values import Sql
 
     open_store(postgres_url).close()  # the schema
     pages = [f"/new/{n:03d}" for n in range(300)]

@@ -37,7 +37,7 @@ from ..ledger.records import ConsentTally, DecisionRecord
 from ..ledger.verify import LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
 from .base import Store
-from .cube import COMPACT_INTERVAL, CubeSnapshot, CubeTables, Sql
+from .cube import COMPACT_INTERVAL, CubeSnapshot, CubeTables
 from .cube_migration import move_old_cube
 from .export import BLOCKS_IN_ORDER, EXPORTS, exported, exported_pageviews
 from .ledger_rows import Decision
@@ -46,6 +46,7 @@ from .postgres_ledger import LEDGER as ledger
 from .postgres_pool import LOCK, LOCK_SHARED, Connections
 from .purge import purge_rows
 from .schema import CUBE_BLOCKS, LEDGER_CHAIN
+from .values import Sql
 
 logger = logging.getLogger("consentkit")
 

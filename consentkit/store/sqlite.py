@@ -24,7 +24,7 @@ from ..ledger.verify import LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
 from .base import Store
 from .checkpoint import BACKSTOP_PAGES, WalCheckpointer
-from .cube import COMPACT_INTERVAL, CubeSnapshot, CubeTables, Sql
+from .cube import COMPACT_INTERVAL, CubeSnapshot, CubeTables
 from .cube_migration import move_old_cube
 from .export import BLOCKS_IN_ORDER, EXPORTS, exported, exported_pageviews
 from .ledger_rows import Decision
@@ -32,6 +32,7 @@ from .migrate import migrate
 from .purge import purge_rows
 from .schema import CUBE_BLOCKS, LEDGER_CHAIN
 from .sqlite_ledger import LEDGER as ledger
+from .values import Sql
 
 logger = logging.getLogger("consentkit")
 
