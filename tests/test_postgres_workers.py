@@ -80,7 +80,11 @@ async def browse(ports: list[int], visitor: int) -> set[str]:
     """One visitor with their own cookie jar: consents on one worker, then reads pages on
     every worker in turn; returns who served them."""
     servers = set()
-    async with httpx.AsyncClient() as browser:
+    # A chosen visitor ID: visitors are HyperLogLog estimates, exact for these 40 only while
+    # no two share a register, which fixed IDs (and the app's fixed secret) make true.
+    async with httpx.AsyncClient(
+        cookies={"consentkit_id": f"workers-visitor-{visitor:06d}"}
+    ) as browser:
         first = ports[visitor % WORKERS]
         response = await browser.post(
             f"http://127.0.0.1:{first}/consentkit/consent", json={"action": "accept_all"}
