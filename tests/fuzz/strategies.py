@@ -385,6 +385,7 @@ ENDPOINTS = [  # (method, path) as the banner, a visitor or an admin sends them
     ("POST", "dashboard/login"),
     ("POST", "dashboard/logout"),
     ("GET", "dashboard/dashboard.js"),
+    ("POST", "event"),
 ]
 PAGES = ["/", "/items/{}", "/raw/{}", "/consent-echo", "/sets-cookies"]
 query_string = st.one_of(
@@ -413,6 +414,22 @@ FITTING: dict[str, st.SearchStrategy[tuple[bytes, str | None]]] = {  # what each
     "dashboard/login": st.one_of(st.just(TOKEN), text).map(lambda t: (_form([("token", t)]), FORM)),
     "me/erase": st.sampled_from([(b"", None), (b"{}", JSON), (b"", FORM)]),
     "dashboard/logout": st.just((b"", None)),
+    "event": st.one_of(
+        st.builds(
+            lambda name: {"name": name},
+            often(st.sampled_from(["signup", "purchase"]), but=text),
+        ),
+        st.builds(
+            lambda page: {"pageview": page},
+            often(st.sampled_from(["/", "/items/1"]), but=text),
+        ),
+        st.builds(
+            lambda page, ms, scroll: {"engagement": {"page": page, "ms": ms, "scroll": scroll}},
+            often(st.sampled_from(["/", "/items/1"]), but=text),
+            often(st.integers(0, 60_000), but=st.one_of(st.integers(), st.floats(), text)),
+            often(st.integers(0, 100), but=st.one_of(st.integers(), st.floats(), text)),
+        ),
+    ).map(lambda v: (json.dumps(v).encode(), JSON)),
 }
 
 

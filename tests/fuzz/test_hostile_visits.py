@@ -151,7 +151,7 @@ async def take_visit(app: Any, generated: Visit, sent: Sent) -> None:
         assert page.status_code == 200, "the site's page no longer answers"
 
 
-CHANGES = ("consent", "me/erase", "dashboard/login", "dashboard/logout")
+CHANGES = ("consent", "me/erase", "dashboard/login", "dashboard/logout", "event")
 
 
 def assert_same_site_rules(request: Request, response: httpx.Response) -> None:
