@@ -32,8 +32,9 @@ from ..ledger.chain import (
     subject_commitment,
     visitor_record,
 )
-from ..ledger.records import ConsentTally, DecisionRecord
+from ..ledger.records import DecisionRecord
 from ..ledger.verify import StoredRecord
+from .consent_stats import SAVE_CONFIG, UPSERT_CONSENT, Decision, consent_rows
 
 _FIELDS = "site, subject, decided_at, policy_version, action, categories, language, config_hash"
 _CHAIN = "seq, salt, commitment, chain_hash"
@@ -51,18 +52,6 @@ _START_CHAIN = (
 )
 _ROWS = f"SELECT id, {_FIELDS}, {_CHAIN} FROM ck_decisions"
 _FIRST_CHAIN, _SITE_CHAINS = "per_site = 0", "per_site <> 0"
-_SAVE_CONFIG = (
-    "INSERT INTO ck_banner_configs (config_hash, config) VALUES (?, ?)"
-    " ON CONFLICT (config_hash) DO NOTHING"
-)
-_UPSERT_CONSENT = """
-INSERT INTO ck_consent_stats
-    (site, hour, country, device, browser, action, category, decisions, granted)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (site, hour, country, device, browser, action, category) DO UPDATE SET
-    decisions = ck_consent_stats.decisions + excluded.decisions,
-    granted = ck_consent_stats.granted + excluded.granted
-"""
 _BATCH = 1000  # rows chained per statement when an older database is migrated
 # A visitor's records: an erased record's subject is '' (the column is NOT NULL since
 # version 1), so the empty subject must never select anything.
@@ -89,16 +78,6 @@ def site_head_missing(site: str) -> str:
         f"the chain head of site {site!r} (its row of ck_ledger_heads) is missing; "
         "run `consentkit ledger verify` and restore it from a backup"
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """One decision as a store appends it: the ledger record, its line in the consent
-    statistics, and the banner configuration shown (canonical JSON)."""
-
-    record: DecisionRecord
-    tally: ConsentTally
-    config: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +179,8 @@ class LedgerRows:
             if d.record.config_hash not in known_configs
         }
         if configs:
-            self.executemany(db, self._sql(_SAVE_CONFIG), sorted(configs.items()))
-        self.executemany(db, self._sql(_UPSERT_CONSENT), consent_rows(decisions))
+            self.executemany(db, self._sql(SAVE_CONFIG), sorted(configs.items()))
+        self.executemany(db, self._sql(UPSERT_CONSENT), consent_rows(decisions))
 
     def chain_unchained(self, db: Any) -> None:
         """Chain the rows a database held before the ledger was a chain, in id order: each
@@ -362,31 +341,6 @@ class LedgerRows:
         if last[2] is not None:
             db.execute(self._sql(move_base), (*last[1:], *where))
         return int(removed)
-
-
-def consent_rows(decisions: Iterable[Decision]) -> list[tuple[Any, ...]]:
-    """The consent statistics of ``decisions``, added up per row of ck_consent_stats (the
-    category ``*`` counts decisions, the others grants), in key order so that concurrent
-    batches lock the rows they share in the same order."""
-    counts: dict[tuple[Any, ...], list[int]] = {}
-    for decision in decisions:
-        tally = decision.tally
-        place = (
-            decision.record.site,
-            tally.hour,
-            tally.country,
-            tally.device,
-            tally.browser,
-            tally.action,
-        )
-        for category, granted in (
-            ("*", 0),
-            *((name, int(name in tally.granted)) for name in tally.offered),
-        ):
-            count = counts.setdefault((*place, category), [0, 0])
-            count[0] += 1
-            count[1] += granted
-    return [(*key, decisions_, granted) for key, (decisions_, granted) in sorted(counts.items())]
 
 
 def _row_values(record: DecisionRecord) -> tuple[Any, ...]:

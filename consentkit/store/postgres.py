@@ -37,10 +37,10 @@ from ..ledger.records import ConsentTally, DecisionRecord
 from ..ledger.verify import LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
 from .base import Store
+from .consent_stats import Decision
 from .cube import COMPACT_INTERVAL, CubeSnapshot, CubeTables
 from .cube_migration import move_old_cube
 from .export import BLOCKS_IN_ORDER, EXPORTS, exported, exported_pageviews
-from .ledger_rows import Decision
 from .migrate import migrate
 from .postgres_ledger import LEDGER as ledger
 from .postgres_pool import LOCK, LOCK_SHARED, Connections

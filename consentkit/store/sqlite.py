@@ -24,10 +24,10 @@ from ..ledger.verify import LedgerReport, verify_records
 from ..query.plan import Dialect, Plan
 from .base import Store
 from .checkpoint import BACKSTOP_PAGES, WalCheckpointer
+from .consent_stats import Decision
 from .cube import COMPACT_INTERVAL, CubeSnapshot, CubeTables
 from .cube_migration import move_old_cube
 from .export import BLOCKS_IN_ORDER, EXPORTS, exported, exported_pageviews
-from .ledger_rows import Decision
 from .migrate import migrate
 from .purge import purge_rows
 from .schema import CUBE_BLOCKS, LEDGER_CHAIN
