@@ -103,7 +103,8 @@ class ConsentMiddleware:
             clock=clock,
             services=self.categories.services,
         )
-        self.reader = VisitReader(self.codec, settings.country_header)
+        self.reader = reader = VisitReader(self.codec, settings.country_header)
+        self.read_page = reader.read_page  # bound once: every page request calls it
         # Where a counted page view came in from (None: sources=False, nothing read).
         self.origin_of = SourceReader().origin if settings.sources else None
         self.enforcer = CookieEnforcer(self.categories, undeclared=settings.undeclared_cookies)
@@ -185,24 +186,25 @@ class ConsentMiddleware:
         note_quart_routes(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await run_lifespan(
-                self.app, scope, receive, send, startup=self.startup, shutdown=self.shutdown
-            )
-            return
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            if kind == "lifespan":
+                await run_lifespan(
+                    self.app, scope, receive, send, startup=self.startup, shutdown=self.shutdown
+                )
+            else:
+                await self.app(scope, receive, send)
             return
         if not self.started:  # servers that skip lifespan: start on the first request
             self.startup()
         is_endpoint = scope["path"].startswith(self.prefix)
-        visit = self.reader.read(scope, endpoint=is_endpoint)
+        visit = self.reader.read(scope, endpoint=True) if is_endpoint else self.read_page(scope)
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
         state["consent"] = visit.consent
         scope[SITE_KEY] = self.links
-        if scope["type"] == "websocket":
+        if kind == "websocket":
             await self.app(scope, receive, send)
             return
         if is_endpoint:
@@ -258,29 +260,32 @@ class ConsentMiddleware:
             if kept is not None:
                 raw, changed = kept, True
         added: list[str] = []
-        if visit.decision_cookie is not None and visit.consent.decision_id is None:
-            added.append(self.cookies.expire(DECISION_COOKIE, secure=visit.secure))
-        elif visit.consent.lapsed_grants:  # expired or outdated: cleared as on withdrawal
-            added += self.expiry.headers(
-                visit.consent.lapsed_grants,
-                visit.header(COOKIE),
-                secure=visit.secure,
-                only_sent=True,
-            )
-        # (a visitor without analytics and without an ID cookie is not counted, unless
-        # refusals are: the call is skipped, this being most requests of most sites)
-        if (self.count_refused or visit.id_cookie is not None
-                or ANALYTICS in visit.consent.categories):  # fmt: skip
-            try:
-                self.count(message, visit, is_html, added)
-            except Exception:  # counting must never break the page it counts
-                logger.exception("consentkit: a page view could not be counted")
-        elif is_html:  # a crawler is counted apart (bots_filtered), decision or none
-            known = visit.known
-            if known.is_bot is None:  # its user agent not classified yet: once per visitor
-                known.is_bot = self.visitor.agent(visit.header(USER_AGENT)).is_bot
-            if known.is_bot and is_counted_response(message, visit):
-                self.counter.count_bot(int(self.clock() // 3600))
+        known = visit.known
+        if not known.quiet:  # (a visitor without cookies who is no crawler skips all this)
+            if visit.decision_cookie is not None and visit.consent.decision_id is None:
+                added.append(self.cookies.expire(DECISION_COOKIE, secure=visit.secure))
+            elif visit.consent.lapsed_grants:  # expired or outdated: cleared as on withdrawal
+                added += self.expiry.headers(
+                    visit.consent.lapsed_grants,
+                    visit.header(COOKIE),
+                    secure=visit.secure,
+                    only_sent=True,
+                )
+            # (a visitor without analytics and without an ID cookie is not counted, unless
+            # refusals are: the call is skipped, this being most requests of most sites)
+            if (self.count_refused or visit.id_cookie is not None
+                    or ANALYTICS in visit.consent.categories):  # fmt: skip
+                try:
+                    self.count(message, visit, is_html, added)
+                except Exception:  # counting must never break the page it counts
+                    logger.exception("consentkit: a page view could not be counted")
+            elif is_html:  # a crawler is counted apart (bots_filtered), decision or none
+                if known.is_bot is None:  # its user agent not classified yet: once per visitor
+                    known.is_bot = self.visitor.agent(visit.header(USER_AGENT)).is_bot
+                    # a person without cookies: nothing to clear, count or expire, ever
+                    known.quiet = not known.is_bot and known.decision_cookie is None
+                if known.is_bot and is_counted_response(message, visit):
+                    self.counter.count_bot(int(self.clock() // 3600))
         if added or changed:
             if added:
                 raw = [*raw, *[(b"set-cookie", value.encode("latin-1")) for value in added]]

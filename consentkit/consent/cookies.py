@@ -138,6 +138,14 @@ class DecisionCodec:
             return verified.lapsed_gpc if gpc else verified.lapsed
         return verified.consent_gpc if gpc else verified.consent
 
+    def holds_until(self, value: str | None) -> float:
+        """Until when ``decode(value)`` answers as it does now: a genuine, current decision
+        until it expires; anything else (absent, forged, lapsed) is checked each time."""
+        verified = self._cache.get(value) if value else None
+        if verified is None or verified.version != self.policy_version:
+            return 0.0
+        return float(verified.timestamp + self.max_age)
+
     def decision_id(self, value: str | None) -> str | None:
         """The decision ID of a genuine decision cookie, even an outdated or expired one."""
         verified = self._lookup(value)

@@ -63,7 +63,10 @@ class Known:
     live in process memory only, a bounded number of them.
     """
 
-    __slots__ = ("decision_cookie", "gpc", "headers", "id_cookie", "is_bot", "segment", "visitor")
+    __slots__ = (
+        "consent", "decision_cookie", "gpc", "headers", "id_cookie", "is_bot", "quiet",
+        "segment", "until", "visitor",
+    )  # fmt: skip
 
     def __init__(self, headers: dict[bytes, str]) -> None:
         self.headers = headers
@@ -71,7 +74,12 @@ class Known:
         self.gpc = headers.get(SEC_GPC, "").strip() == "1"
         self.segment: tuple[str, str, str, str] | None = None
         self.is_bot: bool | None = None  # None: the user agent not classified yet
+        self.quiet = False  # a person with no cookie of ours: a response has nothing to do
         self.visitor: int | None = None
+        # The consent the decision cookie carries, and until when it holds (it lapses
+        # when the decision expires); before the first page view, none yet.
+        self.consent: Consent = UNDECIDED_GPC if self.gpc else UNDECIDED
+        self.until = 0.0 if self.decision_cookie else float("inf")
 
 
 class Visit:
@@ -153,8 +161,12 @@ class VisitReader:
         if endpoint:
             known = Known(self._decoded(scope, self.endpoint_headers))
             return Visit(scope, known, self.codec.decode(known.decision_cookie, gpc=known.gpc))
-        # A page: the headers that say who visits, as sent, and the peer's address are the
-        # key of what is known of them already.
+        return self.read_page(scope)
+
+    def read_page(self, scope: Scope) -> Visit:
+        """A request for the app's own pages (every request of the site: keep it short)."""
+        # The headers that say who visits, as sent, and the peer's address are the key of
+        # what is known of them already.
         wanted = self.page_headers
         client = scope.get("client")
         key = (client[0] if client else None, *[h for h in scope["headers"] if h[0] in wanted])
@@ -164,9 +176,10 @@ class VisitReader:
             if len(self._known) >= self.remembered:
                 del self._known[next(iter(self._known))]
             self._known[key] = found
-        if found.decision_cookie is None:  # a visitor who has not decided: nothing to verify
-            return Visit(scope, found, UNDECIDED_GPC if found.gpc else UNDECIDED)
-        return Visit(scope, found, self.codec.decode(found.decision_cookie, gpc=found.gpc))
+        if found.until <= self.codec.clock():  # a decision not verified yet, or lapsed since
+            found.consent = self.codec.decode(found.decision_cookie, gpc=found.gpc)
+            found.until = self.codec.holds_until(found.decision_cookie)
+        return Visit(scope, found, found.consent)
 
     @staticmethod
     def _decoded(scope: Scope, wanted: frozenset[bytes] | set[bytes]) -> dict[bytes, str]:
