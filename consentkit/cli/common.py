@@ -62,7 +62,7 @@ def open_existing_store(url: str) -> Store:
     nothing and every ledger check with "OK": a mistyped path would look like an empty site.
     """
     from ..store import open_store
-    from ..store.sqlite import sqlite_path
+    from ..store.sqlite_files import sqlite_path
 
     if url.startswith("sqlite:"):
         path = sqlite_path(url)

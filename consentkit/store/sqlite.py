@@ -7,7 +7,6 @@ each reading thread gets its own connection so queries never wait for a flush.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -31,50 +30,14 @@ from .export import BLOCKS_IN_ORDER, EXPORTS, exported, exported_pageviews
 from .migrate import migrate
 from .purge import purge_rows
 from .schema import CUBE_BLOCKS, LEDGER_CHAIN
+from .sqlite_files import SPELLING, sqlite_path, use_wal
 from .sqlite_ledger import LEDGER as ledger
 from .values import Sql
 
 logger = logging.getLogger("consentkit")
 
 
-def sqlite_path(url: str) -> str:
-    """``sqlite:///relative.sqlite3`` or ``sqlite:////absolute/path.sqlite3``."""
-    if not url.startswith("sqlite:///"):
-        raise ConfigurationError(
-            f"store {url!r}: a SQLite URL has three slashes: sqlite:///consentkit.sqlite3"
-        )
-    path = url[len("sqlite:///") :]
-    if not path or path == ":memory:":
-        raise ConfigurationError(
-            f"store {url!r}: give a file path; an in-memory database would lose every count"
-        )
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise ConfigurationError(f"store {url!r}: the directory {directory!r} does not exist")
-    return path
-
-
-def _use_wal(db: sqlite3.Connection, *, attempts: int = 100) -> None:
-    """Switch to WAL. Several processes opening a new file at once may find it locked
-    (switching does not wait on SQLite's busy handler), so it is retried for a while."""
-    for attempt in range(attempts):
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or attempt == attempts - 1:
-                raise
-            time.sleep(0.05)
-
-
 _TRUNCATE_ATTEMPTS, _TRUNCATE_PAUSE = 100, 0.02  # emptying the log after an erasure: 2 s at most
-
-_SPELLING = {  # schema.py's placeholders, in SQLite
-    "blob": "BLOB",
-    "id": "INTEGER PRIMARY KEY AUTOINCREMENT",
-    # one B-tree per cube instead of a table plus its key index
-    "without_rowid": " WITHOUT ROWID",
-}
 
 
 class SQLiteStore(Store):
@@ -94,7 +57,7 @@ class SQLiteStore(Store):
         self._configs: set[str] = set()  # banner configurations known to be stored
         try:
             self._writer = self._connect()
-            _use_wal(self._writer)
+            use_wal(self._writer)
             self._writer.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
             self._migrate()
         except sqlite3.DatabaseError as error:
@@ -117,7 +80,7 @@ class SQLiteStore(Store):
             db.execute("BEGIN IMMEDIATE")
             try:
                 # BEGIN IMMEDIATE is the lock: one process at a time migrates.
-                current = migrate(db, spelling=_SPELLING, placeholder="?")
+                current = migrate(db, spelling=SPELLING, placeholder="?")
                 if current < LEDGER_CHAIN:
                     ledger.chain_unchained(db)
                 if current < CUBE_BLOCKS:
