@@ -42,7 +42,7 @@ _INSERT = (
     f"INSERT INTO ck_decisions ({_FIELDS}, {_CHAIN}, per_site)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
 )
-_READ_HEAD = "SELECT records, head, purged, base FROM ck_ledger_head WHERE id = 1"
+READ_HEAD = "SELECT records, head, purged, base FROM ck_ledger_head WHERE id = 1"
 _MOVE_HEAD = "UPDATE ck_ledger_head SET records = ?, head = ? WHERE id = 1"
 _SITE_HEADS = "SELECT site, records, head, purged, base FROM ck_ledger_heads"
 _MOVE_SITE_HEAD = "UPDATE ck_ledger_heads SET records = ?, head = ? WHERE site = ?"
@@ -51,7 +51,7 @@ _START_CHAIN = (
     " ON CONFLICT (site) DO NOTHING"
 )
 _ROWS = f"SELECT id, {_FIELDS}, {_CHAIN} FROM ck_decisions"
-_FIRST_CHAIN, _SITE_CHAINS = "per_site = 0", "per_site <> 0"
+FIRST_CHAIN, SITE_CHAINS = "per_site = 0", "per_site <> 0"
 _BATCH = 1000  # rows chained per statement when an older database is migrated
 # A visitor's records: an erased record's subject is '' (the column is NOT NULL since
 # version 1), so the empty subject must never select anything.
@@ -90,18 +90,18 @@ class LedgerRows:
     stream: Callable[[Any, str], Iterable[Sequence[Any]]]  # rows of a long query, in order
     executemany: Callable[[Any, str, list[tuple[Any, ...]]], None]
 
-    def _sql(self, text: str) -> str:
+    def sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
 
     def read_head(self, db: Any) -> ChainHead | None:
         """The chain head, or None when its row was deleted."""
-        row = db.execute(_READ_HEAD).fetchone()
+        row = db.execute(READ_HEAD).fetchone()
         return ChainHead(*row) if row else None
 
     def lock_chain(self, db: Any) -> ChainHead:
         """The chain head, held until the transaction ends: appends in flight finish first,
         further ones wait."""
-        row = db.execute(_READ_HEAD + self.lock_head).fetchone()
+        row = db.execute(READ_HEAD + self.lock_head).fetchone()
         if row is None:
             raise self.head_missing(HEAD_MISSING)
         return ChainHead(*row)
@@ -116,10 +116,10 @@ class LedgerRows:
         chain continued from a guess would hide what removed it."""
         first: ChainHead | None = None
         for site in sorted(sites):
-            if db.execute(self._sql(f"{_SITE_HEADS} WHERE site = ?"), (site,)).fetchone():
+            if db.execute(self.sql(f"{_SITE_HEADS} WHERE site = ?"), (site,)).fetchone():
                 continue
             chained = db.execute(
-                self._sql(f"SELECT 1 FROM ck_decisions WHERE site = ? AND {_SITE_CHAINS} LIMIT 1"),
+                self.sql(f"SELECT 1 FROM ck_decisions WHERE site = ? AND {SITE_CHAINS} LIMIT 1"),
                 (site,),
             ).fetchone()
             if chained:
@@ -127,7 +127,7 @@ class LedgerRows:
             first = first or self.read_head(db)
             if first is None:
                 raise self.head_missing(HEAD_MISSING)
-            db.execute(self._sql(_START_CHAIN), (site, first.head, first.head))
+            db.execute(self.sql(_START_CHAIN), (site, first.head, first.head))
 
     def lock_chains(self, db: Any, sites: Collection[str]) -> dict[str, ChainHead]:
         """The heads of ``sites``' chains, held until the transaction ends (locked in the
@@ -135,7 +135,7 @@ class LedgerRows:
         cycle): appends in flight finish first, further ones wait."""
         marks = ", ".join("?" * len(sites))
         rows = db.execute(
-            self._sql(f"{_SITE_HEADS} WHERE site IN ({marks}) ORDER BY site{self.lock_head}"),
+            self.sql(f"{_SITE_HEADS} WHERE site IN ({marks}) ORDER BY site{self.lock_head}"),
             tuple(sites),
         ).fetchall()
         heads = {site: ChainHead(*rest) for site, *rest in rows}
@@ -167,10 +167,10 @@ class LedgerRows:
             chain = chain_hash(previous, entry)
             rows.append((*_row_values(record), entry.position, salt, entry.commitment, chain))
             moved[record.site] = (entry.position, chain)
-        self.executemany(db, self._sql(_INSERT), rows)
+        self.executemany(db, self.sql(_INSERT), rows)
         self.executemany(
             db,
-            self._sql(_MOVE_SITE_HEAD),
+            self.sql(_MOVE_SITE_HEAD),
             [(records, head, site) for site, (records, head) in sorted(moved.items())],
         )
         configs = {
@@ -179,8 +179,8 @@ class LedgerRows:
             if d.record.config_hash not in known_configs
         }
         if configs:
-            self.executemany(db, self._sql(SAVE_CONFIG), sorted(configs.items()))
-        self.executemany(db, self._sql(UPSERT_CONSENT), consent_rows(decisions))
+            self.executemany(db, self.sql(SAVE_CONFIG), sorted(configs.items()))
+        self.executemany(db, self.sql(UPSERT_CONSENT), consent_rows(decisions))
 
     def chain_unchained(self, db: Any) -> None:
         """Chain the rows a database held before the ledger was a chain, in id order: each
@@ -191,7 +191,7 @@ class LedgerRows:
         except self.head_missing:
             return  # nothing to continue from; verification reports the missing head
         position, previous, after = head.records, head.head, 0
-        batch = self._sql(f"{_ROWS} WHERE chain_hash IS NULL AND id > ? ORDER BY id LIMIT {_BATCH}")
+        batch = self.sql(f"{_ROWS} WHERE chain_hash IS NULL AND id > ? ORDER BY id LIMIT {_BATCH}")
         while rows := db.execute(batch, (after,)).fetchall():
             updates = []
             for row in rows:
@@ -214,18 +214,18 @@ class LedgerRows:
                 )
                 previous = chain_hash(previous, entry)
                 updates.append((position, salt, entry.commitment, previous, row[0]))
-            self.executemany(db, self._sql(_CHAINED), updates)
+            self.executemany(db, self.sql(_CHAINED), updates)
             after = rows[-1][0]
-        db.execute(self._sql(_MOVE_HEAD), (position, previous))
+        db.execute(self.sql(_MOVE_HEAD), (position, previous))
 
     def stored_records(self, db: Any) -> Iterator[StoredRecord]:
         """Every record of the first chain in ledger order, as verification reads it
         (streamed)."""
-        return self._stored(db, f"{_ROWS} WHERE {_FIRST_CHAIN} ORDER BY id", per_site=False)
+        return self._stored(db, f"{_ROWS} WHERE {FIRST_CHAIN} ORDER BY id", per_site=False)
 
     def site_records(self, db: Any) -> Iterator[StoredRecord]:
         """Every record of the sites' chains, by site and in ledger order (streamed)."""
-        return self._stored(db, f"{_ROWS} WHERE {_SITE_CHAINS} ORDER BY site, id", per_site=True)
+        return self._stored(db, f"{_ROWS} WHERE {SITE_CHAINS} ORDER BY site, id", per_site=True)
 
     def _stored(self, db: Any, sql: str, *, per_site: bool) -> Iterator[StoredRecord]:
         for row in self.stream(db, sql):
@@ -284,63 +284,13 @@ class LedgerRows:
                 language,
                 config_hash,
                 config,
-            ) in db.execute(self._sql(_VISITOR), (site, subject))
+            ) in db.execute(self.sql(_VISITOR), (site, subject))
         ]
 
     def erase(self, db: Any, site: str, subject: str) -> int:
         """Delete the subject and salt of each of the subject's records; count them. What
         the chain covers (the commitment among it) stays, so the chain still verifies."""
-        return int(db.execute(self._sql(_ERASE), (site, subject)).rowcount)
-
-    def purge_start(self, db: Any, cutoff: int) -> int:
-        """Remove records decided before ``cutoff`` (Unix seconds) from the start of each
-        chain, and remember the last one removed as the chain's base; count them.
-
-        Only a prefix is removed: if the clock went back, a record older than the cutoff
-        that follows a newer one stays until that one is purged too, rather than leaving a
-        hole that verification could not tell from tampering.
-        """
-        db.execute(_READ_HEAD + self.lock_head)  # no append in between
-        removed = self._purge_chain(
-            db,
-            cutoff,
-            _FIRST_CHAIN,
-            (),
-            "UPDATE ck_ledger_head SET purged = ?, base = ? WHERE id = 1",
-        )
-        sites = db.execute(f"SELECT site FROM ck_ledger_heads ORDER BY site{self.lock_head}")
-        for (site,) in sites.fetchall():
-            removed += self._purge_chain(
-                db,
-                cutoff,
-                f"site = ? AND {_SITE_CHAINS}",
-                (site,),
-                "UPDATE ck_ledger_heads SET purged = ?, base = ? WHERE site = ?",
-            )
-        return removed
-
-    def _purge_chain(
-        self, db: Any, cutoff: int, chain: str, where: tuple[str, ...], move_base: str
-    ) -> int:
-        young = db.execute(
-            self._sql(f"SELECT MIN(id) FROM ck_decisions WHERE {chain} AND decided_at >= ?"),
-            (*where, cutoff),
-        ).fetchone()
-        last = db.execute(
-            self._sql(
-                f"SELECT id, seq, chain_hash FROM ck_decisions WHERE {chain}"
-                " AND id < COALESCE(?, id + 1) ORDER BY id DESC LIMIT 1"
-            ),
-            (*where, young[0] if young else None),
-        ).fetchone()
-        if last is None:
-            return 0
-        removed = db.execute(
-            self._sql(f"DELETE FROM ck_decisions WHERE {chain} AND id <= ?"), (*where, last[0])
-        ).rowcount
-        if last[2] is not None:
-            db.execute(self._sql(move_base), (*last[1:], *where))
-        return int(removed)
+        return int(db.execute(self.sql(_ERASE), (site, subject)).rowcount)
 
 
 def _row_values(record: DecisionRecord) -> tuple[Any, ...]:

@@ -25,6 +25,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -41,6 +42,7 @@ from .consent_stats import Decision
 from .cube import COMPACT_INTERVAL, CubeSnapshot, CubeTables
 from .cube_migration import move_old_cube
 from .export import BLOCKS_IN_ORDER, EXPORTS, exported, exported_pageviews
+from .ledger_purge import purge_start
 from .migrate import migrate
 from .postgres_ledger import LEDGER as ledger
 from .postgres_pool import LOCK, LOCK_SHARED, Connections
@@ -204,7 +206,9 @@ class PostgresStore(Store):
     def purge(self, cutoffs: dict[str, int]) -> dict[str, int]:
         with self._db.transaction("purging") as db:
             db.execute(LOCK, ("purge",))  # waits for flushes in progress; holds new ones
-            return purge_rows(db, cutoffs, placeholder="%s", purge_ledger=ledger.purge_start)
+            return purge_rows(
+                db, cutoffs, placeholder="%s", purge_ledger=partial(purge_start, ledger)
+            )
 
     def export(self, table: str) -> Iterator[dict[str, Any]]:
         with self._snapshot("exporting from") as db, db.cursor(name="ck_export") as rows:

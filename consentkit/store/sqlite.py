@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from ..analytics.batch import CubeBatch
@@ -27,6 +28,7 @@ from .consent_stats import Decision
 from .cube import COMPACT_INTERVAL, CubeSnapshot, CubeTables
 from .cube_migration import move_old_cube
 from .export import BLOCKS_IN_ORDER, EXPORTS, exported, exported_pageviews
+from .ledger_purge import purge_start
 from .migrate import migrate
 from .purge import purge_rows
 from .schema import CUBE_BLOCKS, LEDGER_CHAIN
@@ -278,7 +280,9 @@ class SQLiteStore(Store):
             db = self._writer
             db.execute("BEGIN IMMEDIATE")
             try:
-                removed = purge_rows(db, cutoffs, placeholder="?", purge_ledger=ledger.purge_start)
+                removed = purge_rows(
+                    db, cutoffs, placeholder="?", purge_ledger=partial(purge_start, ledger)
+                )
                 db.execute("COMMIT")
             except sqlite3.Error as error:
                 db.execute("ROLLBACK")
