@@ -226,11 +226,9 @@ class ConsentMiddleware:
     def on_response(self, message: Message, visit: Visit) -> None:
         raw: Headers = message.get("headers") or []
         content_type = b""
-        vary_at = -1  # the last Vary header, which gets ", Cookie"
+        vary: tuple[bytes, bytes] | None = None  # the last Vary header, which gets ", Cookie"
         varies_on_cookie = sets_cookies = False
-        index = -1
         for name, value in raw:
-            index += 1
             kind = _READ_ANY_CASE.get(name)
             if kind is None:
                 if len(name) not in _READ_LENGTHS:
@@ -241,17 +239,18 @@ class ConsentMiddleware:
             if kind == CONTENT_TYPE:
                 content_type = value
             elif kind == VARY:
-                vary_at = index
+                vary = (name, value)
                 lowered = value.lower()
                 varies_on_cookie = varies_on_cookie or b"cookie" in lowered or b"*" in lowered
             else:
                 sets_cookies = True
         changed = False
-        is_html = content_type[:9].lower() == b"text/html"
+        is_html = content_type.startswith(b"text/html") or content_type[:9].lower() == b"text/html"
         if is_html and self.vary_cookie and not varies_on_cookie:
-            if vary_at >= 0:
+            if vary is not None:  # (rare: found again, from the end)
                 raw = list(raw)
-                raw[vary_at] = (raw[vary_at][0], raw[vary_at][1] + b", Cookie")
+                at = len(raw) - 1 - [tuple(h) for h in reversed(raw)].index(vary)
+                raw[at] = (vary[0], vary[1] + b", Cookie")
             else:
                 raw = [*raw, VARY_COOKIE]
             changed = True

@@ -32,6 +32,7 @@ IF_NONE_MATCH = b"if-none-match"
 ACCEPT_ENCODING = b"accept-encoding"
 
 UNDECIDED, UNDECIDED_GPC = Consent.undecided(), Consent.undecided(gpc=True)
+NEVER = float("inf")
 _ALWAYS = frozenset({COOKIE, USER_AGENT, SEC_GPC})
 _ENDPOINTS = frozenset(
     {
@@ -79,7 +80,7 @@ class Known:
         # The consent the decision cookie carries, and until when it holds (it lapses
         # when the decision expires); before the first page view, none yet.
         self.consent: Consent = UNDECIDED_GPC if self.gpc else UNDECIDED
-        self.until = 0.0 if self.decision_cookie else float("inf")
+        self.until = 0.0 if self.decision_cookie else NEVER
 
 
 class Visit:
@@ -146,6 +147,7 @@ class VisitReader:
         self, codec: DecisionCodec, country_header: str | None, *, remembered: int = KNOWN_VISITS
     ) -> None:
         self.codec = codec
+        self.clock = codec.clock
         self.country_header = country_header.lower().encode("latin-1") if country_header else None
         extra = {self.country_header} if self.country_header else set()
         self.page_headers = _ALWAYS | {FORWARDED_FOR} | extra
@@ -176,7 +178,8 @@ class VisitReader:
             if len(self._known) >= self.remembered:
                 del self._known[next(iter(self._known))]
             self._known[key] = found
-        if found.until <= self.codec.clock():  # a decision not verified yet, or lapsed since
+        until = found.until  # (infinite for a visitor with no decision: no clock to read)
+        if until != NEVER and until <= self.clock():  # a decision not verified yet, or lapsed
             found.consent = self.codec.decode(found.decision_cookie, gpc=found.gpc)
             found.until = self.codec.holds_until(found.decision_cookie)
         return Visit(scope, found, found.consent)
