@@ -195,6 +195,23 @@ def live_site(tmp_path: Path) -> Iterator[Callable[..., str]]:
         yield start
 
 
+AXE_RUN = """async (context) => {
+    const r = await axe.run(context === null ? document : context, {resultTypes: ['violations']});
+    return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
+        .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.map(n => n.target.join(' '))}));
+}"""
+
+
+def axe_problems(page: Any, axe_source: str, within: Any = None) -> list[dict[str, Any]]:
+    """The serious and critical violations axe-core finds in the page, or ``within`` it (a
+    CSS selector, or an axe context such as ``{"include": [[".ck-embed"]]}``)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(axe_source)
+    found: list[dict[str, Any]] = page.evaluate(AXE_RUN, within)
+    return found
+
+
 @pytest.fixture
 def axe_source() -> str:
     if not AXE.exists():

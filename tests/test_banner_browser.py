@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_support import axe_problems as shared_axe_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 BANNER = ROOT / "static" / "banner"
@@ -620,14 +621,7 @@ def test_arabic_banner_is_right_to_left(new_page, live_site):
 
 
 def axe_problems(page, axe_source):
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(axe_source)
-    results = page.evaluate("""async () => {
-        const r = await axe.run(document.querySelector('.ck-root'), {resultTypes: ['violations']});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.map(n => n.target.join(' '))}));
-    }""")
-    return [v for v in results if v["impact"] in ("serious", "critical")]
+    return shared_axe_problems(page, axe_source, ".ck-root")
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import live_servers
+from browser_support import axe_problems, live_servers
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -225,12 +225,7 @@ def test_placeholders_are_themed_translated_and_accessible(new_page, videos, axe
     # The site's --ck-accent on .ck-embed reaches the button.
     assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(15, 118, 110)"
     assert button.bounding_box()["height"] >= 44
-    page.evaluate(axe_source)
-    problems = page.evaluate("""async () => {
-        const r = await axe.run({include: [['.ck-embed']]}, {resultTypes: ['violations']});
-        return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
-            .map(v => ({id: v.id, nodes: v.nodes.map(n => n.target.join(' '))}));
-    }""")
+    problems = axe_problems(page, axe_source, {"include": [[".ck-embed"]]})
     assert problems == [], json.dumps(problems, indent=1)
 
     german = new_page(locale="de-DE")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from browser_support import axe_problems
 from support import poll
 
 # The dashboard shows dates, so its screenshots differ from day to day: they are written into
@@ -339,13 +340,7 @@ def test_the_dashboard_is_accessible_and_fits_a_phone(chromium, site, axe_source
             page.get_by_role("button", name="Log in").click()
             page.wait_for_url(url + "/consentkit/dashboard")
             wait_updated(page)
-            page.evaluate(axe_source)
-            problems = page.evaluate("""async () => {
-                const r = await axe.run(document, {resultTypes: ['violations']});
-                return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
-                    .map(v => ({id: v.id, help: v.help,
-                                nodes: v.nodes.map(n => n.target.join(' '))}));
-            }""")
+            problems = axe_problems(page, axe_source)
             assert problems == [], (scheme, problems)
             overflow = page.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"

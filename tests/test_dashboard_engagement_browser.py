@@ -10,6 +10,7 @@ import csv
 
 import httpx
 import pytest
+from browser_support import axe_problems
 from support import poll
 from test_dashboard_browser import AGENTS, TOKEN, wait_updated
 
@@ -80,12 +81,7 @@ def test_time_on_page_and_scroll_depth_are_shown(chromium, site, axe_source, vie
         assert rows[1][-2:] == ["61.7", "66.7"]
         assert ["Pages", "/", "2", "", "66.7", "", "", "90", "50"] in rows
 
-        page.evaluate(axe_source)
-        problems = page.evaluate("""async () => {
-            const r = await axe.run(document, {resultTypes: ['violations']});
-            return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
-                .map(v => ({id: v.id, nodes: v.nodes.map(n => n.target.join(' '))}));
-        }""")
+        problems = axe_problems(page, axe_source)
         assert problems == []
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from browser_support import axe_problems
 from support import poll
 from test_dashboard_browser import (
     AGENTS,
@@ -199,12 +200,7 @@ def test_a_bad_range_is_explained_and_the_phone_sees_every_number(chromium, site
         page.get_by_role("button", name="Apply").click()  # the inputs go back to that range
         assert page.locator("#from").input_value() == "2026-01-01"
         assert page.locator("#to").input_value() == "2026-01-10"
-        page.evaluate(axe_source)
-        problems = page.evaluate("""async () => {
-            const r = await axe.run(document, {resultTypes: ['violations']});
-            return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
-                .map(v => ({id: v.id, nodes: v.nodes.map(n => n.target.join(' '))}));
-        }""")
+        problems = axe_problems(page, axe_source)
         assert problems == []
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_support import LiveServer
+from browser_support import LiveServer, axe_problems
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -137,12 +137,7 @@ def test_a_reader_is_counted_with_the_time_and_depth_they_read(served, new_page,
     )
     assert 10 < depth < 90
     page.wait_for_timeout(READING * 1000)  # the reading itself: what is measured
-    page.evaluate(axe_source)
-    serious = page.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ['violations']});
-        return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
-            .map(v => v.id);
-    }""")
+    serious = [v["id"] for v in axe_problems(page, axe_source)]
     assert serious == []
     assert sent == []  # nothing while the page is read: one report as it is left
     read_for = time.monotonic() - started

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from browser_support import LiveServer
+from browser_support import LiveServer, axe_problems
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -47,17 +47,6 @@ def records(page, base_url):
     response = page.request.get(base_url + "/consentkit/me", headers=JSON)
     assert response.ok
     return response.json()["records"]
-
-
-def axe_problems(page, axe_source):
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(axe_source)
-    results = page.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ['violations']});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                       nodes: v.nodes.map(n => n.target.join(' '))}));
-    }""")
-    return [v for v in results if v["impact"] in ("serious", "critical")]
 
 
 def open_center(new_page, site, **options):
