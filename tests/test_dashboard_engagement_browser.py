@@ -11,8 +11,8 @@ import csv
 import httpx
 import pytest
 from browser_support import axe_problems
+from dashboard_support import AGENTS, TOKEN, log_in
 from support import poll
-from test_dashboard_browser import AGENTS, TOKEN, wait_updated
 
 READS = [("/", 80_000, 40), ("/", 100_000, 60), ("/strict", 5_000, 100)]
 
@@ -54,11 +54,7 @@ def test_time_on_page_and_scroll_depth_are_shown(chromium, site, axe_source, vie
     context = chromium.new_context(locale="en-US", viewport=viewport)
     page = context.new_page()
     try:
-        page.goto(site + "/consentkit/dashboard")
-        page.get_by_label("Admin token").fill(TOKEN)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(site + "/consentkit/dashboard")
-        wait_updated(page)
+        log_in(page, site)
         # Site-wide: (80 + 100 + 5) / 3 seconds, (40 + 60 + 100) / 3 percent.
         assert page.locator("#total-time").inner_text() == "1m 02s"
         assert page.locator("#total-scroll").inner_text() == "67%"

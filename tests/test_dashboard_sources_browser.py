@@ -12,17 +12,18 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from browser_support import axe_problems
-from support import poll
-from test_dashboard_browser import (
+from dashboard_support import (
     AGENTS,
     TOKEN,
     MovableClock,
     bars,
+    log_in,
     plan,
     send_traffic,
     total,
     wait_updated,
 )
+from support import poll
 
 GOOGLE = 3  # visitors from a Google search today
 NEWSLETTER = 2  # from the newsletter's link (utm_source)
@@ -70,11 +71,7 @@ def site(live_site):
 def logged_in(chromium, url, **options):
     context = chromium.new_context(locale="en-US", **options)
     page = context.new_page()
-    page.goto(url + "/consentkit/dashboard")
-    page.get_by_label("Admin token").fill(TOKEN)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(url + "/consentkit/dashboard")
-    wait_updated(page)
+    log_in(page, url)
     return context, page
 
 

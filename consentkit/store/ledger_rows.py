@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..ledger.chain import (
+    GENESIS,
     ChainHead,
     LedgerEntry,
     categories_from_text,
@@ -33,7 +34,7 @@ from ..ledger.chain import (
     visitor_record,
 )
 from ..ledger.records import DecisionRecord
-from ..ledger.verify import StoredRecord
+from ..ledger.verify import LedgerReport, StoredRecord, verify_records
 from .consent_stats import SAVE_CONFIG, UPSERT_CONSENT, Decision, consent_rows
 
 _FIELDS = "site, subject, decided_at, policy_version, action, categories, language, config_hash"
@@ -109,6 +110,23 @@ class LedgerRows:
     def read_site_heads(self, db: Any) -> dict[str, ChainHead]:
         """Every site's chain head."""
         return {site: ChainHead(*rest) for site, *rest in db.execute(_SITE_HEADS).fetchall()}
+
+    def chain_heads(self, db: Any) -> tuple[str, dict[str, str]]:
+        """The first chain's head (the one before per-site chains) and every site's."""
+        first = self.read_head(db)
+        sites = self.read_site_heads(db)
+        return (first.head if first else GENESIS), {s: h.head for s, h in sorted(sites.items())}
+
+    def verify(self, db: Any, *, anchors: Collection[str] = ()) -> LedgerReport:
+        """Every chain checked from its records, heads and the banners shown (one snapshot)."""
+        return verify_records(
+            self.stored_records(db),
+            head=self.read_head(db),
+            configs=self.banner_configs(db),
+            anchors=anchors,
+            site_records=self.site_records(db),
+            site_heads=self.read_site_heads(db),
+        )
 
     def start_chains(self, db: Any, sites: Iterable[str]) -> None:
         """Give each of ``sites`` that has none a chain head, starting where the first chain

@@ -32,10 +32,9 @@ import psycopg
 
 from ..analytics.batch import CubeBatch
 from ..errors import StoreError
-from ..ledger.chain import GENESIS
 from ..ledger.group_commit import GroupCommit
 from ..ledger.records import ConsentTally, DecisionRecord
-from ..ledger.verify import LedgerReport, verify_records
+from ..ledger.verify import LedgerReport
 from ..query.plan import Dialect, Plan
 from .base import Store
 from .consent_stats import Decision
@@ -145,20 +144,11 @@ class PostgresStore(Store):
 
     def verify_ledger(self, *, anchors: Collection[str] = ()) -> LedgerReport:
         with self._snapshot("verifying the ledger in") as db:
-            return verify_records(
-                ledger.stored_records(db),
-                head=ledger.read_head(db),
-                configs=ledger.banner_configs(db),
-                anchors=anchors,
-                site_records=ledger.site_records(db),
-                site_heads=ledger.read_site_heads(db),
-            )
+            return ledger.verify(db, anchors=anchors)
 
     def _chain_heads(self) -> tuple[str, dict[str, str]]:
         with self._snapshot("reading the ledger heads in") as db:
-            first = ledger.read_head(db)
-            sites = ledger.read_site_heads(db)
-        return (first.head if first else GENESIS), {s: h.head for s, h in sorted(sites.items())}
+            return ledger.chain_heads(db)
 
     def subject_records(self, site: str, subject: str) -> list[dict[str, Any]]:
         with self._snapshot("reading the ledger in") as db:
@@ -182,18 +172,16 @@ class PostgresStore(Store):
             return db.execute(plan.sql, plan.params).fetchall()
 
     def bot_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
-        with self._db.transaction("querying") as db:
-            row = db.execute(
-                "SELECT COALESCE(SUM(pageviews), 0) FROM ck_bots"
-                " WHERE site = %s AND hour >= %s AND hour < %s",
-                (site, first_hour, end_hour),
-            ).fetchone()
-        return int(row[0]) if row else 0
+        return self._hourly_sum("ck_bots", site, first_hour, end_hour)
 
     def dropped_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
+        return self._hourly_sum("ck_dropped", site, first_hour, end_hour)
+
+    def _hourly_sum(self, table: str, site: str, first_hour: int, end_hour: int) -> int:
+        """The page views one of the per-hour tables holds for these hours."""
         with self._db.transaction("querying") as db:
             row = db.execute(
-                "SELECT COALESCE(SUM(pageviews), 0) FROM ck_dropped"
+                f"SELECT COALESCE(SUM(pageviews), 0) FROM {table}"
                 " WHERE site = %s AND hour >= %s AND hour < %s",
                 (site, first_hour, end_hour),
             ).fetchone()

@@ -17,10 +17,9 @@ from typing import Any
 
 from ..analytics.batch import CubeBatch
 from ..errors import ConfigurationError, StoreError
-from ..ledger.chain import GENESIS
 from ..ledger.group_commit import GroupCommit
 from ..ledger.records import ConsentTally, DecisionRecord
-from ..ledger.verify import LedgerReport, verify_records
+from ..ledger.verify import LedgerReport
 from ..query.plan import Dialect, Plan
 from .base import Store
 from .checkpoint import BACKSTOP_PAGES, WalCheckpointer
@@ -149,20 +148,11 @@ class SQLiteStore(Store):
 
     def verify_ledger(self, *, anchors: Collection[str] = ()) -> LedgerReport:
         with self._read() as db:
-            return verify_records(
-                ledger.stored_records(db),
-                head=ledger.read_head(db),
-                configs=ledger.banner_configs(db),
-                anchors=anchors,
-                site_records=ledger.site_records(db),
-                site_heads=ledger.read_site_heads(db),
-            )
+            return ledger.verify(db, anchors=anchors)
 
     def _chain_heads(self) -> tuple[str, dict[str, str]]:
         with self._read() as db:
-            first = ledger.read_head(db)
-            sites = ledger.read_site_heads(db)
-        return (first.head if first else GENESIS), {s: h.head for s, h in sorted(sites.items())}
+            return ledger.chain_heads(db)
 
     def subject_records(self, site: str, subject: str) -> list[dict[str, Any]]:
         with self._read() as db:
@@ -248,22 +238,17 @@ class SQLiteStore(Store):
         return self._reader().execute(plan.sql, plan.params).fetchall()
 
     def bot_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
-        row = (
-            self._reader()
-            .execute(
-                "SELECT COALESCE(SUM(pageviews), 0) FROM ck_bots"
-                " WHERE site = ? AND hour >= ? AND hour < ?",
-                (site, first_hour, end_hour),
-            )
-            .fetchone()
-        )
-        return int(row[0])
+        return self._hourly_sum("ck_bots", site, first_hour, end_hour)
 
     def dropped_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
+        return self._hourly_sum("ck_dropped", site, first_hour, end_hour)
+
+    def _hourly_sum(self, table: str, site: str, first_hour: int, end_hour: int) -> int:
+        """The page views one of the per-hour tables holds for these hours."""
         row = (
             self._reader()
             .execute(
-                "SELECT COALESCE(SUM(pageviews), 0) FROM ck_dropped"
+                f"SELECT COALESCE(SUM(pageviews), 0) FROM {table}"
                 " WHERE site = ? AND hour >= ? AND hour < ?",
                 (site, first_hour, end_hour),
             )
