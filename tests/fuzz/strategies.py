@@ -531,3 +531,62 @@ class Sent:
                 continue
             found[f"cookie {value[:12]!r}"] = [_encodable(value)]
         return found
+
+
+# --- well-formed visits ------------------------------------------------------------------
+
+
+def _fitting(method: str, name: str, body: bytes = b"", kind: str | None = None) -> Request:
+    """A request as the banner, the privacy center or the dashboard sends it."""
+    return Request(
+        method=method,
+        path=f"{PREFIX}/{name}",
+        headers=[
+            (b"user-agent", USER_AGENTS[1].encode() + b" (fz000000000000)"),
+            (b"origin", f"http://{HOST}".encode()),
+        ],
+        cookie=CookieSpec("genuine"),
+        body=body,
+        content_type=kind,
+        bearer=TOKEN,
+    )
+
+
+def _as_json(value: Any) -> tuple[bytes, str]:
+    return json.dumps(value).encode(), JSON
+
+
+# Run before the generated visits, so that every endpoint answers yes at least once
+# whatever the draws are: the check of that at the end then says the endpoints still work
+# for their own clients, not how lucky the draws were.
+WELL_FORMED = [
+    Visit(
+        address="203.0.113.7",
+        opening="custom",
+        requests=[
+            _fitting("GET", "state"),
+            _fitting("POST", "consent", *_as_json({"action": "accept_all"})),
+            _fitting("GET", "me"),
+            _fitting("GET", "me/export"),
+            _fitting("GET", "cookies"),
+            _fitting("GET", "banner.js"),
+            _fitting("GET", "banner.css"),
+            _fitting("POST", "event", *_as_json({"pageview": "/items/1"})),
+            _fitting("POST", "me/erase", b"", FORM),
+        ],
+        marker="fz000000000000",
+    ),
+    Visit(
+        address="198.51.100.7",
+        opening="login",
+        requests=[
+            _fitting("POST", "dashboard/login", _form([("token", TOKEN)]), FORM),
+            _fitting("GET", "dashboard"),
+            _fitting("GET", "dashboard/dashboard.js"),
+            _fitting("GET", "api/cookies"),
+            _fitting("POST", "api/query", *_as_json({"metrics": ["visitors"], "date_range": "7d"})),
+            _fitting("POST", "dashboard/logout"),
+        ],
+        marker="fz000000000000",
+    ),
+]

@@ -25,7 +25,7 @@ import httpx
 import pytest
 from anyio.from_thread import start_blocking_portal
 from asgi_lifespan import LifespanManager
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from starlette.datastructures import URLPath
 from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Match, NoMatchFound
@@ -39,6 +39,7 @@ from .strategies import (
     HOST,
     PREFIX,
     TOKEN,
+    WELL_FORMED,
     CookieSpec,
     Request,
     Sent,
@@ -78,6 +79,8 @@ def test_hostile_visits_never_break_the_site_nor_store_what_identifies(
 
         @fuzz_settings()
         @given(visit())
+        @example(WELL_FORMED[0])
+        @example(WELL_FORMED[1])
         def hostile(generated: Visit) -> None:
             portal.call(take_visit, site.app, generated, sent)
 
