@@ -38,6 +38,18 @@ from .frameworks import SITE_KEY, SiteLinks, note_quart_routes, refuse_inner_lit
 from .ledger.chain import SubjectHasher
 from .ledger.spool import DecisionSpool
 from .lifespan import run_lifespan
+from .returning import (
+    CONTENT_TYPE,
+    READ,
+    READ_ANY_CASE,
+    READ_LENGTHS,
+    VARY,
+    VARY_COOKIE,
+    Headers,
+    ReturningPath,
+    is_html,
+    plan_of,
+)
 from .settings import ConsentSettings
 from .store import Store, open_store
 from .store.retention import PeriodicPurge
@@ -58,15 +70,6 @@ from .web.static_files import banner_site, load_banner_files
 logger = logging.getLogger("consentkit")
 
 ADMIN_PATHS = ("api/", "dashboard")
-
-Headers = list[tuple[bytes, bytes]]
-# The response headers the hook reads, by name as servers and frameworks spell them (one
-# dict lookup each); another spelling is lowered first (Django sends "Content-Type").
-CONTENT_TYPE, VARY, SET_COOKIE = 0, 1, 2
-_READ = {b"content-type": CONTENT_TYPE, b"vary": VARY, b"set-cookie": SET_COOKIE}
-_READ_ANY_CASE = {**_READ, **{name.title(): kind for name, kind in _READ.items()}}
-_READ_LENGTHS = frozenset(len(name) for name in _READ)
-VARY_COOKIE = (b"vary", b"Cookie")
 
 
 class ConsentMiddleware:
@@ -104,7 +107,7 @@ class ConsentMiddleware:
             services=self.categories.services,
         )
         self.reader = reader = VisitReader(self.codec, settings.country_header)
-        self.read_page = reader.read_page  # bound once: every page request calls it
+        self.known_of = reader.known_of  # bound once: every page request calls it
         # Where a counted page view came in from (None: sources=False, nothing read).
         self.origin_of = SourceReader().origin if settings.sources else None
         self.enforcer = CookieEnforcer(self.categories, undeclared=settings.undeclared_cookies)
@@ -183,6 +186,16 @@ class ConsentMiddleware:
             cookie_report=self.enforcer.report,
         )
         self.purge = PeriodicPurge(self.store, settings.retention_days, clock=clock)
+        self.returning = ReturningPath(
+            tally=self.counter.tally,
+            clock=clock,
+            origin_of=self.origin_of,
+            page=settings.page,
+            vary_cookie=self.vary_cookie,
+            enforcing=self.enforcer.active,
+            hook=self.on_response,
+        )
+        self.respond = self.returning.respond  # bound once
         note_quart_routes(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -197,31 +210,44 @@ class ConsentMiddleware:
             return
         if not self.started:  # servers that skip lifespan: start on the first request
             self.startup()
-        is_endpoint = scope["path"].startswith(self.prefix)
-        visit = self.reader.read(scope, endpoint=True) if is_endpoint else self.read_page(scope)
+        if scope["path"].startswith(self.prefix):
+            visit = self.reader.read(scope, endpoint=True)
+            known, consent = visit.known, visit.consent
+        else:
+            known = self.known_of(scope)
+            consent = known.consent
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
-        state["consent"] = visit.consent
+        state["consent"] = consent
         scope[SITE_KEY] = self.links
         if kind == "websocket":
             await self.app(scope, receive, send)
-            return
-        if is_endpoint:
+        elif known.plan is not None:  # a visitor seen before: the hook's work written down
+            respond = self.respond
+
+            def planned_send(message: Message) -> Awaitable[None]:
+                if message["type"] == "http.response.start":
+                    respond(message, scope, known)
+                return send(message)
+
+            await self.app(scope, receive, planned_send)
+        elif scope["path"].startswith(self.prefix):
             name = scope["path"][len(self.prefix) :]
             endpoints = self.admin if name.startswith(ADMIN_PATHS) else self.endpoints
             response = await endpoints.routes.respond(name, visit, receive)
             await response(scope, receive, send)
-            return
+        else:
+            visit = Visit(scope, known, consent)
 
-        def send_wrapper(message: Message) -> Awaitable[None]:
-            # A plain function handing back send's own awaitable: no coroutine of its own
-            # to create and step through for each message.
-            if message["type"] == "http.response.start":
-                self.on_response(message, visit)
-            return send(message)
+            def send_wrapper(message: Message) -> Awaitable[None]:
+                # A plain function handing back send's own awaitable: no coroutine of its
+                # own to create and step through for each message.
+                if message["type"] == "http.response.start":
+                    self.on_response(message, visit)
+                return send(message)
 
-        await self.app(scope, receive, send_wrapper)
+            await self.app(scope, receive, send_wrapper)
 
     def on_response(self, message: Message, visit: Visit) -> None:
         raw: Headers = message.get("headers") or []
@@ -229,11 +255,11 @@ class ConsentMiddleware:
         vary: tuple[bytes, bytes] | None = None  # the last Vary header, which gets ", Cookie"
         varies_on_cookie = sets_cookies = False
         for name, value in raw:
-            kind = _READ_ANY_CASE.get(name)
+            kind = READ_ANY_CASE.get(name)
             if kind is None:
-                if len(name) not in _READ_LENGTHS:
+                if len(name) not in READ_LENGTHS:
                     continue
-                kind = _READ.get(name.lower())  # any other spelling
+                kind = READ.get(name.lower())  # any other spelling
                 if kind is None:
                     continue
             if kind == CONTENT_TYPE:
@@ -245,8 +271,8 @@ class ConsentMiddleware:
             else:
                 sets_cookies = True
         changed = False
-        is_html = content_type.startswith(b"text/html") or content_type[:9].lower() == b"text/html"
-        if is_html and self.vary_cookie and not varies_on_cookie:
+        html = is_html(content_type)
+        if html and self.vary_cookie and not varies_on_cookie:
             if vary is not None:  # (rare: found again, from the end)
                 raw = list(raw)
                 at = len(raw) - 1 - [tuple(h) for h in reversed(raw)].index(vary)
@@ -275,19 +301,21 @@ class ConsentMiddleware:
             if (self.count_refused or visit.id_cookie is not None
                     or ANALYTICS in visit.consent.categories):  # fmt: skip
                 try:
-                    self.count(message, visit, is_html, added)
+                    self.count(message, visit, html, added)
                 except Exception:  # counting must never break the page it counts
                     logger.exception("consentkit: a page view could not be counted")
-            elif is_html:  # a crawler is counted apart (bots_filtered), decision or none
+            elif html:  # a crawler is counted apart (bots_filtered), decision or none
                 if known.is_bot is None:  # its user agent not classified yet: once per visitor
                     known.is_bot = self.visitor.agent(visit.header(USER_AGENT)).is_bot
                     # a person without cookies: nothing to clear, count or expire, ever
                     known.quiet = not known.is_bot and known.decision_cookie is None
                 if known.is_bot and is_counted_response(message, visit):
                     self.counter.count_bot(int(self.clock() // 3600))
+        if added:
+            raw = [*raw, *[(b"set-cookie", value.encode("latin-1")) for value in added]]
+        elif known.plan is None:  # no cookie of ours: the same next time, without this hook
+            known.plan = plan_of(known, visit.consent, count_refused=self.count_refused)
         if added or changed:
-            if added:
-                raw = [*raw, *[(b"set-cookie", value.encode("latin-1")) for value in added]]
             message["headers"] = raw
 
     def count(self, message: Message, visit: Visit, is_html: bool, added: list[str]) -> None:

@@ -1,8 +1,6 @@
-"""Page views are counted here: in memory, on the request path, with no I/O.
+"""Page views counted in memory (``tally.py``) go to the store from here.
 
-Counting appends two integers to flat arrays: the cell (the hour, and numbers for the segment
-and the page from dicts that live as long as the batch, packed into one int) and the visitor's
-hash. A background task (started by the middleware's lifespan) swaps the batch out about once
+A background task (started by the middleware's lifespan) takes the tally's batch about once
 a second and, in a worker thread, aggregates it (``cube_batch.py``) and hands it to the
 store.
 
@@ -21,7 +19,6 @@ import asyncio
 import logging
 import time
 from array import array
-from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
@@ -29,36 +26,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..background import Repeating
-from .batch import NO_ORIGIN, Origin, PageViewSink, Segment, Traits
-from .cube import HOUR_BITS, NUMBER_BITS, NUMBER_MASK, cube_batch
+from .batch import PageViewSink, Traits
+from .cube import NUMBER_BITS, NUMBER_MASK, cube_batch
+from .tally import Counted, Tally
 
 logger = logging.getLogger("consentkit")
 
 DRAIN_SECONDS = 10.0  # a shutdown's last flush gives up after this (orchestrators kill soon after)
-
-
-@dataclass(frozen=True, slots=True)
-class _Counted:
-    """One batch of counted page views, as the request path left it."""
-
-    segments: list[Traits]  # segment number -> segment, origin and event
-    pages: list[str]  # page number -> page
-    cells: array[int]  # packed cell (see cube_batch.pack), per page view with a visitor
-    visitors: array[int]  # the visitor's 64-bit keyed hash, per page view with a visitor
-    anonymous: array[int]  # packed cell, per page view without one
-    bots: dict[int, int]  # hour -> bot page views
-    engaged: array[int]  # packed cell, per engagement report
-    engaged_ms: array[int]  # its engaged milliseconds
-    scroll: array[int]  # its deepest scroll, in percent
-
-    @property
-    def views(self) -> int:
-        """What takes room in the buffer: page views, events and engagement reports."""
-        return len(self.cells) + len(self.anonymous) + len(self.engaged)
-
-    @property
-    def size(self) -> int:
-        return self.views + sum(self.bots.values())
 
 
 class PageViewBuffer:
@@ -72,126 +46,28 @@ class PageViewBuffer:
         interval: float = 1.0,
         max_pending: int = 1_000_000,
     ) -> None:
-        if not 0 < max_pending <= NUMBER_MASK:
-            raise ValueError(f"max_pending must be between 1 and {NUMBER_MASK:,}")
         self.store = store
         self.site = site
         self.interval = interval
         self.max_pending = max_pending
-        self.dropped = 0
+        self.tally = tally = Tally(max_pending)
+        # The request path counts into the tally directly (bound once).
+        self.count, self.engage, self.count_bot = tally.count, tally.engage, tally.count_bot
         self._dropped_reported = 0
         self._dropped_stored = 0
-        self._room = max_pending  # page views that may still be counted before dropping
-        # Each batch numbers its traits (segment, origin, event) in ``_traits``; a plain
-        # page view (most of them) finds its number by its segment alone, a way in by its
-        # origin then its segment: no tuple is built for either (see ``count``).
-        self._traits: list[Traits] = []
-        self._segments: dict[Segment, int] = {}
-        self._landings: dict[Origin, dict[Segment, int]] = {}
-        self._goals: dict[Traits, int] = {}
-        self._pages: dict[str, int] = {}
-        self._cells: array[int] = array("q")
-        self._visitors: array[int] = array("Q")
-        self._anonymous: array[int] = array("q")
-        self._bots: dict[int, int] = {}
-        self._engaged: array[int] = array("q")
-        self._engaged_ms: array[int] = array("q")
-        self._scroll: array[int] = array("q")
-        self._waiting: _Counted | None = None  # what earlier flushes failed to store, merged
+        self._waiting: Counted | None = None  # what earlier flushes failed to store, merged
         self._flush_lock = asyncio.Lock()
         self._repeating = Repeating(self.flush, interval=interval, what="flushing page views")
 
-    def count(
-        self,
-        hour: int,
-        segment: Segment,
-        page: str,
-        visitor: int | None,
-        origin: Origin = NO_ORIGIN,
-        event: str = "",
-    ) -> None:
-        """One page view, or with ``event`` a custom event (a goal) on ``page``; ``visitor``
-        is the visitor's keyed hash, None when anonymous; ``origin`` where the visitor came
-        in from, on the page view that brought them."""
-        if self._room <= 0:
-            self.dropped += 1
-            return
-        self._room -= 1
-        if hour >> HOUR_BITS:  # negative, or past 2209: it would not fit in the packed cell
-            raise ValueError(f"hour {hour} is outside the cube's range")
-        table: dict[Any, int]
-        key: Any = segment  # a Segment, or for a goal its Traits
-        if event:  # a goal: rare enough to be keyed by all its traits
-            table, key = self._goals, segment + origin + (event,)
-        elif origin[0]:  # the page view that brought the visitor in
-            table = self._landings.get(origin) or self._landings.setdefault(origin, {})
-        else:
-            table = self._segments
-        s = table.get(key)
-        if s is None:
-            s = table[key] = len(self._traits)
-            self._traits.append(segment + origin + (event,))
-        p = self._pages.get(page)
-        if p is None:
-            p = self._pages[page] = len(self._pages)
-        cell = (hour << NUMBER_BITS | s) << NUMBER_BITS | p  # cube_batch.pack, inlined
-        if visitor is None:
-            self._anonymous.append(cell)
-        else:
-            self._cells.append(cell)
-            self._visitors.append(visitor)
-
-    def engage(self, hour: int, segment: Segment, page: str, ms: int, scroll: int) -> None:
-        """An engagement report: ``ms`` milliseconds engaged on ``page`` and its deepest
-        ``scroll`` percent, added to the cell of that page's views (not a page view)."""
-        if self._room <= 0:
-            self.dropped += 1
-            return
-        self._room -= 1
-        if hour >> HOUR_BITS:
-            raise ValueError(f"hour {hour} is outside the cube's range")
-        s = self._segments.get(segment)
-        if s is None:
-            s = self._segments[segment] = len(self._traits)
-            self._traits.append(segment + NO_ORIGIN + ("",))
-        p = self._pages.get(page)
-        if p is None:
-            p = self._pages[page] = len(self._pages)
-        self._engaged.append((hour << NUMBER_BITS | s) << NUMBER_BITS | p)
-        self._engaged_ms.append(ms)
-        self._scroll.append(scroll)
-
-    def count_bot(self, hour: int) -> None:
-        self._bots[hour] = self._bots.get(hour, 0) + 1
+    @property
+    def dropped(self) -> int:
+        """Page views dropped because too many were waiting for the store."""
+        return self.tally.dropped
 
     @property
     def pending(self) -> int:
         """Page views counted and not yet stored."""
-        return (
-            len(self._cells)
-            + len(self._anonymous)
-            + len(self._engaged)
-            + sum(self._bots.values())
-            + (self._waiting.size if self._waiting else 0)
-        )
-
-    def _take(self) -> _Counted:
-        counted = _Counted(
-            self._traits,
-            list(self._pages),
-            self._cells,
-            self._visitors,
-            self._anonymous,
-            self._bots,
-            self._engaged,
-            self._engaged_ms,
-            self._scroll,
-        )
-        self._traits, self._segments, self._landings, self._goals = [], {}, {}, {}
-        self._pages, self._bots = {}, {}
-        self._cells, self._visitors, self._anonymous = array("q"), array("Q"), array("q")
-        self._engaged, self._engaged_ms, self._scroll = array("q"), array("q"), array("q")
-        return counted
+        return self.tally.pending + (self._waiting.size if self._waiting else 0)
 
     async def flush(self) -> None:
         """Store everything counted so far (merged, aggregated and written in a worker
@@ -205,7 +81,7 @@ class PageViewBuffer:
             )
             self._dropped_reported = self.dropped
         async with self._flush_lock:
-            counted = self._take()
+            counted = self.tally.take()
             if self._waiting is not None:
                 if counted.size:
                     counted = await anyio.to_thread.run_sync(_merge, [self._waiting, counted])
@@ -215,13 +91,13 @@ class PageViewBuffer:
                 self._waiting = counted  # kept (with its room) until it is stored
                 await anyio.to_thread.run_sync(self._write, counted)
                 self._waiting = None
-                self._room += counted.views
+                self.tally.room += counted.views
             dropped = self.dropped - self._dropped_stored
             if dropped:
                 await anyio.to_thread.run_sync(self.store.write_dropped, self.site, dropped)
                 self._dropped_stored += dropped
 
-    def _write(self, counted: _Counted) -> None:
+    def _write(self, counted: Counted) -> None:
         batch = cube_batch(
             counted.segments,
             counted.pages,
@@ -272,11 +148,11 @@ def _columns(n: int) -> list[array[int]]:
     return [array("q") for _ in range(n)]
 
 
-def _merge(batches: list[_Counted]) -> _Counted:
+def _merge(batches: list[Counted]) -> Counted:
     """Batches kept for a retry and the newest one, as one (segments and pages renumbered)."""
     segments: dict[Traits, int] = {}
     pages: dict[str, int] = {}
-    merged = _Counted([], [], array("q"), array("Q"), array("q"), {}, *_columns(3))
+    merged = Counted([], [], array("q"), array("Q"), array("q"), {}, *_columns(3))
     for counted in batches:
         new_segment = _renumber(segments, counted.segments)
         new_page = _renumber(pages, counted.pages)

@@ -31,6 +31,10 @@ AUTHORIZATION = b"authorization"
 IF_NONE_MATCH = b"if-none-match"
 ACCEPT_ENCODING = b"accept-encoding"
 
+# What a page response comes to for a visitor (see returning.py): its kind, and for a
+# counted page view the visitor's keyed hash (None: counted without one).
+Plan = tuple[int, "int | None"]
+
 UNDECIDED, UNDECIDED_GPC = Consent.undecided(), Consent.undecided(gpc=True)
 NEVER = float("inf")
 _ALWAYS = frozenset({COOKIE, USER_AGENT, SEC_GPC})
@@ -65,8 +69,8 @@ class Known:
     """
 
     __slots__ = (
-        "consent", "decision_cookie", "gpc", "headers", "id_cookie", "is_bot", "quiet",
-        "segment", "until", "visitor",
+        "consent", "decision_cookie", "gpc", "headers", "id_cookie", "is_bot", "plan",
+        "quiet", "segment", "until", "visitor",
     )  # fmt: skip
 
     def __init__(self, headers: dict[bytes, str]) -> None:
@@ -77,6 +81,9 @@ class Known:
         self.is_bot: bool | None = None  # None: the user agent not classified yet
         self.quiet = False  # a person with no cookie of ours: a response has nothing to do
         self.visitor: int | None = None
+        # What a page response of this visitor comes to, once the middleware has seen one
+        # (``returning.py``); None until then, and again whenever the consent is read anew.
+        self.plan: Plan | None = None
         # The consent the decision cookie carries, and until when it holds (it lapses
         # when the decision expires); before the first page view, none yet.
         self.consent: Consent = UNDECIDED_GPC if self.gpc else UNDECIDED
@@ -166,7 +173,13 @@ class VisitReader:
         return self.read_page(scope)
 
     def read_page(self, scope: Scope) -> Visit:
-        """A request for the app's own pages (every request of the site: keep it short)."""
+        """A request for the app's own pages."""
+        known = self.known_of(scope)
+        return Visit(scope, known, known.consent)
+
+    def known_of(self, scope: Scope) -> Known:
+        """What is known of the visitor of a page request (every request of the site: keep
+        it short)."""
         # The headers that say who visits, as sent, and the peer's address are the key of
         # what is known of them already.
         wanted = self.page_headers
@@ -182,7 +195,8 @@ class VisitReader:
         if until != NEVER and until <= self.clock():  # a decision not verified yet, or lapsed
             found.consent = self.codec.decode(found.decision_cookie, gpc=found.gpc)
             found.until = self.codec.holds_until(found.decision_cookie)
-        return Visit(scope, found, found.consent)
+            found.plan = None
+        return found
 
     @staticmethod
     def _decoded(scope: Scope, wanted: frozenset[bytes] | set[bytes]) -> dict[bytes, str]:

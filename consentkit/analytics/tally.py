@@ -1,0 +1,156 @@
+"""The page views of one batch, as the request path counts them: in memory, no I/O.
+
+Counting appends two integers to flat arrays: the cell (the hour, and numbers for the
+segment and the page from dicts that live as long as the batch, packed into one int) and
+the visitor's hash. ``PageViewBuffer`` takes the batch about once a second and hands it
+to the store. This module is on every counted request's path: it is one of the few that a
+compiler turns into C when it can (``consentkit/_build.py``); as Python it is the same.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+from typing import Any
+
+from .batch import NO_ORIGIN, Origin, Segment, Traits
+from .cube import HOUR_BITS, NUMBER_BITS, NUMBER_MASK
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """One batch of counted page views, as the request path left it."""
+
+    segments: list[Traits]  # segment number -> segment, origin and event
+    pages: list[str]  # page number -> page
+    cells: array[int]  # packed cell (see cube_batch.pack), per page view with a visitor
+    visitors: array[int]  # the visitor's 64-bit keyed hash, per page view with a visitor
+    anonymous: array[int]  # packed cell, per page view without one
+    bots: dict[int, int]  # hour -> bot page views
+    engaged: array[int]  # packed cell, per engagement report
+    engaged_ms: array[int]  # its engaged milliseconds
+    scroll: array[int]  # its deepest scroll, in percent
+
+    @property
+    def views(self) -> int:
+        """What takes room in the buffer: page views, events and engagement reports."""
+        return len(self.cells) + len(self.anonymous) + len(self.engaged)
+
+    @property
+    def size(self) -> int:
+        return self.views + sum(self.bots.values())
+
+
+class Tally:
+    """What is counted until the next flush, within ``room`` page views (past it, new ones
+    are dropped and counted in ``dropped``)."""
+
+    def __init__(self, max_pending: int) -> None:
+        if not 0 < max_pending <= NUMBER_MASK:
+            raise ValueError(f"max_pending must be between 1 and {NUMBER_MASK:,}")
+        self.dropped = 0
+        self.room = max_pending  # page views that may still be counted before dropping
+        # Each batch numbers its traits (segment, origin, event) in ``_traits``; a plain
+        # page view (most of them) finds its number by its segment alone, a way in by its
+        # origin then its segment: no tuple is built for either (see ``count``).
+        self._traits: list[Traits] = []
+        self._segments: dict[Segment, int] = {}
+        self._landings: dict[Origin, dict[Segment, int]] = {}
+        self._goals: dict[Traits, int] = {}
+        self._pages: dict[str, int] = {}
+        self._cells: array[int] = array("q")
+        self._visitors: array[int] = array("Q")
+        self._anonymous: array[int] = array("q")
+        self._bots: dict[int, int] = {}
+        self._engaged: array[int] = array("q")
+        self._engaged_ms: array[int] = array("q")
+        self._scroll: array[int] = array("q")
+
+    def count(
+        self,
+        hour: int,
+        segment: Segment,
+        page: str,
+        visitor: int | None,
+        origin: Origin = NO_ORIGIN,
+        event: str = "",
+    ) -> None:
+        """One page view, or with ``event`` a custom event (a goal) on ``page``; ``visitor``
+        is the visitor's keyed hash, None when anonymous; ``origin`` where the visitor came
+        in from, on the page view that brought them."""
+        if self.room <= 0:
+            self.dropped += 1
+            return
+        self.room -= 1
+        if hour >> HOUR_BITS:  # negative, or past 2209: it would not fit in the packed cell
+            raise ValueError(f"hour {hour} is outside the cube's range")
+        table: dict[Any, int]
+        key: Any = segment  # a Segment, or for a goal its Traits
+        if event:  # a goal: rare enough to be keyed by all its traits
+            table, key = self._goals, segment + origin + (event,)
+        elif origin[0]:  # the page view that brought the visitor in
+            table = self._landings.get(origin) or self._landings.setdefault(origin, {})
+        else:
+            table = self._segments
+        s = table.get(key)
+        if s is None:
+            s = table[key] = len(self._traits)
+            self._traits.append(segment + origin + (event,))
+        p = self._pages.get(page)
+        if p is None:
+            p = self._pages[page] = len(self._pages)
+        cell = (hour << NUMBER_BITS | s) << NUMBER_BITS | p  # cube_batch.pack, inlined
+        if visitor is None:
+            self._anonymous.append(cell)
+        else:
+            self._cells.append(cell)
+            self._visitors.append(visitor)
+
+    def engage(self, hour: int, segment: Segment, page: str, ms: int, scroll: int) -> None:
+        """An engagement report: ``ms`` milliseconds engaged on ``page`` and its deepest
+        ``scroll`` percent, added to the cell of that page's views (not a page view)."""
+        if self.room <= 0:
+            self.dropped += 1
+            return
+        self.room -= 1
+        if hour >> HOUR_BITS:
+            raise ValueError(f"hour {hour} is outside the cube's range")
+        s = self._segments.get(segment)
+        if s is None:
+            s = self._segments[segment] = len(self._traits)
+            self._traits.append(segment + NO_ORIGIN + ("",))
+        p = self._pages.get(page)
+        if p is None:
+            p = self._pages[page] = len(self._pages)
+        self._engaged.append((hour << NUMBER_BITS | s) << NUMBER_BITS | p)
+        self._engaged_ms.append(ms)
+        self._scroll.append(scroll)
+
+    def count_bot(self, hour: int) -> None:
+        self._bots[hour] = self._bots.get(hour, 0) + 1
+
+    @property
+    def pending(self) -> int:
+        """Page views counted in this batch."""
+        return (
+            len(self._cells) + len(self._anonymous) + len(self._engaged) + sum(self._bots.values())
+        )
+
+    def take(self) -> Counted:
+        """The batch so far; counting goes on in a new one."""
+        counted = Counted(
+            self._traits,
+            list(self._pages),
+            self._cells,
+            self._visitors,
+            self._anonymous,
+            self._bots,
+            self._engaged,
+            self._engaged_ms,
+            self._scroll,
+        )
+        self._traits, self._segments, self._landings, self._goals = [], {}, {}, {}
+        self._pages, self._bots = {}, {}
+        self._cells, self._visitors, self._anonymous = array("q"), array("Q"), array("q")
+        self._engaged, self._engaged_ms, self._scroll = array("q"), array("q"), array("q")
+        return counted

@@ -1,0 +1,146 @@
+"""A returning visitor's page request, in as few steps as it takes.
+
+The middleware's response hook (``ConsentMiddleware.on_response``) decides, for each page
+response, which cookies to drop, set or expire and whether to count a page view. For most
+requests of a site that decision is the same as last time: the same visitor (the same
+cookies, browser and address: one ``Known``) with the same consent. Once the hook has run
+for a visitor, ``plan_of`` writes down what its page responses come to, as a ``Plan``:
+
+- ``VARY_ONLY``: nothing but ``Vary: Cookie`` (a visitor without cookies, or one who
+  refused and is not counted);
+- ``BOT``: a crawler's page view, counted apart;
+- ``COUNT``: a page view counted in the visitor's segment, with the keyed hash of its ID.
+
+``ReturningPath.respond`` then carries out the plan for the visitor's next responses,
+without the hook; a response the plan does not cover (one that sets cookies the server enforces, or
+that has a ``Vary`` header of its own) still goes through the hook. The plan is dropped
+whenever the consent is read anew (the decision lapsed, say), and a visitor whose
+responses add a cookie (a new visitor ID, an expired decision) never has one.
+
+This module is on every request's path: it is one of the few that are compiled to C when
+a compiler is at hand at install time (``setup.py``); as Python it is the reference, and
+the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from starlette.types import Message, Scope
+
+from .analytics.batch import NO_ORIGIN, Origin
+from .analytics.tally import Tally
+from .consent.categories import ANALYTICS
+from .consent.consent import Consent
+from .visit.pages import PageOption, page_of
+from .visit.request import Known, Plan, Visit
+
+logger = logging.getLogger("consentkit")
+
+VARY_ONLY, BOT, COUNT = 1, 2, 3
+
+Headers = list[tuple[bytes, bytes]]
+# The response headers read, by name as servers and frameworks spell them (one dict lookup
+# each); another spelling is lowered first (Django sends "Content-Type").
+CONTENT_TYPE, VARY, SET_COOKIE = 0, 1, 2
+READ = {b"content-type": CONTENT_TYPE, b"vary": VARY, b"set-cookie": SET_COOKIE}
+READ_ANY_CASE = {**READ, **{name.title(): kind for name, kind in READ.items()}}
+READ_LENGTHS = frozenset(len(name) for name in READ)
+VARY_COOKIE = (b"vary", b"Cookie")
+
+
+def header_kind(name: bytes) -> int | None:
+    """Which of the headers read ``name`` is, in any case; None for the others."""
+    kind = READ_ANY_CASE.get(name)
+    if kind is None and len(name) in READ_LENGTHS:
+        kind = READ.get(name.lower())
+    return kind
+
+
+def is_html(content_type: bytes) -> bool:
+    return content_type.startswith(b"text/html") or content_type[:9].lower() == b"text/html"
+
+
+def plan_of(known: Known, consent: Consent, *, count_refused: bool) -> Plan | None:
+    """What the visitor's page responses come to, with nothing to set or expire; None when
+    a response may have a cookie to add, or the visitor's traits are not derived yet."""
+    if known.quiet:
+        return VARY_ONLY, None
+    if known.decision_cookie is not None and consent.decision_id is None:
+        return None  # a broken decision cookie, expired on each response
+    if consent.lapsed_grants:
+        return None  # cookies of a lapsed grant to clear
+    analytics = ANALYTICS in consent.categories
+    if count_refused or known.id_cookie is not None or analytics:
+        if known.segment is None or (not analytics and known.id_cookie is not None):
+            return None  # traits not derived yet; an ID cookie to expire
+        if known.is_bot:
+            return BOT, None
+        if not analytics:
+            return COUNT, None  # counted without an ID (count_refused)
+        return None if known.visitor is None else (COUNT, known.visitor)  # else a new ID
+    if known.is_bot is None:
+        return None
+    return (BOT, None) if known.is_bot else (VARY_ONLY, None)
+
+
+class ReturningPath:
+    """Carries out a visitor's plan on a page response (see the module's docstring)."""
+
+    def __init__(
+        self,
+        *,
+        tally: Tally,
+        clock: Callable[[], float],
+        origin_of: Callable[[Scope], Origin] | None,
+        page: PageOption | None,
+        vary_cookie: bool,
+        enforcing: bool,
+        hook: Callable[[Message, Visit], None],
+    ) -> None:
+        self.tally = tally
+        self.clock = clock
+        self.origin_of = origin_of
+        self.page = page
+        self.vary_cookie = vary_cookie
+        self.enforcing = enforcing  # cookies set by the app are checked (by the hook)
+        self.hook = hook
+
+    def respond(self, message: Message, scope: Scope, known: Known) -> None:
+        raw: Headers = message.get("headers") or []
+        content_type = b""
+        for name, value in raw:
+            kind = READ_ANY_CASE.get(name)
+            if kind is None:
+                if len(name) not in READ_LENGTHS:
+                    continue
+                kind = READ.get(name.lower())
+                if kind is None:
+                    continue
+            if kind == CONTENT_TYPE:
+                content_type = value
+            elif kind == VARY or self.enforcing:
+                self.hook(message, Visit(scope, known, known.consent))
+                return
+        if not (content_type.startswith(b"text/html") or content_type[:9].lower() == b"text/html"):
+            return  # not a page (is_html, inlined): nothing to add, nothing to count
+        if self.vary_cookie:
+            message["headers"] = [*raw, VARY_COOKIE]
+        plan = known.plan
+        if plan is None or plan[0] == VARY_ONLY:
+            return
+        status: int = message["status"]
+        if scope["method"] != "GET" or not 200 <= status < 300:
+            return
+        hour = int(self.clock() // 3600)
+        if plan[0] == BOT:
+            self.tally.count_bot(hour)
+            return
+        segment = known.segment
+        assert segment is not None  # (a COUNT plan is made once the traits are derived)
+        try:  # counting must never break the page it counts
+            origin = NO_ORIGIN if self.origin_of is None else self.origin_of(scope)
+            self.tally.count(hour, segment, page_of(scope, self.page), plan[1], origin)
+        except Exception:
+            logger.exception("consentkit: a page view could not be counted")

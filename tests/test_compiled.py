@@ -1,0 +1,53 @@
+"""The request path compiled to C, and its Python source as the reference.
+
+``pip install`` compiles the modules named in ``consentkit/compiled.py`` when Cython and
+a C compiler are at hand (``hatch_build.py``); ``CONSENTKIT_PURE_PYTHON=1`` runs their
+source instead. The whole suite runs on whichever the installation has (compiled in CI:
+checked here), and the request path's own tests run once more on the source.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from consentkit import compiled
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUEST_PATH_TESTS = [
+    "tests/test_counting.py",
+    "tests/test_consent_analytics.py",
+    "tests/test_withdrawal.py",
+    "tests/test_sources_and_goals.py",
+]
+
+
+def test_the_installation_runs_the_compiled_request_path_where_it_can() -> None:
+    if compiled.pure_python_wanted():
+        assert not compiled.is_compiled()
+    elif not compiled.is_compiled():
+        if os.environ.get("CONSENTKIT_REQUIRE_ALL"):
+            pytest.fail("the request path is not compiled (Cython or a C compiler missing?)")
+        pytest.skip("installed without a C compiler: pure Python")
+
+
+def test_the_python_source_passes_the_request_path_tests() -> None:
+    env = {**os.environ, "CONSENTKIT_PURE_PYTHON": "1"}
+    probe = "import consentkit, consentkit.compiled as c; print(c.is_compiled())"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "False"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *REQUEST_PATH_TESTS],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
