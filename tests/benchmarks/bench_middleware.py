@@ -48,6 +48,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from consentkit import ConsentMiddleware
+from consentkit.compiled import is_compiled
 from consentkit.consent.cookies import new_token
 from consentkit.consent.keys import DECISION_SALT
 
@@ -184,6 +185,7 @@ def report(figures: dict[str, float]) -> dict[str, float]:
         "flood_vs_bare": figures["flood"] / figures["bare"],
     }
     print(f"\nCPU per request, median of {ROUNDS} rounds of {REQUESTS} (in-process, GeoIP on)")
+    print("  request path:", "compiled" if is_compiled() else "pure Python")
     rows = [
         ("bare Starlette", "bare"),
         ("+ SessionMiddleware (valid cookie)", "session"),

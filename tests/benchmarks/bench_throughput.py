@@ -41,6 +41,7 @@ import itsdangerous
 import pytest
 from geo_data import country_database
 
+from consentkit.compiled import is_compiled
 from consentkit.consent.keys import DECISION_SALT
 
 HERE = Path(__file__).resolve().parent
@@ -190,6 +191,7 @@ def measure(servers: list[str]) -> dict[str, dict[str, Run]]:
 def report(figures: dict[str, dict[str, Run]]) -> dict[str, tuple[float, float, float]]:
     ratios = {}
     print(f"\none server process, wrk -t1 -c32, median of {ROUNDS} x {SECONDS} s, GeoIP configured")
+    print("  request path:", "compiled" if is_compiled() else "pure Python")
     print(f"  {'server':26} {'app':10} {'req/s':>8} {'CPU us/req':>11} {'vs bare':>8}")
     for server, runs in figures.items():
         bare = runs["bare"]
