@@ -50,14 +50,6 @@ READ_LENGTHS = frozenset(len(name) for name in READ)
 VARY_COOKIE = (b"vary", b"Cookie")
 
 
-def header_kind(name: bytes) -> int | None:
-    """Which of the headers read ``name`` is, in any case; None for the others."""
-    kind = READ_ANY_CASE.get(name)
-    if kind is None and len(name) in READ_LENGTHS:
-        kind = READ.get(name.lower())
-    return kind
-
-
 def is_html(content_type: bytes) -> bool:
     return content_type.startswith(b"text/html") or content_type[:9].lower() == b"text/html"
 
