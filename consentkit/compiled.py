@@ -23,6 +23,7 @@ from types import ModuleType
 MODULES = (
     "consentkit.visit.request",
     "consentkit.visit.pages",
+    "consentkit.visit.sources",
     "consentkit.analytics.tally",
     "consentkit.returning",
 )

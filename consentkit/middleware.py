@@ -55,7 +55,7 @@ from .store import Store, open_store
 from .store.retention import PeriodicPurge
 from .visit.classify import VisitorClassifier
 from .visit.pages import page_of
-from .visit.request import COOKIE, USER_AGENT, Visit, VisitReader
+from .visit.request import COOKIE, USER_AGENT, Known, Visit, VisitReader
 from .visit.sources import NO_ORIGIN, SourceReader
 from .visit.templates import RouteTemplates
 from .web.admin import AdminEndpoints
@@ -187,6 +187,10 @@ class ConsentMiddleware:
         )
         self.purge = PeriodicPurge(self.store, settings.retention_days, clock=clock)
         self.returning = ReturningPath(
+            app=self.app,
+            reader=reader,
+            links=self.links,
+            hooked=self.hooked,
             tally=self.counter.tally,
             clock=clock,
             origin_of=self.origin_of,
@@ -195,11 +199,14 @@ class ConsentMiddleware:
             enforcing=self.enforcer.active,
             hook=self.on_response,
         )
-        self.respond = self.returning.respond  # bound once
+        self.page = self.returning.page  # bound once: most requests go there
         note_quart_routes(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
+        if kind == "http" and self.started and not scope["path"].startswith(self.prefix):
+            await self.page(scope, receive, send)  # most requests: ReturningPath.page
+            return
         if kind != "http" and kind != "websocket":
             if kind == "lifespan":
                 await run_lifespan(
@@ -210,44 +217,38 @@ class ConsentMiddleware:
             return
         if not self.started:  # servers that skip lifespan: start on the first request
             self.startup()
-        if scope["path"].startswith(self.prefix):
-            visit = self.reader.read(scope, endpoint=True)
-            known, consent = visit.known, visit.consent
-        else:
-            known = self.known_of(scope)
-            consent = known.consent
-        state = scope.get("state")
-        if state is None:
-            state = scope["state"] = {}
-        state["consent"] = consent
+        if not scope["path"].startswith(self.prefix):
+            if kind == "http":
+                await self.page(scope, receive, send)
+            else:  # a websocket: it learns the consent, nothing else to do
+                scope.setdefault("state", {})["consent"] = self.known_of(scope).consent
+                scope[SITE_KEY] = self.links
+                await self.app(scope, receive, send)
+            return
+        visit = self.reader.read(scope, endpoint=True)
+        scope.setdefault("state", {})["consent"] = visit.consent
         scope[SITE_KEY] = self.links
         if kind == "websocket":
             await self.app(scope, receive, send)
-        elif known.plan is not None:  # a visitor seen before: the hook's work written down
-            respond = self.respond
+            return
+        name = scope["path"][len(self.prefix) :]
+        endpoints = self.admin if name.startswith(ADMIN_PATHS) else self.endpoints
+        response = await endpoints.routes.respond(name, visit, receive)
+        await response(scope, receive, send)
 
-            def planned_send(message: Message) -> Awaitable[None]:
-                if message["type"] == "http.response.start":
-                    respond(message, scope, known)
-                return send(message)
+    async def hooked(self, scope: Scope, receive: Receive, send: Send, known: Known) -> None:
+        """A page request whose response goes through ``on_response`` (the visitor has no
+        plan yet: see returning.py)."""
+        visit = Visit(scope, known, known.consent)
 
-            await self.app(scope, receive, planned_send)
-        elif scope["path"].startswith(self.prefix):
-            name = scope["path"][len(self.prefix) :]
-            endpoints = self.admin if name.startswith(ADMIN_PATHS) else self.endpoints
-            response = await endpoints.routes.respond(name, visit, receive)
-            await response(scope, receive, send)
-        else:
-            visit = Visit(scope, known, consent)
+        def send_wrapper(message: Message) -> Awaitable[None]:
+            # A plain function handing back send's own awaitable: no coroutine of its own
+            # to create and step through for each message.
+            if message["type"] == "http.response.start":
+                self.on_response(message, visit)
+            return send(message)
 
-            def send_wrapper(message: Message) -> Awaitable[None]:
-                # A plain function handing back send's own awaitable: no coroutine of its
-                # own to create and step through for each message.
-                if message["type"] == "http.response.start":
-                    self.on_response(message, visit)
-                return send(message)
-
-            await self.app(scope, receive, send_wrapper)
+        await self.app(scope, receive, send_wrapper)
 
     def on_response(self, message: Message, visit: Visit) -> None:
         raw: Headers = message.get("headers") or []

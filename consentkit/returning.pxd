@@ -1,10 +1,18 @@
 # C types for the compiled build of returning.py (see consentkit/compiled.py).
 
 from consentkit.analytics.tally cimport Tally
-from consentkit.visit.request cimport Known
+from consentkit.visit.request cimport Known, VisitReader
 
 cdef class ReturningPath:
+    cdef public object app, links, hooked
+    cdef public VisitReader reader
     cdef public Tally tally
-    cdef public object clock, origin_of, page, hook
+    cdef public object clock, origin_of, page_option, hook
     cdef public bint vary_cookie, enforcing
     cpdef void respond(self, object message, object scope, Known known) except *
+    cpdef object page(self, object scope, object receive, object send)
+
+cdef class PlannedSend:
+    cdef ReturningPath path
+    cdef object scope, send
+    cdef Known known

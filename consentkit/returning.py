@@ -11,30 +11,32 @@ for a visitor, ``plan_of`` writes down what its page responses come to, as a ``P
 - ``BOT``: a crawler's page view, counted apart;
 - ``COUNT``: a page view counted in the visitor's segment, with the keyed hash of its ID.
 
-``ReturningPath.respond`` then carries out the plan for the visitor's next responses,
-without the hook; a response the plan does not cover (one that sets cookies the server enforces, or
-that has a ``Vary`` header of its own) still goes through the hook. The plan is dropped
-whenever the consent is read anew (the decision lapsed, say), and a visitor whose
-responses add a cookie (a new visitor ID, an expired decision) never has one.
+``ReturningPath.page`` then takes the visitor's next page requests whole, from reading
+the visitor to the response, and ``respond`` carries out the plan without the hook; a
+response the plan does not cover (one that sets cookies the server enforces, or that has
+a ``Vary`` header of its own) still goes through the hook. The plan is dropped whenever
+the consent is read anew (the decision lapsed, say), and a visitor whose responses add a
+cookie (a new visitor ID, an expired decision) never has one.
 
-This module is on every request's path: it is one of the few that are compiled to C when
-a compiler is at hand at install time (``setup.py``); as Python it is the reference, and
-the same.
+This module is on every request's path: it is one of those compiled to C when a compiler
+is at hand at install time (``consentkit/compiled.py``); as Python it is the reference,
+and the same.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-from starlette.types import Message, Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .analytics.batch import NO_ORIGIN, Origin
 from .analytics.tally import Tally
 from .consent.categories import ANALYTICS
 from .consent.consent import Consent
+from .frameworks import SITE_KEY
 from .visit.pages import PageOption, page_of
-from .visit.request import Known, Plan, Visit
+from .visit.request import Known, Plan, Visit, VisitReader
 
 logger = logging.getLogger("consentkit")
 
@@ -83,6 +85,10 @@ class ReturningPath:
     def __init__(
         self,
         *,
+        app: ASGIApp,
+        reader: VisitReader,
+        links: object,
+        hooked: Callable[[Scope, Receive, Send, Known], Awaitable[None]],
         tally: Tally,
         clock: Callable[[], float],
         origin_of: Callable[[Scope], Origin] | None,
@@ -91,13 +97,31 @@ class ReturningPath:
         enforcing: bool,
         hook: Callable[[Message, Visit], None],
     ) -> None:
+        self.app = app
+        self.reader = reader
+        self.links = links  # what the scope carries for template helpers (SITE_KEY)
+        self.hooked = hooked
         self.tally = tally
         self.clock = clock
         self.origin_of = origin_of
-        self.page = page
+        self.page_option = page
         self.vary_cookie = vary_cookie
         self.enforcing = enforcing  # cookies set by the app are checked (by the hook)
         self.hook = hook
+
+    def page(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """A request for one of the app's pages (over HTTP): the app's awaitable, its
+        response planned, or through the middleware's hook (``hooked``) when there is no
+        plan for the visitor yet."""
+        known = self.reader.known_of(scope)
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
+        state["consent"] = known.consent
+        scope[SITE_KEY] = self.links
+        if known.plan is None:
+            return self.hooked(scope, receive, send, known)
+        return self.app(scope, receive, PlannedSend(self, scope, known, send))
 
     def respond(self, message: Message, scope: Scope, known: Known) -> None:
         raw: Headers = message.get("headers") or []
@@ -133,6 +157,26 @@ class ReturningPath:
         assert segment is not None  # (a COUNT plan is made once the traits are derived)
         try:  # counting must never break the page it counts
             origin = NO_ORIGIN if self.origin_of is None else self.origin_of(scope)
-            self.tally.count(hour, segment, page_of(scope, self.page), plan[1], origin)
+            self.tally.count(hour, segment, page_of(scope, self.page_option), plan[1], origin)
         except Exception:
             logger.exception("consentkit: a page view could not be counted")
+
+
+class PlannedSend:
+    """The ``send`` a planned page request's app gets: the response start goes through
+    ``ReturningPath.respond`` on its way out."""
+
+    __slots__ = ("known", "path", "scope", "send")
+
+    def __init__(self, path: ReturningPath, scope: Scope, known: Known, send: Send) -> None:
+        self.path = path
+        self.scope = scope
+        self.known = known
+        self.send = send
+
+    def __call__(self, message: Message) -> Awaitable[None]:
+        # A plain call handing back send's own awaitable: no coroutine of its own to
+        # create and step through for each message.
+        if message["type"] == "http.response.start":
+            self.path.respond(message, self.scope, self.known)
+        return self.send(message)

@@ -4,7 +4,7 @@ Counting appends two integers to flat arrays: the cell (the hour, and numbers fo
 segment and the page from dicts that live as long as the batch, packed into one int) and
 the visitor's hash. ``PageViewBuffer`` takes the batch about once a second and hands it
 to the store. This module is on every counted request's path: it is one of the few that a
-compiler turns into C when it can (``consentkit/_build.py``); as Python it is the same.
+compiler turns into C when it can (``consentkit/compiled.py``); as Python it is the same.
 """
 
 from __future__ import annotations
