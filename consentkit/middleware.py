@@ -109,7 +109,7 @@ class ConsentMiddleware:
         self.reader = reader = VisitReader(self.codec, settings.country_header)
         self.known_of = reader.known_of  # bound once: every page request calls it
         # Where a counted page view came in from (None: sources=False, nothing read).
-        self.origin_of = SourceReader().origin if settings.sources else None
+        self.sources = SourceReader() if settings.sources else None
         self.enforcer = CookieEnforcer(self.categories, undeclared=settings.undeclared_cookies)
         self.expiry = CookieExpiry(self.categories)
         self.cookies = CookieHeaders(
@@ -193,7 +193,7 @@ class ConsentMiddleware:
             hooked=self.hooked,
             tally=self.counter.tally,
             clock=clock,
-            origin_of=self.origin_of,
+            sources=self.sources,
             page=settings.page,
             vary_cookie=self.vary_cookie,
             enforcing=self.enforcer.active,
@@ -353,7 +353,7 @@ class ConsentMiddleware:
                 fresh = new_token()
                 added.append(self.cookies.visitor_id(fresh, secure=visit.secure))
                 visitor = self.visitor_key(fresh)
-        origin = NO_ORIGIN if self.origin_of is None else self.origin_of(scope)
+        origin = NO_ORIGIN if self.sources is None else self.sources.origin(scope)
         self.counter.count(hour, segment, page_of(scope, self.settings.page), visitor, origin)
 
     def track(self, scope: Scope, name: str) -> bool:

@@ -1,13 +1,16 @@
 # C types for the compiled build of returning.py (see consentkit/compiled.py).
 
 from consentkit.analytics.tally cimport Tally
+from consentkit.visit.pages cimport page_of
 from consentkit.visit.request cimport Known, VisitReader
+from consentkit.visit.sources cimport SourceReader
 
 cdef class ReturningPath:
     cdef public object app, links, hooked
     cdef public VisitReader reader
     cdef public Tally tally
-    cdef public object clock, origin_of, page_option, hook
+    cdef public object clock, page_option, hook
+    cdef public SourceReader sources
     cdef public bint vary_cookie, enforcing
     cpdef void respond(self, object message, object scope, Known known) except *
     cpdef object page(self, object scope, object receive, object send)

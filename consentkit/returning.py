@@ -30,13 +30,14 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .analytics.batch import NO_ORIGIN, Origin
+from .analytics.batch import NO_ORIGIN
 from .analytics.tally import Tally
 from .consent.categories import ANALYTICS
 from .consent.consent import Consent
 from .frameworks import SITE_KEY
 from .visit.pages import PageOption, page_of
 from .visit.request import Known, Plan, Visit, VisitReader
+from .visit.sources import SourceReader
 
 logger = logging.getLogger("consentkit")
 
@@ -91,7 +92,7 @@ class ReturningPath:
         hooked: Callable[[Scope, Receive, Send, Known], Awaitable[None]],
         tally: Tally,
         clock: Callable[[], float],
-        origin_of: Callable[[Scope], Origin] | None,
+        sources: SourceReader | None,
         page: PageOption | None,
         vary_cookie: bool,
         enforcing: bool,
@@ -103,7 +104,7 @@ class ReturningPath:
         self.hooked = hooked
         self.tally = tally
         self.clock = clock
-        self.origin_of = origin_of
+        self.sources = sources  # None: where visitors come from is not read
         self.page_option = page
         self.vary_cookie = vary_cookie
         self.enforcing = enforcing  # cookies set by the app are checked (by the hook)
@@ -156,7 +157,7 @@ class ReturningPath:
         segment = known.segment
         assert segment is not None  # (a COUNT plan is made once the traits are derived)
         try:  # counting must never break the page it counts
-            origin = NO_ORIGIN if self.origin_of is None else self.origin_of(scope)
+            origin = NO_ORIGIN if self.sources is None else self.sources.origin(scope)
             self.tally.count(hour, segment, page_of(scope, self.page_option), plan[1], origin)
         except Exception:
             logger.exception("consentkit: a page view could not be counted")

@@ -6,7 +6,8 @@ cdef class Known:
     cdef public double until
 
 cdef class VisitReader:
-    cdef public object codec, clock, country_header, page_headers, endpoint_headers
+    cdef public object codec, clock, country_header
+    cdef public frozenset page_headers, endpoint_headers
     cdef public Py_ssize_t remembered
     cdef public dict _known
     cpdef Known known_of(self, object scope)

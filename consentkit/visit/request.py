@@ -184,7 +184,11 @@ class VisitReader:
         # what is known of them already.
         wanted = self.page_headers
         client = scope.get("client")
-        key = (client[0] if client else None, *[h for h in scope["headers"] if h[0] in wanted])
+        parts = [client[0] if client else None]
+        for header in scope["headers"]:
+            if header[0] in wanted:
+                parts.append(header)
+        key = tuple(parts)
         found = self._known.get(key)
         if found is None:
             found = Known(self._decoded(scope, wanted))

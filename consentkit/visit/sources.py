@@ -137,7 +137,9 @@ class SourceReader:
 
     def origin(self, scope: Scope) -> Origin:
         query = scope.get("query_string", b"")
-        if b"utm_" in query:
+        # (find, not `in`: `in` on bytes first tries the needle as an integer, and builds
+        # and drops a TypeError each time, on every request)
+        if query and query.find(b"utm_") != -1:
             return self._tagged(scope, _utm_tags(query))
         headers = scope["headers"]
         for name, value in headers:
@@ -173,7 +175,9 @@ def referring_source(referer: bytes, own_host: bytes) -> str | None:
     scheme_end = referer.find(b"://")
     if scheme_end > 0 and own_host:
         rest = referer[scheme_end + 3 :]
-        if rest.startswith(own_host) and rest[len(own_host) : len(own_host) + 1] in b"/?#":
+        # (the byte after the host compared, not looked up `in b"/?#"`: see origin())
+        after = rest[len(own_host) : len(own_host) + 1]
+        if rest.startswith(own_host) and after in (b"", b"/", b"?", b"#"):
             return None
     try:
         host = urlsplit(referer.decode("latin-1")).hostname
