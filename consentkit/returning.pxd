@@ -12,6 +12,7 @@ cdef class ReturningPath:
     cdef public object clock, page_option, hook
     cdef public SourceReader sources
     cdef public bint vary_cookie, enforcing
+    cdef dict read_any_case
     cpdef void respond(self, object message, object scope, Known known) except *
     cpdef object page(self, object scope, object receive, object send)
 

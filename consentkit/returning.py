@@ -109,6 +109,7 @@ class ReturningPath:
         self.vary_cookie = vary_cookie
         self.enforcing = enforcing  # cookies set by the app are checked (by the hook)
         self.hook = hook
+        self.read_any_case = READ_ANY_CASE  # (an attribute: the compiled build types it)
 
     def page(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         """A request for one of the app's pages (over HTTP): the app's awaitable, its
@@ -128,7 +129,7 @@ class ReturningPath:
         raw: Headers = message.get("headers") or []
         content_type = b""
         for name, value in raw:
-            kind = READ_ANY_CASE.get(name)
+            kind = self.read_any_case.get(name)
             if kind is None:
                 if len(name) not in READ_LENGTHS:
                     continue
@@ -140,8 +141,9 @@ class ReturningPath:
             elif kind == VARY or self.enforcing:
                 self.hook(message, Visit(scope, known, known.consent))
                 return
-        if not (content_type.startswith(b"text/html") or content_type[:9].lower() == b"text/html"):
-            return  # not a page (is_html, inlined): nothing to add, nothing to count
+        head = content_type[:9]  # (is_html, inlined; a slice compared costs less than
+        if head != b"text/html" and head.lower() != b"text/html":  # startswith's arguments)
+            return  # not a page: nothing to add, nothing to count
         if self.vary_cookie:
             message["headers"] = [*raw, VARY_COOKIE]
         plan = known.plan

@@ -1,10 +1,13 @@
 # C types for the compiled build of tally.py (see consentkit/compiled.py).
 
+cimport cython
+
 cdef class Tally:
     cdef public Py_ssize_t dropped, room
     cdef public list _traits
     cdef public dict _segments, _landings, _goals, _pages, _bots
     cdef public object _cells, _visitors, _anonymous, _engaged, _engaged_ms, _scroll
+    @cython.locals(table=dict)
     cpdef void count(self, object hour, tuple segment, str page, object visitor,
                      tuple origin=*, str event=*) except *
     cpdef void engage(self, object hour, tuple segment, str page, object ms, object scroll) except *
