@@ -21,12 +21,9 @@ from .analytics.buffer import PageViewBuffer
 from .analytics.hll import visitor_hash
 from .consent.categories import ANALYTICS
 from .consent.cookies import (
-    DECISION_COOKIE,
-    ID_COOKIE,
     CookieHeaders,
     DecisionCodec,
     is_visitor_id,
-    new_token,
 )
 from .consent.decisions import DecisionRecorder
 from .consent.enforcement import CookieEnforcer
@@ -38,25 +35,17 @@ from .frameworks import SITE_KEY, SiteLinks, note_quart_routes, refuse_inner_lit
 from .ledger.chain import SubjectHasher
 from .ledger.spool import DecisionSpool
 from .lifespan import run_lifespan
+from .response_hook import ResponseHook
 from .returning import (
-    CONTENT_TYPE,
-    READ,
-    READ_ANY_CASE,
-    READ_LENGTHS,
-    VARY,
-    VARY_COOKIE,
-    Headers,
     ReturningPath,
-    is_html,
-    plan_of,
 )
 from .settings import ConsentSettings
 from .store import Store, open_store
 from .store.retention import PeriodicPurge
 from .visit.classify import VisitorClassifier
 from .visit.pages import page_of
-from .visit.request import COOKIE, USER_AGENT, Known, Visit, VisitReader
-from .visit.sources import NO_ORIGIN, SourceReader
+from .visit.request import Known, Visit, VisitReader
+from .visit.sources import SourceReader
 from .visit.templates import RouteTemplates
 from .web.admin import AdminEndpoints
 from .web.admin_auth import AdminAuth
@@ -143,7 +132,6 @@ class ConsentMiddleware:
         banner_files = load_banner_files(settings.policy_version, banner_site(settings))
         self.prefix = settings.prefix + "/"
         self.started = False  # the background jobs
-        self.vary_cookie, self.count_refused = settings.vary_cookie, settings.count_refused
         self.links = SiteLinks(
             settings.prefix,
             f"{settings.prefix}/banner.js?v={banner_files['banner.js'].version}",
@@ -186,6 +174,19 @@ class ConsentMiddleware:
             cookie_report=self.enforcer.report,
         )
         self.purge = PeriodicPurge(self.store, settings.retention_days, clock=clock)
+        self.hook = ResponseHook(
+            vary_cookie=settings.vary_cookie,
+            count_refused=settings.count_refused,
+            enforcer=self.enforcer,
+            expiry=self.expiry,
+            cookies=self.cookies,
+            classifier=self.visitor,
+            counter=self.counter,
+            visitor_key=self.visitor_key,
+            sources=self.sources,
+            page=settings.page,
+            clock=clock,
+        )
         self.returning = ReturningPath(
             app=self.app,
             reader=reader,
@@ -195,9 +196,9 @@ class ConsentMiddleware:
             clock=clock,
             sources=self.sources,
             page=settings.page,
-            vary_cookie=self.vary_cookie,
+            vary_cookie=settings.vary_cookie,
             enforcing=self.enforcer.active,
-            hook=self.on_response,
+            hook=self.hook.on_response,
         )
         self.page = self.returning.page  # bound once: most requests go there
         note_quart_routes(app)
@@ -237,124 +238,19 @@ class ConsentMiddleware:
         await response(scope, receive, send)
 
     async def hooked(self, scope: Scope, receive: Receive, send: Send, known: Known) -> None:
-        """A page request whose response goes through ``on_response`` (the visitor has no
-        plan yet: see returning.py)."""
+        """A page request whose response goes through the response hook (the visitor has
+        no plan yet: see returning.py)."""
         visit = Visit(scope, known, known.consent)
+        on_response = self.hook.on_response
 
         def send_wrapper(message: Message) -> Awaitable[None]:
             # A plain function handing back send's own awaitable: no coroutine of its own
             # to create and step through for each message.
             if message["type"] == "http.response.start":
-                self.on_response(message, visit)
+                on_response(message, visit)
             return send(message)
 
         await self.app(scope, receive, send_wrapper)
-
-    def on_response(self, message: Message, visit: Visit) -> None:
-        raw: Headers = message.get("headers") or []
-        content_type = b""
-        vary: tuple[bytes, bytes] | None = None  # the last Vary header, which gets ", Cookie"
-        varies_on_cookie = sets_cookies = False
-        for name, value in raw:
-            kind = READ_ANY_CASE.get(name)
-            if kind is None:
-                if len(name) not in READ_LENGTHS:
-                    continue
-                kind = READ.get(name.lower())  # any other spelling
-                if kind is None:
-                    continue
-            if kind == CONTENT_TYPE:
-                content_type = value
-            elif kind == VARY:
-                vary = (name, value)
-                lowered = value.lower()
-                varies_on_cookie = varies_on_cookie or b"cookie" in lowered or b"*" in lowered
-            else:
-                sets_cookies = True
-        changed = False
-        html = is_html(content_type)
-        if html and self.vary_cookie and not varies_on_cookie:
-            if vary is not None:  # (rare: found again, from the end)
-                raw = list(raw)
-                at = len(raw) - 1 - [tuple(h) for h in reversed(raw)].index(vary)
-                raw[at] = (vary[0], vary[1] + b", Cookie")
-            else:
-                raw = [*raw, VARY_COOKIE]
-            changed = True
-        if sets_cookies and self.enforcer.active:
-            kept = self.enforcer.enforce(list(raw), visit.consent)
-            if kept is not None:
-                raw, changed = kept, True
-        added: list[str] = []
-        known = visit.known
-        if not known.quiet:  # (a visitor without cookies who is no crawler skips all this)
-            if visit.decision_cookie is not None and visit.consent.decision_id is None:
-                added.append(self.cookies.expire(DECISION_COOKIE, secure=visit.secure))
-            elif visit.consent.lapsed_grants:  # expired or outdated: cleared as on withdrawal
-                added += self.expiry.headers(
-                    visit.consent.lapsed_grants,
-                    visit.header(COOKIE),
-                    secure=visit.secure,
-                    only_sent=True,
-                )
-            # (a visitor without analytics and without an ID cookie is not counted, unless
-            # refusals are: the call is skipped, this being most requests of most sites)
-            if (self.count_refused or visit.id_cookie is not None
-                    or ANALYTICS in visit.consent.categories):  # fmt: skip
-                try:
-                    self.count(message, visit, html, added)
-                except Exception:  # counting must never break the page it counts
-                    logger.exception("consentkit: a page view could not be counted")
-            elif html:  # a crawler is counted apart (bots_filtered), decision or none
-                if known.is_bot is None:  # its user agent not classified yet: once per visitor
-                    known.is_bot = self.visitor.agent(visit.header(USER_AGENT)).is_bot
-                    # a person without cookies: nothing to clear, count or expire, ever
-                    known.quiet = not known.is_bot and known.decision_cookie is None
-                if known.is_bot and is_counted_response(message, visit):
-                    self.counter.count_bot(int(self.clock() // 3600))
-        if added:
-            raw = [*raw, *[(b"set-cookie", value.encode("latin-1")) for value in added]]
-        elif known.plan is None:  # no cookie of ours: the same next time, without this hook
-            known.plan = plan_of(known, visit.consent, count_refused=self.count_refused)
-        if added or changed:
-            message["headers"] = raw
-
-    def count(self, message: Message, visit: Visit, is_html: bool, added: list[str]) -> None:
-        """Count the page view, when it is one; ``added`` gets the cookies to set."""
-        analytics = ANALYTICS in visit.consent.categories
-        id_cookie = visit.id_cookie
-        if not analytics and id_cookie is not None:
-            added.append(self.cookies.expire(ID_COOKIE, secure=visit.secure))
-        scope = visit.scope
-        if not (is_html and scope["method"] == "GET" and 200 <= message["status"] < 300):
-            return
-        known = visit.known
-        segment = known.segment
-        if segment is None:  # the first page view of these headers: derive the traits once
-            agent = self.visitor.agent(visit.header(USER_AGENT))
-            known.is_bot = agent.is_bot
-            segment = known.segment = (
-                self.visitor.country(visit),
-                agent.device,
-                agent.browser,
-                agent.os,
-            )
-            known.visitor = self.visitor_key(id_cookie) if id_cookie else None
-        if known.is_bot:  # every crawler is counted apart, decision or none
-            self.counter.count_bot(int(self.clock() // 3600))
-            return
-        if not analytics and not self.count_refused:
-            return
-        hour = int(self.clock() // 3600)
-        visitor = None
-        if analytics:
-            visitor = known.visitor
-            if visitor is None:  # no ID yet, or not one of ours: give a fresh one
-                fresh = new_token()
-                added.append(self.cookies.visitor_id(fresh, secure=visit.secure))
-                visitor = self.visitor_key(fresh)
-        origin = NO_ORIGIN if self.sources is None else self.sources.origin(scope)
-        self.counter.count(hour, segment, page_of(scope, self.settings.page), visitor, origin)
 
     def track(self, scope: Scope, name: str) -> bool:
         """``consentkit.track(request, name)`` for a request of this middleware's app."""
@@ -375,12 +271,6 @@ class ConsentMiddleware:
         await self.counter.stop()
         if self.spool is not None:
             await self.spool.stop()
-
-
-def is_counted_response(message: Message, visit: Visit) -> bool:
-    """A ``GET`` answered 2xx (with HTML, the caller checks): what a page view is."""
-    status: int = message["status"]
-    return visit.scope["method"] == "GET" and 200 <= status < 300
 
 
 async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:

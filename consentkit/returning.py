@@ -1,6 +1,6 @@
 """A returning visitor's page request, in as few steps as it takes.
 
-The middleware's response hook (``ConsentMiddleware.on_response``) decides, for each page
+The middleware's response hook (``response_hook.py``) decides, for each page
 response, which cookies to drop, set or expire and whether to count a page view. For most
 requests of a site that decision is the same as last time: the same visitor (the same
 cookies, browser and address: one ``Known``) with the same consent. Once the hook has run
