@@ -1,5 +1,7 @@
 # C types for the compiled build of returning.py (see consentkit/compiled.py).
 
+cimport cython
+
 from consentkit.analytics.tally cimport Tally
 from consentkit.visit.pages cimport page_of
 from consentkit.visit.request cimport Known, VisitReader
@@ -13,6 +15,7 @@ cdef class ReturningPath:
     cdef public SourceReader sources
     cdef public bint vary_cookie, enforcing
     cdef dict read_any_case
+    @cython.locals(now=double)
     cpdef void respond(self, object message, object scope, Known known) except *
     cpdef object page(self, object scope, object receive, object send)
 

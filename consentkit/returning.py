@@ -152,7 +152,8 @@ class ReturningPath:
         status: int = message["status"]
         if scope["method"] != "GET" or not 200 <= status < 300:
             return
-        hour = int(self.clock() // 3600)
+        now = self.clock()
+        hour = int(now // 3600)
         if plan[0] == BOT:
             self.tally.count_bot(hour)
             return

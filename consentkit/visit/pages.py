@@ -82,8 +82,9 @@ def page_of(scope: Scope, option: PageOption | None = None) -> str:
     template = getattr(route, "path_format", None)
     if isinstance(template, str):
         root = scope.get("root_path", "")
-        mount = root[len(scope.get("app_root_path", root)) :]
-        return (mount + template if template else mount or "/")[:MAX_PAGE]
+        mount = root[len(scope.get("app_root_path", root)) :] if root else ""
+        page = mount + template if template else mount or "/"
+        return page if len(page) <= MAX_PAGE else page[:MAX_PAGE]
     for key in ("path_template", ROUTE_KEY):  # Litestar; Django and Quart through consentkit
         template = scope.get(key)
         if isinstance(template, str) and template:
