@@ -26,6 +26,9 @@ MODULES = (
     "consentkit.visit.sources",
     "consentkit.analytics.tally",
     "consentkit.returning",
+    "consentkit.response_hook",
+    "consentkit.visit.classify",
+    "consentkit.visit.client_ip",
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import random
 import shutil
 
 import itsdangerous
@@ -9,6 +11,7 @@ import pytest
 from support import UA, visit
 
 from consentkit import ConfigurationError, ConsentMiddleware, open_store
+from consentkit.visit.client_ip import ClientAddress
 
 pytestmark = pytest.mark.anyio
 
@@ -213,3 +216,30 @@ def test_what_is_remembered_of_visitors_is_bounded():
                  "client": (f"192.0.2.{n}", 1), "path": "/"}  # fmt: skip
         assert reader.read(scope).header(b"user-agent") == f"agent {n}"
     assert len(reader) == 8
+
+
+def test_trusted_proxies_are_told_as_the_ipaddress_module_tells_them() -> None:
+    """The C parser's answer (inet_pton, for speed) is ipaddress's on every form: plain,
+    mapped, zoned, with leading zeros, padded, malformed."""
+    networks = ["127.0.0.0/8", "10.0.0.0/8", "203.0.113.7", "2001:db8::/32", "::1", "::ffff:0:0/96"]
+    client = ClientAddress(networks)
+    parsed = [ipaddress.ip_network(n, strict=False) for n in networks]
+
+    def expected(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in parsed)
+
+    rng = random.Random(5)
+    forms = ["127.0.0.1", "10.1.2.3", "203.0.113.7", "203.0.113.8", "2001:db8::1",
+             "2001:db9::1", "::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "01.2.3.4", "1.2.3",
+             "1.2.3.4.5", "fe80::1%eth0", "", "abc", "::", "255.255.255.255", "1.2.3.04",
+             "[::1]", " 10.0.0.1", "10.0.0.1 ", "1::2::3", "0x7f.0.0.1", "127.1"]  # fmt: skip
+    forms += [".".join(str(rng.randint(0, 300)) for _ in range(4)) for _ in range(2000)]
+    forms += [str(ipaddress.IPv6Address(rng.getrandbits(128))) for _ in range(1000)]
+    forms += [f"2001:db8::{rng.getrandbits(16):x}" for _ in range(1000)]
+    wrong = [a for a in forms if client.is_trusted(a) != expected(a)]
+    assert not wrong, wrong[:5]
+    assert client.is_trusted("10.9.9.9") and not client.is_trusted("11.0.0.1")
