@@ -96,7 +96,6 @@ class ConsentMiddleware:
             services=self.categories.services,
         )
         self.reader = reader = VisitReader(self.codec, settings.country_header)
-        self.known_of = reader.known_of  # bound once: every page request calls it
         # Where a counted page view came in from (None: sources=False, nothing read).
         self.sources = SourceReader() if settings.sources else None
         self.enforcer = CookieEnforcer(self.categories, undeclared=settings.undeclared_cookies)
@@ -222,7 +221,7 @@ class ConsentMiddleware:
             if kind == "http":
                 await self.page(scope, receive, send)
             else:  # a websocket: it learns the consent, nothing else to do
-                scope.setdefault("state", {})["consent"] = self.known_of(scope).consent
+                scope.setdefault("state", {})["consent"] = self.reader.known_of(scope).consent
                 scope[SITE_KEY] = self.links
                 await self.app(scope, receive, send)
             return

@@ -28,6 +28,7 @@ from .returning import (
     VARY_COOKIE,
     Headers,
     is_html,
+    is_page_view,
     plan_of,
 )
 from .visit.classify import VisitorClassifier
@@ -133,7 +134,7 @@ class ResponseHook:
                     known.is_bot = self.classifier.agent(visit.header(USER_AGENT)).is_bot
                     # a person without cookies: nothing to clear, count or expire, ever
                     known.quiet = not known.is_bot and known.decision_cookie is None
-                if known.is_bot and is_counted_response(message, visit):
+                if known.is_bot and is_page_view(message, visit.scope):
                     self.counter.count_bot(int(self.clock() // 3600))
         if added:
             raw = [*raw, *[(b"set-cookie", value.encode("latin-1")) for value in added]]
@@ -142,14 +143,14 @@ class ResponseHook:
         if added or changed:
             message["headers"] = raw
 
-    def count(self, message: Message, visit: Visit, is_html: bool, added: list[str]) -> None:
+    def count(self, message: Message, visit: Visit, html: bool, added: list[str]) -> None:
         """Count the page view, when it is one; ``added`` gets the cookies to set."""
         analytics = ANALYTICS in visit.consent.categories
         id_cookie = visit.id_cookie
         if not analytics and id_cookie is not None:
             added.append(self.cookies.expire(ID_COOKIE, secure=visit.secure))
         scope = visit.scope
-        if not (is_html and scope["method"] == "GET" and 200 <= message["status"] < 300):
+        if not (html and is_page_view(message, scope)):
             return
         known = visit.known
         segment = known.segment
@@ -178,9 +179,3 @@ class ResponseHook:
                 visitor = self.visitor_key(fresh)
         origin = NO_ORIGIN if self.sources is None else self.sources.origin(scope)
         self.counter.count(hour, segment, page_of(scope, self.page), visitor, origin)
-
-
-def is_counted_response(message: Message, visit: Visit) -> bool:
-    """A ``GET`` answered 2xx (with HTML, the caller checks): what a page view is."""
-    status: int = message["status"]
-    return visit.scope["method"] == "GET" and 200 <= status < 300

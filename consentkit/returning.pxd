@@ -7,6 +7,9 @@ from consentkit.visit.pages cimport page_of
 from consentkit.visit.request cimport Known, VisitReader
 from consentkit.visit.sources cimport SourceReader
 
+cpdef bint is_html(object content_type) except -1
+cpdef bint is_page_view(object message, object scope) except -1
+
 cdef class ReturningPath:
     cdef public object app, links, hooked
     cdef public VisitReader reader

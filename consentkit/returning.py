@@ -54,7 +54,16 @@ VARY_COOKIE = (b"vary", b"Cookie")
 
 
 def is_html(content_type: bytes) -> bool:
-    return content_type.startswith(b"text/html") or content_type[:9].lower() == b"text/html"
+    """Whether a Content-Type names HTML, in any case (a slice compared: bytes.startswith
+    parses its arguments as a Python call does)."""
+    head = content_type[:9]
+    return head == b"text/html" or head.lower() == b"text/html"
+
+
+def is_page_view(message: Message, scope: Scope) -> bool:
+    """A ``GET`` answered 2xx (with HTML, the caller checks): what a page view is."""
+    status: int = message["status"]
+    return scope["method"] == "GET" and 200 <= status < 300
 
 
 def plan_of(known: Known, consent: Consent, *, count_refused: bool) -> Plan | None:
@@ -141,16 +150,14 @@ class ReturningPath:
             elif kind == VARY or self.enforcing:
                 self.hook(message, Visit(scope, known, known.consent))
                 return
-        head = content_type[:9]  # (is_html, inlined; a slice compared costs less than
-        if head != b"text/html" and head.lower() != b"text/html":  # startswith's arguments)
+        if not is_html(content_type):
             return  # not a page: nothing to add, nothing to count
         if self.vary_cookie:
             message["headers"] = [*raw, VARY_COOKIE]
         plan = known.plan
         if plan is None or plan[0] == VARY_ONLY:
             return
-        status: int = message["status"]
-        if scope["method"] != "GET" or not 200 <= status < 300:
+        if not is_page_view(message, scope):
             return
         now = self.clock()
         hour = int(now // 3600)

@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
+from support import poll
 
 from consentkit import Category, ConsentMiddleware
 
@@ -210,6 +211,23 @@ def axe_problems(page: Any, axe_source: str, within: Any = None) -> list[dict[st
         page.evaluate(axe_source)
     found: list[dict[str, Any]] = page.evaluate(AXE_RUN, within)
     return found
+
+
+def choose(page: Any, button: str) -> None:
+    """Clicks a banner button and waits for the decision to be recorded and, when analytics
+    was allowed, for the page's scripts to know it."""
+    with page.expect_response(lambda r: r.url.endswith("/consentkit/consent")):
+        page.get_by_role("button", name=button).click()
+    if button == "Accept all":
+        poll(lambda: page.evaluate("consentkit.allows('analytics')"), what="the banner's update")
+
+
+def horizontal_overflow(page: Any) -> int:
+    """How many CSS pixels the page is wider than the viewport (0 or less: it fits)."""
+    overflow: int = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    return overflow
 
 
 @pytest.fixture

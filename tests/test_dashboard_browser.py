@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from browser_support import axe_problems
+from browser_support import axe_problems, horizontal_overflow
 from dashboard_support import (
     PER_DAY,
     TOKEN,
@@ -202,9 +202,7 @@ def test_the_dashboard_is_accessible_and_fits_a_phone(chromium, site, axe_source
             log_in(page, url)
             problems = axe_problems(page, axe_source)
             assert problems == [], (scheme, problems)
-            overflow = page.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
+            overflow = horizontal_overflow(page)
             assert overflow <= 0, f"{scheme} {viewport}: {overflow}px wider than the screen"
         finally:
             context.close()

@@ -10,7 +10,7 @@ import csv
 
 import httpx
 import pytest
-from browser_support import axe_problems
+from browser_support import axe_problems, horizontal_overflow
 from dashboard_support import AGENTS, TOKEN, log_in
 from support import poll
 
@@ -79,9 +79,7 @@ def test_time_on_page_and_scroll_depth_are_shown(chromium, site, axe_source, vie
 
         problems = axe_problems(page, axe_source)
         assert problems == []
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
+        overflow = horizontal_overflow(page)
         assert overflow <= 0
     finally:
         context.close()

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from browser_support import axe_problems
+from browser_support import axe_problems, horizontal_overflow
 from dashboard_support import (
     AGENTS,
     TOKEN,
@@ -199,9 +199,7 @@ def test_a_bad_range_is_explained_and_the_phone_sees_every_number(chromium, site
         assert page.locator("#to").input_value() == "2026-01-10"
         problems = axe_problems(page, axe_source)
         assert problems == []
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
+        overflow = horizontal_overflow(page)
         assert overflow <= 0
     finally:
         context.close()
