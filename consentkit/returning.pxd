@@ -8,7 +8,7 @@ from consentkit.visit.request cimport Known, VisitReader
 from consentkit.visit.sources cimport SourceReader
 
 cpdef bint is_html(object content_type) except -1
-cpdef bint is_page_view(object message, object scope) except -1
+cpdef bint is_page_view(dict message, dict scope) except -1
 
 cdef class ReturningPath:
     cdef public object app, links, hooked
@@ -18,11 +18,12 @@ cdef class ReturningPath:
     cdef public SourceReader sources
     cdef public bint vary_cookie, enforcing
     cdef dict read_any_case
-    @cython.locals(now=double)
-    cpdef void respond(self, object message, object scope, Known known) except *
-    cpdef object page(self, object scope, object receive, object send)
+    @cython.locals(now=double, hour="long long", size=Py_ssize_t, name=bytes)
+    cpdef void respond(self, dict message, dict scope, Known known) except *
+    cpdef object page(self, dict scope, object receive, object send)
 
 cdef class PlannedSend:
     cdef ReturningPath path
-    cdef object scope, send
+    cdef dict scope
+    cdef object send
     cdef Known known

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from .errors import ConfigurationError
@@ -18,8 +17,10 @@ def track(request: Any, name: str) -> bool:
     never for a crawler; returns whether it was counted. A name that cannot be a goal
     (empty, longer than 64 characters, or looking like an identifier) is a ``ValueError``.
     """
-    scope = request if isinstance(request, Mapping) else getattr(request, "scope", None)
-    links = scope.get(SITE_KEY) if isinstance(scope, Mapping) else None
+    # The ASGI scope itself (a framework's request is a view of it; Starlette's is a
+    # Mapping too): what the middleware's request path reads is a dict.
+    scope = getattr(request, "scope", request)
+    links = scope.get(SITE_KEY) if isinstance(scope, dict) else None
     if links is None or links.track is None:
         raise ConfigurationError(
             "consentkit.track() needs a request that went through ConsentMiddleware"

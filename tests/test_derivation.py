@@ -243,3 +243,38 @@ def test_trusted_proxies_are_told_as_the_ipaddress_module_tells_them() -> None:
     wrong = [a for a in forms if client.is_trusted(a) != expected(a)]
     assert not wrong, wrong[:5]
     assert client.is_trusted("10.9.9.9") and not client.is_trusted("11.0.0.1")
+
+
+@pytest.mark.parametrize("name", ["X-Ctry", "X-Cntry", "X-Country2", "X-Visitor-Where"])
+async def test_a_country_header_named_as_long_as_a_header_the_request_path_reads(
+    make_site, store_url, name
+):
+    """The request path tells the headers it reads by their length first (Cookie: 6,
+    Sec-GPC: 7, User-Agent: 10, X-Forwarded-For: 15): a country header of the same length
+    is still read, and a returning visitor's country still follows it."""
+    app = make_site(country_header=name, trusted_proxies=["10.0.0.0/8"])
+    counts = await page_views_from(
+        app,
+        store_url,
+        [("10.0.0.2", {name: "de"}), ("10.0.0.2", {name: "fr"}), ("10.0.0.2", {name: "FR"})],
+    )
+    assert counts == {"DE": 1, "FR": 2}
+
+
+def test_a_cookie_header_sent_in_two_parts_is_read_whole_and_keyed_whole(store_url):
+    """HTTP/2 may split the Cookie header: both parts are read, and a visitor whose second
+    part differs is another visitor."""
+    middleware = ConsentMiddleware(None, secret_key="s" * 32, store=store_url)
+
+    def scope(*cookies: bytes) -> dict[str, object]:
+        headers = [(b"user-agent", UA["iphone"].encode()), *((b"cookie", c) for c in cookies)]
+        return {"type": "http", "headers": headers, "client": ("203.0.113.9", 1)}
+
+    for parts in ((b"a=1", b"consentkit_id=%s"), (b"consentkit_id=%s", b"a=1")):
+        first = middleware.reader.known_of(scope(*(p.replace(b"%s", b"A" * 22) for p in parts)))
+        assert first.id_cookie == "A" * 22
+        again = middleware.reader.known_of(scope(*(p.replace(b"%s", b"A" * 22) for p in parts)))
+        other = middleware.reader.known_of(scope(*(p.replace(b"%s", b"B" * 22) for p in parts)))
+        assert again is first
+        assert other is not first
+        assert other.id_cookie == "B" * 22

@@ -2,13 +2,16 @@
 
 cimport cython
 
+cdef int _HOUR_BITS, _NUMBER_BITS
+
 cdef class Tally:
     cdef public Py_ssize_t dropped, room
     cdef public list _traits
     cdef public dict _segments, _landings, _goals, _pages, _bots
     cdef public object _cells, _visitors, _anonymous, _engaged, _engaged_ms, _scroll
-    @cython.locals(table=dict)
-    cpdef void count(self, object hour, tuple segment, str page, object visitor,
+    cdef object _add_cell, _add_visitor, _add_anonymous
+    @cython.locals(table=dict, s=Py_ssize_t, p=Py_ssize_t, cell="long long")
+    cpdef void count(self, long long hour, tuple segment, str page, object visitor,
                      tuple origin=*, str event=*) except *
     cpdef void engage(self, object hour, tuple segment, str page, object ms, object scroll) except *
     cpdef void count_bot(self, object hour) except *

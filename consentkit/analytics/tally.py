@@ -16,6 +16,11 @@ from typing import Any
 from .batch import NO_ORIGIN, Origin, Segment, Traits
 from .cube import HOUR_BITS, NUMBER_BITS, NUMBER_MASK
 
+# The cube's bit widths again, as this module's own names: the compiled build makes them
+# C constants (tally.pxd), so that a count packs its cell without Python arithmetic.
+_HOUR_BITS = HOUR_BITS
+_NUMBER_BITS = NUMBER_BITS
+
 
 @dataclass(frozen=True, slots=True)
 class Counted:
@@ -23,7 +28,7 @@ class Counted:
 
     segments: list[Traits]  # segment number -> segment, origin and event
     pages: list[str]  # page number -> page
-    cells: array[int]  # packed cell (see cube_batch.pack), per page view with a visitor
+    cells: array[int]  # packed cell (see cube.pack), per page view with a visitor
     visitors: array[int]  # the visitor's 64-bit keyed hash, per page view with a visitor
     anonymous: array[int]  # packed cell, per page view without one
     bots: dict[int, int]  # hour -> bot page views
@@ -53,6 +58,9 @@ class Tally:
         # Each batch numbers its traits (segment, origin, event) in ``_traits``; a plain
         # page view (most of them) finds its number by its segment alone, a way in by its
         # origin then its segment: no tuple is built for either (see ``count``).
+        self._new_batch()
+
+    def _new_batch(self) -> None:
         self._traits: list[Traits] = []
         self._segments: dict[Segment, int] = {}
         self._landings: dict[Origin, dict[Segment, int]] = {}
@@ -65,6 +73,10 @@ class Tally:
         self._engaged: array[int] = array("q")
         self._engaged_ms: array[int] = array("q")
         self._scroll: array[int] = array("q")
+        # The appends of each page view, bound once per batch (not looked up per view).
+        self._add_cell = self._cells.append
+        self._add_visitor = self._visitors.append
+        self._add_anonymous = self._anonymous.append
 
     def count(
         self,
@@ -82,7 +94,7 @@ class Tally:
             self.dropped += 1
             return
         self.room -= 1
-        if hour >> HOUR_BITS:  # negative, or past 2209: it would not fit in the packed cell
+        if hour < 0 or hour >> _HOUR_BITS:  # past 2209: it would not fit in the packed cell
             raise ValueError(f"hour {hour} is outside the cube's range")
         table: dict[Any, int]
         key: Any = segment  # a Segment, or for a goal its Traits
@@ -92,19 +104,21 @@ class Tally:
             table = self._landings.get(origin) or self._landings.setdefault(origin, {})
         else:
             table = self._segments
-        s = table.get(key)
-        if s is None:
-            s = table[key] = len(self._traits)
+        number = table.get(key)
+        if number is None:
+            number = table[key] = len(self._traits)
             self._traits.append(segment + origin + (event,))
-        p = self._pages.get(page)
-        if p is None:
-            p = self._pages[page] = len(self._pages)
-        cell = (hour << NUMBER_BITS | s) << NUMBER_BITS | p  # cube_batch.pack, inlined
+        s = number
+        number = self._pages.get(page)
+        if number is None:
+            number = self._pages[page] = len(self._pages)
+        p = number
+        cell = (hour << _NUMBER_BITS | s) << _NUMBER_BITS | p  # cube.pack, inlined
         if visitor is None:
-            self._anonymous.append(cell)
+            self._add_anonymous(cell)
         else:
-            self._cells.append(cell)
-            self._visitors.append(visitor)
+            self._add_cell(cell)
+            self._add_visitor(visitor)
 
     def engage(self, hour: int, segment: Segment, page: str, ms: int, scroll: int) -> None:
         """An engagement report: ``ms`` milliseconds engaged on ``page`` and its deepest
@@ -149,8 +163,5 @@ class Tally:
             self._engaged_ms,
             self._scroll,
         )
-        self._traits, self._segments, self._landings, self._goals = [], {}, {}, {}
-        self._pages, self._bots = {}, {}
-        self._cells, self._visitors, self._anonymous = array("q"), array("Q"), array("q")
-        self._engaged, self._engaged_ms, self._scroll = array("q"), array("q"), array("q")
+        self._new_batch()
         return counted

@@ -1,3 +1,3 @@
 # C types for the compiled build of pages.py (see consentkit/compiled.py).
 
-cpdef str page_of(object scope, object option=*)
+cpdef str page_of(dict scope, object option=*)

@@ -1,5 +1,7 @@
 # C types for the compiled build of request.py (see consentkit/compiled.py).
 
+cimport cython
+
 cdef class Known:
     cdef public object consent, decision_cookie, headers, id_cookie, is_bot, plan, segment, visitor
     cdef public bint gpc, quiet
@@ -7,7 +9,10 @@ cdef class Known:
 
 cdef class VisitReader:
     cdef public object codec, clock, country_header
+    cdef public Py_ssize_t country_size
     cdef public frozenset page_headers, endpoint_headers
     cdef public Py_ssize_t remembered
     cdef public dict _known
-    cpdef Known known_of(self, object scope)
+    @cython.locals(name=bytes, country=bytes, size=Py_ssize_t, country_size=Py_ssize_t,
+                   slot=Py_ssize_t, values=list, key=tuple, until=double)
+    cpdef Known known_of(self, dict scope)

@@ -156,6 +156,7 @@ class VisitReader:
         self.codec = codec
         self.clock = codec.clock
         self.country_header = country_header.lower().encode("latin-1") if country_header else None
+        self.country_size = len(self.country_header) if self.country_header else -1
         extra = {self.country_header} if self.country_header else set()
         self.page_headers = _ALWAYS | {FORWARDED_FOR} | extra
         self.endpoint_headers = _ALWAYS | _ENDPOINTS | extra
@@ -180,18 +181,38 @@ class VisitReader:
     def known_of(self, scope: Scope) -> Known:
         """What is known of the visitor of a page request (every request of the site: keep
         it short)."""
-        # The headers that say who visits, as sent, and the peer's address are the key of
-        # what is known of them already.
-        wanted = self.page_headers
+        # The key of what is known of a visitor: the peer's address and the values of the
+        # headers that say who visits, as sent, each in its own place. A header name is
+        # told by its length, then compared: no name is hashed (they are new objects on
+        # every request), and only the values are, once, in the key.
+        country, country_size = self.country_header, self.country_size
         client = scope.get("client")
-        parts = [client[0] if client else None]
+        # [the peer's address, Cookie, User-Agent, X-Forwarded-For, Sec-GPC, the country
+        # header], and any of these headers sent again (HTTP/2 may split the Cookie header)
+        values: list[object] = [client[0] if client else None, None, None, None, None, None]
         for header in scope["headers"]:
-            if header[0] in wanted:
-                parts.append(header)
-        key = tuple(parts)
+            name = header[0]
+            size = len(name)
+            if size == 6 and name == COOKIE:
+                slot = 1
+            elif size == 10 and name == USER_AGENT:
+                slot = 2
+            elif size == 15 and name == FORWARDED_FOR:
+                slot = 3
+            elif size == 7 and name == SEC_GPC:
+                slot = 4
+            elif size == country_size and name == country:
+                slot = 5
+            else:
+                continue
+            if values[slot] is None:
+                values[slot] = header[1]
+            else:
+                values.append(header)
+        key = tuple(values)
         found = self._known.get(key)
         if found is None:
-            found = Known(self._decoded(scope, wanted))
+            found = Known(self._decoded(scope, self.page_headers))
             if len(self._known) >= self.remembered:
                 del self._known[next(iter(self._known))]
             self._known[key] = found

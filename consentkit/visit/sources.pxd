@@ -1,4 +1,7 @@
 # C types for the compiled build of sources.py (see consentkit/compiled.py).
 
+cimport cython
+
 cdef class SourceReader:
-    cpdef tuple origin(self, object scope)
+    @cython.locals(name=bytes, query=bytes)
+    cpdef tuple origin(self, dict scope)
