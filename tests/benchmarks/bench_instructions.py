@@ -1,0 +1,163 @@
+"""Instructions per request under real servers, with and without the middleware.
+
+    python tests/benchmarks/bench_instructions.py [server ...]
+
+Needs valgrind (Debian: ``apt-get install valgrind``) and the ``bench`` extra. Time on
+a shared machine drifts by 10-30% from one second to the next (``bench_throughput.py``
+pairs its runs against that); the count of instructions a server executes for a request
+does not drift. Each app of ``throughput_apps.py`` is served by one process of the server
+under callgrind; a client sends the returning visitor's request of bench_throughput.py
+(both cookies, a Chrome user agent, an address of the country database, GeoIP on) over
+one kept-alive connection: a warm-up, then ``REQUESTS`` counted ones. Printed: the
+instructions per request of the request thread (the flusher's thread runs apart: DESIGN
+section 8 counts the request thread) and of the whole process, bare and with the
+middleware, and their ratio. It takes a few minutes (callgrind runs the server about 50
+times slower).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import itsdangerous
+from geo_data import country_database
+
+from consentkit.compiled import is_compiled
+from consentkit.consent.keys import DECISION_SALT
+
+HERE = Path(__file__).resolve().parent
+REQUESTS = int(os.environ.get("CONSENTKIT_BENCH_REQUESTS", "2000"))
+WARM_UP = 300
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+SERVERS = {
+    "uvicorn httptools+uvloop": ["-m", "uvicorn", "--http", "httptools", "--loop", "uvloop"],
+    "uvicorn h11": ["-m", "uvicorn", "--http", "h11", "--loop", "asyncio"],
+}
+
+
+def request_bytes(port: int) -> bytes:
+    decision = (
+        itsdangerous.TimestampSigner(
+            "throughput-secret-of-32-characters-or-more", salt=DECISION_SALT
+        )
+        .sign("1|analytics|AAAAAAAAAAAAAAAAAAAAAA")
+        .decode()
+    )
+    cookie = f"consentkit={decision}; consentkit_id=BBBBBBBBBBBBBBBBBBBBBB"
+    return (
+        f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {CHROME}\r\n"
+        f"Accept: text/html\r\nX-Forwarded-For: 81.2.69.142\r\nCookie: {cookie}\r\n\r\n"
+    ).encode()
+
+
+def send(port: int, n: int) -> None:
+    """``n`` requests, one after the other, on one kept-alive connection."""
+    request = request_bytes(port)
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        pending = b""
+        for _ in range(n):
+            connection.sendall(request)
+            while True:
+                end = pending.find(b"\r\n\r\n")
+                if end >= 0:
+                    length = re.search(rb"(?i)content-length: *(\d+)", pending[:end])
+                    assert length, pending[:end]
+                    size = end + 4 + int(length.group(1))
+                    if len(pending) >= size:
+                        assert pending.startswith(b"HTTP/1.1 200"), pending[:end]
+                        pending = pending[size:]
+                        break
+                chunk = connection.recv(65536)
+                assert chunk, "the server closed the connection"
+                pending += chunk
+
+
+@dataclass
+class Count:
+    thread: float  # instructions per request, request thread
+    process: float  # all threads
+
+
+def count(server: str, app: str) -> Count:
+    port = _free_port()
+    folder = Path(tempfile.mkdtemp())
+    output = folder / "callgrind.out"
+    env = {**os.environ, "CONSENTKIT_BENCH_GEOIP": str(country_database()),
+           "PYTHONHASHSEED": "0"}  # fmt: skip
+    command = ["valgrind", "--tool=callgrind", "--separate-threads=yes",
+               f"--callgrind-out-file={output}", sys.executable, *SERVERS[server],
+               "--port", str(port), "--log-level", "warning", "--no-access-log",
+               f"throughput_apps:{app}"]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=HERE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        _wait_for(port)
+        send(port, WARM_UP)
+        _control("-z", process.pid)
+        send(port, REQUESTS)
+        _control("-d", process.pid)
+    finally:
+        process.terminate()
+        process.wait()
+    totals = {}  # thread number -> instructions, from the dump (part 1) after the zeroing
+    for dump in folder.glob("callgrind.out.1-*"):
+        match = re.search(r"^summary: *(\d+)", dump.read_text(errors="replace"), re.M)
+        if match:
+            totals[int(dump.name.rsplit("-", 1)[1])] = int(match.group(1))
+    shutil.rmtree(folder)
+    assert 1 in totals, f"no dump of the request thread: {sorted(totals)}"
+    return Count(totals[1] / REQUESTS, sum(totals.values()) / REQUESTS)
+
+
+def _control(option: str, pid: int) -> None:
+    subprocess.run(["callgrind_control", option, str(pid)], check=True, capture_output=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for(port: int) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)  # the server under callgrind starts slowly
+    raise RuntimeError(f"no server on port {port}")
+
+
+def main(servers: list[str]) -> None:
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (apt-get install valgrind)")
+    print(f"\ninstructions per request, {REQUESTS} requests after {WARM_UP}, one server process"
+          " under callgrind, GeoIP configured")  # fmt: skip
+    print("  request path:", "compiled" if is_compiled() else "pure Python")
+    print(f"  {'server':26} {'app':8} {'request thread':>15} {'all threads':>12}")
+    for server in servers:
+        bare, consent = count(server, "bare"), count(server, "consent")
+        for name, found in (("bare", bare), ("consent", consent)):
+            print(f"  {server:26} {name:8} {found.thread:15,.0f} {found.process:12,.0f}")
+        print(f"  {'':26} bare / consent: {bare.thread / consent.thread:.3f} (request thread),"
+              f" {bare.process / consent.process:.3f} (all threads); the middleware adds"
+              f" {consent.thread - bare.thread:,.0f} instructions per request")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main([name for name in SERVERS if not sys.argv[1:] or any(a in name for a in sys.argv[1:])])
