@@ -7,7 +7,8 @@ from consentkit.visit.pages cimport page_of
 from consentkit.visit.request cimport Known, VisitReader
 from consentkit.visit.sources cimport SourceReader
 
-cpdef bint is_html(object content_type) except -1
+cpdef bint is_html(bytes content_type) except -1
+@cython.locals(status=int)
 cpdef bint is_page_view(dict message, dict scope) except -1
 
 cdef class ReturningPath:

@@ -20,6 +20,8 @@ from consentkit import compiled
 ROOT = Path(__file__).resolve().parents[1]
 REQUEST_PATH_TESTS = [
     "tests/test_counting.py",
+    "tests/test_tally.py",
+    "tests/test_returning.py",
     "tests/test_consent_analytics.py",
     "tests/test_withdrawal.py",
     "tests/test_sources_and_goals.py",

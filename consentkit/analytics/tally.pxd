@@ -9,8 +9,10 @@ cdef class Tally:
     cdef public list _traits
     cdef public dict _segments, _landings, _goals, _pages, _bots
     cdef public object _cells, _visitors, _anonymous, _engaged, _engaged_ms, _scroll
-    cdef object _add_cell, _add_visitor, _add_anonymous
-    @cython.locals(table=dict, s=Py_ssize_t, p=Py_ssize_t, cell="long long")
+    cdef Py_ssize_t _counted, _anonymous_counted
+    cdef long long[::1] _cell_at, _anonymous_at
+    cdef unsigned long long[::1] _visitor_at
+    @cython.locals(table=dict, s=Py_ssize_t, p=Py_ssize_t, cell="long long", n=Py_ssize_t)
     cpdef void count(self, long long hour, tuple segment, str page, object visitor,
                      tuple origin=*, str event=*) except *
     cpdef void engage(self, object hour, tuple segment, str page, object ms, object scroll) except *

@@ -1,10 +1,13 @@
 """The page views of one batch, as the request path counts them: in memory, no I/O.
 
-Counting appends two integers to flat arrays: the cell (the hour, and numbers for the
+Counting writes two integers into flat columns: the cell (the hour, and numbers for the
 segment and the page from dicts that live as long as the batch, packed into one int) and
-the visitor's hash. ``PageViewBuffer`` takes the batch about once a second and hands it
-to the store. This module is on every counted request's path: it is one of the few that a
-compiler turns into C when it can (``consentkit/compiled.py``); as Python it is the same.
+the visitor's hash. The columns are arrays of 64-bit integers, written in place through a
+memoryview (the compiled build writes the C integers straight into them, where
+``array.append`` would take each through a Python int) and doubled when full.
+``PageViewBuffer`` takes the batch about once a second and hands it to the store. This
+module is on every counted request's path: it is one of the few that a compiler turns into
+C when it can (``consentkit/compiled.py``); as Python it is the same.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ from .cube import HOUR_BITS, NUMBER_BITS, NUMBER_MASK
 # C constants (tally.pxd), so that a count packs its cell without Python arithmetic.
 _HOUR_BITS = HOUR_BITS
 _NUMBER_BITS = NUMBER_BITS
+FIRST_ROOM = 256  # a batch's columns start with room for this many page views (then double)
+
+
+def _column(typecode: str, size: int) -> array[int]:
+    return array(typecode, bytes(8 * size))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,17 +74,31 @@ class Tally:
         self._landings: dict[Origin, dict[Segment, int]] = {}
         self._goals: dict[Traits, int] = {}
         self._pages: dict[str, int] = {}
-        self._cells: array[int] = array("q")
-        self._visitors: array[int] = array("Q")
-        self._anonymous: array[int] = array("q")
         self._bots: dict[int, int] = {}
         self._engaged: array[int] = array("q")
         self._engaged_ms: array[int] = array("q")
         self._scroll: array[int] = array("q")
-        # The appends of each page view, bound once per batch (not looked up per view).
-        self._add_cell = self._cells.append
-        self._add_visitor = self._visitors.append
-        self._add_anonymous = self._anonymous.append
+        # Page views with a visitor: their cells and hashes, the first ``_counted`` of the
+        # columns; and without one, the first ``_anonymous_counted`` of ``_anonymous``.
+        self._counted = self._anonymous_counted = 0
+        self._cells = _column("q", FIRST_ROOM)
+        self._visitors = _column("Q", FIRST_ROOM)
+        self._anonymous = _column("q", FIRST_ROOM)
+        self._cell_at = memoryview(self._cells)
+        self._visitor_at = memoryview(self._visitors)
+        self._anonymous_at = memoryview(self._anonymous)
+
+    def _grow(self) -> None:
+        """Twice the room for page views with a visitor (the columns copied once)."""
+        size = len(self._cells)
+        self._cells = self._cells + _column("q", size)  # (new arrays: the views hold the old)
+        self._visitors = self._visitors + _column("Q", size)
+        self._cell_at = memoryview(self._cells)
+        self._visitor_at = memoryview(self._visitors)
+
+    def _grow_anonymous(self) -> None:
+        self._anonymous = self._anonymous + _column("q", len(self._anonymous))
+        self._anonymous_at = memoryview(self._anonymous)
 
     def count(
         self,
@@ -115,10 +137,18 @@ class Tally:
         p = number
         cell = (hour << _NUMBER_BITS | s) << _NUMBER_BITS | p  # cube.pack, inlined
         if visitor is None:
-            self._add_anonymous(cell)
+            n = self._anonymous_counted
+            if n == len(self._anonymous):
+                self._grow_anonymous()
+            self._anonymous_at[n] = cell
+            self._anonymous_counted = n + 1
         else:
-            self._add_cell(cell)
-            self._add_visitor(visitor)
+            n = self._counted
+            if n == len(self._cells):
+                self._grow()
+            self._cell_at[n] = cell
+            self._visitor_at[n] = visitor
+            self._counted = n + 1
 
     def engage(self, hour: int, segment: Segment, page: str, ms: int, scroll: int) -> None:
         """An engagement report: ``ms`` milliseconds engaged on ``page`` and its deepest
@@ -147,7 +177,7 @@ class Tally:
     def pending(self) -> int:
         """Page views counted in this batch."""
         return (
-            len(self._cells) + len(self._anonymous) + len(self._engaged) + sum(self._bots.values())
+            self._counted + self._anonymous_counted + len(self._engaged) + sum(self._bots.values())
         )
 
     def take(self) -> Counted:
@@ -155,9 +185,9 @@ class Tally:
         counted = Counted(
             self._traits,
             list(self._pages),
-            self._cells,
-            self._visitors,
-            self._anonymous,
+            self._cells[: self._counted],
+            self._visitors[: self._counted],
+            self._anonymous[: self._anonymous_counted],
             self._bots,
             self._engaged,
             self._engaged_ms,

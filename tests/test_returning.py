@@ -1,0 +1,34 @@
+"""The helpers a planned page response goes through (``consentkit/returning.py``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from consentkit.returning import is_html, is_page_view
+
+
+@pytest.mark.parametrize(
+    ("content_type", "html"),
+    [
+        (b"text/html; charset=utf-8", True),
+        (b"text/html", True),
+        (b"TEXT/HTML; charset=UTF-8", True),
+        (b"Text/Html", True),
+        (b"text/htm", False),
+        (b"text/plain; charset=utf-8", False),
+        (b"application/json", False),
+        (b"", False),
+    ],
+)
+def test_html_is_told_by_its_content_type_in_any_case(content_type, html):
+    assert is_html(content_type) is html
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "counted"),
+    [("GET", 200, True), ("GET", 204, True), ("GET", 299, True), ("GET", 304, False),
+     ("GET", 404, False), ("GET", 199, False), ("POST", 200, False), ("HEAD", 200, False)],
+)  # fmt: skip
+def test_a_page_view_is_a_get_answered_2xx(method, status, counted):
+    message = {"type": "http.response.start", "status": status, "headers": []}
+    assert is_page_view(message, {"type": "http", "method": method}) is counted
