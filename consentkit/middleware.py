@@ -201,12 +201,22 @@ class ConsentMiddleware:
         )
         self.page = self.returning.page  # bound once: most requests go there
         note_quart_routes(app)
+        # Servers and adapters (uvicorn, hypercorn, asgiref, Litestar) tell an ASGI 3 app
+        # by its ``__call__`` attribute being a coroutine function: this instance's is
+        # ``asgi``. Calling the instance goes through the class's ``__call__`` below,
+        # which hands a page request's awaitable to the server as it is (no coroutine of
+        # its own to create and step through on every request) and the rest to ``asgi``.
+        vars(self)["__call__"] = self.asgi
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if scope["type"] == "http" and self.started and not scope["path"].startswith(self.prefix):
+            return self.page(scope, receive, send)  # most requests: ReturningPath.page
+        return self.asgi(scope, receive, send)
+
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The middleware as an ASGI 3 coroutine: every kind of request (the class's
+        ``__call__`` takes a shorter way with most page requests)."""
         kind = scope["type"]
-        if kind == "http" and self.started and not scope["path"].startswith(self.prefix):
-            await self.page(scope, receive, send)  # most requests: ReturningPath.page
-            return
         if kind != "http" and kind != "websocket":
             if kind == "lifespan":
                 await run_lifespan(

@@ -242,3 +242,26 @@ def test_no_analytics_category_warns_that_nothing_will_be_counted(sqlite_url):
             categories=["marketing"],
             count_refused=True,
         )
+
+
+def test_servers_and_adapters_see_an_asgi_3_app(sqlite_url):
+    """The middleware's ``__call__`` hands page requests' awaitables straight to the
+    server; what servers inspect to tell ASGI 3 from ASGI 2 or WSGI is still a coroutine
+    function: uvicorn (asyncio's test), hypercorn (inspect's, on ``app.__call__``), asgiref
+    (Django, Channels) and Litestar."""
+    import asyncio
+    import inspect
+
+    import uvicorn
+    from asgiref.compatibility import is_double_callable
+    from litestar.utils.predicates import is_async_callable
+    from starlette.applications import Starlette
+
+    middleware = ConsentMiddleware(Starlette(), **options(sqlite_url))
+    assert inspect.iscoroutinefunction(middleware.__call__)
+    assert asyncio.iscoroutinefunction(middleware.__call__)
+    config = uvicorn.Config(middleware)
+    config.load()
+    assert config.interface == "asgi3"
+    assert not is_double_callable(middleware)
+    assert is_async_callable(middleware)
