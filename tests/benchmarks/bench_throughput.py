@@ -13,7 +13,8 @@ and hypercorn (h11, asyncio). wrk (one thread, 32 connections, in its own proces
   from the trusted proxy); every request is a counted page view;
 - **flood**: every request new: a user agent from uap-core's test_ua.yaml (1,600 distinct
   strings, so new to the classifier's cache most of the time), a random address, a new
-  visitor ID, the same decision cookie.
+  visitor ID, the same decision cookie; served by a process of its own, so that the
+  returning visitor's figure does not inherit a heap filled by thousands of new visitors.
 
 The country database is configured (``geo_data.py``). On a machine shared with others,
 time figures drift by 10-30% from one second to the next, so the bare and consent
@@ -202,8 +203,11 @@ def measure(servers: list[str]) -> dict[str, Figures]:
     script.write_text(f'DECISION = "consentkit={decision}"\n' + lua_agents() + FLOOD_SCRIPT)
     figures: dict[str, Figures] = {}
     for server in servers:
+        # The flood has a server of its own: thousands of new visitors fill the visitor
+        # cache and the heap, which the returning visitor's figure must not inherit.
         started = {
-            app: (port := free_port(), serve(server, app, port)) for app in ("bare", "consent")
+            name: (port := free_port(), serve(server, app, port))
+            for name, app in (("bare", "bare"), ("consent", "consent"), ("flood", "consent"))
         }
         found = Figures([], [], [])
         try:
@@ -218,7 +222,8 @@ def measure(servers: list[str]) -> dict[str, Figures]:
                 else:
                     found.bare.append(load(bare_port, bare.pid, cookie))
                     found.returning.append(load(port, consent.pid, cookie))
-                found.flood.append(load(port, consent.pid, cookie, script))
+                flood_port, flood = started["flood"]
+                found.flood.append(load(flood_port, flood.pid, cookie, script))
         finally:
             for _, process in started.values():
                 process.terminate()
