@@ -21,12 +21,11 @@ from .consent.enforcement import CookieEnforcer
 from .consent.withdrawal import CookieExpiry
 from .returning import (
     CONTENT_TYPE,
-    READ,
-    READ_ANY_CASE,
-    READ_LENGTHS,
+    OTHER,
     VARY,
     VARY_COOKIE,
     Headers,
+    header_kind,
     is_html,
     is_page_view,
     plan_of,
@@ -78,13 +77,9 @@ class ResponseHook:
         vary: tuple[bytes, bytes] | None = None  # the last Vary header, which gets ", Cookie"
         varies_on_cookie = sets_cookies = False
         for name, value in raw:
-            kind = READ_ANY_CASE.get(name)
-            if kind is None:
-                if len(name) not in READ_LENGTHS:
-                    continue
-                kind = READ.get(name.lower())  # any other spelling
-                if kind is None:
-                    continue
+            kind = header_kind(name)
+            if kind == OTHER:
+                continue
             if kind == CONTENT_TYPE:
                 content_type = value
             elif kind == VARY:

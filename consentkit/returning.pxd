@@ -7,6 +7,7 @@ from consentkit.visit.pages cimport page_of
 from consentkit.visit.request cimport Known, VisitReader
 from consentkit.visit.sources cimport SourceReader
 
+cpdef int header_kind(bytes name) except -2
 cpdef bint is_html(bytes content_type) except -1
 @cython.locals(status=int)
 cpdef bint is_page_view(dict message, dict scope) except -1
@@ -18,8 +19,7 @@ cdef class ReturningPath:
     cdef public object clock, page_option, hook
     cdef public SourceReader sources
     cdef public bint vary_cookie, enforcing
-    cdef dict read_any_case
-    @cython.locals(now=double, hour="long long", size=Py_ssize_t, name=bytes)
+    @cython.locals(now=double, hour="long long", kind=int, name=bytes)
     cpdef void respond(self, dict message, dict scope, Known known) except *
     cpdef object page(self, dict scope, object receive, object send)
 

@@ -46,12 +46,21 @@ VARY_ONLY, BOT, COUNT = 1, 2, 3
 Headers = list[tuple[bytes, bytes]]
 # The response headers read, by name as servers and frameworks spell them (one dict lookup
 # each); another spelling is lowered first (Django sends "Content-Type").
-CONTENT_TYPE, VARY, SET_COOKIE = 0, 1, 2
+OTHER, CONTENT_TYPE, VARY, SET_COOKIE = -1, 0, 1, 2
 READ = {b"content-type": CONTENT_TYPE, b"vary": VARY, b"set-cookie": SET_COOKIE}
 READ_ANY_CASE = {**READ, **{name.title(): kind for name, kind in READ.items()}}
-READ_LENGTHS = frozenset(len(name) for name in READ)
-assert sorted(READ_LENGTHS) == [4, 10, 12]  # (respond() compares the lengths themselves)
+assert sorted(len(name) for name in READ) == [4, 10, 12]  # (header_kind compares lengths)
 VARY_COOKIE = (b"vary", b"Cookie")
+
+
+def header_kind(name: bytes) -> int:
+    """Which of the response headers read a header is (``OTHER`` for the rest): told by its
+    length first, so that most names are never hashed (they are new objects each time)."""
+    size = len(name)
+    if size != 12 and size != 4 and size != 10:
+        return OTHER
+    kind = READ_ANY_CASE.get(name)
+    return READ.get(name.lower(), OTHER) if kind is None else kind
 
 
 def is_html(content_type: bytes) -> bool:
@@ -118,7 +127,6 @@ class ReturningPath:
         self.vary_cookie = vary_cookie
         self.enforcing = enforcing  # cookies set by the app are checked (by the hook)
         self.hook = hook
-        self.read_any_case = READ_ANY_CASE  # (an attribute: the compiled build types it)
 
     def page(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         """A request for one of the app's pages (over HTTP): the app's awaitable, its
@@ -138,14 +146,9 @@ class ReturningPath:
         raw: Headers = message.get("headers") or []
         content_type = b""
         for name, value in raw:
-            size = len(name)
-            if size != 12 and size != 4 and size != 10:  # the lengths of READ's names
+            kind = header_kind(name)
+            if kind == OTHER:
                 continue
-            kind = self.read_any_case.get(name)
-            if kind is None:
-                kind = READ.get(name.lower())
-                if kind is None:
-                    continue
             if kind == CONTENT_TYPE:
                 content_type = value
             elif kind == VARY or self.enforcing:

@@ -157,7 +157,7 @@ class Tally:
             self.dropped += 1
             return
         self.room -= 1
-        if hour >> HOUR_BITS:
+        if hour < 0 or hour >> _HOUR_BITS:
             raise ValueError(f"hour {hour} is outside the cube's range")
         s = self._segments.get(segment)
         if s is None:
@@ -166,7 +166,7 @@ class Tally:
         p = self._pages.get(page)
         if p is None:
             p = self._pages[page] = len(self._pages)
-        self._engaged.append((hour << NUMBER_BITS | s) << NUMBER_BITS | p)
+        self._engaged.append((hour << _NUMBER_BITS | s) << _NUMBER_BITS | p)
         self._engaged_ms.append(ms)
         self._scroll.append(scroll)
 

@@ -29,39 +29,27 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import itsdangerous
 import pytest
+from bench_throughput import CHROME, RETURNING_COOKIE, free_port
+from bench_throughput import SERVERS as THROUGHPUT_SERVERS
 from geo_data import country_database
 
 from consentkit.compiled import is_compiled
-from consentkit.consent.keys import DECISION_SALT
 
 HERE = Path(__file__).resolve().parent
 REQUESTS = int(os.environ.get("CONSENTKIT_BENCH_REQUESTS", "2000"))
 WARM_UP = 300
-CHROME = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
-SERVERS = {  # name -> command line before the app, budget for bare / consent
-    "uvicorn httptools+uvloop": (
-        ["-m", "uvicorn", "--http", "httptools", "--loop", "uvloop"], 0.90),
-    "uvicorn h11": (["-m", "uvicorn", "--http", "h11", "--loop", "asyncio"], 0.95),
-}  # fmt: skip
+SERVERS = {  # hypercorn serves from a worker process: left to bench_throughput.py
+    name: THROUGHPUT_SERVERS[name] for name in ("uvicorn httptools+uvloop", "uvicorn h11")
+}
 
 
 def request_bytes(port: int) -> bytes:
-    decision = (
-        itsdangerous.TimestampSigner(
-            "throughput-secret-of-32-characters-or-more", salt=DECISION_SALT
-        )
-        .sign("1|analytics|AAAAAAAAAAAAAAAAAAAAAA")
-        .decode()
-    )
-    cookie = f"consentkit={decision}; consentkit_id=BBBBBBBBBBBBBBBBBBBBBB"
+    """bench_throughput.py's returning visitor, as one HTTP/1.1 request."""
     return (
         f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {CHROME}\r\n"
-        f"Accept: text/html\r\nX-Forwarded-For: 81.2.69.142\r\nCookie: {cookie}\r\n\r\n"
+        f"Accept: text/html\r\nX-Forwarded-For: 81.2.69.142\r\nCookie: {RETURNING_COOKIE}\r\n"
+        "\r\n"
     ).encode()
 
 
@@ -94,7 +82,7 @@ class Count:
 
 
 def count(server: str, app: str) -> Count:
-    port = _free_port()
+    port = free_port()
     folder = Path(tempfile.mkdtemp())
     output = folder / "callgrind.out"
     env = {**os.environ, "CONSENTKIT_BENCH_GEOIP": str(country_database()),
@@ -127,12 +115,6 @@ def count(server: str, app: str) -> Count:
 
 def _control(option: str, pid: int) -> None:
     subprocess.run(["callgrind_control", option, str(pid)], check=True, capture_output=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_for(port: int) -> None:

@@ -190,17 +190,20 @@ class Figures:
         return [getattr(bare, of) / getattr(other, of) for bare, other in pairs]
 
 
+def decision_cookie() -> str:
+    """The returning visitor's decision cookie (analytics granted), signed for the apps."""
+    secret = "throughput-secret-of-32-characters-or-more"  # throughput_apps.SECRET
+    decision = itsdangerous.TimestampSigner(secret, salt=DECISION_SALT)
+    return "consentkit=" + decision.sign("1|analytics|AAAAAAAAAAAAAAAAAAAAAA").decode()
+
+
+RETURNING_COOKIE = f"{decision_cookie()}; consentkit_id=BBBBBBBBBBBBBBBBBBBBBB"
+
+
 def measure(servers: list[str]) -> dict[str, Figures]:
-    decision = (
-        itsdangerous.TimestampSigner(
-            "throughput-secret-of-32-characters-or-more", salt=DECISION_SALT
-        )
-        .sign("1|analytics|AAAAAAAAAAAAAAAAAAAAAA")
-        .decode()
-    )
-    cookie = f"consentkit={decision}; consentkit_id=BBBBBBBBBBBBBBBBBBBBBB"
+    cookie = RETURNING_COOKIE
     script = Path(tempfile.mkdtemp()) / "flood.lua"
-    script.write_text(f'DECISION = "consentkit={decision}"\n' + lua_agents() + FLOOD_SCRIPT)
+    script.write_text(f'DECISION = "{decision_cookie()}"\n' + lua_agents() + FLOOD_SCRIPT)
     figures: dict[str, Figures] = {}
     for server in servers:
         # The flood has a server of its own: thousands of new visitors fill the visitor
