@@ -99,12 +99,16 @@ def test_sources_goals_and_the_previous_period(chromium, site):
         today = datetime.now(UTC).date()
         on = lambda day: {v for v in visits if datetime.fromtimestamp(v.at, UTC).date() == day}  # noqa: E731
         now, before = len(on(today)) + GOOGLE + NEWSLETTER, len(on(today - timedelta(days=1)))
-        change = round(100 * (now - before) / before)
-        assert total(page, "visitors") == now
-        sign = "+" if change > 0 else ""
-        assert page.locator("#change-visitors").inner_text() == (
-            f"{sign}{change}% on the previous period"
-        )
+        # (estimated like the sources above: either count may be one off, one time in 50)
+        shown = total(page, "visitors")
+        assert abs(shown - now) <= 1
+
+        def said(now: int, before: int) -> str:
+            change = round(100 * (now - before) / before)
+            return f"{'+' if change > 0 else ''}{change}% on the previous period"
+
+        near = {said(shown, before + off) for off in (-1, 0, 1)}
+        assert page.locator("#change-visitors").inner_text() in near
         # Hour by hour, yesterday's visitors, up to this hour of the day.
         previous = page.locator("#timetable tbody td:nth-child(4)").all_text_contents()
         hour = datetime.now(UTC).hour
