@@ -36,9 +36,7 @@ from .ledger.chain import SubjectHasher
 from .ledger.spool import DecisionSpool
 from .lifespan import run_lifespan
 from .response_hook import ResponseHook
-from .returning import (
-    ReturningPath,
-)
+from .returning import Entry, ReturningPath
 from .settings import ConsentSettings
 from .store import Store, open_store
 from .store.retention import PeriodicPurge
@@ -61,7 +59,7 @@ logger = logging.getLogger("consentkit")
 ADMIN_PATHS = ("api/", "dashboard")
 
 
-class ConsentMiddleware:
+class ConsentMiddleware(Entry):
     """Cookie and tracking consent for an ASGI app: the options are ``ConsentSettings``'s
     (docs/configuration.md), given as keywords or as ``settings=ConsentSettings(...)``."""
 
@@ -203,18 +201,14 @@ class ConsentMiddleware:
         note_quart_routes(app)
         # Servers and adapters (uvicorn, hypercorn, asgiref, Litestar) tell an ASGI 3 app
         # by its ``__call__`` attribute being a coroutine function: this instance's is
-        # ``asgi``. Calling the instance goes through the class's ``__call__`` below,
-        # which hands a page request's awaitable to the server as it is (no coroutine of
-        # its own to create and step through on every request) and the rest to ``asgi``.
+        # ``asgi``. Calling the instance goes through the class's ``__call__`` (``Entry``'s,
+        # compiled with the request path), which hands a page request's awaitable to the
+        # server as it is (no coroutine of its own to create and step through on every
+        # request) and the rest to ``asgi``.
         vars(self)["__call__"] = self.asgi
 
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        if scope["type"] == "http" and self.started and not scope["path"].startswith(self.prefix):
-            return self.page(scope, receive, send)  # most requests: ReturningPath.page
-        return self.asgi(scope, receive, send)
-
     async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The middleware as an ASGI 3 coroutine: every kind of request (the class's
+        """The middleware as an ASGI 3 coroutine: every kind of request (``Entry``'s
         ``__call__`` takes a shorter way with most page requests)."""
         kind = scope["type"]
         if kind != "http" and kind != "websocket":

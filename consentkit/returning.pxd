@@ -23,6 +23,11 @@ cdef class ReturningPath:
     cpdef void respond(self, dict message, dict scope, Known known) except *
     cpdef object page(self, dict scope, object receive, object send)
 
+cdef class Entry:
+    cdef public bint started
+    cdef public str prefix
+    cdef public ReturningPath returning
+
 cdef class PlannedSend:
     cdef ReturningPath path
     cdef dict scope

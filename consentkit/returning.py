@@ -44,23 +44,30 @@ logger = logging.getLogger("consentkit")
 VARY_ONLY, BOT, COUNT = 1, 2, 3
 
 Headers = list[tuple[bytes, bytes]]
-# The response headers read, by name as servers and frameworks spell them (one dict lookup
-# each); another spelling is lowered first (Django sends "Content-Type").
+# The response headers read (header_kind compares the two common spellings, lower case and
+# Django's "Content-Type"; another is lowered and looked up here).
 OTHER, CONTENT_TYPE, VARY, SET_COOKIE = -1, 0, 1, 2
 READ = {b"content-type": CONTENT_TYPE, b"vary": VARY, b"set-cookie": SET_COOKIE}
-READ_ANY_CASE = {**READ, **{name.title(): kind for name, kind in READ.items()}}
-assert sorted(len(name) for name in READ) == [4, 10, 12]  # (header_kind compares lengths)
 VARY_COOKIE = (b"vary", b"Cookie")
 
 
 def header_kind(name: bytes) -> int:
     """Which of the response headers read a header is (``OTHER`` for the rest): told by its
-    length first, so that most names are never hashed (they are new objects each time)."""
+    length, then compared as servers and frameworks spell it; no name is hashed (they are
+    new objects each time) unless it is spelled some other way."""
     size = len(name)
-    if size != 12 and size != 4 and size != 10:
+    if size == 12:
+        if name == b"content-type" or name == b"Content-Type":
+            return CONTENT_TYPE
+    elif size == 4:
+        if name == b"vary" or name == b"Vary":
+            return VARY
+    elif size == 10:
+        if name == b"set-cookie" or name == b"Set-Cookie":
+            return SET_COOKIE
+    else:
         return OTHER
-    kind = READ_ANY_CASE.get(name)
-    return READ.get(name.lower(), OTHER) if kind is None else kind
+    return READ.get(name.lower(), OTHER)
 
 
 def is_html(content_type: bytes) -> bool:
@@ -175,6 +182,29 @@ class ReturningPath:
             self.tally.count(hour, segment, page_of(scope, self.page_option), plan[1], origin)
         except Exception:
             logger.exception("consentkit: a page view could not be counted")
+
+
+class Entry:
+    """``ConsentMiddleware``'s base: the call a server makes for every request, compiled
+    with the request path. A page request over HTTP, once the middleware has started, goes
+    to the returning path's ``page`` as it is (its awaitable handed to the server: no
+    coroutine of the middleware's own to create and step through), the rest to ``asgi``."""
+
+    started: bool
+    prefix: str
+    returning: ReturningPath | None
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        returning = self.returning
+        if returning is not None and self.started and scope["type"] == "http":
+            path: str = scope["path"]
+            if not path.startswith(self.prefix):
+                return returning.page(scope, receive, send)
+        return self.asgi(scope, receive, send)
+
+    def asgi(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """Every kind of request (the subclass's coroutine)."""
+        raise NotImplementedError
 
 
 class PlannedSend:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from consentkit.returning import is_html, is_page_view
+from consentkit.returning import (
+    CONTENT_TYPE,
+    OTHER,
+    SET_COOKIE,
+    VARY,
+    header_kind,
+    is_html,
+    is_page_view,
+)
 
 
 @pytest.mark.parametrize(
@@ -32,3 +40,15 @@ def test_html_is_told_by_its_content_type_in_any_case(content_type, html):
 def test_a_page_view_is_a_get_answered_2xx(method, status, counted):
     message = {"type": "http.response.start", "status": status, "headers": []}
     assert is_page_view(message, {"type": "http", "method": method}) is counted
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [(b"content-type", CONTENT_TYPE), (b"Content-Type", CONTENT_TYPE),
+     (b"CONTENT-TYPE", CONTENT_TYPE), (b"content-Type", CONTENT_TYPE), (b"vary", VARY),
+     (b"Vary", VARY), (b"VARY", VARY), (b"set-cookie", SET_COOKIE), (b"Set-Cookie", SET_COOKIE),
+     (b"SET-COOKIE", SET_COOKIE), (b"content-typo", OTHER), (b"very", OTHER),
+     (b"set-cookie2", OTHER), (b"content-length", OTHER), (b"x-vary", OTHER), (b"", OTHER)],
+)  # fmt: skip
+def test_the_response_headers_read_are_told_in_any_case(name, kind):
+    assert header_kind(name) == kind
