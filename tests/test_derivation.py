@@ -278,3 +278,33 @@ def test_a_cookie_header_sent_in_two_parts_is_read_whole_and_keyed_whole(store_u
         assert again is first
         assert other is not first
         assert other.id_cookie == "B" * 22
+
+
+def test_the_same_cookies_from_another_browser_or_address_are_read_anew(store_url):
+    """A returning visitor's entry is found by the Cookie header, and the rest (address,
+    browser, forwarded address) is compared: the same cookies sent with another user agent
+    or from another address never get the first one's traits."""
+    middleware = ConsentMiddleware(None, secret_key="s" * 32, store=store_url)
+    reader = middleware.reader
+    cookie = b"consentkit_id=" + b"A" * 22
+
+    def known(agent: str, address: str, cookies: bytes | None = cookie):
+        headers = [(b"user-agent", UA[agent].encode())]
+        if cookies is not None:
+            headers.append((b"cookie", cookies))
+        return reader.known_of({"type": "http", "headers": headers, "client": (address, 1)})
+
+    first = known("iphone", "203.0.113.9")
+    assert known("iphone", "203.0.113.9") is first
+    chrome = "windows_chrome"
+    for agent, address in [(chrome, "203.0.113.9"), ("iphone", "198.51.100.1"),
+                           ("iphone", "203.0.113.9"), (chrome, "198.51.100.1")]:  # fmt: skip
+        found = known(agent, address)
+        assert found.headers[b"user-agent"] == UA[agent]
+        assert found.values[0] == address
+        assert found.id_cookie == "A" * 22
+        assert known(agent, address) is found
+    assert len(reader) == 1  # one entry per Cookie header: the latest browser and address
+    # Without cookies, each address and browser is an entry of its own.
+    assert known("iphone", "192.0.2.1", None) is not known("ipad", "192.0.2.1", None)
+    assert len(reader) == 3

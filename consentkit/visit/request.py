@@ -70,11 +70,13 @@ class Known:
 
     __slots__ = (
         "consent", "decision_cookie", "gpc", "headers", "id_cookie", "is_bot", "plan",
-        "quiet", "segment", "until", "visitor",
+        "quiet", "segment", "until", "values", "visitor",
     )  # fmt: skip
 
-    def __init__(self, headers: dict[bytes, str]) -> None:
+    def __init__(self, headers: dict[bytes, str], values: list[object] | None = None) -> None:
         self.headers = headers
+        # The address and header values it was worked out from (VisitReader.known_of)
+        self.values = values
         self.decision_cookie, self.id_cookie = read_cookies(headers.get(COOKIE, ""))
         self.gpc = headers.get(SEC_GPC, "").strip() == "1"
         self.segment: tuple[str, str, str, str] | None = None
@@ -161,7 +163,7 @@ class VisitReader:
         self.page_headers = _ALWAYS | {FORWARDED_FOR} | extra
         self.endpoint_headers = _ALWAYS | _ENDPOINTS | extra
         self.remembered = remembered
-        self._known: dict[tuple[object, ...], Known] = {}
+        self._known: dict[object, Known] = {}  # Cookie header (or all the values) -> Known
 
     def __len__(self) -> int:
         """How many visitors' header sets are remembered."""
@@ -209,11 +211,19 @@ class VisitReader:
                 values[slot] = header[1]
             else:
                 values.append(header)
-        key = tuple(values)
+        # Keyed by the Cookie header alone where there is one (it is the visitor's own: an
+        # ID and a signed decision); the other values are compared, not hashed. The same
+        # cookies from another browser or address are another entry's (this one replaced).
+        cookie = values[1]
+        key = cookie if cookie is not None and len(values) == 6 else tuple(values)
         found = self._known.get(key)
+        if found is not None and found.values != values:
+            found = None
         if found is None:
-            found = Known(self._decoded(scope, self.page_headers))
-            if len(self._known) >= self.remembered:
+            found = Known(self._decoded(scope, self.page_headers), values)
+            if key in self._known:
+                del self._known[key]
+            elif len(self._known) >= self.remembered:
                 del self._known[next(iter(self._known))]
             self._known[key] = found
         until = found.until  # (infinite for a visitor with no decision: no clock to read)
