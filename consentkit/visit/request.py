@@ -214,11 +214,14 @@ class VisitReader:
         # Keyed by the Cookie header alone where there is one (it is the visitor's own: an
         # ID and a signed decision); the other values are compared, not hashed. The same
         # cookies from another browser or address are another entry's (this one replaced).
-        cookie = values[1]
-        key = cookie if cookie is not None and len(values) == 6 else tuple(values)
-        found = self._known.get(key)
-        if found is not None and found.values != values:
-            found = None
+        key = values[1]
+        if key is not None and len(values) == 6:
+            found = self._known.get(key)
+            if found is not None and found.values != values:
+                found = None
+        else:
+            key = tuple(values)
+            found = self._known.get(key)
         if found is None:
             found = Known(self._decoded(scope, self.page_headers), values)
             if key in self._known:
