@@ -196,6 +196,8 @@ class ConsentMiddleware(Entry):
             vary_cookie=settings.vary_cookie,
             enforcing=self.enforcer.active,
             hook=self.hook.on_response,
+            prefix=self.prefix,
+            endpoints=self.asgi,
         )
         self.page = self.returning.page  # bound once: most requests go there
         note_quart_routes(app)

@@ -19,13 +19,15 @@ cdef class ReturningPath:
     cdef public object clock, page_option, hook
     cdef public SourceReader sources
     cdef public bint vary_cookie, enforcing
+    cdef public str prefix
+    cdef public object endpoints
     @cython.locals(now=double, hour="long long", kind=int, name=bytes)
     cpdef void respond(self, dict message, dict scope, Known known) except *
+    @cython.locals(path=str)
     cpdef object page(self, dict scope, object receive, object send)
 
 cdef class Entry:
     cdef public bint started
-    cdef public str prefix
     cdef public ReturningPath returning
 
 cdef class PlannedSend:

@@ -122,8 +122,12 @@ class ReturningPath:
         vary_cookie: bool,
         enforcing: bool,
         hook: Callable[[Message, Visit], None],
+        prefix: str,
+        endpoints: ASGIApp,
     ) -> None:
         self.app = app
+        self.prefix = prefix  # the middleware's own paths ("/consentkit/")
+        self.endpoints = endpoints  # what serves them
         self.reader = reader
         self.links = links  # what the scope carries for template helpers (SITE_KEY)
         self.hooked = hooked
@@ -138,7 +142,11 @@ class ReturningPath:
     def page(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         """A request for one of the app's pages (over HTTP): the app's awaitable, its
         response planned, or through the middleware's hook (``hooked``) when there is no
-        plan for the visitor yet."""
+        plan for the visitor yet. A request under the middleware's prefix goes to
+        ``endpoints`` instead (the middleware's ``asgi``)."""
+        path: str = scope["path"]
+        if path.startswith(self.prefix):
+            return self.endpoints(scope, receive, send)
         known = self.reader.known_of(scope)
         state = scope.get("state")
         if state is None:
@@ -186,20 +194,17 @@ class ReturningPath:
 
 class Entry:
     """``ConsentMiddleware``'s base: the call a server makes for every request, compiled
-    with the request path. A page request over HTTP, once the middleware has started, goes
-    to the returning path's ``page`` as it is (its awaitable handed to the server: no
+    with the request path. A request over HTTP, once the middleware has started, goes to
+    the returning path's ``page`` as it is (its awaitable handed to the server: no
     coroutine of the middleware's own to create and step through), the rest to ``asgi``."""
 
     started: bool
-    prefix: str
     returning: ReturningPath | None
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         returning = self.returning
         if returning is not None and self.started and scope["type"] == "http":
-            path: str = scope["path"]
-            if not path.startswith(self.prefix):
-                return returning.page(scope, receive, send)
+            return returning.page(scope, receive, send)
         return self.asgi(scope, receive, send)
 
     def asgi(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
