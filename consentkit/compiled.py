@@ -29,6 +29,7 @@ MODULES = (
     "consentkit.response_hook",
     "consentkit.visit.classify",
     "consentkit.visit.client_ip",
+    "consentkit.visit.mmdb",
 )
 
 

@@ -25,6 +25,8 @@ REQUEST_PATH_TESTS = [
     "tests/test_consent_analytics.py",
     "tests/test_withdrawal.py",
     "tests/test_sources_and_goals.py",
+    "tests/test_derivation.py",
+    "tests/test_geoip_tree.py",
 ]
 
 
