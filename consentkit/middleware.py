@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Awaitable
 from functools import lru_cache, partial
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .analytics.buffer import PageViewBuffer
 from .analytics.hll import visitor_hash
@@ -42,7 +41,7 @@ from .store import Store, open_store
 from .store.retention import PeriodicPurge
 from .visit.classify import VisitorClassifier
 from .visit.pages import page_of
-from .visit.request import Known, Visit, VisitReader
+from .visit.request import VisitReader
 from .visit.sources import SourceReader
 from .visit.templates import RouteTemplates
 from .web.admin import AdminEndpoints
@@ -188,7 +187,6 @@ class ConsentMiddleware(Entry):
             app=self.app,
             reader=reader,
             links=self.links,
-            hooked=self.hooked,
             tally=self.counter.tally,
             clock=clock,
             sources=self.sources,
@@ -241,21 +239,6 @@ class ConsentMiddleware(Entry):
         endpoints = self.admin if name.startswith(ADMIN_PATHS) else self.endpoints
         response = await endpoints.routes.respond(name, visit, receive)
         await response(scope, receive, send)
-
-    async def hooked(self, scope: Scope, receive: Receive, send: Send, known: Known) -> None:
-        """A page request whose response goes through the response hook (the visitor has
-        no plan yet: see returning.py)."""
-        visit = Visit(scope, known, known.consent)
-        on_response = self.hook.on_response
-
-        def send_wrapper(message: Message) -> Awaitable[None]:
-            # A plain function handing back send's own awaitable: no coroutine of its own
-            # to create and step through for each message.
-            if message["type"] == "http.response.start":
-                on_response(message, visit)
-            return send(message)
-
-        await self.app(scope, receive, send_wrapper)
 
     def track(self, scope: Scope, name: str) -> bool:
         """``consentkit.track(request, name)`` for a request of this middleware's app."""

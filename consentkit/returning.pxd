@@ -13,7 +13,7 @@ cpdef bint is_html(bytes content_type) except -1
 cpdef bint is_page_view(dict message, dict scope) except -1
 
 cdef class ReturningPath:
-    cdef public object app, links, hooked
+    cdef public object app, links
     cdef public VisitReader reader
     cdef public Tally tally
     cdef public object clock, page_option, hook
@@ -29,6 +29,10 @@ cdef class ReturningPath:
 cdef class Entry:
     cdef public bint started
     cdef public ReturningPath returning
+
+cdef class HookedSend:
+    cdef object hook, send
+    cdef object visit
 
 cdef class PlannedSend:
     cdef ReturningPath path

@@ -114,7 +114,6 @@ class ReturningPath:
         app: ASGIApp,
         reader: VisitReader,
         links: object,
-        hooked: Callable[[Scope, Receive, Send, Known], Awaitable[None]],
         tally: Tally,
         clock: Callable[[], float],
         sources: SourceReader | None,
@@ -130,7 +129,6 @@ class ReturningPath:
         self.endpoints = endpoints  # what serves them
         self.reader = reader
         self.links = links  # what the scope carries for template helpers (SITE_KEY)
-        self.hooked = hooked
         self.tally = tally
         self.clock = clock
         self.sources = sources  # None: where visitors come from is not read
@@ -141,8 +139,8 @@ class ReturningPath:
 
     def page(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         """A request for one of the app's pages (over HTTP): the app's awaitable, its
-        response planned, or through the middleware's hook (``hooked``) when there is no
-        plan for the visitor yet. A request under the middleware's prefix goes to
+        response planned, or through the middleware's hook (``HookedSend``) when there is
+        no plan for the visitor yet. A request under the middleware's prefix goes to
         ``endpoints`` instead (the middleware's ``asgi``)."""
         path: str = scope["path"]
         if path.startswith(self.prefix):
@@ -154,7 +152,8 @@ class ReturningPath:
         state["consent"] = known.consent
         scope[SITE_KEY] = self.links
         if known.plan is None:
-            return self.hooked(scope, receive, send, known)
+            visit = Visit(scope, known, known.consent)
+            return self.app(scope, receive, HookedSend(self.hook, visit, send))
         return self.app(scope, receive, PlannedSend(self, scope, known, send))
 
     def respond(self, message: Message, scope: Scope, known: Known) -> None:
@@ -210,6 +209,24 @@ class Entry:
     def asgi(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         """Every kind of request (the subclass's coroutine)."""
         raise NotImplementedError
+
+
+class HookedSend:
+    """The ``send`` a page request's app gets while its visitor has no plan: the response
+    start goes through the middleware's hook (``response_hook.py``) on its way out."""
+
+    __slots__ = ("hook", "send", "visit")
+
+    def __init__(self, hook: Callable[[Message, Visit], None], visit: Visit, send: Send) -> None:
+        self.hook = hook
+        self.visit = visit
+        self.send = send
+
+    def __call__(self, message: Message) -> Awaitable[None]:
+        # (as PlannedSend: send's own awaitable handed back)
+        if message["type"] == "http.response.start":
+            self.hook(message, self.visit)
+        return self.send(message)
 
 
 class PlannedSend:
