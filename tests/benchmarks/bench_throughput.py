@@ -11,8 +11,8 @@ and hypercorn (h11, asyncio). wrk (one thread, 32 connections, in its own proces
 - **returning**: a returning visitor who granted analytics: the decision and visitor-ID
   cookies, a Chrome user agent, an address of the country database (``X-Forwarded-For``
   from the trusted proxy); every request is a counted page view;
-- **flood**: every request new: a user agent from uap-core's test_ua.yaml (1,600 distinct
-  strings, so new to the classifier's cache most of the time), a random address, a new
+- **flood**: every request new: a user agent from uap-core's three corpora (over 17,000
+  distinct strings in turn, each new to the classifier's cache of 4,096), a random address, a new
   visitor ID, the same decision cookie; served by a process of its own, so that the
   returning visitor's figure does not inherit a heap filled by thousands of new visitors.
 
@@ -33,6 +33,7 @@ figure that the machine's noise does not move.
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import socket
@@ -47,12 +48,12 @@ from pathlib import Path
 import itsdangerous
 import pytest
 from geo_data import country_database
+from realistic_site import corpus_agents
 
 from consentkit.compiled import is_compiled
 from consentkit.consent.keys import DECISION_SALT
 
 HERE = Path(__file__).resolve().parent
-UAP = HERE.parents[2] / "shared" / "testdata" / "uap-core" / "test_ua.yaml"
 PAIRS = int(os.environ.get("CONSENTKIT_BENCH_ROUNDS", "10"))  # pairs of runs per server
 SECONDS = int(os.environ.get("CONSENTKIT_BENCH_SECONDS", "2"))
 # The server on one CPU, wrk on another, where the machine has two.
@@ -135,11 +136,12 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
 
 
 def lua_agents() -> str:
-    agents = [CHROME]
-    if UAP.exists():
-        found = re.findall(r"^\s*- user_agent_string: '(.*)'\s*$", UAP.read_text(), re.M)
-        found += re.findall(r'^\s*- user_agent_string: "(.*)"\s*$', UAP.read_text(), re.M)
-        agents = sorted({a.replace("''", "'") for a in found if "]==]" not in a and a.isascii()})
+    """The flood's user agents: every distinct string of uap-core's three corpora (17,000
+    and more, against the classifier's cache of 4,096: each is new to it when it comes
+    round again), shuffled, as a Lua table."""
+    agents = [a for a in corpus_agents() if "]==]" not in a and a.isascii() and a.isprintable()]
+    agents = agents or [CHROME]
+    random.Random(3).shuffle(agents)
     return "AGENTS = {" + ",\n".join(f"[==[{agent}]==]" for agent in agents) + "}\n"
 
 
