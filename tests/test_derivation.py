@@ -216,6 +216,15 @@ def test_what_is_remembered_of_visitors_is_bounded():
                  "client": (f"192.0.2.{n}", 1), "path": "/"}  # fmt: skip
         assert reader.read(scope).header(b"user-agent") == f"agent {n}"
     assert len(reader) == 8
+    # A bigger cache forgets its oldest sixteenth at once: never more than it may hold,
+    # and the latest visitors are still remembered, the same entries.
+    reader = VisitReader(codec, None, remembered=64)
+    scopes = [{"type": "http", "headers": [(b"user-agent", f"agent {n}".encode())],
+               "client": (f"192.0.2.{n % 250}", n), "path": "/"} for n in range(1000)]  # fmt: skip
+    known = [reader.known_of(scope) for scope in scopes]
+    assert 60 <= len(reader) <= 64
+    latest = zip(scopes[-50:], known[-50:], strict=True)
+    assert all(reader.known_of(scope) is found for scope, found in latest)
 
 
 def test_trusted_proxies_are_told_as_the_ipaddress_module_tells_them() -> None:

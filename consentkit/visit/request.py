@@ -7,6 +7,7 @@ to the page path (``middleware.py``) or to an endpoint, instead of as loose piec
 
 from __future__ import annotations
 
+import itertools
 from urllib.parse import parse_qsl
 
 from starlette.types import Scope
@@ -227,7 +228,7 @@ class VisitReader:
             if key in self._known:
                 del self._known[key]
             elif len(self._known) >= self.remembered:
-                del self._known[next(iter(self._known))]
+                self._forget_oldest()
             self._known[key] = found
         until = found.until  # (infinite for a visitor with no decision: no clock to read)
         if until != NEVER and until <= self.clock():  # a decision not verified yet, or lapsed
@@ -235,6 +236,14 @@ class VisitReader:
             found.until = self.codec.holds_until(found.decision_cookie)
             found.plan = None
         return found
+
+    def _forget_oldest(self) -> None:
+        """Drops the oldest sixteenth of what is remembered, in one pass: dropped one at a
+        time, each new visitor's entry cost a walk over the slots that the ones before
+        had emptied at the front of the dict (6,000 instructions a new visitor)."""
+        known = self._known
+        for key in list(itertools.islice(known, max(1, self.remembered // 16))):
+            del known[key]
 
     @staticmethod
     def _decoded(scope: Scope, wanted: frozenset[bytes] | set[bytes]) -> dict[bytes, str]:
