@@ -12,13 +12,14 @@ import time
 
 import anyio
 import httpx
+import numpy as np
 import pytest
 from asgi_lifespan import LifespanManager
 from support import SECRET, postgres_schema
 from tcp_proxy import TcpProxy
 
 from consentkit import open_store
-from consentkit.analytics.hll import PRECISION, visitor_hash
+from consentkit.analytics.hll import register_and_rank, visitor_hash
 from consentkit.consent.keys import SiteKeys
 
 pytestmark = pytest.mark.anyio
@@ -68,7 +69,8 @@ async def test_every_acknowledged_decision_and_page_view_arrives_after_an_outage
     # (visitors are estimated from a sketch of 32,768 registers: two of the 24 may share
     # one, about one time in 120, and then count as one)
     key = SiteKeys([SECRET], time.time).visitor_key()
-    registers = {visitor_hash(key, visitor) >> (64 - PRECISION) for visitor in ids}
+    hashes = np.array([visitor_hash(key, visitor) for visitor in ids], dtype=np.uint64)
+    registers = set(register_and_rank(hashes)[0].tolist())
     assert len(set(ids)) == VISITORS
     assert total["results"][0]["metrics"] == [len(registers), views]
     decisions = store.query({"metrics": ["decisions"], "date_range": "day"})

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import itsdangerous
 
+from ..caches import forget_oldest
 from ..errors import ConfigurationError
 from .categories import NECESSARY
 from .consent import Consent
@@ -161,7 +162,7 @@ class DecisionCodec:
             if verified is None:
                 return None
             if len(self._cache) >= self.cache_size:
-                del self._cache[next(iter(self._cache))]
+                forget_oldest(self._cache, self.cache_size)
             self._cache[value] = verified
         return verified
 

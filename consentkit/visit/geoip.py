@@ -22,6 +22,7 @@ import geoip2.errors
 import maxminddb
 from maxminddb.errors import InvalidDatabaseError
 
+from ..caches import forget_oldest
 from ..errors import ConfigurationError
 from .mmdb import WORTH_WALKING, SearchTree
 
@@ -95,7 +96,7 @@ class CountryLocator:
         code = _iso_code(record)
         if block and prefix <= bits:  # every address in the block has this record
             if len(self._blocks) >= BLOCK_CACHE:
-                del self._blocks[next(iter(self._blocks))]
+                forget_oldest(self._blocks, BLOCK_CACHE)
             self._blocks[block] = code
         return code
 
@@ -111,7 +112,7 @@ class CountryLocator:
         if code is None:
             code = self._decoded(ip)
             if len(self._records) >= RECORD_CACHE:
-                del self._records[next(iter(self._records))]
+                forget_oldest(self._records, RECORD_CACHE)
             self._records[position] = code
         return code
 

@@ -4,7 +4,7 @@ cimport cython
 
 cdef class SearchTree:
     cdef public Py_ssize_t nodes, record_size, node_size, ip_version, ipv4_start
-    cdef object _map, _view
+    cdef object _map
     cdef const unsigned char[:] _tree
     @cython.locals(tree="const unsigned char[:]", offset=Py_ssize_t, middle=Py_ssize_t,
                    high=Py_ssize_t)

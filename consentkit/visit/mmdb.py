@@ -36,8 +36,7 @@ class SearchTree:
         if len(self._map) < nodes * self.node_size:
             self._map.close()
             raise ValueError("the search tree is larger than the file")
-        self._view = memoryview(self._map)  # (unmapped when the tree is dropped)
-        self._tree = self._view
+        self._tree = memoryview(self._map)  # (unmapped when the tree is dropped)
         self.ip_version = ip_version
         # IPv4 addresses in an IPv6 tree start where the first 96 bits (all zero) lead.
         self.ipv4_start = 0

@@ -7,11 +7,11 @@ to the page path (``middleware.py``) or to an endpoint, instead of as loose piec
 
 from __future__ import annotations
 
-import itertools
 from urllib.parse import parse_qsl
 
 from starlette.types import Scope
 
+from ..caches import forget_oldest
 from ..consent.consent import Consent
 from ..consent.cookies import DecisionCodec, is_visitor_id, read_cookies
 
@@ -184,10 +184,10 @@ class VisitReader:
     def known_of(self, scope: Scope) -> Known:
         """What is known of the visitor of a page request (every request of the site: keep
         it short)."""
-        # The key of what is known of a visitor: the peer's address and the values of the
+        # What is known of a visitor is found by the peer's address and the values of the
         # headers that say who visits, as sent, each in its own place. A header name is
         # told by its length, then compared: no name is hashed (they are new objects on
-        # every request), and only the values are, once, in the key.
+        # every request).
         country, country_size = self.country_header, self.country_size
         client = scope.get("client")
         # [the peer's address, Cookie, User-Agent, X-Forwarded-For, Sec-GPC, the country
@@ -228,7 +228,7 @@ class VisitReader:
             if key in self._known:
                 del self._known[key]
             elif len(self._known) >= self.remembered:
-                self._forget_oldest()
+                forget_oldest(self._known, self.remembered)
             self._known[key] = found
         until = found.until  # (infinite for a visitor with no decision: no clock to read)
         if until != NEVER and until <= self.clock():  # a decision not verified yet, or lapsed
@@ -236,14 +236,6 @@ class VisitReader:
             found.until = self.codec.holds_until(found.decision_cookie)
             found.plan = None
         return found
-
-    def _forget_oldest(self) -> None:
-        """Drops the oldest sixteenth of what is remembered, in one pass: dropped one at a
-        time, each new visitor's entry cost a walk over the slots that the ones before
-        had emptied at the front of the dict (6,000 instructions a new visitor)."""
-        known = self._known
-        for key in list(itertools.islice(known, max(1, self.remembered // 16))):
-            del known[key]
 
     @staticmethod
     def _decoded(scope: Scope, wanted: frozenset[bytes] | set[bytes]) -> dict[bytes, str]:
