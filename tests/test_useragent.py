@@ -23,8 +23,10 @@ from user_agents.parsers import UserAgent
 
 from consentkit.visit import useragent
 from consentkit.visit.useragent import MAX_UA_LENGTH, UNKNOWN, Agent, CacheInfo, UserAgentClassifier
+from consentkit.visit.useragent_names import can_name
 from consentkit.visit.useragent_native import NativeParsers
 from consentkit.visit.useragent_patterns import Check, native_pattern
+from consentkit.visit.useragent_rules import ParserList
 
 
 def reference(ua: str) -> Agent:
@@ -620,13 +622,18 @@ def test_the_python_parsers_take_over_wherever_native_is_not_trusted() -> None:
     # The safety net for parsers that cannot be made exact (none in today's regexes, but
     # a new regexes.yaml may bring some) and for empty families: with every parser marked
     # untrusted, the Python loop decides from the native engine's first match onwards.
-    distrusting = NativeParsers()
-    for name in ("_browsers", "_systems", "_devices"):
-        parsers = getattr(distrusting, name)
+    def distrusted(parsers: ParserList) -> ParserList:
         rules = [dataclasses.replace(rule, trusted=False) for rule in parsers.rules]
-        setattr(distrusting, name, dataclasses.replace(parsers, rules=rules))
+        return dataclasses.replace(parsers, rules=rules)
+
+    distrusting = NativeParsers({"iPad"})
+    distrusting._browsers = distrusted(distrusting._browsers)
+    distrusting._systems = distrusted(distrusting._systems)
+    for devices in (distrusting._devices, distrusting._naming):
+        devices._parsers = distrusted(devices.parsers)
     for header in UAS + [ua for ua in ODD if ua.isascii() and ua.isprintable()]:
         parsed = user_agent_parser.Parse(header)
+        device = parsed["device"]["family"]
         assert (
             distrusting.browser(header),
             distrusting.system(header)[0],
@@ -634,8 +641,12 @@ def test_the_python_parsers_take_over_wherever_native_is_not_trusted() -> None:
         ) == (
             parsed["user_agent"]["family"],
             parsed["os"]["family"],
-            parsed["device"]["family"],
+            device,
         ), header
+        # The first pass over the parsers that can name "iPad" (see the next test).
+        read = distrusting.device_read(header)
+        possible = {("iPad", False)} if device == "iPad" else {("Other", True), ("iPad", False)}
+        assert read in possible, header
 
 
 def test_the_rules_read_what_the_reference_rules_read() -> None:
@@ -686,3 +697,63 @@ def test_the_rules_read_what_the_reference_rules_read() -> None:
         and ast.unparse(node.comparators[0]) == "header"
     }
     assert ours == tokens
+
+
+NAMES = {"iPhone", "iPad", "Kindle", "Kindle Fire", "Dell Streak", "Spider"}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "flag", "replacement", "can"),
+    [
+        # A fixed replacement names what it says.
+        ("Kindle/", None, "Kindle", True),
+        ("Xoom/", None, "Nexus", False),
+        # The replacement's own text rules names out; or fits one, and then the group must.
+        ("Archos ([^;]+)", None, "Archos $1", False),
+        (r"; (Streak)\)", None, "Dell $1", True),
+        (r"; (Venue)\)", None, "Dell $1", False),
+        # Every match of the group starts with a text no name starts with.
+        ("; (PAD-FMD[^;]+) Build", None, "$1", False),
+        ("(SM-[A-Z]+|GT-[0-9]+)", None, None, False),
+        ("(S(?:GH|CH)-[0-9]+)", None, "$1 $2", False),
+        # ... but with the regex's own case rules: "ipad" is "iPad" to an "i" parser.
+        ("(ipad);", None, None, False),
+        ("(ipad);", "i", None, True),
+        ("([Ii]Phone)", None, None, True),
+        # Whatever the group may be: a name could come out.
+        ("; ([^;]+) Build", None, "$1", True),
+        ("(i?Pad)", None, None, True),
+        ("(Kindle|Nook)", None, None, True),
+        # A group that may be empty or skipped leaves the next group first.
+        ("(Advent |)(iPad)", None, "$1$2", True),
+        ("(?:(X1)|(iPad))", None, "$1$2", True),
+        ("(?:(X1))?(iPad)", None, "$1$2", True),
+        # Leading space would be stripped: no reasoning about it.
+        ("( Kindle)", None, "$1", True),
+    ],
+)
+def test_a_device_parser_is_left_out_only_when_it_cannot_name_a_family(
+    pattern: str, flag: str | None, replacement: str | None, can: bool
+) -> None:
+    parser = user_agent_parser.DeviceParser(pattern, flag, replacement)
+    assert can_name(parser, NAMES) is can
+
+
+def test_the_first_pass_over_naming_parsers_is_the_full_lists_answer_as_read() -> None:
+    # device_read() runs the parsers that can name a family the rules read; "sure" means
+    # the full list's family is none of those, else it is the one given or none of them.
+    parsers = useragent._shared_parsers()
+    names = useragent._DEVICES_READ
+    headers = [h for h in uap_core_corpus("test_device.yaml") if h.isascii() and h.isprintable()]
+    unsure = 0
+    for header in headers[::4] + UAS:
+        family, sure = parsers.device_read(header)
+        full = parsers.device(header)
+        if sure:
+            assert (family, full in names) == ("Other", False), header
+        else:
+            unsure += 1
+            assert family in names and (full == family or full not in names), header
+    assert 0 < unsure < len(headers) // 4
+    left_out = [p for p in user_agent_parser.DEVICE_PARSERS if not can_name(p, names)]
+    assert len(left_out) > len(user_agent_parser.DEVICE_PARSERS) * 3 // 4

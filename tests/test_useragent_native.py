@@ -126,9 +126,9 @@ def test_a_crawler_name_past_the_bound_skips_the_costly_python_regex() -> None:
     )
     parsers = NativeParsers()
     asked: list[int] = []
-    devices = parsers._devices
+    devices = parsers._devices.parsers
     recording = [_Recording(n, parser, asked) for n, parser in enumerate(devices.parsers)]
-    parsers._devices = dataclasses.replace(devices, parsers=recording)
+    parsers._devices._parsers = dataclasses.replace(devices, parsers=recording)
     assert parsers.device(header) == user_agent_parser.ParseDevice(header)["family"] == "Other"
     assert asked[0] == crawlers + 1
     # And the classifier says what user_agents says: no crawler, a Linux desktop.

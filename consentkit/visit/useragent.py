@@ -23,7 +23,12 @@ How, and why (profiled on uap-core's test_ua.yaml, each header new to the classi
   from the next parser on when the failed check proves that this one cannot match.
 - The engine is only given printable ASCII, so its regexes are rewritten to ASCII classes
   (``[[^;]&&[ -~]]`` for ``[^;]``): smaller automata, built faster at first sight.
-- ``user_agents``' rules are spelled out here, on the three families: ~1 µs.
+- ``user_agents``' rules are spelled out here, on the three families: ~1 µs. They read
+  the device family only to test it against a dozen names ("iPad", "Spider", ...): the
+  device parsers that can name none of them (545 of 633) are run only when the first
+  pass over the others finds a name and the rules would read it otherwise than "Other"
+  (an iPad, a crawler: a fifth of uap-core's strings; see
+  :mod:`consentkit.visit.useragent_names`).
 
 Per header that costs about what ua-parser-rs alone does: 0.8-1.1x (docs/performance.md).
 """
@@ -88,6 +93,8 @@ _MOBILE_DEVICES = frozenset(MOBILE_DEVICE_FAMILIES)
 _MOBILE_BROWSERS = frozenset(MOBILE_BROWSER_FAMILIES)
 _MOBILE_SYSTEMS = frozenset(MOBILE_OS_FAMILIES)
 _PC_SYSTEMS = frozenset(PC_OS_FAMILIES)
+# Every device family the rules read: any other is read as "Other" is.
+_DEVICES_READ = _TABLET_DEVICES | _MOBILE_DEVICES | {SPIDER}
 
 
 def _device_type(header: str, browser: str, system: str, version: str, device: str) -> str:
@@ -155,13 +162,17 @@ def _classify(parsers: NativeParsers, header: str) -> Agent:
         return _by_the_reference(header)
     browser = parsers.browser(header)
     system, version = parsers.system(header)
-    device = parsers.device(header)
-    key = (
-        _device_type(header, browser, system, version, device),
-        browser,
-        system,
-        device == SPIDER,
-    )
+    device, sure = parsers.device_read(header)
+    kind = _device_type(header, browser, system, version, device)
+    if not sure and (kind, device == SPIDER) != (
+        _device_type(header, browser, system, version, "Other"),
+        False,
+    ):
+        # The family is this name or one the rules read as they read "Other", and here
+        # the two differ (an iPad, a crawler): every device parser decides.
+        device = parsers.device(header)
+        kind = _device_type(header, browser, system, version, device)
+    key = (kind, browser, system, device == SPIDER)
     if (agent := _agents.get(key)) is None:
         if len(_agents) >= 4096:  # hostile headers can make families up
             _agents.clear()
@@ -184,7 +195,7 @@ def _shared_parsers() -> NativeParsers:
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = NativeParsers()
+            _shared = NativeParsers(_DEVICES_READ)
         return _shared
 
 

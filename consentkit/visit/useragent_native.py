@@ -23,9 +23,13 @@ to a handful.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from typing import Any
+
 from ua_parser import user_agent_parser as python_parsers
 from ua_parser_rs import DeviceExtractor, OSExtractor
 
+from .useragent_names import can_name
 from .useragent_patterns import printable_ascii
 from .useragent_rules import (
     FIELD,
@@ -37,7 +41,7 @@ from .useragent_rules import (
     system_rule,
 )
 
-__all__ = ["NativeParsers"]
+__all__ = ["DeviceList", "NativeParsers"]
 
 
 class NativeParsers:
@@ -47,17 +51,17 @@ class NativeParsers:
     process builds one and shares it; calls are thread-safe.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, names_read: Collection[str] = ()) -> None:
+        """Compile the three lists; ``names_read``: the device families the rules read."""
         browsers = python_parsers.USER_AGENT_PARSERS
         systems = python_parsers.OS_PARSERS
         devices = python_parsers.DEVICE_PARSERS
         self._browsers = ParserList(browsers, [browser_rule(p) for p in browsers])
         self._systems = ParserList(systems, [system_rule(p) for p in systems])
-        self._devices = ParserList(devices, [device_rule(p) for p in devices])
         # Every list goes through an extractor with templated fields to spare: the browser
         # list through OSExtractor (position in "major", checked groups in "minor"), the
-        # OS list too (both in "patch_minor"), the device list through DeviceExtractor
-        # (position in "brand", checked groups in "model").
+        # OS list too (both in "patch_minor"); the device list goes through
+        # DeviceExtractor (DeviceList).
         self._browser_extractor = OSExtractor(
             (
                 printable_ascii(rule.pattern),
@@ -78,16 +82,9 @@ class NativeParsers:
             )
             for n, rule in enumerate(self._systems.rules)
         )
-        self._device_extractor = DeviceExtractor(
-            (
-                printable_ascii(rule.pattern),
-                ignore_case(parser),
-                rule.family,
-                str(n),
-                rule.checked or UNUSED,
-            )
-            for n, (parser, rule) in enumerate(zip(devices, self._devices.rules, strict=True))
-        )
+        self._devices = DeviceList(devices)
+        self._naming = DeviceList([p for p in devices if can_name(p, names_read)])
+        self._names_read = frozenset(names_read)
 
     def browser(self, header: str) -> str:
         """The browser family (``"Other"`` when no parser gives one)."""
@@ -135,16 +132,61 @@ class NativeParsers:
 
     def device(self, header: str) -> str:
         """The device family (``"Other"`` when no parser gives one)."""
-        found = self._device_extractor.extract(header)
+        return self._devices.family(header)
+
+    def device_read(self, header: str) -> tuple[str, bool]:
+        """The device family as far as the rules read it, and whether that is sure.
+
+        Only the parsers that can name one of ``names_read`` are run (88 of 633; see
+        :mod:`consentkit.visit.useragent_names`). ``("Other", True)`` when their first
+        answer is none of the names: the full list's answer, whether theirs or an
+        earlier parser's, is none of them either. A name comes with False: the full
+        list gives that name, or else an earlier parser's family that is none of the
+        names; :meth:`device` tells which, when the two would be read differently.
+        """
+        family = self._naming.family(header)
+        if family in self._names_read:
+            return family, False
+        return "Other", True
+
+
+class DeviceList:
+    """ua_parser's device parsers (all of them, or some in the same order), run natively.
+
+    :meth:`family` answers what ua_parser's loop over the same parsers answers.
+    """
+
+    def __init__(self, parsers: Sequence[Any]) -> None:
+        self._parsers = ParserList(parsers, [device_rule(p) for p in parsers])
+        # The position in "brand", the checked groups in "model".
+        self._extractor = DeviceExtractor(
+            (
+                printable_ascii(rule.pattern),
+                ignore_case(parser),
+                rule.family,
+                str(n),
+                rule.checked or UNUSED,
+            )
+            for n, (parser, rule) in enumerate(zip(parsers, self._parsers.rules, strict=True))
+        )
+
+    @property
+    def parsers(self) -> ParserList:
+        """The parsers and what the native engine was given for each."""
+        return self._parsers
+
+    def family(self, header: str) -> str:
+        """The device family (``"Other"`` when no parser gives one)."""
+        found = self._extractor.extract(header)
         if found is None:
             return "Other"
-        rule = self._devices.rule_at[found.brand]
+        rule = self._parsers.rule_at[found.brand]
         family: str | None = found.family
         if family and len(header) <= rule.quick:
             return family
         family = rule.family_of(header, family, found.model)
         if family is None:
-            family = self._devices.carry_on(found.brand, header, rule, found.model)[0]
+            family = self._parsers.carry_on(found.brand, header, rule, found.model)[0]
         # Past its last parser, the Python loop keeps an empty family rather than "Other".
         return "Other" if family is None else family
 
