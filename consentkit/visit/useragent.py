@@ -162,7 +162,13 @@ def _classify(parsers: NativeParsers, header: str) -> Agent:
         return _by_the_reference(header)
     browser = parsers.browser(header)
     system, version = parsers.system(header)
-    device, sure = parsers.device_read(header)
+    lowered = header.lower()
+    if "bot" in lowered or "crawl" in lowered or "spider" in lowered:
+        # Most likely a crawler, for which the first pass would end in a "Spider" to
+        # check against every parser: all of them at once (the same answer, sooner).
+        device, sure = parsers.device(header), True
+    else:
+        device, sure = parsers.device_read(header)
     kind = _device_type(header, browser, system, version, device)
     if not sure and (kind, device == SPIDER) != (
         _device_type(header, browser, system, version, "Other"),
