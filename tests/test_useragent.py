@@ -719,6 +719,8 @@ NAMES = {"iPhone", "iPad", "Kindle", "Kindle Fire", "Dell Streak", "Spider"}
         # ... but with the regex's own case rules: "ipad" is "iPad" to an "i" parser.
         ("(ipad);", None, None, False),
         ("(ipad);", "i", None, True),
+        ("(?i:(ipad));", None, None, True),
+        ("(?i:x(ipad));", None, None, True),
         ("([Ii]Phone)", None, None, True),
         # Whatever the group may be: a name could come out.
         ("; ([^;]+) Build", None, "$1", True),

@@ -78,8 +78,12 @@ def _always_taken(items: list[Any], number: int) -> list[Any] | None:
     for op, av in items:
         if op is sre.SUBPATTERN:
             group, add_flags, del_flags, body = av
+            if add_flags or del_flags:
+                # Case rules switched around the group: its literals are not read as the
+                # regex's own flags say (not found, so the caller says True).
+                continue
             if group == number:
-                return None if add_flags or del_flags else list(body)
+                return list(body)
             if (found := _always_taken(list(body), number)) is not None:
                 return found
         elif (
