@@ -57,8 +57,7 @@ class SearchTree:
             middle = tree[offset + 3]
             high = (middle & 0x0F) if bit else (middle >> 4)
             offset += bit * 4
-            return high << 24 | tree[offset] << 16 | tree[offset + 1] << 8 | tree[offset + 2]
-        if self.record_size == 24:
+        elif self.record_size == 24:
             offset += bit * 3
             high = 0
         else:

@@ -52,8 +52,9 @@ def can_name(parser: Any, names: Collection[str]) -> bool:
         return template.strip() in names
     if parts[0][:1].isspace() or parts[-1][-1:].isspace():
         return True  # what stripping takes off is not worth reasoning about
+    # (odd parts are group numbers)
     shape = re.compile(
-        "".join(".*" if odd else re.escape(text) for odd, text in _alternate(parts)), re.DOTALL
+        "".join(".*" if n % 2 else re.escape(text) for n, text in enumerate(parts)), re.DOTALL
     )
     fitting = [name for name in names if shape.fullmatch(name)]
     if not fitting:
@@ -67,10 +68,6 @@ def can_name(parser: Any, names: Collection[str]) -> bool:
     return any(
         re.match(re.escape(start), name[lead:], regex.flags) for name in fitting for start in starts
     )
-
-
-def _alternate(parts: Sequence[str]) -> list[tuple[bool, str]]:
-    return [(bool(n % 2), text) for n, text in enumerate(parts)]
 
 
 def _always_taken(items: list[Any], number: int) -> list[Any] | None:

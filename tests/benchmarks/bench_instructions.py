@@ -39,12 +39,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from bench_throughput import CHROME, RETURNING_COOKIE, decision_cookie, free_port
+from bench_throughput import CHROME, RETURNING_COOKIE, decision_cookie, flood_agents, free_port
 from bench_throughput import SERVERS as THROUGHPUT_SERVERS
 from geo_data import country_database
-from realistic_site import corpus_agents
 
 from consentkit.compiled import is_compiled
+from consentkit.consent.cookies import new_token
 
 HERE = Path(__file__).resolve().parent
 REQUESTS = int(os.environ.get("CONSENTKIT_BENCH_REQUESTS", "2000"))
@@ -72,8 +72,7 @@ class Flood:
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.agents = [a for a in corpus_agents() if a.isascii() and a.isprintable()]
-        random.Random(8).shuffle(self.agents)
+        self.agents = flood_agents()
         self.random = random.Random(1)
         self.decision = decision_cookie()
         self.n = 0
@@ -83,15 +82,12 @@ class Flood:
         agent = self.agents[self.n % len(self.agents)]
         pick = self.random.randrange
         address = f"{pick(1, 224)}.{pick(256)}.{pick(256)}.{pick(1, 255)}"
-        visitor = "".join(self.random.choices(ID_ALPHABET, k=22))
+        visitor = new_token()
         return (
             f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUser-Agent: {agent}\r\n"
             f"Accept: text/html\r\nX-Forwarded-For: {address}\r\n"
             f"Cookie: {self.decision}; consentkit_id={visitor}\r\n\r\n"
         ).encode()
-
-
-ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_"
 
 
 def send(port: int, n: int, requests: Callable[[], bytes] | None = None) -> None:

@@ -139,14 +139,19 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return total, main
 
 
-def lua_agents() -> str:
+def flood_agents() -> list[str]:
     """The flood's user agents: every distinct string of uap-core's three corpora (17,000
     and more, against the classifier's cache of 4,096: each is new to it when it comes
-    round again), shuffled, as a Lua table."""
+    round again) that an HTTP header can carry, shuffled."""
     agents = [a for a in corpus_agents() if "]==]" not in a and a.isascii() and a.isprintable()]
     agents = agents or [CHROME]
     random.Random(3).shuffle(agents)
-    return "AGENTS = {" + ",\n".join(f"[==[{agent}]==]" for agent in agents) + "}\n"
+    return agents
+
+
+def lua_agents() -> str:
+    """The flood's user agents as a Lua table (for wrk's script)."""
+    return "AGENTS = {" + ",\n".join(f"[==[{agent}]==]" for agent in flood_agents()) + "}\n"
 
 
 @dataclass
