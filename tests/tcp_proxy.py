@@ -3,7 +3,10 @@
 ``cut()`` closes every open connection and refuses new ones (as a crashed or stopped
 server would); ``blackhole()`` closes them too but then takes new connections and never
 answers on them (as a host that vanished from the network would); ``restore()`` accepts
-again. The database itself never stops, so other tests sharing it are not disturbed.
+again. ``lose_answer_to(b"COMMIT")`` lets the next client message holding those bytes
+reach the server, then drops the server's answer with the connection (the database did it;
+the client never hears so). The database itself never stops, so other tests sharing it
+are not disturbed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ class TcpProxy:
         self._silent = False
         self._held: list[socket.socket] = []  # connections taken while a black hole
         self._stopping = False
+        self._trap: bytes | None = None  # lose the answer to the next message holding this
+        self._swallowed: set[socket.socket] = set()  # servers whose next answer is lost
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -44,6 +49,12 @@ class TcpProxy:
         self.cut()
         with self._lock:
             self._silent = True
+
+    def lose_answer_to(self, marker: bytes) -> None:
+        """The next client message holding ``marker`` reaches the server; its answer does
+        not reach the client, whose connection is then closed."""
+        with self._lock:
+            self._trap = marker
 
     def restore(self) -> None:
         with self._lock:
@@ -98,8 +109,15 @@ class TcpProxy:
         source: socket.socket = key.fileobj  # type: ignore[assignment]
         try:
             data = source.recv(65536)
-            if data:
+            if data and source in self._swallowed:
+                self._swallowed.discard(source)  # the answer, read and lost
+            elif data:
                 key.data.sendall(data)
+                with self._lock:
+                    trapped = self._trap is not None and self._trap in data
+                    if trapped and any(source is client for client, _ in self._pairs):
+                        self._trap = None
+                        self._swallowed.add(key.data)
                 return
         except (BlockingIOError, InterruptedError):
             return

@@ -250,6 +250,65 @@ def test_a_database_that_goes_away_is_a_store_error_until_it_is_back(postgres_ur
     relay.close()
 
 
+def test_a_flush_whose_commit_went_unanswered_is_stored_once(postgres_url):
+    """The database commits a flush and the connection breaks before it says so: the
+    buffer cannot tell stored from lost, tries again, and the store recognises the flush
+    (its number) instead of counting it twice. A second unanswered commit (a flush and the
+    one in doubt before it) and a try that fails in its middle lose and double nothing."""
+    relay = TcpProxy(("127.0.0.1", 5432))
+    url = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}") + "&pool_timeout=2"
+    store = open_store(url, clock=Clock(NOW))
+    buffer = PageViewBuffer(store, site="default")
+    counted = 0
+
+    def view(page: str) -> None:
+        nonlocal counted
+        counted += 1
+        buffer.count(HOUR, ("DE", "desktop", "Chrome", "Linux"), page, counted)
+
+    def flush(fails: bool) -> None:
+        if fails:
+            with pytest.raises(StoreError):
+                asyncio.run(buffer.flush())
+        else:
+            asyncio.run(buffer.flush())
+
+    for _ in range(3):
+        view("/")
+    relay.lose_answer_to(b"COMMIT")
+    flush(fails=True)  # stored, and the buffer cannot know
+    assert buffer.pending == 3
+    view("/x")
+    with raw_database(postgres_url) as sql:
+        sql("ALTER TABLE ck_flushes RENAME TO ck_flushes_away")  # fails before its claims
+    flush(fails=True)  # "/" still in doubt, "/x" not stored
+    with raw_database(postgres_url) as sql:
+        sql("ALTER TABLE ck_flushes_away RENAME TO ck_flushes")
+    assert buffer.pending == 4
+    view("/a")
+    relay.lose_answer_to(b"COMMIT")
+    flush(fails=True)  # the first found stored; the new ones committed, unanswered
+    assert buffer.pending == 2
+    view("/b")
+    with raw_database(postgres_url) as sql:
+        sql("ALTER TABLE ck_blocks RENAME TO ck_blocks_away")  # fails after its claims
+    flush(fails=True)
+    with raw_database(postgres_url) as sql:
+        sql("ALTER TABLE ck_blocks_away RENAME TO ck_blocks")
+    assert buffer.pending == 1  # /x and /a were found stored; /b rolled back
+    view("/c")
+    flush(fails=False)
+    assert buffer.pending == 0
+    answer = store.query(
+        {"metrics": ["pageviews"], "date_range": "day", "dimensions": ["event:page"]}
+    )
+    pages = {row["dimensions"][0]: row["metrics"][0] for row in answer["results"]}
+    assert pages == {"/": 3, "/x": 1, "/a": 1, "/b": 1, "/c": 1}
+    assert sum(pages.values()) == counted
+    store.close()
+    relay.close()
+
+
 def test_processes_numbering_the_same_new_values_do_not_deadlock(postgres_url):
     """Two flushes (two processes) meeting the same new pages in opposite orders: each
     waits for the other at most once, in one order, and both get the same numbers."""

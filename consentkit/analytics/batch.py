@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,11 +52,37 @@ class CubeBatch:
         return len(self.hours)
 
 
+# What became of a flush in the store's last try (``Flush.state``).
+FRESH = 0  # not in the store: never tried, or tried in a transaction that rolled back
+CLAIMED = 1  # written in the transaction under way
+COMMITTING = 2  # written, and the transaction's commit sent: lost with it, or stored
+IN_DOUBT = 3  # a commit whose answer never came: stored or not, the next try finds out
+STORED = 4  # found stored by an earlier transaction: not written again
+
+
+@dataclass(eq=False, slots=True)
+class Flush:
+    """One flush of one buffer (``writer``), as a store writes it: **at most once**, even
+    when its retry follows a commit whose answer was lost (the database committed, the
+    connection broke before it said so).
+
+    A buffer numbers its flushes (``seq``, increasing); the store keeps each writer's
+    highest stored number in the same transaction as the cells, and a flush whose number is
+    not above it is stored already (``STORED``). Flushes are written in ``seq`` order, so
+    "stored up to N" means every flush up to N. ``state`` is what the store found (above);
+    the buffer reads it after a failed try to know what still waits.
+    """
+
+    writer: str
+    seq: int
+    batch: Callable[[], CubeBatch]  # built only if it is to be written
+    dropped: int = 0  # page views the buffer dropped (it was full), reported with it
+    state: int = FRESH
+
+
 class PageViewSink(Protocol):
     """Where flushed page views go: a store."""
 
-    def write_pageviews(self, site: str, batch: CubeBatch) -> None:
-        """Add one flush's cells to the cube."""
-
-    def write_dropped(self, site: str, pageviews: int) -> None:
-        """Count page views that a buffer dropped (it was full) in the current hour."""
+    def write_pageviews(self, site: str, flushes: Sequence[Flush]) -> None:
+        """Add the flushes not stored yet to the cube, in one transaction, and the page
+        views their buffer dropped to the hour's count (``Flush``: at most once)."""

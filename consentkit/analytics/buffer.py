@@ -4,8 +4,13 @@ A background task (started by the middleware's lifespan) takes the tally's batch
 a second and, in a worker thread, aggregates it (``cube_batch.py``) and hands it to the
 store.
 
+Each flush is numbered, and the store keeps the highest number it stored in the same
+transaction (``batch.Flush``): a flush retried after a commit whose answer was lost (the
+connection broke as the database committed) is found stored and not counted twice.
+
 When flushes fall behind (the store is slow or away), what waits is merged in memory into
-one batch, never queued as a batch per flush, and the memory it takes is bounded: past
+one batch (two when a commit went unanswered: one stored or not as a whole, one not
+stored), never queued as a batch per flush, and the memory it takes is bounded: past
 ``max_pending`` waiting page views (16 bytes each, about 16 MB at the default million; an
 engagement report takes the room of one, in 24 bytes) new ones are dropped, counted in
 ``dropped``, reported in the log and stored with the next flush that succeeds, so that
@@ -17,8 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from array import array
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import anyio.to_thread
@@ -26,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..background import Repeating
-from .batch import PageViewSink, Traits
+from .batch import COMMITTING, FRESH, IN_DOUBT, STORED, CubeBatch, Flush, PageViewSink, Traits
 from .cube import NUMBER_BITS, NUMBER_MASK, cube_batch
 from .tally import Counted, Tally
 
@@ -54,8 +62,13 @@ class PageViewBuffer:
         # The request path counts into the tally directly (bound once).
         self.count, self.engage, self.count_bot = tally.count, tally.engage, tally.count_bot
         self._dropped_reported = 0
-        self._dropped_stored = 0
-        self._waiting: Counted | None = None  # what earlier flushes failed to store, merged
+        self._dropped_taken = 0
+        # Flushes numbered for the store (batch.Flush): this buffer's name there, the last
+        # number given out, and what earlier tries failed to store, oldest first: batches
+        # whose commit went unanswered, each on its own, then one batch known not stored.
+        self._writer = secrets.token_hex(12)
+        self._seq = 0
+        self._waiting: list[_Waiting] = []
         self._flush_lock = asyncio.Lock()
         self._repeating = Repeating(self.flush, interval=interval, what="flushing page views")
 
@@ -67,11 +80,12 @@ class PageViewBuffer:
     @property
     def pending(self) -> int:
         """Page views counted and not yet stored."""
-        return self.tally.pending + (self._waiting.size if self._waiting else 0)
+        return self.tally.pending + sum(waiting.size for waiting in self._waiting)
 
     async def flush(self) -> None:
-        """Store everything counted so far (merged, aggregated and written in a worker
-        thread), and the count of page views dropped since the last flush that did."""
+        """Store everything counted so far (aggregated and written in a worker thread, with
+        what earlier flushes failed to store), and the count of page views dropped since the
+        last flush that did."""
         if self.dropped > self._dropped_reported:
             logger.warning(
                 "consentkit: %d page views dropped since the last report: more than %d "
@@ -82,36 +96,27 @@ class PageViewBuffer:
             self._dropped_reported = self.dropped
         async with self._flush_lock:
             counted = self.tally.take()
-            if self._waiting is not None:
-                if counted.size:
-                    counted = await anyio.to_thread.run_sync(_merge, [self._waiting, counted])
-                else:
-                    counted = self._waiting
-            if counted.size:
-                self._waiting = counted  # kept (with its room) until it is stored
-                await anyio.to_thread.run_sync(self._write, counted)
-                self._waiting = None
-                self.tally.room += counted.views
-            dropped = self.dropped - self._dropped_stored
-            if dropped:
-                await anyio.to_thread.run_sync(self.store.write_dropped, self.site, dropped)
-                self._dropped_stored += dropped
+            dropped, self._dropped_taken = self.dropped - self._dropped_taken, self.dropped
+            if counted.size or dropped:
+                self._waiting.append(_Waiting(self._number(), [counted], dropped))
+            if not self._waiting:
+                return
+            tries = [
+                Flush(self._writer, w.seq, partial(_cube_batch, w), w.dropped, w.state)
+                for w in self._waiting
+            ]
+            try:
+                await anyio.to_thread.run_sync(self.store.write_pageviews, self.site, tries)
+            except BaseException:
+                self._waiting, stored = _still_waiting(self._waiting, tries, self._number())
+                self.tally.room += stored
+                raise
+            self.tally.room += sum(waiting.views for waiting in self._waiting)
+            self._waiting = []
 
-    def _write(self, counted: Counted) -> None:
-        batch = cube_batch(
-            counted.segments,
-            counted.pages,
-            np.frombuffer(counted.cells, dtype=np.int64),
-            np.frombuffer(counted.visitors, dtype=np.uint64),
-            np.frombuffer(counted.anonymous, dtype=np.int64),
-            list(counted.bots.items()),
-            (
-                np.frombuffer(counted.engaged, dtype=np.int64),
-                np.frombuffer(counted.engaged_ms, dtype=np.int64),
-                np.frombuffer(counted.scroll, dtype=np.int64),
-            ),
-        )
-        self.store.write_pageviews(self.site, batch)
+    def _number(self) -> int:
+        self._seq += 1
+        return self._seq
 
     def start(self) -> None:
         self._repeating.start()
@@ -136,6 +141,78 @@ class PageViewBuffer:
                     )
                     return
             await asyncio.sleep(0.25)
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """A flush not stored yet: its number for the store, its page views (batches merged
+    when it is next written), its drops."""
+
+    seq: int
+    parts: list[Counted]
+    dropped: int
+    state: int = FRESH  # IN_DOUBT once a commit that held it went unanswered
+
+    @property
+    def views(self) -> int:
+        return sum(counted.views for counted in self.parts)
+
+    @property
+    def size(self) -> int:
+        return sum(counted.size for counted in self.parts)
+
+
+def _still_waiting(
+    waiting: list[_Waiting], tries: list[Flush], new_seq: int
+) -> tuple[list[_Waiting], int]:
+    """After a failed try: what is still to store, in as few flushes as the try's outcome
+    allows, and the page views the store was found to hold.
+
+    Flushes in a transaction whose commit went unanswered were all stored or none: one
+    flush now, numbered as the highest of them (the store holds that number, or none of
+    theirs). Flushes in a transaction that rolled back, and any not tried, are not stored:
+    one flush, under a new number. A flush the store found stored goes."""
+    kept, unanswered, not_stored, stored = [], [], [], 0
+    for each, tried in zip(waiting, tries, strict=True):
+        if tried.state == STORED:
+            stored += each.views
+        elif tried.state == COMMITTING:
+            unanswered.append(each)
+        elif tried.state == IN_DOUBT:
+            kept.append(each)  # an earlier unanswered commit, not reached by this try
+        else:
+            not_stored.append(each)
+    if unanswered:
+        kept.append(_joined(unanswered, unanswered[-1].seq, IN_DOUBT))
+    if not_stored:
+        kept.append(_joined(not_stored, new_seq, FRESH))
+    return kept, stored
+
+
+def _joined(flushes: list[_Waiting], seq: int, state: int) -> _Waiting:
+    parts = [counted for each in flushes for counted in each.parts]
+    return _Waiting(seq, parts, sum(each.dropped for each in flushes), state)
+
+
+def _cube_batch(waiting: _Waiting) -> CubeBatch:
+    """The flush's cells (called by the store, in its worker thread): its batches merged
+    first, and kept merged for a retry."""
+    if len(waiting.parts) > 1:
+        waiting.parts = [_merge(waiting.parts)]
+    counted = waiting.parts[0]
+    return cube_batch(
+        counted.segments,
+        counted.pages,
+        np.frombuffer(counted.cells, dtype=np.int64),
+        np.frombuffer(counted.visitors, dtype=np.uint64),
+        np.frombuffer(counted.anonymous, dtype=np.int64),
+        list(counted.bots.items()),
+        (
+            np.frombuffer(counted.engaged, dtype=np.int64),
+            np.frombuffer(counted.engaged_ms, dtype=np.int64),
+            np.frombuffer(counted.scroll, dtype=np.int64),
+        ),
+    )
 
 
 def _renumber(names: dict[Any, int], items: list[Any]) -> NDArray[np.int64]:

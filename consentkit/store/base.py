@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..analytics.batch import CubeBatch
+from ..analytics.batch import Flush
 from ..ledger.records import ConsentTally, DecisionRecord
 from ..ledger.verify import LedgerReport
 from ..query.execute import CubeReader
@@ -34,27 +34,14 @@ class Store(ABC):
         self.clock = clock
 
     @abstractmethod
-    def write_pageviews(self, site: str, batch: CubeBatch) -> None:
-        """Append one flush's cells to the cube (commutative, so any number of writers may
-        flush; nothing stored is read or rewritten), rolling up what waits now and then."""
-
-    def write_dropped(self, site: str, pageviews: int) -> None:
-        """Count ``pageviews`` that a buffer dropped (it was full) in the current hour."""
-        hour = int(self.clock() // 3600)
-        self._write_dropped(
-            "INSERT INTO ck_dropped (site, hour, pageviews) VALUES (?, ?, ?)"
-            " ON CONFLICT (site, hour) DO UPDATE SET"
-            " pageviews = ck_dropped.pageviews + excluded.pageviews",
-            (site, hour, pageviews),
-        )
-
-    @abstractmethod
-    def _write_dropped(self, sql: str, params: tuple[Any, ...]) -> None:
-        """Run one write (``?`` placeholders) in a transaction of its own."""
+    def write_pageviews(self, site: str, flushes: Sequence[Flush]) -> None:
+        """Append the flushes' cells to the cube, each at most once (see ``Flush``), in one
+        transaction (commutative, so any number of writers may flush; nothing stored is
+        read or rewritten), rolling up what waits now and then."""
 
     @abstractmethod
     def dropped_pageviews(self, site: str, first_hour: int, end_hour: int) -> int:
-        """Page views dropped by full buffers in a range of hours (see ``write_dropped``)."""
+        """Page views dropped by full buffers in a range of hours (``Flush.dropped``)."""
 
     @abstractmethod
     def compact(self, site: str) -> None:

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..analytics import blocks as cube_blocks
 from ..analytics import cells as cube_cells
-from ..analytics.batch import SEGMENT_FIELDS, CubeBatch
+from ..analytics.batch import CLAIMED, COMMITTING, SEGMENT_FIELDS, STORED, CubeBatch, Flush
 from ..analytics.cells import KEYS, Cells
 from ..analytics.cube import hour_blocks
 from ..analytics.rollups import KINDS, rollups
@@ -40,6 +40,7 @@ from ..errors import StoreError
 from .values import ValueNumbers
 
 COMPACT_INTERVAL = 30.0  # seconds between roll-ups of the blocks flushes appended
+WRITER_HOURS = 30 * 24  # a buffer's flush numbers are kept this long after its last flush
 MAX_BLOCK_CELLS = 200_000  # past this, an hour's cells go into a further block
 COMPACT_BATCH = 500  # blocks one compaction takes at most
 # Compression levels: a flush's block lives until the next compaction, so it is written
@@ -56,8 +57,41 @@ class CubeTables(ValueNumbers):
 
     # Writing --------------------------------------------------------------------------
 
-    def write(self, db: Any, site: str, batch: CubeBatch) -> None:
-        """Append one flush: a block per hour it touched, and the crawlers' counts."""
+    def write(self, db: Any, site: str, flushes: Sequence[Flush], hour: int) -> None:
+        """Append the flushes not stored yet (see ``Flush``), in ``seq`` order: a block per
+        hour each touched, its crawlers' counts, and its dropped page views (in ``hour``).
+        Called as the transaction's last step: what it claims is then being committed."""
+        claim = self.sql(
+            "INSERT INTO ck_flushes (writer, seq, hour) VALUES (?, ?, ?)"
+            " ON CONFLICT (writer) DO UPDATE SET seq = excluded.seq, hour = excluded.hour"
+            " WHERE ck_flushes.seq < excluded.seq"
+        )
+        claimed = []
+        for flush in flushes:
+            # A transaction that wrote this flush and has not ended (its connection lost,
+            # the server not told yet) holds the writer's row: this waits for its outcome.
+            if db.execute(claim, (flush.writer, flush.seq, hour)).rowcount == 0:
+                flush.state = STORED  # by an earlier transaction whose answer was lost
+                continue
+            flush.state = CLAIMED
+            claimed.append(flush)
+            self._write_batch(db, site, flush.batch())
+            if flush.dropped:
+                db.execute(
+                    self.sql("INSERT INTO ck_dropped (site, hour, pageviews) VALUES (?, ?, ?)"
+                             " ON CONFLICT (site, hour) DO UPDATE SET"
+                             " pageviews = ck_dropped.pageviews + excluded.pageviews"),
+                    (site, hour, flush.dropped),
+                )  # fmt: skip
+        for flush in claimed:
+            flush.state = COMMITTING
+
+    def forget_writers(self, db: Any, now_hour: int) -> None:
+        """Buffers that flushed nothing for ``WRITER_HOURS`` are gone (their process
+        ended): their rows of ``ck_flushes`` go."""
+        db.execute(self.sql("DELETE FROM ck_flushes WHERE hour < ?"), (now_hour - WRITER_HOURS,))
+
+    def _write_batch(self, db: Any, site: str, batch: CubeBatch) -> None:
         if len(batch):  # names are storable already (cube_batch cleaned them)
             segment_values = np.stack([
                 self.column_numbers(db, field, [segment[f] for segment in batch.segments])

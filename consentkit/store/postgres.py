@@ -30,7 +30,7 @@ from typing import Any
 
 import psycopg
 
-from ..analytics.batch import CubeBatch
+from ..analytics.batch import Flush
 from ..errors import StoreError
 from ..ledger.group_commit import GroupCommit
 from ..ledger.records import ConsentTally, DecisionRecord
@@ -84,10 +84,10 @@ class PostgresStore(Store):
             self._db.close()
             raise
 
-    def write_pageviews(self, site: str, batch: CubeBatch) -> None:
+    def write_pageviews(self, site: str, flushes: Sequence[Flush]) -> None:
         try:
             with self._db.transaction("writing to") as db:
-                self._cube.write(db, site, batch)
+                self._cube.write(db, site, flushes, int(self.clock() // 3600))
         except StoreError:
             self._cube.forget()  # numbers given out in the rolled-back transaction are void
             raise
@@ -102,6 +102,8 @@ class PostgresStore(Store):
     def compact(self, site: str) -> None:
         """Roll up the blocks waiting; other processes' compactions take other blocks."""
         self._compacted_at = self.clock()
+        with self._db.transaction("compacting") as db:
+            self._cube.forget_writers(db, int(self.clock() // 3600))
         while True:
             try:
                 with self._db.transaction("compacting") as db:
@@ -186,10 +188,6 @@ class PostgresStore(Store):
                 (site, first_hour, end_hour),
             ).fetchone()
         return int(row[0]) if row else 0
-
-    def _write_dropped(self, sql: str, params: tuple[Any, ...]) -> None:
-        with self._db.transaction("counting dropped page views in") as db:
-            db.execute(sql.replace("?", "%s"), params)
 
     def purge(self, cutoffs: dict[str, int]) -> dict[str, int]:
         with self._db.transaction("purging") as db:

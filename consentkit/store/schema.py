@@ -204,6 +204,19 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        6,
+        # Each page-view buffer's highest stored flush (analytics/batch.py, Flush): a flush
+        # retried after a commit whose answer was lost is found stored, not counted twice.
+        # One row per buffer (process), kept 30 days after its last flush.
+        (
+            """CREATE TABLE ck_flushes (
+                writer TEXT PRIMARY KEY,
+                seq BIGINT NOT NULL,
+                hour BIGINT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

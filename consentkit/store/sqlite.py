@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
-from ..analytics.batch import CubeBatch
+from ..analytics.batch import Flush
 from ..errors import ConfigurationError, StoreError
 from ..ledger.group_commit import GroupCommit
 from ..ledger.records import ConsentTally, DecisionRecord
@@ -91,9 +91,9 @@ class SQLiteStore(Store):
                 db.execute("ROLLBACK")
                 raise
 
-    def write_pageviews(self, site: str, batch: CubeBatch) -> None:
+    def write_pageviews(self, site: str, flushes: Sequence[Flush]) -> None:
         with self._cube_write("writing to") as db:
-            self._cube.write(db, site, batch)
+            self._cube.write(db, site, flushes, int(self.clock() // 3600))
         if self.clock() - self._compacted_at >= COMPACT_INTERVAL:
             # The flush is stored: a compaction that fails now is tried again later, and
             # must not make the flush look failed (its retry would count it twice).
@@ -107,6 +107,8 @@ class SQLiteStore(Store):
         """Roll up every block waiting (a flush's blocks are rolled up about every
         ``COMPACT_INTERVAL`` seconds; queries read the waiting ones meanwhile)."""
         self._compacted_at = self.clock()
+        with self._cube_write("compacting") as db:
+            self._cube.forget_writers(db, int(self.clock() // 3600))
         while True:
             with self._cube_write("compacting") as db:
                 if not self._cube.compact(db, site, int(self.clock() // 3600)):
@@ -255,10 +257,6 @@ class SQLiteStore(Store):
             .fetchone()
         )
         return int(row[0])
-
-    def _write_dropped(self, sql: str, params: tuple[Any, ...]) -> None:
-        with self._cube_write("counting dropped page views in") as db:
-            db.execute(sql, params)
 
     def purge(self, cutoffs: dict[str, int]) -> dict[str, int]:
         with self._lock:
