@@ -19,7 +19,8 @@ from consentkit.analytics.buffer import PageViewBuffer
 from consentkit.analytics.hll import visitor_hash
 from consentkit.errors import StoreError
 from consentkit.ledger.chain import config_fingerprint, decision_record
-from consentkit.ledger.records import ConsentTally
+from consentkit.ledger.records import ConsentTally, DecisionRecord
+from consentkit.ledger.spool import DecisionSpool
 from consentkit.store.postgres_pool import parse_url
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=UTC).timestamp()
@@ -195,6 +196,12 @@ def test_a_flush_that_failed_after_numbering_new_values_leaves_no_void_numbers(s
 
 
 def decide(store, subject: str, at: float) -> None:
+    store.append_decision(*decision(subject, at))
+
+
+def decision(subject: str, at: float) -> tuple[DecisionRecord, ConsentTally, str]:
+    """A visitor's decision as the middleware hands it to a store: its ledger record, its
+    line in the statistics, the banner configuration shown."""
     canonical, config_hash = config_fingerprint({"language": "en"})
     record = decision_record(
         site="default",
@@ -215,7 +222,7 @@ def decide(store, subject: str, at: float) -> None:
         offered=("analytics",),
         granted=("analytics",),
     )
-    store.append_decision(record, tally, canonical)
+    return record, tally, canonical
 
 
 def test_a_database_that_goes_away_is_a_store_error_until_it_is_back(postgres_url):
@@ -305,6 +312,31 @@ def test_a_flush_whose_commit_went_unanswered_is_stored_once(postgres_url):
     pages = {row["dimensions"][0]: row["metrics"][0] for row in answer["results"]}
     assert pages == {"/": 3, "/x": 1, "/a": 1, "/b": 1, "/c": 1}
     assert sum(pages.values()) == counted
+    store.close()
+    relay.close()
+
+
+def test_a_decision_whose_commit_went_unanswered_is_in_the_ledger_once(postgres_url, tmp_path):
+    """The database commits a decision and the connection breaks before it says so: the
+    visitor is answered from the spool (nothing lost), and the spool's drain finds the
+    record in the ledger instead of appending it a second time."""
+    relay = TcpProxy(("127.0.0.1", 5432))
+    url = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}") + "&pool_timeout=2"
+    store = open_store(url, clock=Clock(NOW))
+    spool = DecisionSpool(str(tmp_path / "spool.sqlite3"), store)
+    spool.append_decision(*decision("a" * 32, NOW))  # the site's chain started
+    relay.lose_answer_to(b"COMMIT")
+    spool.append_decision(*decision("b" * 32, NOW + 1))  # stored, and the store cannot know
+    assert spool.pending == 1
+    spool.append_decision(*decision("c" * 32, NOW + 2))  # behind it, in order
+    assert spool.drain_once() == 2
+    assert spool.pending == 0
+    report = store.verify_ledger()
+    assert report.ok and report.records == 3, report.problems
+    for subject in ("a", "b", "c"):
+        assert len(store.subject_records("default", subject * 32)) == 1
+    answer = store.query({"metrics": ["decisions"], "date_range": "day"})
+    assert answer["results"][0]["metrics"] == [3]
     store.close()
     relay.close()
 

@@ -36,5 +36,8 @@ class ConsentTally:
 class DecisionSink(Protocol):
     """Where decisions are appended: the store, or the spool while the store is away."""
 
-    def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
-        """Append one decision durably, before the visitor is answered."""
+    def append_decision(
+        self, record: DecisionRecord, tally: ConsentTally, config: str, *, retried: bool = False
+    ) -> None:
+        """Append one decision durably, before the visitor is answered (``retried``: see
+        ``Store.append_decision``)."""

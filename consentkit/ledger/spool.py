@@ -8,7 +8,11 @@ anything waits in the spool, new decisions queue behind it, so the ledger keeps 
 in which visitors decided.
 
 A record is removed from the spool only after the store has committed it; a crash between
-the two would append it twice (at least once, never zero times). A removed record (stored,
+the two would append it twice (at least once, never zero times), were it not that the store
+takes a spooled record as retried: one that is its visitor's latest record in the ledger
+already (the same choice, to the second) is not appended again. So is a decision whose commit reached the database while
+the connection broke before the answer came back: it went to the spool, and from there it
+is recognised. A removed record (stored,
 or erased by its visitor) leaves no copy on disk: deleted content is overwritten
 (``secure_delete``), and the write-ahead log, which still holds the pages as they were, is
 checkpointed and truncated after every drain and erasure.
@@ -84,11 +88,13 @@ class DecisionSpool:
         if self.pending == 1:
             logger.warning("consentkit: the store is unreachable; decisions wait in %s", self.path)
 
-    def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
+    def append_decision(
+        self, record: DecisionRecord, tally: ConsentTally, config: str, *, retried: bool = False
+    ) -> None:
         """Append to the store, or to the spool when the store fails or others wait."""
         if not self._count():
             try:
-                self.store.append_decision(record, tally, config)
+                self.store.append_decision(record, tally, config, retried=retried)
                 return
             except StoreError:
                 pass
@@ -101,7 +107,8 @@ class DecisionSpool:
             n, entry = claimed
             record, tally, config = _parse(entry)
             try:
-                self.store.append_decision(record, tally, config)
+                # (a failed try may have committed, its answer lost: the store checks)
+                self.store.append_decision(record, tally, config, retried=True)
             except StoreError:
                 self._release(n)
                 break  # still away: try again later

@@ -53,10 +53,14 @@ class Store(ABC):
         """The cube as one snapshot of the database sees it, for a query."""
 
     @abstractmethod
-    def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
+    def append_decision(
+        self, record: DecisionRecord, tally: ConsentTally, config: str, *, retried: bool = False
+    ) -> None:
         """Append one decision to the ledger (durably, before the visitor is answered),
         chained to the record before it in its site's chain (see ledger/chain.py); the
-        decisions of concurrent callers are committed together."""
+        decisions of concurrent callers are committed together. ``retried``: tried before
+        by a commit of unknown outcome (the spool's); not appended if the ledger holds the
+        same record already."""
 
     @abstractmethod
     def verify_ledger(self, *, anchors: Collection[str] = ()) -> LedgerReport:

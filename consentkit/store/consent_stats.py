@@ -32,6 +32,9 @@ class Decision:
     record: DecisionRecord
     tally: ConsentTally
     config: str
+    # Tried before, by a transaction whose outcome is unknown (the spool's drain): stored
+    # already if the ledger holds the same record (see LedgerRows.append).
+    retried: bool = False
 
 
 def consent_rows(decisions: Iterable[Decision]) -> list[tuple[Any, ...]]:

@@ -52,6 +52,10 @@ _START_CHAIN = (
     " ON CONFLICT (site) DO NOTHING"
 )
 _ROWS = f"SELECT id, {_FIELDS}, {_CHAIN} FROM ck_decisions"
+_LATEST = (
+    "SELECT decided_at, policy_version, action, categories, language, config_hash"
+    " FROM ck_decisions WHERE site = ? AND subject = ? ORDER BY id DESC LIMIT 1"
+)
 FIRST_CHAIN, SITE_CHAINS = "per_site = 0", "per_site <> 0"
 _BATCH = 1000  # rows chained per statement when an older database is migrated
 # A visitor's records: an erased record's subject is '' (the column is NOT NULL since
@@ -168,8 +172,18 @@ class LedgerRows:
         """Append the records of ``decisions``, in order, each to its site's chain, move
         the heads, store the banner configurations not in ``known_configs`` and add up the
         consent statistics: in the caller's transaction, with one statement of each kind
-        (the chains of these sites must have been started, see ``start_chains``)."""
+        (the chains of these sites must have been started, see ``start_chains``).
+
+        A ``retried`` decision (the spool's: a commit that held it may have gone through,
+        its answer lost with the connection) is not appended again if it is its visitor's
+        latest record, to the second: while a decision waits in the spool, the visitor's
+        later ones wait behind it, so a copy in the ledger is the latest. Its site's head
+        is locked first, so a transaction that appended it and has not ended yet is
+        waited for."""
         heads = self.lock_chains(db, {d.record.site for d in decisions})
+        decisions = [d for d in decisions if not (d.retried and self._latest(db, d.record))]
+        if not decisions:
+            return
         moved = {site: (head.records, head.head) for site, head in heads.items()}
         rows = []
         for decision in decisions:
@@ -199,6 +213,13 @@ class LedgerRows:
         if configs:
             self.executemany(db, self.sql(SAVE_CONFIG), sorted(configs.items()))
         self.executemany(db, self.sql(UPSERT_CONSENT), consent_rows(decisions))
+
+    def _latest(self, db: Any, record: DecisionRecord) -> bool:
+        """Whether ``record`` is its visitor's latest in the ledger (by the subject's
+        index), to the second."""
+        values = _row_values(record)
+        latest = db.execute(self.sql(_LATEST), values[:2]).fetchone()
+        return latest is not None and tuple(latest) == values[2:]
 
     def chain_unchained(self, db: Any) -> None:
         """Chain the rows a database held before the ledger was a chain, in id order: each

@@ -119,10 +119,13 @@ class PostgresStore(Store):
         with self._snapshot("querying") as db:
             yield CubeSnapshot(db, self._cube)
 
-    def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
+    def append_decision(
+        self, record: DecisionRecord, tally: ConsentTally, config: str, *, retried: bool = False
+    ) -> None:
         # The visitor waits for this: a database that is away gets decision_timeout (1 s),
         # then the decision spool takes the record (spool.py).
-        self._decisions.submit(Decision(record, tally, config), timeout=self._db.decision_timeout)
+        decision = Decision(record, tally, config, retried)
+        self._decisions.submit(decision, timeout=self._db.decision_timeout)
 
     def _commit_decisions(self, decisions: Sequence[Decision]) -> None:
         """One batch of decisions in one transaction, sent in one pipeline: the heads of

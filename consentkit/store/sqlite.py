@@ -136,8 +136,10 @@ class SQLiteStore(Store):
         with self._read() as db:
             yield CubeSnapshot(db, self._cube)
 
-    def append_decision(self, record: DecisionRecord, tally: ConsentTally, config: str) -> None:
-        self._decisions.submit(Decision(record, tally, config))
+    def append_decision(
+        self, record: DecisionRecord, tally: ConsentTally, config: str, *, retried: bool = False
+    ) -> None:
+        self._decisions.submit(Decision(record, tally, config, retried))
 
     def _commit_decisions(self, decisions: Sequence[Decision]) -> None:
         """One batch of decisions in one transaction: one sync of the file for all."""
