@@ -110,7 +110,10 @@ class ConsentMiddleware(Entry):
         store = settings.store
         self.store = store if isinstance(store, Store) else open_store(store, clock=clock)
         self.counter = PageViewBuffer(
-            self.store, site=settings.site_id, interval=settings.flush_interval
+            self.store,
+            site=settings.site_id,
+            interval=settings.flush_interval,
+            agents=self.visitor.agent,
         )
         # A returning visitor's keyed hash is looked up, not recomputed, on each page view.
         self.visitor_key = lru_cache(maxsize=8192)(partial(_visitor_key, keys.visitor_key()))

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from starlette.types import Message
 
+from .analytics.batch import DEFERRED
 from .analytics.buffer import PageViewBuffer
 from .consent.categories import ANALYTICS
 from .consent.cookies import DECISION_COOKIE, ID_COOKIE, CookieHeaders, new_token
@@ -34,6 +35,7 @@ from .visit.classify import VisitorClassifier
 from .visit.pages import PageOption, page_of
 from .visit.request import COOKIE, USER_AGENT, Visit
 from .visit.sources import NO_ORIGIN, SourceReader
+from .visit.useragent import MAX_UA_LENGTH
 
 logger = logging.getLogger("consentkit")
 
@@ -150,15 +152,24 @@ class ResponseHook:
         known = visit.known
         segment = known.segment
         if segment is None:  # the first page view of these headers: derive the traits once
-            agent = self.classifier.agent(visit.header(USER_AGENT))
-            known.is_bot = agent.is_bot
-            segment = known.segment = (
-                self.classifier.country(visit),
-                agent.device,
-                agent.browser,
-                agent.os,
-            )
             known.visitor = self.visitor_key(id_cookie) if id_cookie else None
+            if analytics and known.visitor is not None:
+                # Whether this is a crawler changes nothing in the response (no ID to
+                # give): the user agent is classified at the flush, off the request path
+                # (a new header costs the native engine several times more here, its
+                # automata evicted from the processor's caches by the request's own work).
+                # The header stays in memory until then, and never reaches the store.
+                header = visit.header(USER_AGENT)[:MAX_UA_LENGTH]
+                segment = known.segment = (self.classifier.country(visit), DEFERRED, header, "")
+            else:
+                agent = self.classifier.agent(visit.header(USER_AGENT))
+                known.is_bot = agent.is_bot
+                segment = known.segment = (
+                    self.classifier.country(visit),
+                    agent.device,
+                    agent.browser,
+                    agent.os,
+                )
         if known.is_bot:  # every crawler is counted apart, decision or none
             self.counter.count_bot(int(self.clock() // 3600))
             return

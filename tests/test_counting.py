@@ -81,6 +81,45 @@ async def test_bots_that_carry_consent_are_counted_apart(make_site, store_url):
     assert answer["meta"]["bots_filtered"] == 4
 
 
+async def test_a_new_user_agent_is_classified_at_the_flush_not_on_the_request_path(
+    make_site, store_url
+):
+    """A visitor with an ID gets no cookie whether a crawler or not, so a user agent the
+    classifier has not seen is classified by the flush, in the flusher's thread (on the
+    request path a new header costs the native engine several times more, its automata
+    evicted from the processor's caches by the request's own work). What is stored is
+    the traits, a crawler's page views are counted apart."""
+    from consentkit import ConsentMiddleware
+
+    app = make_site(flush_interval=3600)
+    people, person = await consented(app, UA["windows_chrome"])
+    crawlers, crawler = await consented(app, UA["windows_chrome"])
+    middleware = app.middleware_stack
+    while not isinstance(middleware, ConsentMiddleware):
+        middleware = middleware.app
+    classifier = middleware.visitor.agent
+    person.headers["user-agent"], crawler.headers["user-agent"] = UA["ipad"], UA["googlebot"]
+    misses = classifier.cache_info().misses
+    for _ in range(3):
+        assert (await person.get("/")).status_code == 200
+        assert (await crawler.get("/")).status_code == 200
+    assert classifier.cache_info().misses == misses  # neither classified yet
+    await crawlers.__aexit__(None, None, None)
+    await people.__aexit__(None, None, None)  # the shutdown's flush
+    assert classifier.cache_info().misses == misses + 2
+    answer = open_store(store_url).query(
+        {
+            "metrics": ["visitors", "pageviews"],
+            "dimensions": ["visit:device", "visit:browser", "visit:os"],
+            "date_range": "all",
+        }
+    )
+    assert [(r["dimensions"], r["metrics"]) for r in answer["results"]] == [
+        (["tablet", "Mobile Safari", "iOS"], [1, 3])
+    ]
+    assert answer["meta"]["bots_filtered"] == 3
+
+
 async def test_shutdown_flushes_what_is_buffered(make_site, store_url):
     app = make_site(flush_interval=3600)
     manager, browser = await consented(app)

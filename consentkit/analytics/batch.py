@@ -16,6 +16,11 @@ Segment = tuple[str, str, str, str]
 # referring page; set on the page view that brought them in, "" on the others.
 Origin = tuple[str, str, str]
 NO_ORIGIN: Origin = ("", "", "")
+# A segment whose user agent is classified at the flush, off the request path: DEFERRED in
+# its device's place, the ``User-Agent`` header in its browser's (``(country, DEFERRED,
+# header, "")``). The buffer classifies it before anything is aggregated (a crawler's page
+# views become bot page views of their hours); it never reaches a store.
+DEFERRED = "\x00user agent"
 # What the buffer numbers per batch: the segment, the origin and the event ("" for a page
 # view, else the goal's name). A value "" is stored as number 0: none.
 Traits = tuple[str, str, str, str, str, str, str, str]

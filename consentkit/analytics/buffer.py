@@ -25,18 +25,32 @@ import logging
 import secrets
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import numpy as np
 from numpy.typing import NDArray
 
 from ..background import Repeating
-from .batch import COMMITTING, FRESH, IN_DOUBT, STORED, CubeBatch, Flush, PageViewSink, Traits
+from .batch import (
+    COMMITTING,
+    DEFERRED,
+    FRESH,
+    IN_DOUBT,
+    STORED,
+    CubeBatch,
+    Flush,
+    PageViewSink,
+    Traits,
+)
 from .cube import NUMBER_BITS, NUMBER_MASK, cube_batch
 from .tally import Counted, Tally
+
+if TYPE_CHECKING:
+    from ..visit.useragent import Agent
 
 logger = logging.getLogger("consentkit")
 
@@ -53,8 +67,12 @@ class PageViewBuffer:
         site: str,
         interval: float = 1.0,
         max_pending: int = 1_000_000,
+        agents: Callable[[str], Agent] | None = None,
     ) -> None:
+        """``agents`` classifies the user agents of DEFERRED segments at the flush (the
+        middleware's classifier); a buffer counting DEFERRED segments needs it."""
         self.store = store
+        self.agents = agents
         self.site = site
         self.interval = interval
         self.max_pending = max_pending
@@ -102,7 +120,7 @@ class PageViewBuffer:
             if not self._waiting:
                 return
             tries = [
-                Flush(self._writer, w.seq, partial(_cube_batch, w), w.dropped, w.state)
+                Flush(self._writer, w.seq, partial(_cube_batch, w, self.agents), w.dropped, w.state)
                 for w in self._waiting
             ]
             try:
@@ -194,12 +212,12 @@ def _joined(flushes: list[_Waiting], seq: int, state: int) -> _Waiting:
     return _Waiting(seq, parts, sum(each.dropped for each in flushes), state)
 
 
-def _cube_batch(waiting: _Waiting) -> CubeBatch:
+def _cube_batch(waiting: _Waiting, agents: Callable[[str], Agent] | None) -> CubeBatch:
     """The flush's cells (called by the store, in its worker thread): its batches merged
-    first, and kept merged for a retry."""
+    first, and kept merged for a retry; its deferred user agents classified."""
     if len(waiting.parts) > 1:
         waiting.parts = [_merge(waiting.parts)]
-    counted = waiting.parts[0]
+    counted = _classified(waiting.parts[0], agents)  # (the room taken stays as it was)
     return cube_batch(
         counted.segments,
         counted.pages,
@@ -213,6 +231,52 @@ def _cube_batch(waiting: _Waiting) -> CubeBatch:
             np.frombuffer(counted.scroll, dtype=np.int64),
         ),
     )
+
+
+def _classified(counted: Counted, agents: Callable[[str], Agent] | None) -> Counted:
+    """The batch with the user agents of its DEFERRED segments classified: each such
+    segment becomes its visitor's traits (merged with the same traits counted directly),
+    or, for a crawler, its page views become bot page views of their hours (and its
+    engagement reports go)."""
+    if not any(traits[1] == DEFERRED for traits in counted.segments):
+        return counted
+    if agents is None:
+        raise RuntimeError("a DEFERRED segment was counted in a buffer without agents")
+    segments: dict[Traits, int] = {}
+    numbers = np.empty(len(counted.segments), dtype=np.int64)
+    for n, traits in enumerate(counted.segments):
+        if traits[1] == DEFERRED:
+            agent = agents(traits[2])
+            if agent.is_bot:
+                numbers[n] = -1
+                continue
+            traits = (traits[0], agent.device, agent.browser, agent.os, *traits[4:])
+        numbers[n] = segments.setdefault(traits, len(segments))
+    classified = Counted(
+        list(segments), counted.pages, array("q"), array("Q"), array("q"), dict(counted.bots),
+        *_columns(3),
+    )  # fmt: skip
+    crawled = []  # the hours of the crawlers' page views
+
+    def kept(source: array[int], target: array[int], *paired: tuple[array[int], array[int]]) -> Any:
+        cells = np.frombuffer(source, dtype=np.int64)
+        hours = cells >> (2 * NUMBER_BITS)
+        segment = numbers[(cells >> NUMBER_BITS) & NUMBER_MASK]
+        keep = segment >= 0
+        cells = (((hours << NUMBER_BITS) | segment) << NUMBER_BITS) | (cells & NUMBER_MASK)
+        target.frombytes(cells[keep].tobytes())
+        for column, into in paired:
+            into.frombytes(np.frombuffer(column, dtype=column.typecode)[keep].tobytes())
+        return hours[~keep]
+
+    crawled.append(kept(counted.cells, classified.cells, (counted.visitors, classified.visitors)))
+    crawled.append(kept(counted.anonymous, classified.anonymous))
+    kept(counted.engaged, classified.engaged, (counted.engaged_ms, classified.engaged_ms),
+         (counted.scroll, classified.scroll))  # fmt: skip
+    hours, views = np.unique(np.concatenate(crawled), return_counts=True)
+    for hour, n in zip(hours.tolist(), views.tolist(), strict=True):
+        classified.bots[hour] = classified.bots.get(hour, 0) + n
+    return classified
 
 
 def _renumber(names: dict[Any, int], items: list[Any]) -> NDArray[np.int64]:

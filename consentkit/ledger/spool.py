@@ -10,9 +10,9 @@ in which visitors decided.
 A record is removed from the spool only after the store has committed it; a crash between
 the two would append it twice (at least once, never zero times), were it not that the store
 takes a spooled record as retried: one that is its visitor's latest record in the ledger
-already (the same choice, to the second) is not appended again. So is a decision whose commit reached the database while
-the connection broke before the answer came back: it went to the spool, and from there it
-is recognised. A removed record (stored,
+already (the same choice, to the second) is not appended again. So is a decision whose
+commit reached the database while the connection broke before the answer came back: it
+went to the spool, and from there it is recognised. A removed record (stored,
 or erased by its visitor) leaves no copy on disk: deleted content is overwritten
 (``secure_delete``), and the write-ahead log, which still holds the pages as they were, is
 checkpointed and truncated after every drain and erasure.
