@@ -217,7 +217,7 @@ def _cube_batch(waiting: _Waiting, agents: Callable[[str], Agent] | None) -> Cub
     first, and kept merged for a retry; its deferred user agents classified."""
     if len(waiting.parts) > 1:
         waiting.parts = [_merge(waiting.parts)]
-    counted = _classified(waiting.parts[0], agents)  # (the room taken stays as it was)
+    counted = classify_deferred(waiting.parts[0], agents)  # (the room taken stays as it was)
     return cube_batch(
         counted.segments,
         counted.pages,
@@ -233,7 +233,7 @@ def _cube_batch(waiting: _Waiting, agents: Callable[[str], Agent] | None) -> Cub
     )
 
 
-def _classified(counted: Counted, agents: Callable[[str], Agent] | None) -> Counted:
+def classify_deferred(counted: Counted, agents: Callable[[str], Agent] | None) -> Counted:
     """The batch with the user agents of its DEFERRED segments classified: each such
     segment becomes its visitor's traits (merged with the same traits counted directly),
     or, for a crawler, its page views become bot page views of their hours (and its
