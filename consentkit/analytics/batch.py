@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -80,9 +80,11 @@ class Flush:
 
     writer: str
     seq: int
-    batch: Callable[[], CubeBatch]  # built only if it is to be written
     dropped: int = 0  # page views the buffer dropped (it was full), reported with it
     state: int = FRESH
+    # its cells, aggregated before the store's transaction begins (so that the transaction
+    # holds its locks for the writes alone)
+    batch: CubeBatch | None = None
 
 
 class PageViewSink(Protocol):

@@ -9,8 +9,8 @@ transaction (``batch.Flush``): a flush retried after a commit whose answer was l
 connection broke as the database committed) is found stored and not counted twice.
 
 When flushes fall behind (the store is slow or away), what waits is merged in memory into
-one batch (two when a commit went unanswered: one stored or not as a whole, one not
-stored), never queued as a batch per flush, and the memory it takes is bounded: past
+one batch (or a few when commits went unanswered: each stored or not as a whole, and one
+not stored), never queued as a batch per flush, and the memory it takes is bounded: past
 ``max_pending`` waiting page views (16 bytes each, about 16 MB at the default million; an
 engagement report takes the room of one, in 24 bytes) new ones are dropped, counted in
 ``dropped``, reported in the log and stored with the next flush that succeeds, so that
@@ -27,7 +27,6 @@ import time
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
@@ -119,18 +118,21 @@ class PageViewBuffer:
                 self._waiting.append(_Waiting(self._number(), [counted], dropped))
             if not self._waiting:
                 return
-            tries = [
-                Flush(self._writer, w.seq, partial(_cube_batch, w, self.agents), w.dropped, w.state)
-                for w in self._waiting
-            ]
+            tries = [Flush(self._writer, w.seq, w.dropped, w.state) for w in self._waiting]
             try:
-                await anyio.to_thread.run_sync(self.store.write_pageviews, self.site, tries)
+                await anyio.to_thread.run_sync(self._write, self._waiting, tries)
             except BaseException:
                 self._waiting, stored = _still_waiting(self._waiting, tries, self._number())
                 self.tally.room += stored
                 raise
             self.tally.room += sum(waiting.views for waiting in self._waiting)
             self._waiting = []
+
+    def _write(self, waiting: list[_Waiting], tries: list[Flush]) -> None:
+        """Aggregate each flush, then hand them to the store (a worker thread)."""
+        for each, flush in zip(waiting, tries, strict=True):
+            flush.batch = _cube_batch(each, self.agents)
+        self.store.write_pageviews(self.site, tries)
 
     def _number(self) -> int:
         self._seq += 1
@@ -213,8 +215,8 @@ def _joined(flushes: list[_Waiting], seq: int, state: int) -> _Waiting:
 
 
 def _cube_batch(waiting: _Waiting, agents: Callable[[str], Agent] | None) -> CubeBatch:
-    """The flush's cells (called by the store, in its worker thread): its batches merged
-    first, and kept merged for a retry; its deferred user agents classified."""
+    """The flush's cells: its batches merged first, and kept merged for a retry; its
+    deferred user agents classified."""
     if len(waiting.parts) > 1:
         waiting.parts = [_merge(waiting.parts)]
     counted = classify_deferred(waiting.parts[0], agents)  # (the room taken stays as it was)

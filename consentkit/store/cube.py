@@ -75,7 +75,8 @@ class CubeTables(ValueNumbers):
                 continue
             flush.state = CLAIMED
             claimed.append(flush)
-            self._write_batch(db, site, flush.batch())
+            assert flush.batch is not None, "a flush is aggregated before it is written"
+            self._write_batch(db, site, flush.batch)
             if flush.dropped:
                 db.execute(
                     self.sql("INSERT INTO ck_dropped (site, hour, pageviews) VALUES (?, ?, ?)"
