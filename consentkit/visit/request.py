@@ -65,8 +65,10 @@ class Known:
 
     ``segment`` (country, device, browser, OS), ``is_bot`` and ``visitor`` (the keyed hash
     of the visitor-ID cookie) are filled in by the middleware the first time a page view
-    needs them (``is_bot`` alone for a visitor with nothing else to count). Known entries
-    live in process memory only, a bounded number of them.
+    needs them (``is_bot`` alone for a visitor with nothing else to count). For a visitor
+    with an ID the segment may be a deferred one (``analytics.batch.DEFERRED``: the user
+    agent classified at the flush), and ``is_bot`` then stays None. Known entries live in
+    process memory only, a bounded number of them.
     """
 
     __slots__ = (
