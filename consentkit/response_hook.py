@@ -153,6 +153,7 @@ class ResponseHook:
         segment = known.segment
         if segment is None:  # the first page view of these headers: derive the traits once
             known.visitor = self.visitor_key(id_cookie) if id_cookie else None
+            country = self.classifier.country(visit)
             if analytics and known.visitor is not None:
                 # Whether this is a crawler changes nothing in the response (no ID to
                 # give): the user agent is classified at the flush, off the request path
@@ -160,16 +161,11 @@ class ResponseHook:
                 # automata evicted from the processor's caches by the request's own work).
                 # The header stays in memory until then, and never reaches the store.
                 header = visit.header(USER_AGENT)[:MAX_UA_LENGTH]
-                segment = known.segment = (self.classifier.country(visit), DEFERRED, header, "")
+                segment = known.segment = (country, DEFERRED, header, "")
             else:
                 agent = self.classifier.agent(visit.header(USER_AGENT))
                 known.is_bot = agent.is_bot
-                segment = known.segment = (
-                    self.classifier.country(visit),
-                    agent.device,
-                    agent.browser,
-                    agent.os,
-                )
+                segment = known.segment = (country, agent.device, agent.browser, agent.os)
         if known.is_bot:  # every crawler is counted apart, decision or none
             self.counter.count_bot(int(self.clock() // 3600))
             return

@@ -59,8 +59,8 @@ class Store(ABC):
         """Append one decision to the ledger (durably, before the visitor is answered),
         chained to the record before it in its site's chain (see ledger/chain.py); the
         decisions of concurrent callers are committed together. ``retried``: tried before
-        by a commit of unknown outcome (the spool's); not appended if the ledger holds the
-        same record already."""
+        by a commit of unknown outcome (the spool's); not appended if it is its visitor's
+        latest record already (``LedgerRows.append``)."""
 
     @abstractmethod
     def verify_ledger(self, *, anchors: Collection[str] = ()) -> LedgerReport:

@@ -33,7 +33,7 @@ class Decision:
     tally: ConsentTally
     config: str
     # Tried before, by a transaction whose outcome is unknown (the spool's drain): stored
-    # already if the ledger holds the same record (see LedgerRows.append).
+    # already if it is its visitor's latest ledger record (see LedgerRows.append).
     retried: bool = False
 
 
