@@ -18,18 +18,26 @@ and hypercorn (h11, asyncio). wrk (one thread, 32 connections, in its own proces
   and sent in pairs of runs with the bare app under the same flood: a flood request's
   cost is held against a bare request's under the same requests (uvicorn's own work on
   a new forwarded address and on longer headers, 10-15% of a bare request, is in both);
-  the ratio to the returning visitor's bare request is printed beside it.
+  the ratio to the returning visitor's bare request is printed beside it;
+- **floor**: the returning visitor's requests to ``throughput_apps.vary_only``, a minimal
+  middleware written the usual way that adds ``Vary: Cookie`` and does nothing else (in
+  pairs with the bare app too): what any middleware that must touch every page response
+  pays under the server, for scale.
 
 The country database is configured (``geo_data.py``). On a machine shared with others,
 time figures drift by 10-30% from one second to the next, so the bare and consent
 servers are measured in **pairs** of short runs, one right after the other (in turn
 bare first, then consent first), and the ratio of each pair is kept: the median of the
-pairs' ratios is the figure, their quartiles its spread. With two CPUs or more, the
-server runs on one and wrk on another (``taskset``). Beside requests per second, the
-server's CPU time per request is read from /proc, for the process as a whole and for
-its **request thread** alone (DESIGN section 8: the flusher's thread does not count).
-Budgets: throughput with / without >= 0.90 under uvicorn httptools+uvloop, >= 0.95
-under h11 and hypercorn; a flood request costs at most 3x a bare one (flooded too).
+pairs' ratios is the figure, their quartiles its spread. After each run the servers are
+left to go idle (polled, until none has used the CPU for longer than the flush interval):
+the run's last flush (after the flood, thousands of new user agents classified first) is
+counted in that run's CPU time, not left to land on the next run, which shares the CPU.
+With two CPUs or more, the server runs on one and wrk on another (``taskset``). Beside
+requests per second, the server's CPU time per request is read from /proc, for the
+process as a whole and for its **request thread** alone (DESIGN section 8: the flusher's
+thread does not count). Budgets: throughput with / without >= 0.90 under uvicorn
+httptools+uvloop, >= 0.95 under h11 and hypercorn; a flood request costs at most 3x a
+bare one (flooded too).
 ``bench_instructions.py`` counts the same requests' instructions under callgrind, the
 figure that the machine's noise does not move.
 """
@@ -154,11 +162,32 @@ def lua_agents() -> str:
     return "AGENTS = {" + ",\n".join(f"[==[{agent}]==]" for agent in flood_agents()) + "}\n"
 
 
+SERVING: list[int] = []  # the server processes of the benchmark (settled after each run)
+
+
 @dataclass
 class Run:
     per_second: float
     cpu_us: float  # server CPU per request, all threads
     thread_us: float  # the request thread's alone
+
+
+def settle(pids: list[int], quiet: float = 1.3, timeout: float = 15.0) -> None:
+    """Polls until none of the servers has used the CPU for ``quiet`` seconds (longer than
+    the flush interval, 1 s): after a run, a server's flusher stores what it counted
+    (after the flood, classifying thousands of new user agents first), on the CPU that
+    the next run's server shares. That work is counted in the run's CPU time, and kept
+    out of the next run."""
+    deadline = time.monotonic() + timeout
+    last = [cpu_seconds(pid)[0] for pid in pids]
+    changed = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)  # a polling interval
+        now = [cpu_seconds(pid)[0] for pid in pids]
+        if now != last:
+            last, changed = now, time.monotonic()
+        elif time.monotonic() - changed >= quiet:
+            return
 
 
 def load(port: int, pid: int, cookie: str, script: Path | None = None) -> Run:
@@ -173,6 +202,7 @@ def load(port: int, pid: int, cookie: str, script: Path | None = None) -> Run:
     output = subprocess.run(
         [*command, f"http://127.0.0.1:{port}/"], capture_output=True, text=True, check=True
     ).stdout
+    settle(SERVING)  # the last flush of these requests counts too, before the next run
     after, after_main = cpu_seconds(pid)
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
     total = re.search(r"(\d+) requests in", output)
@@ -190,6 +220,8 @@ class Figures:
     returning: list[Run]
     flood: list[Run]
     bare_flood: list[Run]  # the bare app under the flood's requests
+    floor: list[Run]  # throughput_apps.vary_only: a minimal middleware adding Vary: Cookie
+    bare_floor: list[Run]  # the bare app, paired with the floor
 
     def ratios(self, name: str, of: str, bare: str = "bare") -> list[float]:
         """Per pair: returning / bare by throughput, or bare / returning by CPU; flood /
@@ -224,10 +256,11 @@ def measure(servers: list[str]) -> dict[str, Figures]:
             name: (port := free_port(), serve(server, app, port))
             for name, app in (
                 ("bare", "bare"), ("consent", "consent"),
-                ("flood", "consent"), ("bare_flood", "bare"),
+                ("flood", "consent"), ("bare_flood", "bare"), ("floor", "vary_only"),
             )
         }  # fmt: skip
-        found = Figures([], [], [], [])
+        SERVING[:] = [process.pid for _, process in started.values()]
+        found = Figures([], [], [], [], [], [])
         try:
             for port, process in started.values():
                 load(port, process.pid, cookie)  # warm up
@@ -240,6 +273,11 @@ def measure(servers: list[str]) -> dict[str, Figures]:
                 else:
                     found.bare.append(load(bare_port, bare.pid, cookie))
                     found.returning.append(load(port, consent.pid, cookie))
+                floor_port, floor = started["floor"]
+                for name, (at, process) in [
+                    ("bare_floor", (bare_port, bare)), ("floor", (floor_port, floor))
+                ][:: -1 if n % 2 else 1]:  # fmt: skip
+                    getattr(found, name).append(load(at, process.pid, cookie))
                 for name in ("flood", "bare_flood")[:: -1 if n % 2 else 1]:
                     flood_port, flooded = started[name]
                     getattr(found, name).append(load(flood_port, flooded.pid, cookie, script))
@@ -264,7 +302,7 @@ def report(figures: dict[str, Figures]) -> dict[str, tuple[float, float, float]]
     print("  request path:", "compiled" if is_compiled() else "pure Python")
     print(f"  {'server':26} {'app':10} {'req/s':>8} {'CPU us/req':>11} {'thread us':>10}")
     for server, found in figures.items():
-        for name in ("bare", "returning", "bare_flood", "flood"):
+        for name in ("bare", "returning", "floor", "bare_flood", "flood"):
             runs = getattr(found, name)
             print(f"  {server:26} {name:10} {statistics.median(r.per_second for r in runs):8.0f}"
                   f" {statistics.median(r.cpu_us for r in runs):11.1f}"
@@ -278,6 +316,11 @@ def report(figures: dict[str, Figures]) -> dict[str, tuple[float, float, float]]
             f"  {'':26} returning / bare, median of the pairs (quartiles): {_spread(throughput)}"
             f" by throughput, {_spread(thread)} by request-thread CPU (budget >= {budget})"
         )
+        floor = found.ratios("floor", "per_second", "bare_floor")
+        floor_cpu = found.ratios("floor", "thread_us", "bare_floor")
+        print(f"  {'':26} the floor, a minimal middleware adding Vary: Cookie (throughput_apps"
+              f".vary_only), / bare: {_spread(floor)} by throughput, {_spread(floor_cpu)} by"
+              " request-thread CPU")  # fmt: skip
         print(f"  {'':26} a flood request costs {_spread(flood)}x a bare one by server CPU,"
               " both apps flooded (budget <= 3)")  # fmt: skip
         print(f"  {'':26}   against the returning visitor's bare request: {_spread(strict)}x")
