@@ -19,6 +19,10 @@ time does (2.4x a bare request by instructions, 2.6-3.2x by CPU time): a new hea
 makes the native regex engine build automaton states and reach memory the returning
 visitor never touches; bench_throughput.py's CPU time is the figure the flood's budget
 is held to. It takes a few minutes (callgrind runs the server about 50 times slower).
+``--cycles`` runs the returning visitor's request under callgrind's cache and branch
+simulation instead (bare, a minimal middleware adding ``Vary: Cookie``, consentkit), and
+prints KCachegrind's estimate of cycles: first-level cache misses and mispredicted branches
+weigh 10 instructions each.
 Hypercorn is left to bench_throughput.py: it serves from a worker process of its own,
 and its budget is met there.
 """
@@ -117,15 +121,17 @@ def send(port: int, n: int, requests: Callable[[], bytes] | None = None) -> None
 class Count:
     thread: float  # instructions per request, request thread
     process: float  # all threads
+    events: dict[str, float]  # per request, request thread: every event callgrind counted
 
 
-def count(server: str, app: str, *, flood: bool = False) -> Count:
+def count(server: str, app: str, *, flood: bool = False, simulate: bool = False) -> Count:
     port = free_port()
     folder = Path(tempfile.mkdtemp())
     output = folder / "callgrind.out"
     env = {**os.environ, "CONSENTKIT_BENCH_GEOIP": str(country_database()),
            "PYTHONHASHSEED": "0"}  # fmt: skip
-    command = ["valgrind", "--tool=callgrind", "--separate-threads=yes",
+    simulation = ["--cache-sim=yes", "--branch-sim=yes"] if simulate else []
+    command = ["valgrind", "--tool=callgrind", "--separate-threads=yes", *simulation,
                f"--callgrind-out-file={output}", sys.executable, *SERVERS[server][0],
                "--port", str(port), "--log-level", "warning", "--no-access-log",
                f"throughput_apps:{app}"]  # fmt: skip
@@ -145,13 +151,51 @@ def count(server: str, app: str, *, flood: bool = False) -> Count:
         process.terminate()
         process.wait()
     totals = {}  # thread number -> instructions, from the dump (part 1) after the zeroing
+    events: dict[str, float] = {}
     for dump in folder.glob("callgrind.out.1-*"):
-        match = re.search(r"^summary: *(\d+)", dump.read_text(errors="replace"), re.M)
+        text = dump.read_text(errors="replace")
+        match = re.search(r"^summary: *([\d ]+)$", text, re.M)
         if match:
-            totals[int(dump.name.rsplit("-", 1)[1])] = int(match.group(1))
+            thread = int(dump.name.rsplit("-", 1)[1])
+            totals[thread] = int(match.group(1).split()[0])
+            names = re.search(r"^events: *(.+)$", text, re.M)
+            if thread == 1 and names:
+                values = (int(v) / REQUESTS for v in match.group(1).split())
+                events = dict(zip(names.group(1).split(), values, strict=False))
     shutil.rmtree(folder)
     assert 1 in totals, f"no dump of the request thread: {sorted(totals)}"
-    return Count(totals[1] / REQUESTS, sum(totals.values()) / REQUESTS)
+    return Count(totals[1] / REQUESTS, sum(totals.values()) / REQUESTS, events)
+
+
+def estimated_cycles(events: dict[str, float]) -> float:
+    """KCachegrind's cycle estimation from callgrind's simulated events: each instruction
+    a cycle, each first-level cache miss and mispredicted branch 10, each last-level miss
+    100."""
+    first = sum(events.get(e, 0.0) for e in ("I1mr", "D1mr", "D1mw"))
+    last = sum(events.get(e, 0.0) for e in ("ILmr", "DLmr", "DLmw"))
+    branches = events.get("Bcm", 0.0) + events.get("Bim", 0.0)
+    return events["Ir"] + 10 * (first + branches) + 100 * last
+
+
+def cycles(servers: list[str]) -> None:
+    """Prints the returning visitor's request under callgrind's cache and branch
+    simulation (``--cycles``): bare, with the floor of throughput_apps.py (a minimal
+    middleware adding ``Vary: Cookie``) and with consentkit. Instructions alone weigh the
+    middleware lighter than time does; the simulation shows where the rest goes."""
+    print(f"\nthe returning visitor's request under callgrind's cache and branch simulation,"
+          f" {REQUESTS} requests, request thread, per request")  # fmt: skip
+    print(f"  {'server':26} {'app':10} {'instructions':>12} {'L1 misses':>10}"
+          f" {'mispredicted':>12} {'est. cycles':>12} {'bare / app':>10}")  # fmt: skip
+    for server in servers:
+        found = {app: count(server, app, simulate=True) for app in ("bare", "vary_only", "consent")}
+        base = estimated_cycles(found["bare"].events)
+        for app, result in found.items():
+            e = result.events
+            misses = sum(e.get(k, 0.0) for k in ("I1mr", "D1mr", "D1mw"))
+            mispredicted = e.get("Bcm", 0.0) + e.get("Bim", 0.0)
+            estimate = estimated_cycles(e)
+            print(f"  {server:26} {app:10} {e['Ir']:12,.0f} {misses:10,.0f}"
+                  f" {mispredicted:12,.0f} {estimate:12,.0f} {base / estimate:10.3f}")  # fmt: skip
 
 
 def warm_up(port: int, requests: Callable[[], bytes] | None = None) -> None:
@@ -220,4 +264,9 @@ def test_instructions_budget() -> None:
 if __name__ == "__main__":
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
-    main([name for name in SERVERS if not sys.argv[1:] or any(a in name for a in sys.argv[1:])])
+    wanted = [a for a in sys.argv[1:] if a != "--cycles"]
+    chosen = [name for name in SERVERS if not wanted or any(a in name for a in wanted)]
+    if "--cycles" in sys.argv:
+        cycles(chosen)
+    else:
+        main(chosen)
