@@ -90,13 +90,12 @@ async def test_a_new_user_agent_is_classified_at_the_flush_not_on_the_request_pa
     evicted from the processor's caches by the request's own work). What is stored is
     the traits, a crawler's page views are counted apart."""
     from consentkit import ConsentMiddleware
+    from consentkit.cli.app_loading import app_layers
 
     app = make_site(flush_interval=3600)
     people, person = await consented(app, UA["windows_chrome"])
     crawlers, crawler = await consented(app, UA["windows_chrome"])
-    middleware = app.middleware_stack
-    while not isinstance(middleware, ConsentMiddleware):
-        middleware = middleware.app
+    middleware = next(m for m in app_layers(app) if isinstance(m, ConsentMiddleware))
     classifier = middleware.visitor.agent
     person.headers["user-agent"], crawler.headers["user-agent"] = UA["ipad"], UA["googlebot"]
     misses = classifier.cache_info().misses

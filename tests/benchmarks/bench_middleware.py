@@ -51,6 +51,7 @@ from starlette.routing import Route
 
 from consentkit import ConsentMiddleware
 from consentkit.analytics.buffer import classify_deferred
+from consentkit.cli.app_loading import app_layers
 from consentkit.compiled import is_compiled
 from consentkit.consent.cookies import new_token
 from consentkit.consent.keys import DECISION_SALT
@@ -183,9 +184,7 @@ async def measure() -> dict[str, float]:
 def flush_classification(app: Starlette, flood_requests: int) -> float:
     """CPU per flood request that the flush spends classifying the user agents the request
     path left to it (in the flusher's thread; here in this one, on everything counted)."""
-    middleware: Any = app.middleware_stack
-    while not isinstance(middleware, ConsentMiddleware):
-        middleware = middleware.app
+    middleware = next(m for m in app_layers(app) if isinstance(m, ConsentMiddleware))
     counted = middleware.counter.tally.take()
     start = time.thread_time()
     classify_deferred(counted, middleware.visitor.agent)
