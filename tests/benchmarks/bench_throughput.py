@@ -3,10 +3,12 @@
     python tests/benchmarks/bench_throughput.py [server ...]
     pytest tests/benchmarks/bench_throughput.py -s     # also asserts the budgets
 
+About ten minutes a server with the default 10 pairs (``CONSENTKIT_BENCH_ROUNDS``).
+
 Needs ``wrk`` (Debian: ``apt-get install wrk``) and the ``bench`` extra (uvloop,
 httptools, hypercorn). The hello-world apps of ``throughput_apps.py`` are served by one
-process of each server: uvicorn with httptools and uvloop, uvicorn with h11 and asyncio,
-and hypercorn (h11, asyncio). wrk (one thread, 32 connections, in its own process) sends:
+process of each server at a time: uvicorn with httptools and uvloop, uvicorn with h11 and
+asyncio, and hypercorn (h11, asyncio). wrk (one thread, 32 connections, in its own process) sends:
 
 - **returning**: a returning visitor who granted analytics: the decision and visitor-ID
   cookies, a Chrome user agent, an address of the country database (``X-Forwarded-For``
@@ -28,7 +30,11 @@ The country database is configured (``geo_data.py``). On a machine shared with o
 time figures drift by 10-30% from one second to the next, so the bare and consent
 servers are measured in **pairs** of short runs, one right after the other (in turn
 bare first, then consent first), and the ratio of each pair is kept: the median of the
-pairs' ratios is the figure, their quartiles its spread. After each run the servers are
+pairs' ratios is the figure, their quartiles its spread. Each pair is served by **new
+processes** (warmed up for a second first): a process's speed depends on where its code
+and heap happen to land, and two processes of the same app differ by several percent for
+their whole lives, so that one process per app would make a run's figure that process's
+luck; the median over the pairs is over as many processes. After each run the servers are
 left to go idle (polled, until none has used the CPU for longer than the flush interval):
 the run's last flush (after the flood, thousands of new user agents classified first) is
 counted in that run's CPU time, not left to land on the next run, which shares the CPU.
@@ -190,8 +196,10 @@ def settle(pids: list[int], quiet: float = 1.3, timeout: float = 15.0) -> None:
             return
 
 
-def load(port: int, pid: int, cookie: str, script: Path | None = None) -> Run:
-    command = ["wrk", "-t1", "-c32", f"-d{SECONDS}s", "-H", f"Cookie: {cookie}",
+def load(
+    port: int, pid: int, cookie: str, script: Path | None = None, seconds: int = SECONDS
+) -> Run:
+    command = ["wrk", "-t1", "-c32", f"-d{seconds}s", "-H", f"Cookie: {cookie}",
                "-H", f"User-Agent: {CHROME}", "-H", "X-Forwarded-For: 81.2.69.142",
                "-H", "Accept: text/html"]  # fmt: skip
     if PINNED:
@@ -250,43 +258,48 @@ def measure(servers: list[str]) -> dict[str, Figures]:
     script.write_text(f'DECISION = "{decision_cookie()}"\n' + lua_agents() + FLOOD_SCRIPT)
     figures: dict[str, Figures] = {}
     for server in servers:
-        # The flood has a server of its own: thousands of new visitors fill the visitor
-        # cache and the heap, which the returning visitor's figure must not inherit.
-        started = {
-            name: (port := free_port(), serve(server, app, port))
-            for name, app in (
-                ("bare", "bare"), ("consent", "consent"),
-                ("flood", "consent"), ("bare_flood", "bare"), ("floor", "vary_only"),
-            )
-        }  # fmt: skip
-        SERVING[:] = [process.pid for _, process in started.values()]
         found = Figures([], [], [], [], [], [])
-        try:
-            for port, process in started.values():
-                load(port, process.pid, cookie)  # warm up
-            for n in range(PAIRS):
-                bare_port, bare = started["bare"]
-                port, consent = started["consent"]
-                if n % 2:  # in turn, the consent server first
-                    found.returning.append(load(port, consent.pid, cookie))
-                    found.bare.append(load(bare_port, bare.pid, cookie))
-                else:
-                    found.bare.append(load(bare_port, bare.pid, cookie))
-                    found.returning.append(load(port, consent.pid, cookie))
-                floor_port, floor = started["floor"]
-                for name, (at, process) in [
-                    ("bare_floor", (bare_port, bare)), ("floor", (floor_port, floor))
-                ][:: -1 if n % 2 else 1]:  # fmt: skip
-                    getattr(found, name).append(load(at, process.pid, cookie))
-                for name in ("flood", "bare_flood")[:: -1 if n % 2 else 1]:
-                    flood_port, flooded = started[name]
-                    getattr(found, name).append(load(flood_port, flooded.pid, cookie, script))
-        finally:
-            for _, process in started.values():
-                process.terminate()
-                process.wait()
+        for n in range(PAIRS):
+            measure_pair(server, n, found, cookie, script)
         figures[server] = found
     return figures
+
+
+APPS = (  # the servers of a pair: (its name in Figures, the app of throughput_apps.py)
+    ("bare", "bare"), ("consent", "consent"),
+    ("flood", "consent"), ("bare_flood", "bare"), ("floor", "vary_only"),
+)  # fmt: skip
+
+
+def measure_pair(server: str, n: int, found: Figures, cookie: str, script: Path) -> None:
+    """One pair of runs of each kind, on server processes started for this pair alone.
+
+    A process's speed depends on where its code and heap land (address-space layout,
+    string hash seed): two processes of the same app differ by up to 10% for the whole
+    of their lives, so a figure taken from one process per app is that process's luck
+    as much as the app's cost. Each pair has new processes; the median over the pairs
+    is over as many processes of each app. The flood has servers of its own: thousands
+    of new visitors fill the visitor cache and the heap, which the returning visitor's
+    figure must not inherit."""
+    started = {name: (port := free_port(), serve(server, app, port)) for name, app in APPS}
+    SERVING[:] = [process.pid for _, process in started.values()]
+    turn = -1 if n % 2 else 1  # in turn, the middleware's server first
+    try:
+        for port, process in started.values():
+            load(port, process.pid, cookie, seconds=1)  # warm up
+        bare = started["bare"]
+        returning = (("bare", bare), ("returning", started["consent"]))
+        floor = (("bare_floor", bare), ("floor", started["floor"]))
+        for pair in (returning, floor):
+            for name, (port, process) in pair[::turn]:
+                getattr(found, name).append(load(port, process.pid, cookie))
+        for name in ("flood", "bare_flood")[::turn]:
+            flood_port, flooded = started[name]
+            getattr(found, name).append(load(flood_port, flooded.pid, cookie, script))
+    finally:
+        for _, process in started.values():
+            process.terminate()
+            process.wait()
 
 
 def _spread(values: list[float]) -> str:
@@ -297,7 +310,7 @@ def _spread(values: list[float]) -> str:
 def report(figures: dict[str, Figures]) -> dict[str, tuple[float, float, float]]:
     ratios = {}
     pinned = "server and wrk on their own CPUs" if PINNED else "not pinned"
-    print(f"\none server process, wrk -t1 -c32, {PAIRS} pairs of {SECONDS} s runs,"
+    print(f"\nnew server processes for each pair, wrk -t1 -c32, {PAIRS} pairs of {SECONDS} s runs,"
           f" GeoIP configured, {pinned}")  # fmt: skip
     print("  request path:", "compiled" if is_compiled() else "pure Python")
     print(f"  {'server':26} {'app':10} {'req/s':>8} {'CPU us/req':>11} {'thread us':>10}")
