@@ -8,7 +8,8 @@ About ten minutes a server with the default 10 pairs (``CONSENTKIT_BENCH_ROUNDS`
 Needs ``wrk`` (Debian: ``apt-get install wrk``) and the ``bench`` extra (uvloop,
 httptools, hypercorn). The hello-world apps of ``throughput_apps.py`` are served by one
 process of each server at a time: uvicorn with httptools and uvloop, uvicorn with h11 and
-asyncio, and hypercorn (h11, asyncio). wrk (one thread, 32 connections, in its own process) sends:
+asyncio, and hypercorn (h11, asyncio). wrk (one thread, 32 connections, in its own
+process) sends:
 
 - **returning**: a returning visitor who granted analytics: the decision and visitor-ID
   cookies, a Chrome user agent, an address of the country database (``X-Forwarded-For``
@@ -272,15 +273,10 @@ APPS = (  # the servers of a pair: (its name in Figures, the app of throughput_a
 
 
 def measure_pair(server: str, n: int, found: Figures, cookie: str, script: Path) -> None:
-    """One pair of runs of each kind, on server processes started for this pair alone.
-
-    A process's speed depends on where its code and heap land (address-space layout,
-    string hash seed): two processes of the same app differ by up to 10% for the whole
-    of their lives, so a figure taken from one process per app is that process's luck
-    as much as the app's cost. Each pair has new processes; the median over the pairs
-    is over as many processes of each app. The flood has servers of its own: thousands
-    of new visitors fill the visitor cache and the heap, which the returning visitor's
-    figure must not inherit."""
+    """One pair of runs of each kind, on server processes started for this pair alone
+    (why: the module's docstring). The flood has servers of its own: thousands of new
+    visitors fill the visitor cache and the heap, which the returning visitor's figure
+    must not inherit."""
     started = {name: (port := free_port(), serve(server, app, port)) for name, app in APPS}
     SERVING[:] = [process.pid for _, process in started.values()]
     turn = -1 if n % 2 else 1  # in turn, the middleware's server first
@@ -310,8 +306,8 @@ def _spread(values: list[float]) -> str:
 def report(figures: dict[str, Figures]) -> dict[str, tuple[float, float, float]]:
     ratios = {}
     pinned = "server and wrk on their own CPUs" if PINNED else "not pinned"
-    print(f"\nnew server processes for each pair, wrk -t1 -c32, {PAIRS} pairs of {SECONDS} s runs,"
-          f" GeoIP configured, {pinned}")  # fmt: skip
+    print(f"\nnew server processes for each pair, wrk -t1 -c32, {PAIRS} pairs of {SECONDS} s"
+          f" runs, GeoIP configured, {pinned}")  # fmt: skip
     print("  request path:", "compiled" if is_compiled() else "pure Python")
     print(f"  {'server':26} {'app':10} {'req/s':>8} {'CPU us/req':>11} {'thread us':>10}")
     for server, found in figures.items():
