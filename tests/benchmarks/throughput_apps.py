@@ -37,6 +37,9 @@ consent = ConsentMiddleware(
     store=f"sqlite:///{os.path.join(tempfile.mkdtemp(), 'throughput.sqlite3')}",
     geoip_database=os.environ.get("CONSENTKIT_BENCH_GEOIP"),
     trusted_proxies=["127.0.0.1"],
+    # bench_instructions.py lengthens it under callgrind, where a second holds a few dozen
+    # requests instead of tens of thousands (see its docstring)
+    flush_interval=float(os.environ.get("CONSENTKIT_BENCH_FLUSH_INTERVAL", "1")),
 )
 
 
