@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import runpy
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,10 @@ def compile_in_place(root: Path, modules: list[str]) -> list[Path]:
     from setuptools import Distribution, Extension
     from setuptools.command.build_ext import build_ext
 
+    extra = optimization(os.environ, os.name)
     extensions = [
-        Extension(name, [str(Path(*name.split(".")).with_suffix(".py"))]) for name in modules
+        Extension(name, [str(Path(*name.split(".")).with_suffix(".py"))], extra_compile_args=extra)
+        for name in modules
     ]
     here = os.getcwd()
     os.chdir(root)
@@ -61,3 +64,15 @@ def compile_in_place(root: Path, modules: list[str]) -> list[Path]:
         return [root / command.get_ext_filename(name) for name in modules]
     finally:
         os.chdir(here)
+
+
+def optimization(environ: Mapping[str, str], system: str) -> list[str]:
+    """``-O3`` where a ``CFLAGS`` of the environment names no optimization level: setuptools
+    then compiles with that ``CFLAGS`` instead of Python's own flags (``-O3`` among them),
+    and an image that sets ``CFLAGS="-g"`` or hardening flags for its own reasons would get
+    an unoptimized request path (a third slower: docs/performance.md). A level it does
+    name is kept (``-O0`` to debug, say)."""
+    flags = environ.get("CFLAGS")
+    if system != "posix" or flags is None or any(f.startswith("-O") for f in flags.split()):
+        return []
+    return ["-O3"]

@@ -9,6 +9,9 @@ checked here), and the request path's own tests run once more on the source.
 from __future__ import annotations
 
 import os
+import re
+import runpy
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +58,29 @@ def test_the_python_source_passes_the_request_path_tests() -> None:
         timeout=600,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="GCC's or Clang's flags")
+def test_a_cflags_without_an_optimization_level_still_builds_an_optimized_request_path(
+    tmp_path: Path,
+) -> None:
+    """setuptools compiles with an environment's ``CFLAGS`` instead of Python's own flags:
+    ``CFLAGS="-g"`` alone would build the request path unoptimized. One module is built
+    here as pip would build it, and the flags the compiler recorded are read back."""
+    pytest.importorskip("Cython")
+    build = runpy.run_path(str(ROOT / "hatch_build.py"))
+    assert build["optimization"]({"CFLAGS": "-O2 -g"}, "posix") == []  # a level named: kept
+    assert build["optimization"]({}, "posix") == []  # Python's own flags (with -O3)
+    shutil.copytree(ROOT / "consentkit", tmp_path / "consentkit")
+    env = {**os.environ, "CFLAGS": "-g"}
+    script = (
+        "import runpy, sys; from pathlib import Path; "
+        f"runpy.run_path({str(ROOT / 'hatch_build.py')!r})['compile_in_place']"
+        "(Path(sys.argv[1]), ['consentkit.visit.pages'])"
+    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], env=env, check=True,
+                   capture_output=True, timeout=300)  # fmt: skip
+    (built,) = (tmp_path / "consentkit" / "visit").glob("pages.*.so")
+    producer = re.search(rb"GNU C[^\0]*", built.read_bytes())
+    assert producer is not None, "no compiler record (built without -g?)"
+    assert b" -O3" in producer.group(), producer.group()
