@@ -71,8 +71,7 @@ def optimization(environ: Mapping[str, str], system: str) -> list[str]:
     then compiles with that ``CFLAGS`` instead of Python's own flags (``-O3`` among them),
     and an image that sets ``CFLAGS="-g"`` or hardening flags for its own reasons would get
     an unoptimized request path (the middleware's cost nearly doubled: docs/deployment.md).
-    A level it does
-    name is kept (``-O0`` to debug, say)."""
+    A level it does name is kept (``-O0`` to debug, say)."""
     flags = environ.get("CFLAGS")
     if system != "posix" or flags is None or any(f.startswith("-O") for f in flags.split()):
         return []
