@@ -14,11 +14,15 @@ agent of uap-core's corpora, a new address and a new visitor ID) is counted on s
 of its own, with and without the middleware, after ``FLOOD_WARM_UP`` such requests.
 Printed: the instructions per request of the request thread (the flusher's thread runs
 apart: DESIGN section 8 counts the request thread) and of the whole process, bare, with
-the middleware and flooded, and the ratios. Instructions weigh the flood lighter than
-time does (2.4x a bare request by instructions, 2.6-3.2x by CPU time): a new header
-makes the native regex engine build automaton states and reach memory the returning
-visitor never touches; bench_throughput.py's CPU time is the figure the flood's budget
-is held to. It takes a few minutes (callgrind runs the server about 50 times slower).
+the middleware and flooded, and the ratios; beside them the floor of bench_throughput.py
+(``throughput_apps.vary_only``, a minimal middleware adding ``Vary: Cookie``): what any
+middleware that must add that header pays, of which the server's own work on one more
+response header is a part (uvicorn checks each header with two regular expressions).
+Instructions weigh the flood lighter than time does (2.4x a bare request by
+instructions, 2.6-3.2x by CPU time): a new header makes the native regex engine build
+automaton states and reach memory the returning visitor never touches;
+bench_throughput.py's CPU time is the figure the flood's budget is held to. It takes a
+few minutes (callgrind runs the server about 50 times slower).
 The returning visitor's server flushes its page views once an hour instead of once a
 second (``CONSENTKIT_BENCH_FLUSH_INTERVAL``), so that no flush falls among the counted
 requests: a flush costs the event loop about 400,000 instructions (the task, anyio's
@@ -31,8 +35,9 @@ second: its user agents are classified there, and its figure counts all threads.
 simulation instead (bare, a minimal middleware adding ``Vary: Cookie``, consentkit), and
 prints KCachegrind's estimate of cycles: first-level cache misses and mispredicted branches
 weigh 10 instructions each.
-Hypercorn is left to bench_throughput.py: it serves from a worker process of its own,
-and its budget is met there.
+Hypercorn is counted serving from the process it was started as (``--workers 0``), for
+callgrind to follow: the same serving code as the worker process that bench_throughput.py
+measures.
 """
 
 from __future__ import annotations
@@ -51,8 +56,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from bench_throughput import CHROME, RETURNING_COOKIE, decision_cookie, flood_agents, free_port
-from bench_throughput import SERVERS as THROUGHPUT_SERVERS
+from bench_throughput import (
+    CHROME,
+    RETURNING_COOKIE,
+    SERVERS,
+    decision_cookie,
+    flood_agents,
+    free_port,
+    server_command,
+)
 from geo_data import country_database
 
 from consentkit.compiled import is_compiled
@@ -63,9 +75,6 @@ REQUESTS = int(os.environ.get("CONSENTKIT_BENCH_REQUESTS", "2000"))
 WARM_UP = 300
 FLOOD_WARM_UP = 4000  # user agents seen before counting: the regex engines' states built
 WARM_UP_SECONDS = 3.0  # the flood's first three flushes (flush_interval = 1 s)
-SERVERS = {  # hypercorn serves from a worker process: left to bench_throughput.py
-    name: THROUGHPUT_SERVERS[name] for name in ("uvicorn httptools+uvloop", "uvicorn h11")
-}
 
 
 def request_bytes(port: int) -> bytes:
@@ -104,25 +113,33 @@ class Flood:
 
 def send(port: int, n: int, requests: Callable[[], bytes] | None = None) -> None:
     """``n`` requests, one after the other, on one kept-alive connection (the returning
-    visitor's, or each made by ``requests``)."""
+    visitor's, or each made by ``requests``); a new one where the server closes it after
+    a response (``Connection: close``: hypercorn does after 1,000 requests on one)."""
     same = request_bytes(port)
-    with socket.create_connection(("127.0.0.1", port)) as connection:
+    connection = socket.create_connection(("127.0.0.1", port))
+    try:
         pending = b""
         for _ in range(n):
             connection.sendall(requests() if requests else same)
             while True:
                 end = pending.find(b"\r\n\r\n")
                 if end >= 0:
-                    length = re.search(rb"(?i)content-length: *(\d+)", pending[:end])
-                    assert length, pending[:end]
+                    head = pending[:end]
+                    length = re.search(rb"(?i)content-length: *(\d+)", head)
+                    assert length, head
                     size = end + 4 + int(length.group(1))
                     if len(pending) >= size:
-                        assert pending.startswith(b"HTTP/1.1 200"), pending[:end]
+                        assert pending.startswith(b"HTTP/1.1 200"), head
                         pending = pending[size:]
+                        if re.search(rb"(?i)\r\nconnection: *close", head):
+                            connection.close()
+                            connection = socket.create_connection(("127.0.0.1", port))
                         break
                 chunk = connection.recv(65536)
                 assert chunk, "the server closed the connection"
                 pending += chunk
+    finally:
+        connection.close()
 
 
 @dataclass
@@ -142,9 +159,8 @@ def count(server: str, app: str, *, flood: bool = False, simulate: bool = False)
         env["CONSENTKIT_BENCH_FLUSH_INTERVAL"] = "3600"
     simulation = ["--cache-sim=yes", "--branch-sim=yes"] if simulate else []
     command = ["valgrind", "--tool=callgrind", "--separate-threads=yes", *simulation,
-               f"--callgrind-out-file={output}", sys.executable, *SERVERS[server][0],
-               "--port", str(port), "--log-level", "warning", "--no-access-log",
-               f"throughput_apps:{app}"]  # fmt: skip
+               f"--callgrind-out-file={output}", sys.executable,
+               *server_command(server, app, port, in_process=True)]  # fmt: skip
     process = subprocess.Popen(
         command, cwd=HERE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -243,11 +259,12 @@ def main(servers: list[str]) -> dict[str, tuple[float, float]]:
     print(f"  {'server':26} {'app':13} {'request thread':>10} {'all threads':>12}")
     ratios = {}
     for server in servers:
-        bare, consent = count(server, "bare"), count(server, "consent")
+        bare, floor, consent = (count(server, app) for app in ("bare", "vary_only", "consent"))
         bare_flood = count(server, "bare", flood=True)
         flood = count(server, "consent", flood=True)
         for name, found in (
-            ("bare", bare), ("consent", consent), ("bare, flooded", bare_flood), ("flood", flood)
+            ("bare", bare), ("floor", floor), ("consent", consent),
+            ("bare, flooded", bare_flood), ("flood", flood),
         ):  # fmt: skip
             print(f"  {server:26} {name:13} {found.thread:10,.0f} {found.process:12,.0f}")
         ratios[server] = (bare.thread / consent.thread, flood.thread / bare_flood.thread)
@@ -255,6 +272,9 @@ def main(servers: list[str]) -> dict[str, tuple[float, float]]:
               f" {bare.process / consent.process:.3f} (all threads); the middleware adds"
               f" {consent.thread - bare.thread:,.0f} instructions per request"
               f" (budget >= {SERVERS[server][1]})")  # fmt: skip
+        print(f"  {'':26} the floor (a minimal middleware adding Vary: Cookie): bare / floor"
+              f" {bare.thread / floor.thread:.3f}, {floor.thread - bare.thread:,.0f}"
+              f" instructions; consentkit {consent.thread - floor.thread:,.0f} more")  # fmt: skip
         strict = flood.thread / bare.thread
         print(f"  {'':26} flood / bare, both flooded: {ratios[server][1]:.3f} (request"
               f" thread), {flood.process / bare_flood.process:.3f} (all threads)"

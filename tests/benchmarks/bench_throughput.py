@@ -114,13 +114,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(server: str, app: str, port: int) -> subprocess.Popen[bytes]:
+def server_command(server: str, app: str, port: int, *, in_process: bool = False) -> list[str]:
+    """The command line serving ``throughput_apps.<app>`` on ``port`` (after the Python
+    executable). ``in_process``: hypercorn serves from the process it was started as
+    (``--workers 0``: the same serving code as its worker's, for callgrind to follow)."""
     arguments, _ = SERVERS[server]
     if server == "hypercorn":
-        command = [*arguments, "--bind", f"127.0.0.1:{port}", f"throughput_apps:{app}"]
-    else:
-        command = [*arguments, "--port", str(port), "--log-level", "warning", "--no-access-log",
-                   f"throughput_apps:{app}"]  # fmt: skip
+        if in_process:
+            arguments = [*arguments[: arguments.index("--workers")], "--workers", "0"]
+        return [*arguments, "--bind", f"127.0.0.1:{port}", f"throughput_apps:{app}"]
+    return [*arguments, "--port", str(port), "--log-level", "warning", "--no-access-log",
+            f"throughput_apps:{app}"]  # fmt: skip
+
+
+def serve(server: str, app: str, port: int) -> subprocess.Popen[bytes]:
+    command = server_command(server, app, port)
     env = {**os.environ, "CONSENTKIT_BENCH_GEOIP": str(country_database())}
     pin = ["taskset", "-c", str(SERVER_CPU)] if PINNED else []
     process = subprocess.Popen([*pin, sys.executable, *command], cwd=HERE, env=env)
