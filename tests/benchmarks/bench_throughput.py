@@ -86,7 +86,7 @@ SERVERS = {  # name -> command line before the app, budget for returning / bare
     "uvicorn httptools+uvloop": (
         ["-m", "uvicorn", "--http", "httptools", "--loop", "uvloop"], 0.90),
     "uvicorn h11": (["-m", "uvicorn", "--http", "h11", "--loop", "asyncio"], 0.95),
-    "hypercorn": (["-m", "hypercorn", "--workers", "1"], 0.95),
+    "hypercorn": (["-m", "hypercorn"], 0.95),  # one worker process (server_command)
 }  # fmt: skip
 FLOOD_SCRIPT = """
 local n = 0
@@ -120,9 +120,9 @@ def server_command(server: str, app: str, port: int, *, in_process: bool = False
     (``--workers 0``: the same serving code as its worker's, for callgrind to follow)."""
     arguments, _ = SERVERS[server]
     if server == "hypercorn":
-        if in_process:
-            arguments = [*arguments[: arguments.index("--workers")], "--workers", "0"]
-        return [*arguments, "--bind", f"127.0.0.1:{port}", f"throughput_apps:{app}"]
+        workers = "0" if in_process else "1"
+        return [*arguments, "--workers", workers, "--bind", f"127.0.0.1:{port}",
+                f"throughput_apps:{app}"]  # fmt: skip
     return [*arguments, "--port", str(port), "--log-level", "warning", "--no-access-log",
             f"throughput_apps:{app}"]  # fmt: skip
 
