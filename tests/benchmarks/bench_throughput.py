@@ -29,22 +29,23 @@ process) sends:
 
 The country database is configured (``geo_data.py``). On a machine shared with others,
 time figures drift by 10-30% from one second to the next, so the bare and consent
-servers are measured in **pairs** of short runs, one right after the other (in turn
-bare first, then consent first), and the ratio of each pair is kept: the median of the
-pairs' ratios is the figure, their quartiles its spread. Each pair is served by **new
-processes** (warmed up for a second first): a process's speed depends on where its code
-and heap happen to land, and two processes of the same app differ by several percent for
-their whole lives, so that one process per app would make a run's figure that process's
-luck; the median over the pairs is over as many processes. After each run the servers are
-left to go idle (polled, until none has used the CPU for longer than the flush interval):
-the run's last flush (after the flood, thousands of new user agents classified first) is
-counted in that run's CPU time, not left to land on the next run, which shares the CPU.
-With two CPUs or more, the server runs on one and wrk on another (``taskset``). Beside
-requests per second, the server's CPU time per request is read from /proc, for the
-process as a whole and for its **request thread** alone (DESIGN section 8: the flusher's
-thread does not count). Budgets: throughput with / without >= 0.90 under uvicorn
-httptools+uvloop, >= 0.95 under h11 and hypercorn; a flood request costs at most 3x a
-bare one (flooded too).
+servers are measured in **pairs** of short runs, one right after the other (in turn bare
+first, then consent first), and the ratio of each pair is kept: the median of the pairs'
+ratios is the figure, their quartiles its spread, and a 90% interval of the median (the
+pairs resampled) says whether the run tells it from the budget. Each pair is served by
+**new processes** (warmed up for a second first): a process's speed depends on where its
+code and heap happen to land, and two processes of the same app differ by several
+percent for their whole lives, so that one process per app would make a run's figure
+that process's luck; the median over the pairs is over as many processes. After each run
+the servers are left to go idle (polled, until none has used the CPU for longer than the
+flush interval): the run's last flush (after the flood, thousands of new user agents
+classified first) is counted in that run's CPU time, not left to land on the next run,
+which shares the CPU. With two CPUs or more, the server runs on one and wrk on another
+(``taskset``). Beside requests per second, the server's CPU time per request is read
+from /proc, for the process as a whole and for its **request thread** alone (DESIGN
+section 8: the flusher's thread does not count). Budgets: throughput with / without >=
+0.90 under uvicorn httptools+uvloop, >= 0.95 under h11 and hypercorn; a flood request
+costs at most 3x a bare one (flooded too).
 ``bench_instructions.py`` counts the same requests' instructions under callgrind, the
 figure that the machine's noise does not move.
 """
@@ -311,6 +312,27 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):.3f} ({low:.2f}-{high:.2f})"
 
 
+def median_interval(values: list[float], *, resamples: int = 4000) -> tuple[float, float]:
+    """A 90% interval for the median of the pairs' ratios: the pairs resampled with
+    replacement (a bootstrap, seeded: the same figures give the same interval). The
+    quartiles say how far one pair strays; this says how far the median itself might."""
+    pick = random.Random(0).choices
+    medians = sorted(statistics.median(pick(values, k=len(values))) for _ in range(resamples))
+    return medians[int(0.05 * resamples)], medians[int(0.95 * resamples) - 1]
+
+
+def verdict(values: list[float], budget: float) -> str:
+    """Whether the pairs show a ratio at or above ``budget``: met, not met, or (where the
+    median's 90% interval holds the budget) not told apart from it by this run."""
+    low, high = median_interval(values)
+    where = f"90% interval of the median {low:.3f}-{high:.3f}"
+    if low >= budget:
+        return f"met ({where})"
+    if high < budget:
+        return f"not met ({where})"
+    return f"not told apart from the budget by this run ({where})"
+
+
 def report(figures: dict[str, Figures]) -> dict[str, tuple[float, float, float]]:
     ratios = {}
     pinned = "server and wrk on their own CPUs" if PINNED else "not pinned"
@@ -333,6 +355,7 @@ def report(figures: dict[str, Figures]) -> dict[str, tuple[float, float, float]]
             f"  {'':26} returning / bare, median of the pairs (quartiles): {_spread(throughput)}"
             f" by throughput, {_spread(thread)} by request-thread CPU (budget >= {budget})"
         )
+        print(f"  {'':26}   by throughput: {verdict(throughput, budget)}")
         floor = found.ratios("floor", "per_second", "bare_floor")
         floor_cpu = found.ratios("floor", "thread_us", "bare_floor")
         print(f"  {'':26} the floor, a minimal middleware adding Vary: Cookie (throughput_apps"
