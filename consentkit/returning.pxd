@@ -12,6 +12,8 @@ cpdef bint is_html(bytes content_type) except -1
 @cython.locals(status=int)
 cpdef bint is_page_view(dict message, dict scope) except -1
 
+cdef class PlannedSend
+
 cdef class ReturningPath:
     cdef public object app, links
     cdef public VisitReader reader
@@ -23,7 +25,7 @@ cdef class ReturningPath:
     cdef public object endpoints
     @cython.locals(now=double, hour="long long", kind=int, name=bytes)
     cpdef void respond(self, dict message, dict scope, Known known) except *
-    @cython.locals(path=str)
+    @cython.locals(path=str, planned=PlannedSend)
     cpdef object page(self, dict scope, object receive, object send)
 
 cdef class Entry:

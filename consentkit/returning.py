@@ -154,7 +154,10 @@ class ReturningPath:
         if known.plan is None:
             visit = Visit(scope, known, known.consent)
             return self.app(scope, receive, HookedSend(self.hook, visit, send))
-        return self.app(scope, receive, PlannedSend(self, scope, known, send))
+        # (made without __init__: the compiled build then skips parsing its arguments)
+        planned = PlannedSend.__new__(PlannedSend)
+        planned.path, planned.scope, planned.known, planned.send = self, scope, known, send
+        return self.app(scope, receive, planned)
 
     def respond(self, message: Message, scope: Scope, known: Known) -> None:
         raw: Headers = message.get("headers") or []
