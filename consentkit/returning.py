@@ -154,7 +154,6 @@ class ReturningPath:
         if known.plan is None:
             visit = Visit(scope, known, known.consent)
             return self.app(scope, receive, HookedSend(self.hook, visit, send))
-        # (made without __init__: the compiled build then skips parsing its arguments)
         planned = PlannedSend.__new__(PlannedSend)
         planned.path, planned.scope, planned.known, planned.send = self, scope, known, send
         return self.app(scope, receive, planned)
@@ -234,15 +233,15 @@ class HookedSend:
 
 class PlannedSend:
     """The ``send`` a planned page request's app gets: the response start goes through
-    ``ReturningPath.respond`` on its way out."""
+    ``ReturningPath.respond`` on its way out. Made by ``ReturningPath.page``, which sets
+    its fields (no ``__init__``: the compiled build would parse its arguments on every page
+    request)."""
 
     __slots__ = ("known", "path", "scope", "send")
-
-    def __init__(self, path: ReturningPath, scope: Scope, known: Known, send: Send) -> None:
-        self.path = path
-        self.scope = scope
-        self.known = known
-        self.send = send
+    path: ReturningPath
+    scope: Scope
+    known: Known
+    send: Send
 
     def __call__(self, message: Message) -> Awaitable[None]:
         # A plain call handing back send's own awaitable: no coroutine of its own to
