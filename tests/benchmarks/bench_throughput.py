@@ -361,6 +361,8 @@ def median_interval(values: list[float], *, resamples: int = 4000) -> tuple[floa
 def verdict(values: list[float], budget: float) -> str:
     """Whether the pairs show a ratio at or above ``budget``: met, not met, or (where the
     median's 90% interval holds the budget) not told apart from it by this run."""
+    if len(values) < 5:
+        return f"too few pairs ({len(values)}) to tell"
     low, high = median_interval(values)
     where = f"90% interval of the median {low:.3f}-{high:.3f}"
     if low >= budget:
