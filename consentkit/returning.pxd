@@ -7,6 +7,9 @@ from consentkit.visit.pages cimport page_of
 from consentkit.visit.request cimport Known, VisitReader
 from consentkit.visit.sources cimport SourceReader
 
+cdef long long HOUR_SHIFT
+cdef double NEVER
+
 cpdef int header_kind(bytes name) except -2
 cpdef bint is_html(bytes content_type) except -1
 @cython.locals(status=int)
@@ -23,7 +26,8 @@ cdef class ReturningPath:
     cdef public bint vary_cookie, enforcing
     cdef public str prefix
     cdef public object endpoints
-    @cython.locals(now=double, hour="long long", kind=int, name=bytes)
+    @cython.locals(now=double, hour="long long", kind=int, name=bytes, tally=Tally,
+                   plan=tuple, last=tuple, cell="long long", batch=Py_ssize_t)
     cpdef void respond(self, dict message, dict scope, Known known) except *
     @cython.locals(path=str, planned=PlannedSend)
     cpdef object page(self, dict scope, object receive, object send)

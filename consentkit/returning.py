@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .analytics.batch import NO_ORIGIN
+from .analytics.cube import NUMBER_BITS
 from .analytics.tally import Tally
 from .consent.categories import ANALYTICS
 from .consent.consent import Consent
@@ -42,6 +43,8 @@ from .visit.sources import SourceReader
 logger = logging.getLogger("consentkit")
 
 VARY_ONLY, BOT, COUNT = 1, 2, 3
+HOUR_SHIFT = 2 * NUMBER_BITS  # a packed cell's hour: cell >> HOUR_SHIFT (cube.pack)
+NEVER = float("inf")  # Known.until of a visitor without a decision (as in visit/request.py)
 
 Headers = list[tuple[bytes, bytes]]
 # The response headers read (header_kind compares the two common spellings, lower case and
@@ -179,7 +182,8 @@ class ReturningPath:
             return
         if not is_page_view(message, scope):
             return
-        now = self.clock()
+        # (the clock was read for this request where the visitor has a decision: known_of)
+        now = known.seen if known.until != NEVER else self.clock()
         hour = int(now // 3600)
         if plan[0] == BOT:
             self.tally.count_bot(hour)
@@ -188,7 +192,17 @@ class ReturningPath:
         assert segment is not None  # (a COUNT plan is made once the traits are derived)
         try:  # counting must never break the page it counts
             origin = NO_ORIGIN if self.sources is None else self.sources.origin(scope)
-            self.tally.count(hour, segment, page_of(scope, self.page_option), plan[1], origin)
+            page = page_of(scope, self.page_option)
+            tally = self.tally
+            last = known.counted  # the cell of the visitor's page view before, if any
+            if last is not None:
+                cell, batch, page_before, origin_before = last
+                if (batch == tally.batch and cell >> HOUR_SHIFT == hour
+                        and page_before == page and origin_before == origin):  # fmt: skip
+                    tally.count_cell(cell, plan[1])
+                    return
+            cell = tally.count(hour, segment, page, plan[1], origin)
+            known.counted = (cell, tally.batch, page, origin) if cell >= 0 else None
         except Exception:
             logger.exception("consentkit: a page view could not be counted")
 

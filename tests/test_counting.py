@@ -299,3 +299,39 @@ def test_the_log_is_checkpointed_in_the_background_not_in_a_decisions_commit(sql
     )
     poll(lambda: os.path.getsize(path) > size, what="the background checkpoint")
     store.close()
+
+
+async def test_a_returning_visitors_views_keep_their_page_hour_and_source(make_site, store_url):
+    """After its first counted page view, a returning visitor's next ones of the same page,
+    way in and hour go to the cell the one before went to, without its numbers looked up
+    (returning.py): each view still lands under its own page, hour and source, across a
+    flush (which numbers the cells anew) and an hour."""
+    from consentkit import ConsentMiddleware
+    from consentkit.cli.app_loading import app_layers
+
+    clock = Clock()
+    app = make_site(clock=clock, flush_interval=3600)
+    manager, browser = await consented(app)
+    middleware = next(m for m in app_layers(app) if isinstance(m, ConsentMiddleware))
+    browser.headers["referer"] = "http://testserver/"  # from the site itself: no way in
+    for path in ("/", "/", "/items/1", "/items/2", "/", "/?utm_source=newsletter", "/"):
+        assert (await browser.get(path)).status_code == 200
+    await middleware.counter.flush()  # a new batch
+    for path in ("/", "/items/1"):
+        assert (await browser.get(path)).status_code == 200
+    clock.advance(3600)
+    for path in ("/items/1", "/items/1"):
+        assert (await browser.get(path)).status_code == 200
+    await manager.__aexit__(None, None, None)
+    store = open_store(store_url, clock=clock)
+    answer = store.query(
+        {"metrics": ["pageviews"], "dimensions": ["time:hour", "event:page"], "date_range": "all"}
+    )
+    views = {tuple(r["dimensions"]): r["metrics"][0] for r in answer["results"]}
+    first, second = sorted({hour for hour, _ in views})
+    item = "/items/{item_id}"
+    assert views == {(first, "/"): 6, (first, item): 3, (second, item): 2}
+    sources = store.query(
+        {"metrics": ["pageviews"], "dimensions": ["visit:source"], "date_range": "all"}
+    )
+    assert [(r["dimensions"], r["metrics"]) for r in sources["results"]] == [(["Newsletter"], [1])]

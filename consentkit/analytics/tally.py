@@ -63,12 +63,14 @@ class Tally:
             raise ValueError(f"max_pending must be between 1 and {NUMBER_MASK:,}")
         self.dropped = 0
         self.room = max_pending  # page views that may still be counted before dropping
+        self.batch = 0  # which batch this is: the numbers in a cell hold within one
         # Each batch numbers its traits (segment, origin, event) in ``_traits``; a plain
         # page view (most of them) finds its number by its segment alone, a way in by its
         # origin then its segment: no tuple is built for either (see ``count``).
         self._new_batch()
 
     def _new_batch(self) -> None:
+        self.batch += 1
         self._traits: list[Traits] = []
         self._segments: dict[Segment, int] = {}
         self._landings: dict[Origin, dict[Segment, int]] = {}
@@ -108,13 +110,15 @@ class Tally:
         visitor: int | None,
         origin: Origin = NO_ORIGIN,
         event: str = "",
-    ) -> None:
+    ) -> int:
         """One page view, or with ``event`` a custom event (a goal) on ``page``; ``visitor``
         is the visitor's keyed hash, None when anonymous; ``origin`` where the visitor came
-        in from, on the page view that brought them."""
+        in from, on the page view that brought them. Returns the packed cell it was
+        counted in (-1 when dropped): ``count_cell`` counts the same page view again
+        within this batch (``batch``) without looking its numbers up."""
         if self.room <= 0:
             self.dropped += 1
-            return
+            return -1
         self.room -= 1
         if hour < 0 or hour >> _HOUR_BITS:  # past 2209: it would not fit in the packed cell
             raise ValueError(f"hour {hour} is outside the cube's range")
@@ -136,6 +140,18 @@ class Tally:
             number = self._pages[page] = len(self._pages)
         p = number
         cell = (hour << _NUMBER_BITS | s) << _NUMBER_BITS | p  # cube.pack, inlined
+        self._add(cell, visitor)
+        return cell
+
+    def count_cell(self, cell: int, visitor: int | None) -> None:
+        """One more page view in a cell that ``count`` returned during this batch."""
+        if self.room <= 0:
+            self.dropped += 1
+            return
+        self.room -= 1
+        self._add(cell, visitor)
+
+    def _add(self, cell: int, visitor: int | None) -> None:
         if visitor is None:
             n = self._anonymous_counted
             if n == len(self._anonymous):

@@ -6,8 +6,9 @@ cdef double NEVER
 
 cdef class Known:
     cdef public object consent, decision_cookie, headers, id_cookie, is_bot, plan, segment, visitor
+    cdef public tuple counted
     cdef public bint gpc, quiet
-    cdef public double until
+    cdef public double until, seen
     cdef public list values
 
 cdef class VisitReader:
@@ -17,5 +18,5 @@ cdef class VisitReader:
     cdef public Py_ssize_t remembered
     cdef public dict _known
     @cython.locals(name=bytes, country=bytes, size=Py_ssize_t, country_size=Py_ssize_t,
-                   slot=Py_ssize_t, values=list, found=Known, until=double)
+                   slot=Py_ssize_t, values=list, found=Known, until=double, now=double)
     cpdef Known known_of(self, dict scope)

@@ -35,6 +35,8 @@ ACCEPT_ENCODING = b"accept-encoding"
 # What a page response comes to for a visitor (see returning.py): its kind, and for a
 # counted page view the visitor's keyed hash (None: counted without one).
 Plan = tuple[int, "int | None"]
+# The cell a visitor's latest page view was counted in: (cell, batch, page, origin).
+Counted = tuple[int, int, str, tuple[str, str, str]]
 
 UNDECIDED, UNDECIDED_GPC = Consent.undecided(), Consent.undecided(gpc=True)
 NEVER = float("inf")
@@ -72,8 +74,8 @@ class Known:
     """
 
     __slots__ = (
-        "consent", "decision_cookie", "gpc", "headers", "id_cookie", "is_bot", "plan",
-        "quiet", "segment", "until", "values", "visitor",
+        "consent", "counted", "decision_cookie", "gpc", "headers", "id_cookie", "is_bot",
+        "plan", "quiet", "seen", "segment", "until", "values", "visitor",
     )  # fmt: skip
 
     def __init__(self, headers: dict[bytes, str], values: list[object] | None = None) -> None:
@@ -93,6 +95,14 @@ class Known:
         # when the decision expires); before the first page view, none yet.
         self.consent: Consent = UNDECIDED_GPC if self.gpc else UNDECIDED
         self.until = 0.0 if self.decision_cookie else NEVER
+        # When the decision was last checked against ``until`` (the clock read for the
+        # visitor's latest request; unread while ``until`` is NEVER).
+        self.seen = 0.0
+        # The cell (Tally.count) that the visitor's latest counted page view went to, with
+        # the batch, page and origin it holds for (one tuple, written at once): the next
+        # page view of the same page and way in, in the same hour and batch, goes to the
+        # same cell without looking its numbers up (returning.py).
+        self.counted: Counted | None = None
 
 
 class Visit:
@@ -233,10 +243,12 @@ class VisitReader:
                 forget_oldest(self._known, self.remembered)
             self._known[key] = found
         until = found.until  # (infinite for a visitor with no decision: no clock to read)
-        if until != NEVER and until <= self.clock():  # a decision not verified yet, or lapsed
-            found.consent = self.codec.decode(found.decision_cookie, gpc=found.gpc)
-            found.until = self.codec.holds_until(found.decision_cookie)
-            found.plan = None
+        if until != NEVER:
+            now = found.seen = self.clock()
+            if until <= now:  # a decision not verified yet, or lapsed
+                found.consent = self.codec.decode(found.decision_cookie, gpc=found.gpc)
+                found.until = self.codec.holds_until(found.decision_cookie)
+                found.plan = None
         return found
 
     @staticmethod
