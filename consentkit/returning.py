@@ -44,7 +44,9 @@ logger = logging.getLogger("consentkit")
 
 VARY_ONLY, BOT, COUNT = 1, 2, 3
 HOUR_SHIFT = 2 * NUMBER_BITS  # a packed cell's hour: cell >> HOUR_SHIFT (cube.pack)
-NEVER = float("inf")  # Known.until of a visitor without a decision (as in visit/request.py)
+# Known.until of a visitor without a decision: visit/request.py's NEVER, which its compiled
+# build keeps as a C constant (not importable from there)
+NEVER = float("inf")
 
 Headers = list[tuple[bytes, bytes]]
 # The response headers read (header_kind compares the two common spellings, lower case and

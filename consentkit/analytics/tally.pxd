@@ -12,7 +12,7 @@ cdef class Tally:
     cdef Py_ssize_t _counted, _anonymous_counted
     cdef long long[::1] _cell_at, _anonymous_at
     cdef unsigned long long[::1] _visitor_at
-    @cython.locals(table=dict, s=Py_ssize_t, p=Py_ssize_t, cell="long long", n=Py_ssize_t)
+    @cython.locals(table=dict, s=Py_ssize_t, p=Py_ssize_t, cell="long long")
     cpdef long long count(self, long long hour, tuple segment, str page, object visitor,
                           tuple origin=*, str event=*) except? -2
     cpdef void count_cell(self, long long cell, object visitor) except *

@@ -36,7 +36,7 @@ ACCEPT_ENCODING = b"accept-encoding"
 # counted page view the visitor's keyed hash (None: counted without one).
 Plan = tuple[int, "int | None"]
 # The cell a visitor's latest page view was counted in: (cell, batch, page, origin).
-Counted = tuple[int, int, str, tuple[str, str, str]]
+CountedCell = tuple[int, int, str, tuple[str, str, str]]
 
 UNDECIDED, UNDECIDED_GPC = Consent.undecided(), Consent.undecided(gpc=True)
 NEVER = float("inf")
@@ -102,7 +102,7 @@ class Known:
         # the batch, page and origin it holds for (one tuple, written at once): the next
         # page view of the same page and way in, in the same hour and batch, goes to the
         # same cell without looking its numbers up (returning.py).
-        self.counted: Counted | None = None
+        self.counted: CountedCell | None = None
 
 
 class Visit:
