@@ -5,7 +5,7 @@ cimport cython
 from consentkit.analytics.tally cimport Tally
 from consentkit.visit.pages cimport page_of
 from consentkit.visit.request cimport Known, VisitReader
-from consentkit.visit.sources cimport SourceReader
+from consentkit.visit.sources cimport SourceReader, origin_of
 
 cdef long long HOUR_SHIFT
 cdef double NEVER
@@ -27,9 +27,11 @@ cdef class ReturningPath:
     cdef public str prefix
     cdef public object endpoints
     @cython.locals(now=double, hour="long long", kind=int, name=bytes, tally=Tally,
-                   plan=tuple, last=tuple, cell="long long", batch=Py_ssize_t)
-    cpdef void respond(self, dict message, dict scope, Known known) except *
-    @cython.locals(path=str, planned=PlannedSend)
+                   plan=tuple, last=tuple, cell="long long", batch=Py_ssize_t,
+                   page=str, page_before=str, origin=tuple, origin_before=tuple)
+    cpdef void respond(self, dict message, dict scope, Known known, bytes referer,
+                       bytes host) except *
+    @cython.locals(path=str, planned=PlannedSend, reader=VisitReader)
     cpdef object page(self, dict scope, object receive, object send)
 
 cdef class Entry:
@@ -45,3 +47,4 @@ cdef class PlannedSend:
     cdef dict scope
     cdef object send
     cdef Known known
+    cdef bytes referer, host

@@ -38,7 +38,7 @@ from .consent.consent import Consent
 from .frameworks import SITE_KEY
 from .visit.pages import PageOption, page_of
 from .visit.request import Known, Plan, Visit, VisitReader
-from .visit.sources import SourceReader
+from .visit.sources import SourceReader, origin_of
 
 logger = logging.getLogger("consentkit")
 
@@ -54,6 +54,7 @@ Headers = list[tuple[bytes, bytes]]
 OTHER, CONTENT_TYPE, VARY, SET_COOKIE = -1, 0, 1, 2
 READ = {b"content-type": CONTENT_TYPE, b"vary": VARY, b"set-cookie": SET_COOKIE}
 VARY_COOKIE = (b"vary", b"Cookie")
+VARY_LIST = [VARY_COOKIE]  # (never changed: added to a response's headers as a new list)
 
 
 def header_kind(name: bytes) -> int:
@@ -150,7 +151,8 @@ class ReturningPath:
         path: str = scope["path"]
         if path.startswith(self.prefix):
             return self.endpoints(scope, receive, send)
-        known = self.reader.known_of(scope)
+        reader = self.reader
+        known = reader.known_of(scope)
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
@@ -161,9 +163,14 @@ class ReturningPath:
             return self.app(scope, receive, HookedSend(self.hook, visit, send))
         planned = PlannedSend.__new__(PlannedSend)
         planned.path, planned.scope, planned.known, planned.send = self, scope, known, send
+        planned.referer, planned.host = reader.referer, reader.host  # (this request's)
         return self.app(scope, receive, planned)
 
-    def respond(self, message: Message, scope: Scope, known: Known) -> None:
+    def respond(
+        self, message: Message, scope: Scope, known: Known, referer: bytes | None, host: bytes
+    ) -> None:
+        """A planned page response on its way out (``referer`` and ``host``: the request's
+        headers, None and "" when it has none)."""
         raw: Headers = message.get("headers") or []
         content_type = b""
         for name, value in raw:
@@ -178,7 +185,8 @@ class ReturningPath:
         if not is_html(content_type):
             return  # not a page: nothing to add, nothing to count
         if self.vary_cookie:
-            message["headers"] = [*raw, VARY_COOKIE]
+            # (a new list: the app's own may be sent again, by a response kept for reuse)
+            message["headers"] = raw + VARY_LIST if type(raw) is list else [*raw, VARY_COOKIE]
         plan = known.plan
         if plan is None or plan[0] == VARY_ONLY:
             return
@@ -193,14 +201,18 @@ class ReturningPath:
         segment = known.segment
         assert segment is not None  # (a COUNT plan is made once the traits are derived)
         try:  # counting must never break the page it counts
-            origin = NO_ORIGIN if self.sources is None else self.sources.origin(scope)
+            origin = (
+                NO_ORIGIN if self.sources is None
+                else origin_of(scope.get("query_string", b""), referer, host)
+            )  # fmt: skip
             page = page_of(scope, self.page_option)
             tally = self.tally
             last = known.counted  # the cell of the visitor's page view before, if any
             if last is not None:
                 cell, batch, page_before, origin_before = last
                 if (batch == tally.batch and cell >> HOUR_SHIFT == hour
-                        and page_before == page and origin_before == origin):  # fmt: skip
+                        and page_before == page
+                        and (origin_before is origin or origin_before == origin)):  # fmt: skip
                     tally.count_cell(cell, plan[1])
                     return
             cell = tally.count(hour, segment, page, plan[1], origin)
@@ -253,15 +265,17 @@ class PlannedSend:
     its fields (no ``__init__``: the compiled build would parse its arguments on every page
     request)."""
 
-    __slots__ = ("known", "path", "scope", "send")
+    __slots__ = ("host", "known", "path", "referer", "scope", "send")
     path: ReturningPath
     scope: Scope
     known: Known
     send: Send
+    referer: bytes | None
+    host: bytes
 
     def __call__(self, message: Message) -> Awaitable[None]:
         # A plain call handing back send's own awaitable: no coroutine of its own to
         # create and step through for each message.
         if message["type"] == "http.response.start":
-            self.path.respond(message, self.scope, self.known)
+            self.path.respond(message, self.scope, self.known, self.referer, self.host)
         return self.send(message)

@@ -310,7 +310,7 @@ def test_the_same_cookies_from_another_browser_or_address_are_read_anew(store_ur
                            ("iphone", "203.0.113.9"), (chrome, "198.51.100.1")]:  # fmt: skip
         found = known(agent, address)
         assert found.headers[b"user-agent"] == UA[agent]
-        assert found.values[0] == address
+        assert found.peer == address
         assert found.id_cookie == "A" * 22
         assert known(agent, address) is found
     assert len(reader) == 1  # one entry per Cookie header: the latest browser and address

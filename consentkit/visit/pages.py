@@ -79,11 +79,15 @@ def page_of(scope: Scope, option: PageOption | None = None) -> str:
     route = scope.get("route")
     # Starlette, FastAPI: path_format is the path without convertors ("/items/{item_id}"
     # for "/items/{item_id:int}"), relative to the mount
-    template = getattr(route, "path_format", None)
+    template = None if route is None else getattr(route, "path_format", None)
     if isinstance(template, str):
-        root = scope.get("root_path", "")
-        mount = root[len(scope.get("app_root_path", root)) :] if root else ""
-        page = mount + template if template else mount or "/"
+        page: str = template
+        root: str = scope.get("root_path", "")
+        if root:  # under a mount
+            mount = root[len(scope.get("app_root_path", root)) :]
+            page = mount + page if page else mount
+        if not page:
+            return "/"
         return page if len(page) <= MAX_PAGE else page[:MAX_PAGE]
     for key in ("path_template", ROUTE_KEY):  # Litestar; Django and Quart through consentkit
         template = scope.get(key)

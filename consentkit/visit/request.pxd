@@ -9,7 +9,8 @@ cdef class Known:
     cdef public tuple counted
     cdef public bint gpc, quiet
     cdef public double until, seen
-    cdef public list values
+    cdef public object peer
+    cdef public bytes agent, forwarded, gpc_sent, country_sent
 
 cdef class VisitReader:
     cdef public object codec, clock, country_header
@@ -17,6 +18,9 @@ cdef class VisitReader:
     cdef public frozenset page_headers, endpoint_headers
     cdef public Py_ssize_t remembered
     cdef public dict _known
-    @cython.locals(name=bytes, country=bytes, size=Py_ssize_t, country_size=Py_ssize_t,
-                   slot=Py_ssize_t, values=list, found=Known, until=double, now=double)
+    cdef public bytes referer, host
+    @cython.locals(name=bytes, value=bytes, country=bytes, size=Py_ssize_t,
+                   country_size=Py_ssize_t, cookie=bytes, agent=bytes, forwarded=bytes,
+                   gpc=bytes, country_value=bytes, referer=bytes, host=bytes, more=list,
+                   found=Known, until=double, now=double)
     cpdef Known known_of(self, dict scope)

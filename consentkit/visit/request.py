@@ -74,14 +74,18 @@ class Known:
     """
 
     __slots__ = (
-        "consent", "counted", "decision_cookie", "gpc", "headers", "id_cookie", "is_bot",
-        "plan", "quiet", "seen", "segment", "until", "values", "visitor",
+        "agent", "consent", "counted", "country_sent", "decision_cookie", "forwarded", "gpc",
+        "gpc_sent", "headers", "id_cookie", "is_bot", "peer", "plan", "quiet", "seen",
+        "segment", "until", "visitor",
     )  # fmt: skip
 
-    def __init__(self, headers: dict[bytes, str], values: list[object] | None = None) -> None:
+    def __init__(self, headers: dict[bytes, str]) -> None:
         self.headers = headers
-        # The address and header values it was worked out from (VisitReader.known_of)
-        self.values = values
+        # The address and the values of User-Agent, X-Forwarded-For, Sec-GPC and the
+        # country header it was worked out from, as sent (VisitReader.known_of compares
+        # them; its Cookie header is the key it is found by)
+        self.peer: object = None
+        self.agent = self.forwarded = self.gpc_sent = self.country_sent = None
         self.decision_cookie, self.id_cookie = read_cookies(headers.get(COOKIE, ""))
         self.gpc = headers.get(SEC_GPC, "").strip() == "1"
         self.segment: tuple[str, str, str, str] | None = None
@@ -177,6 +181,11 @@ class VisitReader:
         self.endpoint_headers = _ALWAYS | _ENDPOINTS | extra
         self.remembered = remembered
         self._known: dict[object, Known] = {}  # Cookie header (or all the values) -> Known
+        # The Referer (None: none sent) and Host ("" for none) of the request known_of read
+        # last, for its caller to take at once (returning.py: where a counted page view came
+        # from)
+        self.referer: bytes | None = None
+        self.host = b""
 
     def __len__(self) -> int:
         """How many visitors' header sets are remembered."""
@@ -202,46 +211,67 @@ class VisitReader:
         # every request).
         country, country_size = self.country_header, self.country_size
         client = scope.get("client")
-        # [the peer's address, Cookie, User-Agent, X-Forwarded-For, Sec-GPC, the country
-        # header], and any of these headers sent again (HTTP/2 may split the Cookie header)
-        values: list[object] = [client[0] if client else None, None, None, None, None, None]
-        for header in scope["headers"]:
-            name = header[0]
+        peer = client[0] if client else None
+        cookie = agent = forwarded = gpc = country_value = referer = host = None
+        more: list[tuple[bytes, bytes]] | None = None  # any of them sent again (HTTP/2
+        # may split the Cookie header)
+        for name, value in scope["headers"]:
             size = len(name)
             if size == 6 and name == COOKIE:
-                slot = 1
+                if cookie is None:
+                    cookie = value
+                    continue
             elif size == 10 and name == USER_AGENT:
-                slot = 2
+                if agent is None:
+                    agent = value
+                    continue
             elif size == 15 and name == FORWARDED_FOR:
-                slot = 3
+                if forwarded is None:
+                    forwarded = value
+                    continue
             elif size == 7 and name == SEC_GPC:
-                slot = 4
+                if gpc is None:
+                    gpc = value
+                    continue
             elif size == country_size and name == country:
-                slot = 5
+                if country_value is None:
+                    country_value = value
+                    continue
             else:
+                # The request's own (not the visitor's): where it came from, for the count
+                if size == 7 and name == REFERER and referer is None:
+                    referer = value
+                elif size == 4 and name == HOST and host is None:
+                    host = value
                 continue
-            if values[slot] is None:
-                values[slot] = header[1]
-            else:
-                values.append(header)
+            if more is None:
+                more = []
+            more.append((name, value))
         # Keyed by the Cookie header alone where there is one (it is the visitor's own: an
         # ID and a signed decision); the other values are compared, not hashed. The same
         # cookies from another browser or address are another entry's (this one replaced).
-        key = values[1]
-        if key is not None and len(values) == 6:
-            found = self._known.get(key)
-            if found is not None and found.values != values:
+        key: object
+        if cookie is not None and more is None:
+            key = cookie
+            found = self._known.get(cookie)
+            if found is not None and not (
+                found.agent == agent and found.peer == peer and found.forwarded == forwarded
+                and found.gpc_sent == gpc and found.country_sent == country_value
+            ):  # fmt: skip
                 found = None
         else:
-            key = tuple(values)
+            key = (peer, cookie, agent, forwarded, gpc, country_value, *(more or ()))
             found = self._known.get(key)
         if found is None:
-            found = Known(self._decoded(scope, self.page_headers), values)
+            found = Known(self._decoded(scope, self.page_headers))
+            found.peer, found.agent, found.forwarded = peer, agent, forwarded
+            found.gpc_sent, found.country_sent = gpc, country_value
             if key in self._known:
                 del self._known[key]
             elif len(self._known) >= self.remembered:
                 forget_oldest(self._known, self.remembered)
             self._known[key] = found
+        self.referer, self.host = referer, host or b""
         until = found.until  # (infinite for a visitor with no decision: no clock to read)
         if until != NEVER:
             now = found.seen = self.clock()

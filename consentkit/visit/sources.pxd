@@ -3,5 +3,6 @@
 cimport cython
 
 cdef class SourceReader:
-    @cython.locals(name=bytes, query=bytes)
     cpdef tuple origin(self, dict scope)
+
+cpdef tuple origin_of(bytes query, bytes referer, bytes host)
