@@ -12,6 +12,8 @@ cdef double NEVER
 
 cpdef int header_kind(bytes name) except -2
 cpdef bint is_html(bytes content_type) except -1
+cdef object _start
+cpdef bint is_response_start(object kind) except -1
 @cython.locals(status=int)
 cpdef bint is_page_view(dict message, dict scope) except -1
 

@@ -88,6 +88,22 @@ def is_page_view(message: Message, scope: Scope) -> bool:
     return scope["method"] == "GET" and 200 <= status < 300
 
 
+_start: object = None  # the "http.response.start" the app sends (see is_response_start)
+
+
+def is_response_start(kind: object) -> bool:
+    """Whether a message's type is ``http.response.start``. A framework sends the same
+    string object each time (a constant of its code), so it is told by identity once
+    seen; the body's type (one character shorter) by its length."""
+    global _start
+    if kind is _start:
+        return True
+    if type(kind) is str and len(kind) == 19 and kind == "http.response.start":
+        _start = kind
+        return True
+    return False
+
+
 def plan_of(known: Known, consent: Consent, *, count_refused: bool) -> Plan | None:
     """What the visitor's page responses come to, with nothing to set or expire; None when
     a response may have a cookie to add, or the visitor's traits are not derived yet."""
@@ -254,7 +270,7 @@ class HookedSend:
 
     def __call__(self, message: Message) -> Awaitable[None]:
         # (as PlannedSend: send's own awaitable handed back)
-        if message["type"] == "http.response.start":
+        if is_response_start(message["type"]):
             self.hook(message, self.visit)
         return self.send(message)
 
@@ -276,6 +292,6 @@ class PlannedSend:
     def __call__(self, message: Message) -> Awaitable[None]:
         # A plain call handing back send's own awaitable: no coroutine of its own to
         # create and step through for each message.
-        if message["type"] == "http.response.start":
+        if is_response_start(message["type"]):
             self.path.respond(message, self.scope, self.known, self.referer, self.host)
         return self.send(message)

@@ -12,6 +12,7 @@ from consentkit.returning import (
     header_kind,
     is_html,
     is_page_view,
+    is_response_start,
 )
 
 
@@ -52,3 +53,14 @@ def test_a_page_view_is_a_get_answered_2xx(method, status, counted):
 )  # fmt: skip
 def test_the_response_headers_read_are_told_in_any_case(name, kind):
     assert header_kind(name) == kind
+
+
+def test_the_response_start_is_told_by_its_type_whatever_string_object_carries_it():
+    start = "".join(["http.response.", "start"])  # equal, not the same object
+    again = "".join(["http.response.", "start"])
+    assert start is not again
+    assert is_response_start(start) and is_response_start(again) and is_response_start(start)
+    for other in ("http.response.body", "http.response.starts", "http.response.stArt",
+                  "http.response.trailers", "", None, b"http.response.start"):  # fmt: skip
+        assert is_response_start(other) is False
+    assert is_response_start(start)  # (after the others: still told)
