@@ -132,8 +132,9 @@ class SourceReader:
     """Reads the origin of a counted page view: only from its ``Referer``'s host, its own
     ``Host`` and its query string's ``utm_*`` parameters.
 
-    They are read from the scope here, for a page view being counted, and not with the
-    headers the middleware remembers per visitor: a ``Referer`` changes at every click."""
+    They are read for each page view counted (here from the scope; on the returning path
+    in the same pass as the visitor's headers, ``VisitReader.known_of``), and never kept
+    with what the middleware remembers per visitor: a ``Referer`` changes at every click."""
 
     def origin(self, scope: Scope) -> Origin:
         headers = scope["headers"]
