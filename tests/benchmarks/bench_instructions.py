@@ -1,6 +1,8 @@
 """Instructions per request under real servers, with and without the middleware.
 
     python tests/benchmarks/bench_instructions.py [server ...]
+    python tests/benchmarks/bench_instructions.py --cycles [server ...]
+    python tests/benchmarks/bench_instructions.py --in-process
 
 Needs valgrind (Debian: ``apt-get install valgrind``) and the ``bench`` extra. Time on
 a shared machine drifts by 10-30% from one second to the next (``bench_throughput.py``
@@ -34,7 +36,10 @@ second: its user agents are classified there, and its figure counts all threads.
 ``--cycles`` runs the returning visitor's request under callgrind's cache and branch
 simulation instead (bare, a minimal middleware adding ``Vary: Cookie``, consentkit), and
 prints KCachegrind's estimate of cycles: first-level cache misses and mispredicted branches
-weigh 10 instructions each.
+weigh 10 instructions each. ``--in-process`` does the same for the request served
+in-process, with no server (``in_process.py``), and times the same requests by CPU time
+beside it: on a quiet hour the two ratios agree within about 0.01 (docs/performance.md);
+on a busy one the time scatters by several hundredths from one run to the next.
 Hypercorn is counted serving from the process it was started as (``--workers 0``), for
 callgrind to follow: the same serving code as the worker process that bench_throughput.py
 measures.
@@ -42,6 +47,7 @@ measures.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -176,7 +182,13 @@ def count(server: str, app: str, *, flood: bool = False, simulate: bool = False)
     finally:
         process.terminate()
         process.wait()
-    totals = {}  # thread number -> instructions, from the dump (part 1) after the zeroing
+    return read_dumps(folder, REQUESTS)
+
+
+def read_dumps(folder: Path, requests: int) -> Count:
+    """The counts per request of callgrind's dump (part 1, after the zeroing) in
+    ``folder``, one file per thread; the folder is removed."""
+    totals = {}  # thread number -> instructions
     events: dict[str, float] = {}
     for dump in folder.glob("callgrind.out.1-*"):
         text = dump.read_text(errors="replace")
@@ -186,11 +198,11 @@ def count(server: str, app: str, *, flood: bool = False, simulate: bool = False)
             totals[thread] = int(match.group(1).split()[0])
             names = re.search(r"^events: *(.+)$", text, re.M)
             if thread == 1 and names:
-                values = (int(v) / REQUESTS for v in match.group(1).split())
+                values = (int(v) / requests for v in match.group(1).split())
                 events = dict(zip(names.group(1).split(), values, strict=False))
     shutil.rmtree(folder)
     assert 1 in totals, f"no dump of the request thread: {sorted(totals)}"
-    return Count(totals[1] / REQUESTS, sum(totals.values()) / REQUESTS, events)
+    return Count(totals[1] / requests, sum(totals.values()) / requests, events)
 
 
 def estimated_cycles(events: dict[str, float]) -> float:
@@ -222,6 +234,55 @@ def cycles(servers: list[str]) -> None:
             estimate = estimated_cycles(e)
             print(f"  {server:26} {app:10} {e['Ir']:12,.0f} {misses:10,.0f}"
                   f" {mispredicted:12,.0f} {estimate:12,.0f} {base / estimate:10.3f}")  # fmt: skip
+
+
+def in_process() -> None:
+    """Prints the returning visitor's request in-process, with no server (``--in-process``,
+    in_process.py): bare, the floor and consentkit, each under callgrind's cache and
+    branch simulation (the three at once), then timed by the CPU time of a process of
+    their own (rounds in turn). Without a server's system calls between two requests, the
+    simulation's estimate of cycles can be held against the time, app by app: where the
+    two ratios agree, the simulation's misses say where the time goes."""
+    import in_process as lab
+
+    env = {**os.environ, "CONSENTKIT_BENCH_GEOIP": str(country_database())}
+    runs = {}  # app -> (its process under callgrind, the folder of its dumps), all at once
+    for app in lab.APPS:
+        folder = Path(tempfile.mkdtemp())
+        command = ["valgrind", "--tool=callgrind", "--separate-threads=yes",
+                   "--cache-sim=yes", "--branch-sim=yes",
+                   f"--callgrind-out-file={folder / 'callgrind.out'}",
+                   sys.executable, "in_process.py", app]  # fmt: skip
+        process = subprocess.Popen(
+            command, cwd=HERE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        runs[app] = (process, folder)
+    simulated = {}
+    for app, (process, folder) in runs.items():
+        assert process.wait() == 0, f"{app} under callgrind: exit status {process.returncode}"
+        simulated[app] = read_dumps(folder, lab.REQUESTS).events
+    # timed in a new process of its own (this one's heap, with the database built in it,
+    # is not the heap of a process that serves)
+    timing = [sys.executable, "in_process.py", "--timed"]
+    times = json.loads(subprocess.run(timing, cwd=HERE, env=env, check=True, capture_output=True,
+                                      text=True).stdout)  # fmt: skip
+    print(
+        f"\nthe returning visitor's request in-process (no server), GeoIP configured:"
+        f" {lab.REQUESTS} requests under callgrind's cache and branch simulation, and"
+        f" CPU time (median of {lab.ROUNDS} rounds of {lab.TIMED_REQUESTS}), per request"
+    )
+    print("  request path:", "compiled" if is_compiled() else "pure Python")
+    print(f"  {'app':10} {'instructions':>12} {'I1 misses':>9} {'D1 misses':>9}"
+          f" {'mispredicted':>12} {'est. cycles':>11} {'bare / app':>10} {'CPU µs':>7}"
+          f" {'bare / app':>10}")  # fmt: skip
+    base, base_time = estimated_cycles(simulated["bare"]), times["bare"]
+    for app, e in simulated.items():
+        estimate = estimated_cycles(e)
+        print(f"  {app:10} {e['Ir']:12,.0f} {e.get('I1mr', 0.0):9,.0f}"
+              f" {e.get('D1mr', 0.0) + e.get('D1mw', 0.0):9,.0f}"
+              f" {e.get('Bcm', 0.0) + e.get('Bim', 0.0):12,.0f} {estimate:11,.0f}"
+              f" {base / estimate:10.3f} {times[app]:7.2f}"
+              f" {base_time / times[app]:10.3f}")  # fmt: skip
 
 
 def warm_up(port: int, requests: Callable[[], bytes] | None = None) -> None:
@@ -294,9 +355,11 @@ def test_instructions_budget() -> None:
 if __name__ == "__main__":
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
-    wanted = [a for a in sys.argv[1:] if a != "--cycles"]
+    wanted = [a for a in sys.argv[1:] if a not in ("--cycles", "--in-process")]
     chosen = [name for name in SERVERS if not wanted or any(a in name for a in wanted)]
-    if "--cycles" in sys.argv:
+    if "--in-process" in sys.argv:
+        in_process()
+    elif "--cycles" in sys.argv:
         cycles(chosen)
     else:
         main(chosen)
