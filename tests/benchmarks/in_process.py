@@ -18,11 +18,12 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from typing import Any
 
+from bench_instructions import _control
+from bench_middleware import receive, send
 from bench_throughput import CHROME, RETURNING_COOKIE
 from geo_data import country_database
 
@@ -56,14 +57,6 @@ def scope() -> dict[str, Any]:
         ],
         "state": {},
     }
-
-
-async def receive() -> dict[str, Any]:
-    return {"type": "http.request", "body": b"", "more_body": False}
-
-
-async def send(message: dict[str, Any]) -> None:
-    pass
 
 
 def load_apps() -> dict[str, Any]:
@@ -104,15 +97,11 @@ def counted(app: Any) -> None:
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(serve(app, WARM_UP))
-        _control("-z")
+        _control("-z", os.getpid())
         loop.run_until_complete(serve(app, REQUESTS))
-        _control("-d")
+        _control("-d", os.getpid())
     finally:
         loop.close()
-
-
-def _control(option: str) -> None:
-    subprocess.run(["callgrind_control", option, str(os.getpid())], check=True, capture_output=True)
 
 
 if __name__ == "__main__":
