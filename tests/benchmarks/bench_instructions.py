@@ -2,7 +2,7 @@
 
     python tests/benchmarks/bench_instructions.py [server ...]
     python tests/benchmarks/bench_instructions.py --cycles [server ...]
-    python tests/benchmarks/bench_instructions.py --in-process
+    python tests/benchmarks/bench_instructions.py --in-process [--cold]
 
 Needs valgrind (Debian: ``apt-get install valgrind``) and the ``bench`` extra. Time on
 a shared machine drifts by 10-30% from one second to the next (``bench_throughput.py``
@@ -39,7 +39,9 @@ prints KCachegrind's estimate of cycles: first-level cache misses and mispredict
 weigh 10 instructions each. ``--in-process`` does the same for the request served
 in-process, with no server (``in_process.py``), and times the same requests by CPU time
 beside it: on a quiet hour the two ratios agree within about 0.01 (docs/performance.md);
-on a busy one the time scatters by several hundredths from one run to the next.
+on a busy one the time scatters by several hundredths from one run to the next. With
+``--cold``, each request comes after the second-level cache has been emptied, as under a
+server, and the simulation counts the lines of code and data it fetches from beyond.
 Hypercorn is counted serving from the process it was started as (``--workers 0``), for
 callgrind to follow: the same serving code as the worker process that bench_throughput.py
 measures.
@@ -236,23 +238,32 @@ def cycles(servers: list[str]) -> None:
                   f" {mispredicted:12,.0f} {estimate:12,.0f} {base / estimate:10.3f}")  # fmt: skip
 
 
-def in_process() -> None:
+def in_process(*, cold: bool = False) -> None:
     """Prints the returning visitor's request in-process, with no server (``--in-process``,
     in_process.py): bare, the floor and consentkit, each under callgrind's cache and
     branch simulation (the three at once), then timed by the CPU time of a process of
     their own (rounds in turn). Without a server's system calls between two requests, the
     simulation's estimate of cycles can be held against the time, app by app: where the
-    two ratios agree, the simulation's misses say where the time goes."""
+    two ratios agree, the simulation's misses say where the time goes.
+
+    With ``cold`` (``--in-process --cold``), each request comes after 2 MB read
+    elsewhere (in_process.py's ``evict``), the simulated last level is this machine's
+    second-level cache (1 MB, 16-way), and what the simulation adds is how many lines of
+    code and of data each request has to fetch from beyond it; the eviction's own counts
+    (in_process.py ``nothing``) are taken out. The time is of each request alone."""
     import in_process as lab
 
     env = {**os.environ, "CONSENTKIT_BENCH_GEOIP": str(country_database())}
+    apps = (*lab.APPS, "nothing") if cold else lab.APPS
+    cache = ["--LL=1048576,16,64", "--cold"] if cold else []
+    requests = lab.COLD_REQUESTS if cold else lab.REQUESTS
     runs = {}  # app -> (its process under callgrind, the folder of its dumps), all at once
-    for app in lab.APPS:
+    for app in apps:
         folder = Path(tempfile.mkdtemp())
         command = ["valgrind", "--tool=callgrind", "--separate-threads=yes",
-                   "--cache-sim=yes", "--branch-sim=yes",
+                   "--cache-sim=yes", "--branch-sim=yes", *cache[:1],
                    f"--callgrind-out-file={folder / 'callgrind.out'}",
-                   sys.executable, "in_process.py", app]  # fmt: skip
+                   sys.executable, "in_process.py", app, *cache[1:]]  # fmt: skip
         process = subprocess.Popen(
             command, cwd=HERE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -260,18 +271,40 @@ def in_process() -> None:
     simulated = {}
     for app, (process, folder) in runs.items():
         assert process.wait() == 0, f"{app} under callgrind: exit status {process.returncode}"
-        simulated[app] = read_dumps(folder, lab.REQUESTS).events
+        simulated[app] = read_dumps(folder, requests).events
+    if cold:  # the eviction's own counts taken out
+        eviction = simulated.pop("nothing")
+        simulated = {app: {k: v - eviction.get(k, 0.0) for k, v in e.items()}
+                     for app, e in simulated.items()}  # fmt: skip
     # timed in a new process of its own (this one's heap, with the database built in it,
     # is not the heap of a process that serves)
-    timing = [sys.executable, "in_process.py", "--timed"]
+    timing = [sys.executable, "in_process.py", "--timed", *cache[1:]]
     times = json.loads(subprocess.run(timing, cwd=HERE, env=env, check=True, capture_output=True,
                                       text=True).stdout)  # fmt: skip
-    print(
-        f"\nthe returning visitor's request in-process (no server), GeoIP configured:"
-        f" {lab.REQUESTS} requests under callgrind's cache and branch simulation, and"
-        f" CPU time (median of {lab.ROUNDS} rounds of {lab.TIMED_REQUESTS}), per request"
-    )
+    if cold:
+        print(
+            f"\nthe returning visitor's request in-process (no server), GeoIP configured, each"
+            f" request after 2 MB read elsewhere: {requests} requests under callgrind's cache"
+            f" simulation (last level 1 MB, as this machine's second level), the eviction's"
+            f" own counts taken out, and wall time (median of {lab.COLD_TIMED} requests"
+            f" timed one by one, the apps in turn), per request"
+        )
+    else:
+        print(
+            f"\nthe returning visitor's request in-process (no server), GeoIP configured:"
+            f" {requests} requests under callgrind's cache and branch simulation, and"
+            f" CPU time (median of {lab.ROUNDS} rounds of {lab.TIMED_REQUESTS}), per request"
+        )
     print("  request path:", "compiled" if is_compiled() else "pure Python")
+    if cold:
+        print(f"  {'app':10} {'instructions':>12} {'I1 misses':>9} {'code lines':>10}"
+              f" {'data lines':>10} {'µs':>7} {'bare / app':>10}")  # fmt: skip
+        for app, e in simulated.items():
+            print(f"  {app:10} {e['Ir']:12,.0f} {e.get('I1mr', 0.0):9,.0f}"
+                  f" {e.get('ILmr', 0.0):10,.0f} {e.get('DLmr', 0.0) + e.get('DLmw', 0.0):10,.0f}"
+                  f" {times[app]:7.2f} {times['bare'] / times[app]:10.3f}")  # fmt: skip
+        print("  (code lines, data lines: fetched from beyond the second-level cache)")
+        return
     print(f"  {'app':10} {'instructions':>12} {'I1 misses':>9} {'D1 misses':>9}"
           f" {'mispredicted':>12} {'est. cycles':>11} {'bare / app':>10} {'CPU µs':>7}"
           f" {'bare / app':>10}")  # fmt: skip
@@ -355,10 +388,10 @@ def test_instructions_budget() -> None:
 if __name__ == "__main__":
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
-    wanted = [a for a in sys.argv[1:] if a not in ("--cycles", "--in-process")]
+    wanted = [a for a in sys.argv[1:] if a not in ("--cycles", "--in-process", "--cold")]
     chosen = [name for name in SERVERS if not wanted or any(a in name for a in wanted)]
     if "--in-process" in sys.argv:
-        in_process()
+        in_process(cold="--cold" in sys.argv)
     elif "--cycles" in sys.argv:
         cycles(chosen)
     else:
