@@ -8,6 +8,9 @@ from consentkit.visit.request cimport Known, VisitReader
 from consentkit.visit.sources cimport SourceReader, origin_of
 
 cdef long long HOUR_SHIFT
+cdef int VARY_ONLY, BOT, COUNT, _OTHER, _CONTENT_TYPE, _VARY
+cdef tuple _VARY_COOKIE
+cdef list _VARY_LIST
 cdef double NEVER
 
 cpdef int header_kind(bytes name) except -2
@@ -29,7 +32,7 @@ cdef class ReturningPath:
     cdef public str prefix
     cdef public object endpoints
     @cython.locals(now=double, hour="long long", kind=int, name=bytes, tally=Tally,
-                   plan=tuple, last=tuple, cell="long long", batch=Py_ssize_t,
+                   plan=tuple, what=int, last=tuple, cell="long long", batch=Py_ssize_t,
                    page=str, page_before=str, origin=tuple, origin_before=tuple)
     cpdef void respond(self, dict message, dict scope, Known known, bytes referer,
                        bytes host) except *

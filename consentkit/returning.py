@@ -55,6 +55,11 @@ OTHER, CONTENT_TYPE, VARY, SET_COOKIE = -1, 0, 1, 2
 READ = {b"content-type": CONTENT_TYPE, b"vary": VARY, b"set-cookie": SET_COOKIE}
 VARY_COOKIE = (b"vary", b"Cookie")
 VARY_LIST = [VARY_COOKIE]  # (never changed: added to a response's headers as a new list)
+# The same, as the compiled build's C constants for respond (the names above are the
+# module's, imported by response_hook.py and the tests): compared as C ints, not looked up
+# in the module's dict and compared as objects on every page
+_OTHER, _CONTENT_TYPE, _VARY = OTHER, CONTENT_TYPE, VARY
+_VARY_COOKIE, _VARY_LIST = VARY_COOKIE, VARY_LIST
 
 
 def header_kind(name: bytes) -> int:
@@ -191,27 +196,30 @@ class ReturningPath:
         content_type = b""
         for name, value in raw:
             kind = header_kind(name)
-            if kind == OTHER:
+            if kind == _OTHER:
                 continue
-            if kind == CONTENT_TYPE:
+            if kind == _CONTENT_TYPE:
                 content_type = value
-            elif kind == VARY or self.enforcing:
+            elif kind == _VARY or self.enforcing:
                 self.hook(message, Visit(scope, known, known.consent))
                 return
         if not is_html(content_type):
             return  # not a page: nothing to add, nothing to count
         if self.vary_cookie:
             # (a new list: the app's own may be sent again, by a response kept for reuse)
-            message["headers"] = raw + VARY_LIST if type(raw) is list else [*raw, VARY_COOKIE]
+            message["headers"] = raw + _VARY_LIST if type(raw) is list else [*raw, _VARY_COOKIE]
         plan = known.plan
-        if plan is None or plan[0] == VARY_ONLY:
+        if plan is None:
+            return
+        what: int = plan[0]
+        if what == VARY_ONLY:
             return
         if not is_page_view(message, scope):
             return
         # (the clock was read for this request where the visitor has a decision: known_of)
         now = known.seen if known.until != NEVER else self.clock()
         hour = int(now // 3600)
-        if plan[0] == BOT:
+        if what == BOT:
             self.tally.count_bot(hour)
             return
         segment = known.segment
