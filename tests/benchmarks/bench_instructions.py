@@ -255,15 +255,16 @@ def in_process(*, cold: bool = False) -> None:
 
     env = {**os.environ, "CONSENTKIT_BENCH_GEOIP": str(country_database())}
     apps = (*lab.APPS, "nothing") if cold else lab.APPS
-    cache = ["--LL=1048576,16,64", "--cold"] if cold else []
+    last_level = ["--LL=1048576,16,64"] if cold else []  # (callgrind's option)
+    mode = ["--cold"] if cold else []  # (in_process.py's)
     requests = lab.COLD_REQUESTS if cold else lab.REQUESTS
     runs = {}  # app -> (its process under callgrind, the folder of its dumps), all at once
     for app in apps:
         folder = Path(tempfile.mkdtemp())
         command = ["valgrind", "--tool=callgrind", "--separate-threads=yes",
-                   "--cache-sim=yes", "--branch-sim=yes", *cache[:1],
+                   "--cache-sim=yes", "--branch-sim=yes", *last_level,
                    f"--callgrind-out-file={folder / 'callgrind.out'}",
-                   sys.executable, "in_process.py", app, *cache[1:]]  # fmt: skip
+                   sys.executable, "in_process.py", app, *mode]  # fmt: skip
         process = subprocess.Popen(
             command, cwd=HERE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -278,7 +279,7 @@ def in_process(*, cold: bool = False) -> None:
                      for app, e in simulated.items()}  # fmt: skip
     # timed in a new process of its own (this one's heap, with the database built in it,
     # is not the heap of a process that serves)
-    timing = [sys.executable, "in_process.py", "--timed", *cache[1:]]
+    timing = [sys.executable, "in_process.py", "--timed", *mode]
     times = json.loads(subprocess.run(timing, cwd=HERE, env=env, check=True, capture_output=True,
                                       text=True).stdout)  # fmt: skip
     if cold:
