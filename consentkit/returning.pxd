@@ -2,6 +2,8 @@
 
 cimport cython
 
+cimport consentkit.clocks as clocks
+
 from consentkit.analytics.tally cimport Tally
 from consentkit.visit.pages cimport page_of
 from consentkit.visit.request cimport Known, VisitReader
@@ -28,7 +30,7 @@ cdef class ReturningPath:
     cdef public Tally tally
     cdef public object clock, page_option, hook
     cdef public SourceReader sources
-    cdef public bint vary_cookie, enforcing
+    cdef public bint vary_cookie, enforcing, system_clock
     cdef public str prefix
     cdef public object endpoints
     @cython.locals(now=double, hour="long long", kind=int, name=bytes, tally=Tally,

@@ -26,10 +26,12 @@ and the same.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from . import clocks
 from .analytics.batch import NO_ORIGIN
 from .analytics.cube import NUMBER_BITS
 from .analytics.tally import Tally
@@ -158,6 +160,7 @@ class ReturningPath:
         self.links = links  # what the scope carries for template helpers (SITE_KEY)
         self.tally = tally
         self.clock = clock
+        self.system_clock = clock is time.time  # (read from C where compiled: clocks.py)
         self.sources = sources  # None: where visitors come from is not read
         self.page_option = page
         self.vary_cookie = vary_cookie
@@ -217,7 +220,10 @@ class ReturningPath:
         if not is_page_view(message, scope):
             return
         # (the clock was read for this request where the visitor has a decision: known_of)
-        now = known.seen if known.until != NEVER else self.clock()
+        if known.until != NEVER:
+            now = known.seen
+        else:
+            now = clocks.wall() if self.system_clock else self.clock()
         hour = int(now // 3600)
         if what == BOT:
             self.tally.count_bot(hour)

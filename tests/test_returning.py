@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from consentkit import Category, ConsentMiddleware
 from consentkit.returning import (
     CONTENT_TYPE,
     OTHER,
@@ -64,3 +67,32 @@ def test_the_response_start_is_told_by_its_type_whatever_string_object_carries_i
                   "http.response.trailers", "", None, b"http.response.start"):  # fmt: skip
         assert is_response_start(other) is False
     assert is_response_start(start)  # (after the others: still told)
+
+
+def test_a_returning_visitors_decision_is_checked_against_the_system_clock(tmp_path):
+    """With the settings' clock left as ``time.time``, the request path reads the system
+    clock itself (from C where compiled: ``consentkit/clocks.pxd``): each request of a
+    visitor with a decision is checked at the time it comes, and a decision that lapsed
+    meanwhile is read anew."""
+    middleware = ConsentMiddleware(
+        secret_key="a-test-secret-of-32-characters-or-more",
+        store=f"sqlite:///{tmp_path / 'views.sqlite3'}",
+        categories=[Category("analytics", "Counts page views")],
+        decision_max_age=3600,
+    )
+    reader = middleware.reader
+    assert reader.system_clock and middleware.returning.system_clock
+    cookie = middleware.codec.encode(frozenset({"analytics"}), decision_id="A" * 22)
+    scope = {"type": "http", "client": ("203.0.113.9", 4000),
+             "headers": [(b"cookie", f"consentkit={cookie}".encode())]}  # fmt: skip
+    before = time.time()
+    known = reader.known_of(scope)
+    after = time.time()
+    assert before <= known.seen <= after
+    assert "analytics" in known.consent.categories
+    assert before + 3600 - 1 <= known.until <= after + 3600 + 1
+    known.until = known.seen  # as if the hour had gone by: read anew on the next request
+    known.plan = (1, None)
+    again = reader.known_of(scope)
+    assert again is known and known.seen >= after and known.plan is None
+    assert known.until > known.seen + 3000

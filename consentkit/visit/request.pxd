@@ -2,6 +2,8 @@
 
 cimport cython
 
+cimport consentkit.clocks as clocks
+
 cdef double NEVER
 
 cdef class Known:
@@ -14,6 +16,7 @@ cdef class Known:
 
 cdef class VisitReader:
     cdef public object codec, clock, country_header
+    cdef public bint system_clock
     cdef public Py_ssize_t country_size
     cdef public frozenset page_headers, endpoint_headers
     cdef public Py_ssize_t remembered

@@ -7,10 +7,12 @@ to the page path (``middleware.py``) or to an endpoint, instead of as loose piec
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qsl
 
 from starlette.types import Scope
 
+from .. import clocks
 from ..caches import forget_oldest
 from ..consent.consent import Consent
 from ..consent.cookies import DecisionCodec, is_visitor_id, read_cookies
@@ -174,6 +176,9 @@ class VisitReader:
     ) -> None:
         self.codec = codec
         self.clock = codec.clock
+        # The system's clock, read from C where compiled (clocks.py); a clock of the
+        # settings' own (a test's) is called as it is.
+        self.system_clock = self.clock is time.time
         self.country_header = country_header.lower().encode("latin-1") if country_header else None
         self.country_size = len(self.country_header) if self.country_header else -1
         extra = {self.country_header} if self.country_header else set()
@@ -274,7 +279,7 @@ class VisitReader:
         self.referer, self.host = referer, host or b""
         until = found.until  # (infinite for a visitor with no decision: no clock to read)
         if until != NEVER:
-            now = found.seen = self.clock()
+            now = found.seen = clocks.wall() if self.system_clock else self.clock()
             if until <= now:  # a decision not verified yet, or lapsed
                 found.consent = self.codec.decode(found.decision_cookie, gpc=found.gpc)
                 found.until = self.codec.holds_until(found.decision_cookie)
