@@ -33,11 +33,14 @@ cdef class ReturningPath:
     cdef public bint vary_cookie, enforcing, system_clock
     cdef public str prefix
     cdef public object endpoints
-    @cython.locals(now=double, hour="long long", kind=int, name=bytes, tally=Tally,
-                   plan=tuple, what=int, last=tuple, cell="long long", batch=Py_ssize_t,
-                   page=str, page_before=str, origin=tuple, origin_before=tuple)
+    @cython.locals(kind=int, name=bytes)
     cpdef void respond(self, dict message, dict scope, Known known, bytes referer,
                        bytes host) except *
+    @cython.locals(now=double, hour="long long", tally=Tally, plan=tuple, what=int,
+                   last=tuple, cell="long long", batch=Py_ssize_t, page=str,
+                   page_before=str, origin=tuple, origin_before=tuple)
+    cpdef void count(self, dict message, dict scope, Known known, bytes referer,
+                     bytes host) except *
     @cython.locals(path=str, planned=PlannedSend, reader=VisitReader)
     cpdef object page(self, dict scope, object receive, object send)
 

@@ -211,6 +211,13 @@ class ReturningPath:
         if self.vary_cookie:
             # (a new list: the app's own may be sent again, by a response kept for reuse)
             message["headers"] = raw + _VARY_LIST if type(raw) is list else [*raw, _VARY_COOKIE]
+        self.count(message, scope, known, referer, host)
+
+    def count(
+        self, message: Message, scope: Scope, known: Known, referer: bytes | None, host: bytes
+    ) -> None:
+        """The page view of a planned HTML response counted, as its plan says (``respond``
+        has looked at the response's headers)."""
         plan = known.plan
         if plan is None:
             return
