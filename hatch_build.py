@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import runpy
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ class CompiledRequestPath(BuildHookInterface):  # type: ignore[type-arg]
         if settings["pure_python_wanted"]():
             return
         try:
-            built = compile_in_place(root, settings["MODULES"])
+            built = compile_in_place(root, settings["MODULES"], settings["COMPILED_ONLY"])
         except Exception as error:  # no Cython, no compiler: the pure-Python build
             print(f"consentkit: request path not compiled ({error}); pure Python", file=sys.stderr)
             return
@@ -37,16 +37,22 @@ class CompiledRequestPath(BuildHookInterface):  # type: ignore[type-arg]
         build_data["artifacts"].extend(str(path.relative_to(root)) for path in built)
 
 
-def compile_in_place(root: Path, modules: list[str]) -> list[Path]:
+def compile_in_place(
+    root: Path, modules: Sequence[str], compiled_only: Sequence[str] = ()
+) -> list[Path]:
+    """The ``modules`` compiled from their Python source, the ``compiled_only`` from their
+    ``.pyx``; the compiled files' paths."""
     from Cython.Build import cythonize
     from setuptools import Distribution, Extension
     from setuptools.command.build_ext import build_ext
 
     extra = optimization(os.environ, os.name)
     extensions = [
-        Extension(name, [str(Path(*name.split(".")).with_suffix(".py"))], extra_compile_args=extra)
-        for name in modules
+        Extension(name, [str(Path(*name.split(".")).with_suffix(suffix))], extra_compile_args=extra)
+        for names, suffix in ((modules, ".py"), (compiled_only, ".pyx"))
+        for name in names
     ]
+    modules = [*modules, *compiled_only]
     here = os.getcwd()
     os.chdir(root)
     try:

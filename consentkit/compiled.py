@@ -31,6 +31,9 @@ MODULES = (
     "consentkit.visit.client_ip",
     "consentkit.visit.mmdb",
 )
+# Compiled only, from a .pyx: the returning visitor's lane in CPython's C API
+# (fastlane.pyx), for requests the modules above serve in general.
+COMPILED_ONLY = ("consentkit.fastlane",)
 
 
 def pure_python_wanted() -> bool:
@@ -60,15 +63,32 @@ class SourceFirst(MetaPathFinder):
         return None
 
 
+def entry_class() -> type:
+    """``ConsentMiddleware``'s base: the lane's (``fastlane.pyx``) where the request path
+    runs compiled, else ``returning.Entry`` (as compiled, or as its source)."""
+    from . import returning
+
+    if is_compiled():
+        try:
+            from . import fastlane  # type: ignore[attr-defined]
+        except ImportError:  # (built before the lane was: ``returning.Entry`` alone)
+            pass
+        else:
+            lane: type = fastlane.Entry
+            return lane
+    return returning.Entry
+
+
 def edited_since_compiled() -> list[str]:
     """The compiled modules whose source is newer than their compiled file (in a checkout,
     an edit made after ``pip install -e .``)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     stale = []
-    for name in MODULES:
-        source = os.path.join(root, *name.split(".")) + ".py"
+    for name in (*MODULES, *COMPILED_ONLY):
+        source = os.path.join(root, *name.split("."))
+        source += ".pyx" if name in COMPILED_ONLY else ".py"
         for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-            built = source[:-3] + suffix
+            built = os.path.splitext(source)[0] + suffix
             if os.path.exists(built) and os.path.getmtime(source) > os.path.getmtime(built):
                 stale.append(name)
     return stale

@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import warnings
 from functools import lru_cache, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .analytics.buffer import PageViewBuffer
 from .analytics.hll import visitor_hash
+from .compiled import entry_class
 from .consent.categories import ANALYTICS
 from .consent.cookies import (
     CookieHeaders,
@@ -35,7 +36,7 @@ from .ledger.chain import SubjectHasher
 from .ledger.spool import DecisionSpool
 from .lifespan import run_lifespan
 from .response_hook import ResponseHook
-from .returning import Entry, ReturningPath
+from .returning import ReturningPath
 from .settings import ConsentSettings
 from .store import Store, open_store
 from .store.retention import PeriodicPurge
@@ -56,6 +57,11 @@ from .web.static_files import banner_site, load_banner_files
 logger = logging.getLogger("consentkit")
 
 ADMIN_PATHS = ("api/", "dashboard")
+
+if TYPE_CHECKING:
+    from .returning import Entry
+else:  # the returning visitor's lane where the request path is compiled (fastlane.pyx)
+    Entry = entry_class()
 
 
 class ConsentMiddleware(Entry):

@@ -1,0 +1,427 @@
+# cython: language_level=3, binding=False, boundscheck=False, wraparound=False
+"""The returning visitor's page request, in the compiled build: a lane in CPython's C API.
+
+Most requests of a site are a returning visitor's: the same cookies, browser and address
+as the request before, a decision still in force, and a plan for the response
+(``returning.py``). For those, this module does what ``ReturningPath.page`` and
+``ReturningPath.respond`` do, in as little machine code as it takes: the request's headers
+read as borrowed references and compared with ``memcmp``, the visitor found by its Cookie
+header, the app called and the response's headers scanned without Python's call machinery
+in between. Under a server, most of what a request costs the middleware is fetching the
+code it runs from beyond the processor's caches (docs/performance.md): the fewer lines of
+code a request runs, the less it costs.
+
+Anything else takes the general way, ``ReturningPath.page`` and ``respond`` as compiled
+from their Python source (the reference, and what runs where nothing was compiled): a
+request under the middleware's prefix, a visitor not seen before or seen with other
+headers, a decision to read anew, a visitor without a plan, a repeated header, a response
+with a ``Vary`` or (where cookies are enforced) a ``Set-Cookie`` header of its own, any
+value of a type the lane does not expect. The lane decides before it changes anything,
+so the general way always starts from the request as it came. The page view is counted
+by ``ReturningPath.count``, the same code for both.
+
+Compiled only (``consentkit/compiled.py``: ``COMPILED_ONLY``); ``compiled.entry_class``
+makes it ``ConsentMiddleware``'s base where the request path is compiled.
+"""
+
+cimport cython
+from cpython.object cimport PyObject
+from libc.math cimport INFINITY
+from libc.string cimport memcmp
+
+cimport consentkit.clocks as clocks
+from consentkit.returning cimport Entry as GeneralEntry, ReturningPath
+from consentkit.visit.request cimport Known, VisitReader
+
+from consentkit.analytics.tally cimport Tally
+from consentkit.visit.pages cimport page_of
+from consentkit.visit.sources cimport origin_of
+
+import logging
+
+from consentkit.frameworks import SITE_KEY as _site_key
+from consentkit.analytics.cube import NUMBER_BITS as _number_bits
+from consentkit.returning import NO_ORIGIN as _no_origin
+from consentkit.returning import VARY_COOKIE as _vary_cookie
+
+logger = logging.getLogger("consentkit")
+cdef long long HOUR_SHIFT = 2 * _number_bits  # returning.py's (a packed cell's hour)
+cdef long COUNT = 3  # returning.py's COUNT plan (a C constant of its build: not imported)
+cdef tuple NO_ORIGIN = _no_origin
+
+
+cdef extern from "Python.h":
+    ctypedef size_t Py_ssize_t_unsigned "size_t"
+    PyObject* PyDict_GetItem(PyObject* d, PyObject* key)  # borrowed; errors swallowed
+    int PyDict_SetItem(PyObject* d, PyObject* key, PyObject* value) except -1
+    int PyObject_SetItem(PyObject* o, PyObject* key, PyObject* value) except -1
+    int PyObject_RichCompareBool(PyObject* a, PyObject* b, int op) except -1
+    bint PyDict_CheckExact(PyObject* o)
+    bint PyList_CheckExact(PyObject* o)
+    bint PyTuple_CheckExact(PyObject* o)
+    bint PyBytes_CheckExact(PyObject* o)
+    bint PyUnicode_CheckExact(PyObject* o)
+    bint PyLong_CheckExact(PyObject* o)
+    long PyLong_AsLong(PyObject* o) except? -1
+    Py_ssize_t PyList_GET_SIZE(PyObject* o)
+    PyObject* PyList_GET_ITEM(PyObject* o, Py_ssize_t i)
+    Py_ssize_t PyTuple_GET_SIZE(PyObject* o)
+    PyObject* PyTuple_GET_ITEM(PyObject* o, Py_ssize_t i)
+    Py_ssize_t PyBytes_GET_SIZE(PyObject* o)
+    char* PyBytes_AS_STRING(PyObject* o)
+    Py_ssize_t PyUnicode_GET_LENGTH(PyObject* o)
+    bint PyUnicode_IS_COMPACT_ASCII(PyObject* o)
+    void* PyUnicode_DATA(PyObject* o)
+    object PyList_New(Py_ssize_t size)
+    void PyList_SET_ITEM(object o, Py_ssize_t i, PyObject* item)
+    object PyDict_New()
+    object PyObject_Vectorcall(PyObject* callable, PyObject** args, size_t nargsf,
+                               PyObject* kwnames)
+    void Py_INCREF(PyObject* o)
+    size_t PY_VECTORCALL_ARGUMENTS_OFFSET
+    int Py_EQ
+    PyObject* Py_None
+
+
+# Module-level constants held as C pointers (the objects are kept alive by the module:
+# the two imported names in its dict, the strings as its constants).
+cdef PyObject* SITE_KEY = <PyObject*>_site_key
+cdef PyObject* VARY_COOKIE = <PyObject*>_vary_cookie
+cdef PyObject* STATUS = <PyObject*>"status"
+cdef PyObject* METHOD = <PyObject*>"method"
+cdef PyObject* TYPE = <PyObject*>"type"
+cdef PyObject* HTTP = <PyObject*>"http"
+cdef PyObject* PATH = <PyObject*>"path"
+cdef PyObject* HEADERS = <PyObject*>"headers"
+cdef PyObject* CLIENT = <PyObject*>"client"
+cdef PyObject* STATE = <PyObject*>"state"
+cdef PyObject* CONSENT = <PyObject*>"consent"
+cdef PyObject* START = <PyObject*>"http.response.start"
+cdef PyObject* start_seen = NULL  # the string object a framework sends as START (its own)
+cdef object NOT_TAKEN = object()
+
+
+cdef inline bint is_ascii(PyObject* text, const char* ascii, Py_ssize_t size) noexcept:
+    """Whether a str is the given ASCII text (a str of another kind is not)."""
+    return (PyUnicode_CheckExact(text) and PyUnicode_IS_COMPACT_ASCII(text)
+            and PyUnicode_GET_LENGTH(text) == size
+            and memcmp(PyUnicode_DATA(text), ascii, size) == 0)
+
+
+cdef inline bint is_bytes(PyObject* name, Py_ssize_t size, const char* text) noexcept:
+    return memcmp(PyBytes_AS_STRING(name), text, size) == 0
+
+
+cdef inline bint lower_is(PyObject* name, const char* lower, Py_ssize_t size) noexcept:
+    """Whether bytes of ``size`` are ``lower`` in any case (ASCII letters, as bytes.lower)."""
+    cdef const char* s = PyBytes_AS_STRING(name)
+    cdef Py_ssize_t i
+    cdef char c
+    for i in range(size):
+        c = s[i]
+        if b'A' <= c <= b'Z':
+            c = c + 32
+        if c != lower[i]:
+            return False
+    return True
+
+
+cdef inline bint same_bytes(object kept, PyObject* sent) noexcept:
+    """Whether a value kept (bytes, or None) is the one sent (NULL: none sent)."""
+    cdef PyObject* k = <PyObject*>kept
+    if sent == NULL:
+        return k == Py_None
+    if k == sent:
+        return True
+    if k == Py_None:
+        return False
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(k)
+    return (size == PyBytes_GET_SIZE(sent)
+            and memcmp(PyBytes_AS_STRING(k), PyBytes_AS_STRING(sent), size) == 0)
+
+
+cdef class Entry(GeneralEntry):
+    """``ConsentMiddleware``'s base in the compiled build: the server's call for every
+    request, the lane first for a page request over HTTP (see the module's docstring)."""
+
+    def __call__(self, *args):
+        cdef PyObject* scope
+        cdef PyObject* kind
+        cdef object result
+        cdef ReturningPath returning = self.returning
+        if PyTuple_GET_SIZE(<PyObject*>args) == 3 and returning is not None and self.started:
+            scope = PyTuple_GET_ITEM(<PyObject*>args, 0)
+            if PyDict_CheckExact(scope):
+                kind = PyDict_GetItem(scope, TYPE)
+                if kind != NULL and (kind == HTTP or is_ascii(kind, "http", 4)):
+                    result = lane(returning, scope, PyTuple_GET_ITEM(<PyObject*>args, 1),
+                                  PyTuple_GET_ITEM(<PyObject*>args, 2))
+                    if result is not NOT_TAKEN:
+                        return result
+                    return returning.page(<dict>scope, <object>PyTuple_GET_ITEM(<PyObject*>args, 1),
+                                          <object>PyTuple_GET_ITEM(<PyObject*>args, 2))
+        return GeneralEntry.__call__(self, *args)
+
+
+@cython.final
+@cython.freelist(16)
+cdef class LaneSend:
+    """The ``send`` the app gets on the lane: the response start is scanned on its way
+    out (``respond``), the rest passed on as it is."""
+
+    cdef ReturningPath path
+    cdef dict scope
+    cdef Known known
+    cdef object send
+    cdef object referer  # bytes, or None
+    cdef bytes host
+
+    def __call__(self, *args):
+        global start_seen
+        cdef PyObject* message
+        cdef PyObject* kind
+        cdef PyObject* argv[2]
+        if PyTuple_GET_SIZE(<PyObject*>args) != 1:
+            return self.send(*args)
+        message = PyTuple_GET_ITEM(<PyObject*>args, 0)
+        if PyDict_CheckExact(message):
+            kind = PyDict_GetItem(message, TYPE)
+            if kind != NULL and (kind == start_seen or is_ascii(kind, "http.response.start", 19)):
+                if kind != start_seen:  # (a constant of the framework's code: kept, one
+                    Py_INCREF(kind)     # reference per string seen, never released)
+                    start_seen = kind
+                self.respond(message)
+        argv[1] = message
+        return PyObject_Vectorcall(<PyObject*>self.send, &argv[1],
+                                   1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL)
+
+    cdef void respond(self, PyObject* message) except *:
+        """What ``ReturningPath.respond`` does with a planned response, for the responses
+        it takes: their own ``Vary`` or a ``Set-Cookie`` to enforce go the general way."""
+        cdef PyObject* raw = PyDict_GetItem(message, HEADERS)
+        cdef PyObject* item
+        cdef PyObject* name
+        cdef PyObject* content_type = NULL
+        cdef Py_ssize_t i, n, size
+        cdef object headers
+        if raw == NULL or not PyList_CheckExact(raw):
+            self.path.respond(<dict>message, self.scope, self.known, self.referer, self.host)
+            return
+        n = PyList_GET_SIZE(raw)
+        for i in range(n):
+            item = PyList_GET_ITEM(raw, i)
+            if not PyTuple_CheckExact(item) or PyTuple_GET_SIZE(item) != 2:
+                self.path.respond(<dict>message, self.scope, self.known, self.referer, self.host)
+                return
+            name = PyTuple_GET_ITEM(item, 0)
+            if not PyBytes_CheckExact(name):
+                self.path.respond(<dict>message, self.scope, self.known, self.referer, self.host)
+                return
+            size = PyBytes_GET_SIZE(name)
+            if size == 12:
+                if (is_bytes(name, 12, "content-type") or is_bytes(name, 12, "Content-Type")
+                        or lower_is(name, "content-type", 12)):
+                    content_type = PyTuple_GET_ITEM(item, 1)
+            elif size == 4:
+                if lower_is(name, "vary", 4):
+                    self.path.respond(<dict>message, self.scope, self.known, self.referer,
+                                      self.host)
+                    return
+            elif size == 10:
+                if self.path.enforcing and lower_is(name, "set-cookie", 10):
+                    self.path.respond(<dict>message, self.scope, self.known, self.referer,
+                                      self.host)
+                    return
+        if content_type == NULL or not PyBytes_CheckExact(content_type):
+            if content_type != NULL:  # (not bytes: the general way says what it makes of it)
+                self.path.respond(<dict>message, self.scope, self.known, self.referer, self.host)
+            return
+        size = PyBytes_GET_SIZE(content_type)
+        if size < 9 or not (is_bytes(content_type, 9, "text/html")
+                            or lower_is(content_type, "text/html", 9)):
+            return  # not a page: nothing to add, nothing to count
+        if self.path.vary_cookie:
+            # (a new list: the app's own may be sent again, by a response kept for reuse)
+            headers = PyList_New(n + 1)
+            for i in range(n):
+                item = PyList_GET_ITEM(raw, i)
+                Py_INCREF(item)
+                PyList_SET_ITEM(headers, i, item)
+            Py_INCREF(VARY_COOKIE)
+            PyList_SET_ITEM(headers, n, VARY_COOKIE)
+            PyDict_SetItem(message, HEADERS, <PyObject*>headers)
+        self.count(message)
+
+    cdef void count(self, PyObject* message) except *:
+        """What ``ReturningPath.count`` does with a page view counted in the same cell as
+        the visitor's page view before (the same page, way in, hour and batch): most page
+        views of a returning visitor. Any other goes the general way."""
+        cdef ReturningPath path = self.path
+        cdef Known known = self.known
+        cdef object plan = known.plan
+        cdef tuple last = known.counted
+        cdef PyObject* value
+        cdef long status
+        cdef long long hour, cell
+        cdef Tally tally = path.tally
+        if (plan is None or not PyTuple_CheckExact(<PyObject*>plan)
+                or PyTuple_GET_SIZE(<PyObject*>plan) != 2
+                or not PyLong_CheckExact(PyTuple_GET_ITEM(<PyObject*>plan, 0))
+                or PyLong_AsLong(PyTuple_GET_ITEM(<PyObject*>plan, 0)) != COUNT
+                or known.until == INFINITY or last is None):
+            path.count(<dict>message, self.scope, known, self.referer, self.host)
+            return
+        # A page view: a GET answered 2xx (is_page_view).
+        value = PyDict_GetItem(message, STATUS)
+        if value == NULL or not PyLong_CheckExact(value):
+            path.count(<dict>message, self.scope, known, self.referer, self.host)
+            return
+        status = PyLong_AsLong(value)
+        if not 200 <= status < 300:
+            return
+        value = PyDict_GetItem(<PyObject*>self.scope, METHOD)
+        if value == NULL or not is_ascii(value, "GET", 3):
+            path.count(<dict>message, self.scope, known, self.referer, self.host)
+            return
+        hour = <long long>(known.seen // 3600.0)
+        try:  # counting must never break the page it counts
+            origin = NO_ORIGIN if path.sources is None else origin_of(
+                self.scope.get("query_string", b""), self.referer, self.host)
+            page = page_of(self.scope, path.page_option)
+            cell = last[0]
+            if (last[1] == tally.batch and cell >> HOUR_SHIFT == hour
+                    and (last[2] is page or last[2] == page)
+                    and (last[3] is origin or last[3] == origin)):
+                tally.count_cell(cell, <object>PyTuple_GET_ITEM(<PyObject*>plan, 1))
+                return
+        except Exception:
+            logger.exception("consentkit: a page view could not be counted")
+            return
+        path.count(<dict>message, self.scope, known, self.referer, self.host)
+
+
+cdef object lane(ReturningPath path, PyObject* scope, PyObject* receive, PyObject* send):
+    """A page request of a returning visitor with a plan: the app's awaitable, its ``send``
+    a ``LaneSend``; ``NOT_TAKEN`` for any other request (nothing changed)."""
+    cdef PyObject* value
+    cdef PyObject* item
+    cdef PyObject* name
+    cdef PyObject* headers
+    cdef PyObject* cookie = NULL
+    cdef PyObject* agent = NULL
+    cdef PyObject* forwarded = NULL
+    cdef PyObject* gpc = NULL
+    cdef PyObject* country = NULL
+    cdef PyObject* referer = NULL
+    cdef PyObject* host = NULL
+    cdef PyObject* peer = Py_None
+    cdef PyObject* client
+    cdef PyObject* state
+    cdef PyObject* found
+    cdef PyObject* argv[4]
+    cdef Py_ssize_t i, n, size
+    cdef double now
+    cdef Known known
+    cdef LaneSend planned
+    cdef VisitReader reader = path.reader
+    cdef Py_ssize_t country_size = reader.country_size
+    cdef const char* country_name = NULL
+    # The path: the middleware's own endpoints go the general way.
+    value = PyDict_GetItem(scope, PATH)
+    if (value == NULL or not PyUnicode_CheckExact(value) or not PyUnicode_IS_COMPACT_ASCII(value)
+            or not PyUnicode_IS_COMPACT_ASCII(<PyObject*>path.prefix)):
+        return NOT_TAKEN
+    size = PyUnicode_GET_LENGTH(<PyObject*>path.prefix)
+    if (PyUnicode_GET_LENGTH(value) >= size
+            and memcmp(PyUnicode_DATA(value), PyUnicode_DATA(<PyObject*>path.prefix), size) == 0):
+        return NOT_TAKEN
+    # The visitor's headers and the request's Referer and Host, as VisitReader.known_of
+    # reads them; a visitor's header sent twice goes the general way.
+    headers = PyDict_GetItem(scope, HEADERS)
+    if headers == NULL or not PyList_CheckExact(headers):
+        return NOT_TAKEN
+    if reader.country_header is not None:
+        country_name = PyBytes_AS_STRING(<PyObject*>reader.country_header)
+    n = PyList_GET_SIZE(headers)
+    for i in range(n):
+        item = PyList_GET_ITEM(headers, i)
+        if not PyTuple_CheckExact(item) or PyTuple_GET_SIZE(item) != 2:
+            return NOT_TAKEN
+        name = PyTuple_GET_ITEM(item, 0)
+        value = PyTuple_GET_ITEM(item, 1)
+        if not PyBytes_CheckExact(name) or not PyBytes_CheckExact(value):
+            return NOT_TAKEN
+        size = PyBytes_GET_SIZE(name)
+        if size == 6 and is_bytes(name, 6, "cookie"):
+            if cookie != NULL:
+                return NOT_TAKEN
+            cookie = value
+        elif size == 10 and is_bytes(name, 10, "user-agent"):
+            if agent != NULL:
+                return NOT_TAKEN
+            agent = value
+        elif size == 15 and is_bytes(name, 15, "x-forwarded-for"):
+            if forwarded != NULL:
+                return NOT_TAKEN
+            forwarded = value
+        elif size == 7 and is_bytes(name, 7, "sec-gpc"):
+            if gpc != NULL:
+                return NOT_TAKEN
+            gpc = value
+        elif size == country_size and is_bytes(name, size, country_name):
+            if country != NULL:
+                return NOT_TAKEN
+            country = value
+        elif size == 7 and referer == NULL and is_bytes(name, 7, "referer"):
+            referer = value
+        elif size == 4 and host == NULL and is_bytes(name, 4, "host"):
+            host = value
+    if cookie == NULL:
+        return NOT_TAKEN
+    client = PyDict_GetItem(scope, CLIENT)
+    if client != NULL and client != Py_None:
+        if not PyTuple_CheckExact(client) or PyTuple_GET_SIZE(client) < 1:
+            return NOT_TAKEN
+        peer = PyTuple_GET_ITEM(client, 0)
+    # The visitor, by its Cookie header: the same browser, address and signals, or the
+    # general way (which reads it anew).
+    found = PyDict_GetItem(<PyObject*>reader._known, cookie)
+    if found == NULL:
+        return NOT_TAKEN
+    known = <Known>found
+    if not (same_bytes(known.agent, agent) and same_bytes(known.forwarded, forwarded)
+            and same_bytes(known.gpc_sent, gpc) and same_bytes(known.country_sent, country)):
+        return NOT_TAKEN
+    if <PyObject*>known.peer != peer and not PyObject_RichCompareBool(
+            <PyObject*>known.peer, peer, Py_EQ):
+        return NOT_TAKEN
+    if known.plan is None:
+        return NOT_TAKEN
+    if known.until != INFINITY:
+        now = clocks.wall() if reader.system_clock else reader.clock()
+        if known.until <= now:
+            return NOT_TAKEN  # a decision to read anew
+        known.seen = now
+    # Taken: the consent on the scope, and the app called with the lane's send.
+    state = PyDict_GetItem(scope, STATE)
+    if state == NULL or state == Py_None:
+        fresh = PyDict_New()
+        PyDict_SetItem(scope, STATE, <PyObject*>fresh)
+        state = <PyObject*>fresh
+    if PyDict_CheckExact(state):
+        PyDict_SetItem(state, CONSENT, <PyObject*>known.consent)
+    else:
+        PyObject_SetItem(state, CONSENT, <PyObject*>known.consent)
+    PyDict_SetItem(scope, SITE_KEY, <PyObject*>path.links)
+    planned = LaneSend.__new__(LaneSend)
+    planned.path = path
+    planned.scope = <dict>scope
+    planned.known = known
+    planned.send = <object>send
+    planned.referer = None if referer == NULL else <object>referer
+    planned.host = b"" if host == NULL else <bytes>host
+    argv[1] = scope
+    argv[2] = receive
+    argv[3] = <PyObject*>planned
+    return PyObject_Vectorcall(<PyObject*>path.app, &argv[1],
+                               3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL)

@@ -1,0 +1,171 @@
+"""The returning visitor's lane of the compiled build (``consentkit/fastlane.pyx``) against
+the general way (``ReturningPath.page``, compiled from its Python source).
+
+Two middlewares with the same settings serve the same requests, one called as a server
+calls it (the lane, where it takes the request), the other through ``ReturningPath.page``:
+what each app is sent, what the scope carries and what is counted must be the same, for
+the requests the lane takes and for those it hands to the general way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from consentkit import Category, ConsentMiddleware
+from consentkit.compiled import is_compiled
+
+pytestmark = pytest.mark.skipif(
+    not is_compiled(), reason="the lane is the compiled build's (fastlane.pyx)"
+)
+
+SECRET = "a-test-secret-of-32-characters-or-more"
+CHROME = (
+    b"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    b"Chrome/120.0.0.0 Safari/537.36"
+)
+HTML = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", b"5")]
+
+
+class Site:
+    """A middleware around an app that answers with the response of ``self.response``, and
+    what it saw: the ``send`` it was given, the consent on the scope, the messages sent."""
+
+    def __init__(self, tmp_path: Path, name: str, clock: list[float], **options: Any) -> None:
+        self.response: dict[str, Any] = {"status": 200, "headers": HTML}
+        self.sent: list[dict[str, Any]] = []
+        self.sends: list[str] = []
+        self.consents: list[frozenset[str]] = []
+        self.middleware = ConsentMiddleware(
+            self.app,
+            secret_key=SECRET,
+            store=f"sqlite:///{tmp_path / (name + '.sqlite3')}",
+            categories=[Category("analytics", "Counts page views")],
+            clock=lambda: clock[0],
+            flush_interval=3600,
+            **options,
+        )
+
+    async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.sends.append(type(send).__name__)
+        self.consents.append(frozenset(scope["state"]["consent"].categories))
+        start = {"type": "http.response.start", **self.response}
+        await send(start)
+        await send({"type": "http.response.body", "body": b"hello"})
+
+    async def record(self, message: dict[str, Any]) -> None:
+        self.sent.append({k: (list(v) if k == "headers" else v) for k, v in message.items()})
+
+
+def request(
+    cookie: bytes, *, path: str = "/", query: bytes = b"", method: str = "GET",
+    extra: tuple[tuple[bytes, bytes], ...] = (), agent: bytes = CHROME,
+) -> dict[str, Any]:  # fmt: skip
+    headers = [(b"host", b"example.org"), (b"user-agent", agent), (b"accept", b"text/html"),
+               (b"cookie", cookie), *extra]  # fmt: skip
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "https", "path": path, "raw_path": path.encode(), "query_string": query,
+        "root_path": "", "headers": headers, "client": ("203.0.113.9", 4000),
+        "server": ("example.org", 443), "state": {},
+    }  # fmt: skip
+
+
+async def receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def counted(site: Site) -> tuple[Any, ...]:
+    batch = site.middleware.counter.tally.take()
+    return (batch.segments, batch.pages, list(batch.cells), list(batch.visitors),
+            list(batch.anonymous), dict(batch.bots))  # fmt: skip
+
+
+# (a name, the requests after the two that make the visitor's plan and counted cell, and
+# the response the app gives them); each request is served twice: the lane's count of a
+# page view in the cell of the one before is the common case
+VARIATIONS: list[tuple[str, list[dict[str, Any]], dict[str, Any] | None]] = [
+    ("planned", [{}], None),
+    (
+        "Content-Type spelled as Django does",
+        [{}],
+        {"headers": [(b"Content-Type", b"text/html"), (b"Content-Length", b"5")]},
+    ),
+    ("CONTENT-TYPE", [{}], {"headers": [(b"CONTENT-TYPE", b"TEXT/HTML")]}),
+    ("not HTML", [{}], {"headers": [(b"content-type", b"text/plain")]}),
+    ("a short content type", [{}], {"headers": [(b"content-type", b"text")]}),
+    ("no headers", [{}], {"headers": []}),
+    ("headers as a tuple", [{}], {"headers": tuple(HTML)}),
+    ("the app's own Vary", [{}], {"headers": [*HTML, (b"Vary", b"Accept")]}),
+    ("VARY", [{}], {"headers": [*HTML, (b"VARY", b"Accept-Language")]}),
+    ("a cookie set by the app", [{}], {"headers": [*HTML, (b"set-cookie", b"_ga=GA1; Path=/")]}),
+    ("not found", [{}], {"status": 404}),
+    ("a HEAD", [{"method": "HEAD"}], None),
+    ("another page", [{"path": "/pricing"}, {"path": "/orders/12345"}], None),
+    ("a click within the site", [{"extra": ((b"referer", b"https://example.org/a"),)}], None),
+    ("from a search engine", [{"extra": ((b"referer", b"https://www.google.com/"),)}], None),
+    ("a campaign", [{"query": b"utm_source=news&utm_medium=email"}], None),
+    ("another browser", [{"agent": b"curl/8.0"}], None),
+    ("through a proxy", [{"extra": ((b"x-forwarded-for", b"198.51.100.7"),)}], None),
+    ("Global Privacy Control", [{"extra": ((b"sec-gpc", b"1"),)}], None),
+    ("the cookie sent twice", [{"extra": ((b"cookie", b"theme=dark"),)}], None),
+    ("the middleware's own path", [{"path": "/consentkit/banner.js"}], None),
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("name", "requests", "response"), VARIATIONS, ids=[v[0] for v in VARIATIONS]
+)
+async def test_the_lane_does_what_the_general_way_does(tmp_path, name, requests, response):
+    clock = [1_800_000_000.0]
+    lane, general = Site(tmp_path, "lane", clock), Site(tmp_path, "general", clock)
+    codec = lane.middleware.codec
+    decision = codec.encode(frozenset({"analytics"}), decision_id="A" * 22)
+    cookie = f"consentkit={decision}; consentkit_id={'B' * 22}".encode()
+    lane.middleware.startup()
+    general.middleware.startup()
+    try:
+        for number, options in enumerate([{}, {}, *requests, *requests]):
+            if number == 2 and response is not None:
+                lane.response.update(response)
+                general.response.update(response)
+            scope = request(cookie, **options)
+            await lane.middleware(scope, receive, lane.record)
+            scope = request(cookie, **options)
+            await general.middleware.returning.page(scope, receive, general.record)
+        assert lane.sent == general.sent
+        assert lane.consents == general.consents
+        assert counted(lane) == counted(general)
+    finally:
+        await lane.middleware.shutdown()
+        await general.middleware.shutdown()
+    if name == "planned":  # the lane took the planned requests; the general way, the rest
+        assert lane.sends == ["HookedSend", "LaneSend", "LaneSend", "LaneSend"]
+        assert general.sends == ["HookedSend", "PlannedSend", "PlannedSend", "PlannedSend"]
+        assert any((b"vary", b"Cookie") in m.get("headers", []) for m in lane.sent)
+
+
+@pytest.mark.anyio
+async def test_a_decision_that_lapses_is_read_anew_on_the_lane_as_on_the_general_way(tmp_path):
+    clock = [1_800_000_000.0]
+    sites = [Site(tmp_path, name, clock, decision_max_age=3600) for name in ("lane", "general")]
+    decision = sites[0].middleware.codec.encode(frozenset({"analytics"}), decision_id="A" * 22)
+    cookie = f"consentkit={decision}; consentkit_id={'B' * 22}".encode()
+    for site in sites:
+        site.middleware.startup()
+    try:
+        for step in range(4):
+            if step == 3:
+                clock[0] += 7200  # the decision has lapsed: no consent, the cookie expired
+            await sites[0].middleware(request(cookie), receive, sites[0].record)
+            await sites[1].middleware.returning.page(request(cookie), receive, sites[1].record)
+    finally:
+        for site in sites:
+            await site.middleware.shutdown()
+    assert sites[0].sent == sites[1].sent
+    assert sites[0].consents == sites[1].consents
+    assert "analytics" not in sites[0].consents[-1] and "analytics" in sites[0].consents[-2]
+    assert sites[0].sends[-2:] == ["LaneSend", "HookedSend"]
