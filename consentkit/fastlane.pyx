@@ -25,7 +25,7 @@ makes it ``ConsentMiddleware``'s base where the request path is compiled.
 """
 
 cimport cython
-from cpython.object cimport PyObject
+from cpython.object cimport PyObject, PyTypeObject
 from libc.math cimport INFINITY
 from libc.string cimport memcmp
 
@@ -50,7 +50,14 @@ cdef long COUNT = 3  # returning.py's COUNT plan (a C constant of its build: not
 cdef tuple NO_ORIGIN = _no_origin
 
 
+cdef extern from *:
+    bint likely(bint) noexcept nogil  # Cython's own macros (__builtin_expect)
+    bint unlikely(bint) noexcept nogil
+
+
 cdef extern from "Python.h":
+    long long PyLong_AsLongLong(PyObject* o) except? -1
+    Py_ssize_t PyLong_AsSsize_t(PyObject* o) except? -1
     ctypedef size_t Py_ssize_t_unsigned "size_t"
     PyObject* PyDict_GetItem(PyObject* d, PyObject* key)  # borrowed; errors swallowed
     int PyDict_SetItem(PyObject* d, PyObject* key, PyObject* value) except -1
@@ -100,6 +107,8 @@ cdef PyObject* START = <PyObject*>"http.response.start"
 cdef PyObject* start_seen = NULL  # the string object a framework sends as START (its own)
 cdef object NOT_TAKEN = object()
 
+ctypedef object (*slot)(PyObject*, PyObject*, PyObject*)  # tp_call's, keywords NULL
+
 
 cdef inline bint is_ascii(PyObject* text, const char* ascii, Py_ssize_t size) noexcept:
     """Whether a str is the given ASCII text (a str of another kind is not)."""
@@ -148,19 +157,24 @@ cdef class Entry(GeneralEntry):
         cdef PyObject* scope
         cdef PyObject* kind
         cdef object result
-        cdef ReturningPath returning = self.returning
-        if PyTuple_GET_SIZE(<PyObject*>args) == 3 and returning is not None and self.started:
+        if likely(PyTuple_GET_SIZE(<PyObject*>args) == 3 and self.started
+                  and self.returning is not None):
             scope = PyTuple_GET_ITEM(<PyObject*>args, 0)
-            if PyDict_CheckExact(scope):
+            if likely(PyDict_CheckExact(scope)):
                 kind = PyDict_GetItem(scope, TYPE)
-                if kind != NULL and (kind == HTTP or is_ascii(kind, "http", 4)):
-                    result = lane(returning, scope, PyTuple_GET_ITEM(<PyObject*>args, 1),
+                if likely(kind == HTTP) or (kind != NULL and is_ascii(kind, "http", 4)):
+                    result = lane(self.returning, scope, PyTuple_GET_ITEM(<PyObject*>args, 1),
                                   PyTuple_GET_ITEM(<PyObject*>args, 2))
-                    if result is not NOT_TAKEN:
+                    if likely(result is not NOT_TAKEN):
                         return result
-                    return returning.page(<dict>scope, <object>PyTuple_GET_ITEM(<PyObject*>args, 1),
-                                          <object>PyTuple_GET_ITEM(<PyObject*>args, 2))
-        return GeneralEntry.__call__(self, *args)
+        return general_entry(self, args)
+
+
+cdef object general_entry(Entry entry, tuple args):
+    """The general way (``returning.Entry.__call__``, its C slot), for what the lane does
+    not take."""
+    cdef slot call = <slot>(<PyTypeObject*>GeneralEntry).tp_call
+    return call(<PyObject*>entry, <PyObject*>args, NULL)
 
 
 @cython.final
@@ -181,15 +195,12 @@ cdef class LaneSend:
         cdef PyObject* message
         cdef PyObject* kind
         cdef PyObject* argv[2]
-        if PyTuple_GET_SIZE(<PyObject*>args) != 1:
+        if unlikely(PyTuple_GET_SIZE(<PyObject*>args) != 1):
             return self.send(*args)
         message = PyTuple_GET_ITEM(<PyObject*>args, 0)
-        if PyDict_CheckExact(message):
+        if likely(PyDict_CheckExact(message)):
             kind = PyDict_GetItem(message, TYPE)
-            if kind != NULL and (kind == start_seen or is_ascii(kind, "http.response.start", 19)):
-                if kind != start_seen:  # (a constant of the framework's code: kept, one
-                    Py_INCREF(kind)     # reference per string seen, never released)
-                    start_seen = kind
+            if kind == start_seen or (kind != NULL and is_start(kind)):
                 self.respond(message)
         argv[1] = message
         return PyObject_Vectorcall(<PyObject*>self.send, &argv[1],
@@ -204,18 +215,18 @@ cdef class LaneSend:
         cdef PyObject* content_type = NULL
         cdef Py_ssize_t i, n, size
         cdef object headers
-        if raw == NULL or not PyList_CheckExact(raw):
-            self.path.respond(<dict>message, self.scope, self.known, self.referer, self.host)
+        if unlikely(raw == NULL or not PyList_CheckExact(raw)):
+            self.general(message)
             return
         n = PyList_GET_SIZE(raw)
         for i in range(n):
             item = PyList_GET_ITEM(raw, i)
-            if not PyTuple_CheckExact(item) or PyTuple_GET_SIZE(item) != 2:
-                self.path.respond(<dict>message, self.scope, self.known, self.referer, self.host)
+            if unlikely(not PyTuple_CheckExact(item) or PyTuple_GET_SIZE(item) != 2):
+                self.general(message)
                 return
             name = PyTuple_GET_ITEM(item, 0)
-            if not PyBytes_CheckExact(name):
-                self.path.respond(<dict>message, self.scope, self.known, self.referer, self.host)
+            if unlikely(not PyBytes_CheckExact(name)):
+                self.general(message)
                 return
             size = PyBytes_GET_SIZE(name)
             if size == 12:
@@ -223,24 +234,22 @@ cdef class LaneSend:
                         or lower_is(name, "content-type", 12)):
                     content_type = PyTuple_GET_ITEM(item, 1)
             elif size == 4:
-                if lower_is(name, "vary", 4):
-                    self.path.respond(<dict>message, self.scope, self.known, self.referer,
-                                      self.host)
+                if unlikely(lower_is(name, "vary", 4)):
+                    self.general(message)
                     return
             elif size == 10:
-                if self.path.enforcing and lower_is(name, "set-cookie", 10):
-                    self.path.respond(<dict>message, self.scope, self.known, self.referer,
-                                      self.host)
+                if unlikely(self.path.enforcing and lower_is(name, "set-cookie", 10)):
+                    self.general(message)
                     return
-        if content_type == NULL or not PyBytes_CheckExact(content_type):
+        if unlikely(content_type == NULL or not PyBytes_CheckExact(content_type)):
             if content_type != NULL:  # (not bytes: the general way says what it makes of it)
-                self.path.respond(<dict>message, self.scope, self.known, self.referer, self.host)
+                self.general(message)
             return
         size = PyBytes_GET_SIZE(content_type)
-        if size < 9 or not (is_bytes(content_type, 9, "text/html")
-                            or lower_is(content_type, "text/html", 9)):
+        if unlikely(size < 9 or not (is_bytes(content_type, 9, "text/html")
+                                     or lower_is(content_type, "text/html", 9))):
             return  # not a page: nothing to add, nothing to count
-        if self.path.vary_cookie:
+        if likely(self.path.vary_cookie):
             # (a new list: the app's own may be sent again, by a response kept for reuse)
             headers = PyList_New(n + 1)
             for i in range(n):
@@ -252,52 +261,84 @@ cdef class LaneSend:
             PyDict_SetItem(message, HEADERS, <PyObject*>headers)
         self.count(message)
 
+    cdef void general(self, PyObject* message) except *:
+        """The general way with the response (``ReturningPath.respond``)."""
+        self.path.respond(<dict>message, self.scope, self.known, self.referer, self.host)
+
+    cdef void general_count(self, PyObject* message) except *:
+        """The general way with the page view (``ReturningPath.count``)."""
+        self.path.count(<dict>message, self.scope, self.known, self.referer, self.host)
+
     cdef void count(self, PyObject* message) except *:
         """What ``ReturningPath.count`` does with a page view counted in the same cell as
         the visitor's page view before (the same page, way in, hour and batch): most page
         views of a returning visitor. Any other goes the general way."""
-        cdef ReturningPath path = self.path
         cdef Known known = self.known
-        cdef object plan = known.plan
-        cdef tuple last = known.counted
+        cdef PyObject* plan = <PyObject*>known.plan
+        cdef PyObject* last = <PyObject*>known.counted
         cdef PyObject* value
-        cdef long status
         cdef long long hour, cell
-        cdef Tally tally = path.tally
-        if (plan is None or not PyTuple_CheckExact(<PyObject*>plan)
-                or PyTuple_GET_SIZE(<PyObject*>plan) != 2
-                or not PyLong_CheckExact(PyTuple_GET_ITEM(<PyObject*>plan, 0))
-                or PyLong_AsLong(PyTuple_GET_ITEM(<PyObject*>plan, 0)) != COUNT
-                or known.until == INFINITY or last is None):
-            path.count(<dict>message, self.scope, known, self.referer, self.host)
+        cdef Tally tally
+        if unlikely(not PyTuple_CheckExact(plan) or PyTuple_GET_SIZE(plan) != 2
+                    or not PyLong_CheckExact(PyTuple_GET_ITEM(plan, 0))
+                    or PyLong_AsLong(PyTuple_GET_ITEM(plan, 0)) != COUNT
+                    or known.until == INFINITY or not PyTuple_CheckExact(last)
+                    or PyTuple_GET_SIZE(last) != 4):
+            self.general_count(message)
             return
         # A page view: a GET answered 2xx (is_page_view).
         value = PyDict_GetItem(message, STATUS)
-        if value == NULL or not PyLong_CheckExact(value):
-            path.count(<dict>message, self.scope, known, self.referer, self.host)
+        if unlikely(value == NULL or not PyLong_CheckExact(value)):
+            self.general_count(message)
             return
-        status = PyLong_AsLong(value)
-        if not 200 <= status < 300:
+        if unlikely(not 200 <= PyLong_AsLong(value) < 300):
             return
         value = PyDict_GetItem(<PyObject*>self.scope, METHOD)
-        if value == NULL or not is_ascii(value, "GET", 3):
-            path.count(<dict>message, self.scope, known, self.referer, self.host)
+        if unlikely(value == NULL or not is_ascii(value, "GET", 3)):
+            self.general_count(message)
             return
+        # In the cell of the page view before: the same batch and hour, then the same page
+        # and way in.
+        tally = self.path.tally
         hour = <long long>(known.seen // 3600.0)
+        # (a packed cell takes more than 32 bits: read as a C long where that has 64, as
+        # CPython's PyLong_AsLongLong goes through a byte array)
+        if sizeof(long) >= 8:
+            cell = PyLong_AsLong(PyTuple_GET_ITEM(last, 0))
+        else:
+            cell = PyLong_AsLongLong(PyTuple_GET_ITEM(last, 0))
+        if unlikely(PyLong_AsSsize_t(PyTuple_GET_ITEM(last, 1)) != tally.batch
+                    or cell >> HOUR_SHIFT != hour):
+            self.general_count(message)
+            return
         try:  # counting must never break the page it counts
-            origin = NO_ORIGIN if path.sources is None else origin_of(
-                self.scope.get("query_string", b""), self.referer, self.host)
-            page = page_of(self.scope, path.page_option)
-            cell = last[0]
-            if (last[1] == tally.batch and cell >> HOUR_SHIFT == hour
-                    and (last[2] is page or last[2] == page)
-                    and (last[3] is origin or last[3] == origin)):
-                tally.count_cell(cell, <object>PyTuple_GET_ITEM(<PyObject*>plan, 1))
+            if same(PyTuple_GET_ITEM(last, 2), page_of(self.scope, self.path.page_option)) and same(
+                    PyTuple_GET_ITEM(last, 3),
+                    NO_ORIGIN if self.path.sources is None else origin_of(
+                        self.scope.get("query_string", b""), self.referer, self.host)):
+                tally.count_cell(cell, <object>PyTuple_GET_ITEM(plan, 1))
                 return
         except Exception:
             logger.exception("consentkit: a page view could not be counted")
             return
-        path.count(<dict>message, self.scope, known, self.referer, self.host)
+        self.general_count(message)
+
+
+cdef inline bint is_start(PyObject* kind) noexcept:
+    """Whether a message's type is ``http.response.start``: told by identity once seen (a
+    framework sends the same constant each time: kept, one reference per string seen)."""
+    global start_seen
+    if is_ascii(kind, "http.response.start", 19):
+        if kind != start_seen:
+            Py_INCREF(kind)
+            start_seen = kind
+        return True
+    return False
+
+
+cdef inline bint same(PyObject* kept, object now) except -1:
+    """Whether a value kept is the one worked out now (the same object, most often)."""
+    return kept == <PyObject*>now or PyObject_RichCompareBool(kept, <PyObject*>now, Py_EQ)
 
 
 cdef object lane(ReturningPath path, PyObject* scope, PyObject* receive, PyObject* send):
