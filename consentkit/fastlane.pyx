@@ -58,7 +58,6 @@ cdef extern from *:
 cdef extern from "Python.h":
     long long PyLong_AsLongLong(PyObject* o) except? -1
     Py_ssize_t PyLong_AsSsize_t(PyObject* o) except? -1
-    ctypedef size_t Py_ssize_t_unsigned "size_t"
     PyObject* PyDict_GetItem(PyObject* d, PyObject* key)  # borrowed; errors swallowed
     int PyDict_SetItem(PyObject* d, PyObject* key, PyObject* value) except -1
     int PyObject_SetItem(PyObject* o, PyObject* key, PyObject* value) except -1
@@ -91,7 +90,7 @@ cdef extern from "Python.h":
 
 
 # Module-level constants held as C pointers (the objects are kept alive by the module:
-# the two imported names in its dict, the strings as its constants).
+# the imported ones in its dict, the strings as its constants).
 cdef PyObject* SITE_KEY = <PyObject*>_site_key
 cdef PyObject* VARY_COOKIE = <PyObject*>_vary_cookie
 cdef PyObject* STATUS = <PyObject*>"status"
@@ -103,8 +102,7 @@ cdef PyObject* HEADERS = <PyObject*>"headers"
 cdef PyObject* CLIENT = <PyObject*>"client"
 cdef PyObject* STATE = <PyObject*>"state"
 cdef PyObject* CONSENT = <PyObject*>"consent"
-cdef PyObject* START = <PyObject*>"http.response.start"
-cdef PyObject* start_seen = NULL  # the string object a framework sends as START (its own)
+cdef PyObject* start_seen = NULL  # the "http.response.start" a framework sends (its own)
 cdef object NOT_TAKEN = object()
 
 ctypedef object (*slot)(PyObject*, PyObject*, PyObject*)  # tp_call's, keywords NULL
