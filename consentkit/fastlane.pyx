@@ -133,6 +133,15 @@ cdef inline bint lower_is(PyObject* name, const char* lower, Py_ssize_t size) no
     return True
 
 
+cdef inline bint keep(PyObject** slot, PyObject* value) noexcept:
+    """Keeps the value of one of the visitor's headers; False when the header came before
+    (a header of the visitor's sent twice goes the general way)."""
+    if slot[0] != NULL:
+        return False
+    slot[0] = value
+    return True
+
+
 cdef inline bint same_bytes(object kept, PyObject* sent) noexcept:
     """Whether a value kept (bytes, or None) is the one sent (NULL: none sent)."""
     cdef PyObject* k = <PyObject*>kept
@@ -359,6 +368,7 @@ cdef object lane(ReturningPath path, PyObject* scope, PyObject* receive, PyObjec
     cdef PyObject* found
     cdef PyObject* argv[4]
     cdef Py_ssize_t i, n, size
+    cdef bint kept
     cdef double now
     cdef Known known
     cdef LaneSend planned
@@ -391,30 +401,23 @@ cdef object lane(ReturningPath path, PyObject* scope, PyObject* receive, PyObjec
         if not PyBytes_CheckExact(name) or not PyBytes_CheckExact(value):
             return NOT_TAKEN
         size = PyBytes_GET_SIZE(name)
+        kept = True
         if size == 6 and is_bytes(name, 6, "cookie"):
-            if cookie != NULL:
-                return NOT_TAKEN
-            cookie = value
+            kept = keep(&cookie, value)
         elif size == 10 and is_bytes(name, 10, "user-agent"):
-            if agent != NULL:
-                return NOT_TAKEN
-            agent = value
+            kept = keep(&agent, value)
         elif size == 15 and is_bytes(name, 15, "x-forwarded-for"):
-            if forwarded != NULL:
-                return NOT_TAKEN
-            forwarded = value
+            kept = keep(&forwarded, value)
         elif size == 7 and is_bytes(name, 7, "sec-gpc"):
-            if gpc != NULL:
-                return NOT_TAKEN
-            gpc = value
+            kept = keep(&gpc, value)
         elif size == country_size and is_bytes(name, size, country_name):
-            if country != NULL:
-                return NOT_TAKEN
-            country = value
+            kept = keep(&country, value)
         elif size == 7 and referer == NULL and is_bytes(name, 7, "referer"):
             referer = value
         elif size == 4 and host == NULL and is_bytes(name, 4, "host"):
             host = value
+        if not kept:
+            return NOT_TAKEN
     if cookie == NULL:
         return NOT_TAKEN
     client = PyDict_GetItem(scope, CLIENT)
