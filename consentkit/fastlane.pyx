@@ -27,7 +27,8 @@ makes it ``ConsentMiddleware``'s base where the request path is compiled.
 cimport cython
 from cpython.object cimport PyObject, PyTypeObject
 from libc.math cimport INFINITY
-from libc.string cimport memcmp
+from libc.stdint cimport uint64_t
+from libc.string cimport memcmp, memcpy
 
 cimport consentkit.clocks as clocks
 from consentkit.returning cimport Entry as GeneralEntry, ReturningPath
@@ -81,6 +82,9 @@ cdef extern from "Python.h":
     object PyList_New(Py_ssize_t size)
     void PyList_SET_ITEM(object o, Py_ssize_t i, PyObject* item)
     object PyDict_New()
+    void* PyMem_Calloc(size_t n, size_t size)
+    void PyMem_Free(void* p)
+    void Py_XDECREF(PyObject* o)
     object PyObject_Vectorcall(PyObject* callable, PyObject** args, size_t nargsf,
                                PyObject* kwnames)
     void Py_INCREF(PyObject* o)
@@ -102,6 +106,8 @@ cdef PyObject* HEADERS = <PyObject*>"headers"
 cdef PyObject* CLIENT = <PyObject*>"client"
 cdef PyObject* STATE = <PyObject*>"state"
 cdef PyObject* CONSENT = <PyObject*>"consent"
+cdef PyObject* ROUTE = <PyObject*>"route"
+cdef PyObject* ROOT_PATH = <PyObject*>"root_path"
 cdef PyObject* start_seen = NULL  # the "http.response.start" a framework sends (its own)
 cdef object NOT_TAKEN = object()
 
@@ -156,9 +162,68 @@ cdef inline bint same_bytes(object kept, PyObject* sent) noexcept:
             and memcmp(PyBytes_AS_STRING(k), PyBytes_AS_STRING(sent), size) == 0)
 
 
+# The visitors the lane has found, by a hash of their Cookie header: a direct-mapped
+# table in front of VisitReader's dict, whose lookup hashes the header with SipHash and
+# compares it through bytes' own comparison, code a bare request does not run (about 25
+# lines of code and data fetched from beyond the caches, per request). An entry is used
+# only while its Known is still the reader's (not ``forgotten``); a header whose slot holds
+# another's looks in the dict as before (colliding headers cost a lookup, nothing else).
+cdef enum:
+    SLOT_BITS = 10
+
+ctypedef struct Slot:
+    uint64_t hash
+    PyObject* cookie  # the Cookie header (bytes) the visitor was found by, a reference
+    PyObject* known  # its Known, a reference
+
+
+cdef inline uint64_t header_hash(const char* s, Py_ssize_t size) noexcept:
+    """A hash of a header's bytes, eight at a time (its top bits pick the slot)."""
+    cdef uint64_t h = <uint64_t>size * 0x9E3779B97F4A7C15ULL
+    cdef uint64_t word
+    cdef Py_ssize_t i = 0
+    while i + 8 <= size:
+        memcpy(&word, s + i, 8)
+        h = (h ^ word) * 0xFF51AFD7ED558CCDULL
+        h ^= h >> 32
+        i += 8
+    if i < size:
+        word = 0
+        memcpy(&word, s + i, size - i)
+        h = (h ^ word) * 0xFF51AFD7ED558CCDULL
+    return h ^ (h >> 29)
+
+
 cdef class Entry(GeneralEntry):
     """``ConsentMiddleware``'s base in the compiled build: the server's call for every
     request, the lane first for a page request over HTTP (see the module's docstring)."""
+
+    cdef Slot* slots  # (1 << SLOT_BITS of them, made at the lane's first request)
+    cdef object slots_reader  # the VisitReader they hold visitors of
+
+    def __dealloc__(self):
+        self.clear_slots()
+        PyMem_Free(self.slots)
+
+    cdef void clear_slots(self) noexcept:
+        cdef Py_ssize_t i
+        if self.slots != NULL:
+            for i in range(1 << SLOT_BITS):
+                Py_XDECREF(self.slots[i].cookie)
+                Py_XDECREF(self.slots[i].known)
+                self.slots[i].cookie = self.slots[i].known = NULL
+                self.slots[i].hash = 0
+
+    cdef Slot* slot_of(self, VisitReader reader, uint64_t hash) except NULL:
+        """The slot for a Cookie header's hash (the slots emptied for another reader)."""
+        if unlikely(self.slots == NULL):
+            self.slots = <Slot*>PyMem_Calloc(1 << SLOT_BITS, sizeof(Slot))
+            if self.slots == NULL:
+                raise MemoryError()
+        if unlikely(self.slots_reader is not reader):
+            self.clear_slots()
+            self.slots_reader = reader
+        return &self.slots[hash >> (64 - SLOT_BITS)]
 
     def __call__(self, *args):
         cdef PyObject* scope
@@ -170,7 +235,7 @@ cdef class Entry(GeneralEntry):
             if likely(PyDict_CheckExact(scope)):
                 kind = PyDict_GetItem(scope, TYPE)
                 if likely(kind == HTTP) or (kind != NULL and is_ascii(kind, "http", 4)):
-                    result = lane(self.returning, scope, PyTuple_GET_ITEM(<PyObject*>args, 1),
+                    result = lane(self, self.returning, scope, PyTuple_GET_ITEM(<PyObject*>args, 1),
                                   PyTuple_GET_ITEM(<PyObject*>args, 2))
                     if likely(result is not NOT_TAKEN):
                         return result
@@ -319,16 +384,69 @@ cdef class LaneSend:
             self.general_count(message)
             return
         try:  # counting must never break the page it counts
-            if same(PyTuple_GET_ITEM(last, 2), page_of(self.scope, self.path.page_option)) and same(
+            if same(PyTuple_GET_ITEM(last, 2), lane_page(self.scope, self.path.page_option)) and same(
                     PyTuple_GET_ITEM(last, 3),
                     NO_ORIGIN if self.path.sources is None else origin_of(
                         self.scope.get("query_string", b""), self.referer, self.host)):
-                tally.count_cell(cell, <object>PyTuple_GET_ITEM(plan, 1))
+                count_cell(tally, cell, PyTuple_GET_ITEM(plan, 1))
                 return
         except Exception:
             logger.exception("consentkit: a page view could not be counted")
             return
         self.general_count(message)
+
+
+cdef inline void count_cell(Tally tally, long long cell, PyObject* visitor) except *:
+    """What ``Tally.count_cell`` does with a page view of a visitor with an ID, where the
+    tally has room: the cell and the visitor written to its columns here (the rest, and
+    a column to grow, by ``Tally.count_cell``)."""
+    cdef Py_ssize_t n = tally._counted
+    if likely(tally.room > 0 and PyLong_CheckExact(visitor) and n < tally._cell_at.shape[0]):
+        tally._visitor_at[n] = <unsigned long long><object>visitor
+        tally._cell_at[n] = cell
+        tally._counted = n + 1
+        tally.room -= 1
+    else:
+        tally.count_cell(cell, <object>visitor)
+
+
+# The page of a route (``pages.page_of``, for a route with its own template and no mount),
+# by the route object: a direct-mapped memo of 64, each holding its route (a reference, so
+# that no other object takes its address) and the route's page.
+cdef enum:
+    MEMO_SIZE = 64
+
+ctypedef struct RoutePage:
+    PyObject* route
+    PyObject* page
+
+cdef RoutePage route_pages[MEMO_SIZE]
+
+
+cdef object lane_page(dict scope, object option):
+    """``pages.page_of(scope, option)``; a route's template kept by route where that is
+    all the page depends on (no option, no mount: ``root_path`` empty)."""
+    cdef PyObject* route
+    cdef PyObject* root
+    cdef RoutePage* memo
+    if option is not None:
+        return page_of(scope, option)
+    route = PyDict_GetItem(<PyObject*>scope, ROUTE)
+    root = PyDict_GetItem(<PyObject*>scope, ROOT_PATH)
+    if unlikely(route == NULL or route == Py_None or not (
+            root == NULL or (PyUnicode_CheckExact(root) and PyUnicode_GET_LENGTH(root) == 0))):
+        return page_of(scope, None)
+    memo = &route_pages[(<size_t>route >> 4) % MEMO_SIZE]
+    if likely(memo.route == route):
+        return <object>memo.page
+    page = page_of(scope, None)
+    if isinstance(getattr(<object>route, "path_format", None), str):  # Starlette's, FastAPI's
+        Py_INCREF(route)
+        Py_INCREF(<PyObject*>page)
+        Py_XDECREF(memo.route)
+        Py_XDECREF(memo.page)
+        memo.route, memo.page = route, <PyObject*>page
+    return page
 
 
 cdef inline bint is_start(PyObject* kind) noexcept:
@@ -348,7 +466,8 @@ cdef inline bint same(PyObject* kept, object now) except -1:
     return kept == <PyObject*>now or PyObject_RichCompareBool(kept, <PyObject*>now, Py_EQ)
 
 
-cdef object lane(ReturningPath path, PyObject* scope, PyObject* receive, PyObject* send):
+cdef object lane(Entry entry, ReturningPath path, PyObject* scope, PyObject* receive,
+                 PyObject* send):
     """A page request of a returning visitor with a plan: the app's awaitable, its ``send``
     a ``LaneSend``; ``NOT_TAKEN`` for any other request (nothing changed)."""
     cdef PyObject* value
@@ -367,6 +486,8 @@ cdef object lane(ReturningPath path, PyObject* scope, PyObject* receive, PyObjec
     cdef PyObject* state
     cdef PyObject* found
     cdef PyObject* argv[4]
+    cdef Slot* slot
+    cdef uint64_t hash
     cdef Py_ssize_t i, n, size
     cdef bint kept
     cdef double now
@@ -427,9 +548,21 @@ cdef object lane(ReturningPath path, PyObject* scope, PyObject* receive, PyObjec
         peer = PyTuple_GET_ITEM(client, 0)
     # The visitor, by its Cookie header: the same browser, address and signals, or the
     # general way (which reads it anew).
-    found = PyDict_GetItem(<PyObject*>reader._known, cookie)
-    if found == NULL:
-        return NOT_TAKEN
+    size = PyBytes_GET_SIZE(cookie)
+    hash = header_hash(PyBytes_AS_STRING(cookie), size)
+    slot = entry.slot_of(reader, hash)
+    found = slot.known
+    if not (found != NULL and slot.hash == hash and not (<Known>found).forgotten
+            and PyBytes_GET_SIZE(slot.cookie) == size
+            and memcmp(PyBytes_AS_STRING(slot.cookie), PyBytes_AS_STRING(cookie), size) == 0):
+        found = PyDict_GetItem(<PyObject*>reader._known, cookie)
+        if found == NULL:
+            return NOT_TAKEN
+        Py_INCREF(cookie)
+        Py_INCREF(found)
+        Py_XDECREF(slot.cookie)
+        Py_XDECREF(slot.known)
+        slot.cookie, slot.known, slot.hash = cookie, found, hash
     known = <Known>found
     if not (same_bytes(known.agent, agent) and same_bytes(known.forwarded, forwarded)
             and same_bytes(known.gpc_sent, gpc) and same_bytes(known.country_sent, country)):

@@ -33,7 +33,10 @@ class Site:
     """A middleware around an app that answers with the response of ``self.response``, and
     what it saw: the ``send`` it was given, the consent on the scope, the messages sent."""
 
-    def __init__(self, tmp_path: Path, name: str, clock: list[float], **options: Any) -> None:
+    def __init__(
+        self, tmp_path: Path, name: str, clock: list[float], inner: Any = None, **options: Any
+    ) -> None:
+        self.inner = inner  # an app to answer instead (Starlette's, say)
         self.response: dict[str, Any] = {"status": 200, "headers": HTML}
         self.sent: list[dict[str, Any]] = []
         self.sends: list[str] = []
@@ -51,6 +54,9 @@ class Site:
     async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         self.sends.append(type(send).__name__)
         self.consents.append(frozenset(scope["state"]["consent"].categories))
+        if self.inner is not None:
+            await self.inner(scope, receive, send)
+            return
         start = {"type": "http.response.start", **self.response}
         await send(start)
         await send({"type": "http.response.body", "body": b"hello"})
@@ -169,3 +175,86 @@ async def test_a_decision_that_lapses_is_read_anew_on_the_lane_as_on_the_general
     assert sites[0].consents == sites[1].consents
     assert "analytics" not in sites[0].consents[-1] and "analytics" in sites[0].consents[-2]
     assert sites[0].sends[-2:] == ["LaneSend", "HookedSend"]
+
+
+@pytest.mark.anyio
+async def test_a_visitor_replaced_or_forgotten_is_found_anew_not_in_the_lanes_slot(tmp_path):
+    """The lane finds a visitor by a table of its own in front of the reader's entries: an
+    entry the reader has replaced (the same cookies from another browser) or forgotten
+    (the oldest, when full) is not used again."""
+    clock = [1_800_000_000.0]
+    site = Site(tmp_path, "lane", clock)
+    codec = site.middleware.codec
+
+    def cookie_of(n: int) -> bytes:
+        decision = codec.encode(frozenset({"analytics"}), decision_id=f"{n:022d}")
+        return f"consentkit={decision}; consentkit_id={n:022d}".encode()
+
+    site.middleware.startup()
+    try:
+        reader = site.middleware.returning.reader
+        first = cookie_of(0)
+        for agent in (CHROME, CHROME, CHROME, b"curl/8.0", CHROME):
+            await site.middleware(request(first, agent=agent), receive, site.record)
+            assert reader._known[first].agent == agent
+        assert site.sends == ["HookedSend", "LaneSend", "LaneSend", "HookedSend", "HookedSend"]
+        await site.middleware(request(first), receive, site.record)
+        assert site.sends[-1] == "LaneSend"
+        reader.remembered = 16
+        for n in range(1, 17):  # the first visitor, the oldest, forgotten
+            await site.middleware(request(cookie_of(n)), receive, site.record)
+        assert first not in reader._known
+        await site.middleware(request(first), receive, site.record)
+        assert first in reader._known
+        assert site.sends[-1] == "HookedSend"
+    finally:
+        await site.middleware.shutdown()
+
+
+@pytest.mark.anyio
+async def test_the_pages_of_routes_and_mounts_on_the_lane_as_on_the_general_way(tmp_path):
+    """Starlette's routes, the same ones under two mounts, and routes that share a place in
+    the lane's memo of pages by route (``fastlane.lane_page``, by the route's address):
+    whatever the order, the pages counted are those of the general way."""
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Mount, Route
+
+    async def page(request: Any) -> HTMLResponse:
+        return HTMLResponse("hello")
+
+    shared = [Route("/", page), Route("/{slug}", page)]  # under both mounts
+    many = [Route(f"/r{n}", page) for n in range(200)]
+    routes = [
+        Route("/", page),
+        Route("/items/{item_id:int}", page),
+        Mount("/shop", routes=shared),
+        Mount("/help", routes=shared),
+        *many,
+    ]
+    # each route twice in a row (the second counted by the lane, in the cell of the first),
+    # routes in the same place of the memo one after the other
+    in_memo = sorted(many, key=lambda route: (id(route) >> 4) % 64)
+    paths = ["/", "/", "/items/1", "/items/2", "/shop/", "/shop/socks", "/shop/socks",
+             "/help/socks", "/help/socks", "/shop/hats", "/items/3", "/help/", "/",
+             *(route.path for route in in_memo for _ in (1, 2))]  # fmt: skip
+    clock = [1_800_000_000.0]
+    sites = [Site(tmp_path, name, clock, Starlette(routes=routes)) for name in ("lane", "general")]
+    decision = sites[0].middleware.codec.encode(frozenset({"analytics"}), decision_id="A" * 22)
+    cookie = f"consentkit={decision}; consentkit_id={'B' * 22}".encode()
+    for site in sites:
+        site.middleware.startup()
+    try:
+        for path in paths:
+            await sites[0].middleware(request(cookie, path=path), receive, sites[0].record)
+            await sites[1].middleware.returning.page(
+                request(cookie, path=path), receive, sites[1].record
+            )
+        assert sites[0].sent == sites[1].sent
+        lane, general = counted(sites[0]), counted(sites[1])
+    finally:
+        for site in sites:
+            await site.middleware.shutdown()
+    assert lane == general
+    assert {"/", "/items/{item_id}", "/shop/{slug}", "/help/{slug}", "/r0"} <= set(general[1])
+    assert sites[0].sends.count("LaneSend") > len(paths) // 3

@@ -9,7 +9,7 @@ cdef double NEVER
 cdef class Known:
     cdef public object consent, decision_cookie, headers, id_cookie, is_bot, plan, segment, visitor
     cdef public tuple counted
-    cdef public bint gpc, quiet
+    cdef public bint gpc, quiet, forgotten
     cdef public double until, seen
     cdef public object peer
     cdef public bytes agent, forwarded, gpc_sent, country_sent
@@ -25,5 +25,6 @@ cdef class VisitReader:
     @cython.locals(name=bytes, value=bytes, country=bytes, size=Py_ssize_t,
                    country_size=Py_ssize_t, cookie=bytes, agent=bytes, forwarded=bytes,
                    gpc=bytes, country_value=bytes, referer=bytes, host=bytes, more=list,
-                   found=Known, until=double, now=double)
+                   found=Known, replaced=Known, forgotten=Known, until=double,
+                   now=double)
     cpdef Known known_of(self, dict scope)

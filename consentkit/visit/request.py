@@ -76,9 +76,9 @@ class Known:
     """
 
     __slots__ = (
-        "agent", "consent", "counted", "country_sent", "decision_cookie", "forwarded", "gpc",
-        "gpc_sent", "headers", "id_cookie", "is_bot", "peer", "plan", "quiet", "seen",
-        "segment", "until", "visitor",
+        "agent", "consent", "counted", "country_sent", "decision_cookie", "forgotten",
+        "forwarded", "gpc", "gpc_sent", "headers", "id_cookie", "is_bot", "peer", "plan",
+        "quiet", "seen", "segment", "until", "visitor",
     )  # fmt: skip
 
     def __init__(self, headers: dict[bytes, str]) -> None:
@@ -109,6 +109,10 @@ class Known:
         # page view of the same page and way in, in the same hour and batch, goes to the
         # same cell without looking its numbers up (returning.py).
         self.counted: CountedCell | None = None
+        # Whether it has left VisitReader's entries (replaced, or the oldest forgotten):
+        # a reference kept elsewhere (the compiled build's lane, fastlane.pyx) is then
+        # no longer the one a request of its Cookie header finds.
+        self.forgotten = False
 
 
 class Visit:
@@ -271,10 +275,12 @@ class VisitReader:
             found = Known(self._decoded(scope, self.page_headers))
             found.peer, found.agent, found.forwarded = peer, agent, forwarded
             found.gpc_sent, found.country_sent = gpc, country_value
-            if key in self._known:
-                del self._known[key]
+            replaced = self._known.pop(key, None)
+            if replaced is not None:
+                replaced.forgotten = True
             elif len(self._known) >= self.remembered:
-                forget_oldest(self._known, self.remembered)
+                for forgotten in forget_oldest(self._known, self.remembered):
+                    forgotten.forgotten = True
             self._known[key] = found
         self.referer, self.host = referer, host or b""
         until = found.until  # (infinite for a visitor with no decision: no clock to read)
