@@ -49,6 +49,10 @@ logger = logging.getLogger("consentkit")
 cdef long long HOUR_SHIFT = 2 * _number_bits  # returning.py's (a packed cell's hour)
 cdef long COUNT = 3  # returning.py's COUNT plan (a C constant of its build: not imported)
 cdef tuple NO_ORIGIN = _no_origin
+cdef object _count = COUNT
+cdef PyObject* COUNT_OBJECT = <PyObject*>_count  # (the int 3: CPython keeps one)
+cdef object _ok = 200
+cdef PyObject* OK = <PyObject*>_ok  # the status 200, as above
 
 
 cdef extern from *:
@@ -189,7 +193,9 @@ cdef inline uint64_t header_hash(const char* s, Py_ssize_t size) noexcept:
         i += 8
     if i < size:
         word = 0
-        memcpy(&word, s + i, size - i)
+        while i < size:  # (the rest a byte at a time: no call to memcpy)
+            word = (word << 8) | <unsigned char>s[i]
+            i += 1
         h = (h ^ word) * 0xFF51AFD7ED558CCDULL
     return h ^ (h >> 29)
 
@@ -278,7 +284,7 @@ cdef class LaneSend:
         return PyObject_Vectorcall(<PyObject*>self.send, &argv[1],
                                    1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL)
 
-    cdef void respond(self, PyObject* message) except *:
+    cdef int respond(self, PyObject* message) except -1:
         """What ``ReturningPath.respond`` does with a planned response, for the responses
         it takes: their own ``Vary`` or a ``Set-Cookie`` to enforce go the general way."""
         cdef PyObject* raw = PyDict_GetItem(message, HEADERS)
@@ -288,18 +294,15 @@ cdef class LaneSend:
         cdef Py_ssize_t i, n, size
         cdef object headers
         if unlikely(raw == NULL or not PyList_CheckExact(raw)):
-            self.general(message)
-            return
+            return self.general(message)
         n = PyList_GET_SIZE(raw)
         for i in range(n):
             item = PyList_GET_ITEM(raw, i)
             if unlikely(not PyTuple_CheckExact(item) or PyTuple_GET_SIZE(item) != 2):
-                self.general(message)
-                return
+                return self.general(message)
             name = PyTuple_GET_ITEM(item, 0)
             if unlikely(not PyBytes_CheckExact(name)):
-                self.general(message)
-                return
+                return self.general(message)
             size = PyBytes_GET_SIZE(name)
             if size == 12:
                 if (is_bytes(name, 12, "content-type") or is_bytes(name, 12, "Content-Type")
@@ -307,20 +310,18 @@ cdef class LaneSend:
                     content_type = PyTuple_GET_ITEM(item, 1)
             elif size == 4:
                 if unlikely(lower_is(name, "vary", 4)):
-                    self.general(message)
-                    return
+                    return self.general(message)
             elif size == 10:
                 if unlikely(self.path.enforcing and lower_is(name, "set-cookie", 10)):
-                    self.general(message)
-                    return
+                    return self.general(message)
         if unlikely(content_type == NULL or not PyBytes_CheckExact(content_type)):
             if content_type != NULL:  # (not bytes: the general way says what it makes of it)
-                self.general(message)
-            return
+                return self.general(message)
+            return 0
         size = PyBytes_GET_SIZE(content_type)
         if unlikely(size < 9 or not (is_bytes(content_type, 9, "text/html")
                                      or lower_is(content_type, "text/html", 9))):
-            return  # not a page: nothing to add, nothing to count
+            return 0  # not a page: nothing to add, nothing to count
         if likely(self.path.vary_cookie):
             # (a new list: the app's own may be sent again, by a response kept for reuse)
             headers = PyList_New(n + 1)
@@ -331,72 +332,94 @@ cdef class LaneSend:
             Py_INCREF(VARY_COOKIE)
             PyList_SET_ITEM(headers, n, VARY_COOKIE)
             PyDict_SetItem(message, HEADERS, <PyObject*>headers)
-        self.count(message)
+        if unlikely(counted(self, message) == -1):  # (counting never breaks the page)
+            count_failed()
+        return 0
 
-    cdef void general(self, PyObject* message) except *:
+    cdef int general(self, PyObject* message) except -1:
         """The general way with the response (``ReturningPath.respond``)."""
         self.path.respond(<dict>message, self.scope, self.known, self.referer, self.host)
+        return 0
 
-    cdef void general_count(self, PyObject* message) except *:
+    cdef int general_count(self, PyObject* message) except -1:
         """The general way with the page view (``ReturningPath.count``)."""
         self.path.count(<dict>message, self.scope, self.known, self.referer, self.host)
-
-    cdef void count(self, PyObject* message) except *:
-        """What ``ReturningPath.count`` does with a page view counted in the same cell as
-        the visitor's page view before (the same page, way in, hour and batch): most page
-        views of a returning visitor. Any other goes the general way."""
-        cdef Known known = self.known
-        cdef PyObject* plan = <PyObject*>known.plan
-        cdef PyObject* last = <PyObject*>known.counted
-        cdef PyObject* value
-        cdef long long hour, cell
-        cdef Tally tally
-        if unlikely(not PyTuple_CheckExact(plan) or PyTuple_GET_SIZE(plan) != 2
-                    or not PyLong_CheckExact(PyTuple_GET_ITEM(plan, 0))
-                    or PyLong_AsLong(PyTuple_GET_ITEM(plan, 0)) != COUNT
-                    or known.until == INFINITY or not PyTuple_CheckExact(last)
-                    or PyTuple_GET_SIZE(last) != 4):
-            self.general_count(message)
-            return
-        # A page view: a GET answered 2xx (is_page_view).
-        value = PyDict_GetItem(message, STATUS)
-        if unlikely(value == NULL or not PyLong_CheckExact(value)):
-            self.general_count(message)
-            return
-        if unlikely(not 200 <= PyLong_AsLong(value) < 300):
-            return
-        value = PyDict_GetItem(<PyObject*>self.scope, METHOD)
-        if unlikely(value == NULL or not is_ascii(value, "GET", 3)):
-            self.general_count(message)
-            return
-        # In the cell of the page view before: the same batch and hour, then the same page
-        # and way in.
-        tally = self.path.tally
-        hour = <long long>(known.seen // 3600.0)
-        # (a packed cell takes more than 32 bits: read as a C long where that has 64, as
-        # CPython's PyLong_AsLongLong goes through a byte array)
-        if sizeof(long) >= 8:
-            cell = PyLong_AsLong(PyTuple_GET_ITEM(last, 0))
-        else:
-            cell = PyLong_AsLongLong(PyTuple_GET_ITEM(last, 0))
-        if unlikely(PyLong_AsSsize_t(PyTuple_GET_ITEM(last, 1)) != tally.batch
-                    or cell >> HOUR_SHIFT != hour):
-            self.general_count(message)
-            return
-        try:  # counting must never break the page it counts
-            if same(PyTuple_GET_ITEM(last, 2), lane_page(self.scope, self.path.page_option)) and same(
-                    PyTuple_GET_ITEM(last, 3),
-                    NO_ORIGIN if self.path.sources is None else origin_of(
-                        self.scope.get("query_string", b""), self.referer, self.host)):
-                count_cell(tally, cell, PyTuple_GET_ITEM(plan, 1))
-                return
-        except Exception:
-            logger.exception("consentkit: a page view could not be counted")
-            return
-        self.general_count(message)
+        return 0
 
 
-cdef inline void count_cell(Tally tally, long long cell, PyObject* visitor) except *:
+cdef int count_page(LaneSend self, PyObject* message) except -1:
+    """What ``ReturningPath.count`` does with a page view counted in the same cell as
+    the visitor's page view before (the same page, way in, hour and batch): most page
+    views of a returning visitor. Any other goes the general way. (Called through
+    ``counted``: an error is logged by ``count_failed``, not passed on.)"""
+    cdef Known known = self.known
+    cdef PyObject* plan = <PyObject*>known.plan
+    cdef PyObject* last = <PyObject*>known.counted
+    cdef PyObject* value
+    cdef long long hour, cell
+    cdef Tally tally
+    if unlikely(not PyTuple_CheckExact(plan) or PyTuple_GET_SIZE(plan) != 2
+                or not is_long(PyTuple_GET_ITEM(plan, 0), COUNT_OBJECT, COUNT)
+                or not known.until < INFINITY or not known.seen >= 0
+                or not PyTuple_CheckExact(last) or PyTuple_GET_SIZE(last) != 4
+                or not PyLong_CheckExact(PyTuple_GET_ITEM(last, 0))
+                or not PyLong_CheckExact(PyTuple_GET_ITEM(last, 1))):
+        return self.general_count(message)
+    # A page view: a GET answered 2xx (is_page_view).
+    value = PyDict_GetItem(message, STATUS)
+    if unlikely(value == NULL or not PyLong_CheckExact(value)):
+        return self.general_count(message)
+    if unlikely(value != OK and not 200 <= PyLong_AsLong(value) < 300):
+        return 0
+    value = PyDict_GetItem(<PyObject*>self.scope, METHOD)
+    if unlikely(value == NULL or not is_ascii(value, "GET", 3)):
+        return self.general_count(message)
+    # In the cell of the page view before: the same batch and hour, then the same page
+    # and way in. (The hour as the general way's seen // 3600: seen is not negative.)
+    tally = self.path.tally
+    hour = <long long>(known.seen / 3600.0)
+    cell = <long long><object>PyTuple_GET_ITEM(last, 0)
+    if unlikely(<Py_ssize_t><object>PyTuple_GET_ITEM(last, 1) != tally.batch
+                or cell >> HOUR_SHIFT != hour):
+        return self.general_count(message)
+    if same(PyTuple_GET_ITEM(last, 2), lane_page(self.scope, self.path.page_option)) and same(
+            PyTuple_GET_ITEM(last, 3),
+            NO_ORIGIN if self.path.sources is None else origin_of(
+                self.scope.get("query_string", b""), self.referer, self.host)):
+        return count_cell(tally, cell, PyTuple_GET_ITEM(plan, 1))
+    return self.general_count(message)
+
+
+ctypedef int (*counting)(LaneSend, PyObject*) noexcept  # count_page's, errors unchecked
+
+
+cdef inline int counted(LaneSend send, PyObject* message) noexcept:
+    """``count_page(send, message)``: -1 with the error set where it failed (no try
+    block, whose saving and restoring of the exception state would run on every page
+    view)."""
+    return (<counting>count_page)(send, message)
+
+
+cdef void count_failed() noexcept:
+    """Logs the error set by a page view that could not be counted, and clears it."""
+    try:
+        raise_set()
+    except Exception:
+        logger.exception("consentkit: a page view could not be counted")
+
+
+cdef int raise_set() except -1:
+    """Raises the error already set."""
+    return -1
+
+
+cdef inline bint is_long(PyObject* value, PyObject* small, long number) noexcept:
+    """Whether an int is ``number``: told by identity where it is CPython's own small int
+    (``small``), by value otherwise."""
+    return value == small or (PyLong_CheckExact(value) and PyLong_AsLong(value) == number)
+
+
+cdef inline int count_cell(Tally tally, long long cell, PyObject* visitor) except -1:
     """What ``Tally.count_cell`` does with a page view of a visitor with an ID, where the
     tally has room: the cell and the visitor written to its columns here (the rest, and
     a column to grow, by ``Tally.count_cell``)."""
@@ -408,6 +431,7 @@ cdef inline void count_cell(Tally tally, long long cell, PyObject* visitor) exce
         tally.room -= 1
     else:
         tally.count_cell(cell, <object>visitor)
+    return 0
 
 
 # The page of a route (``pages.page_of``, for a route with its own template and no mount),
@@ -498,28 +522,29 @@ cdef object lane(Entry entry, ReturningPath path, PyObject* scope, PyObject* rec
     cdef const char* country_name = NULL
     # The path: the middleware's own endpoints go the general way.
     value = PyDict_GetItem(scope, PATH)
-    if (value == NULL or not PyUnicode_CheckExact(value) or not PyUnicode_IS_COMPACT_ASCII(value)
-            or not PyUnicode_IS_COMPACT_ASCII(<PyObject*>path.prefix)):
+    if unlikely(value == NULL or not PyUnicode_CheckExact(value)
+                or not PyUnicode_IS_COMPACT_ASCII(value)
+                or not PyUnicode_IS_COMPACT_ASCII(<PyObject*>path.prefix)):
         return NOT_TAKEN
     size = PyUnicode_GET_LENGTH(<PyObject*>path.prefix)
-    if (PyUnicode_GET_LENGTH(value) >= size
-            and memcmp(PyUnicode_DATA(value), PyUnicode_DATA(<PyObject*>path.prefix), size) == 0):
+    if unlikely(PyUnicode_GET_LENGTH(value) >= size and memcmp(
+            PyUnicode_DATA(value), PyUnicode_DATA(<PyObject*>path.prefix), size) == 0):
         return NOT_TAKEN
     # The visitor's headers and the request's Referer and Host, as VisitReader.known_of
     # reads them; a visitor's header sent twice goes the general way.
     headers = PyDict_GetItem(scope, HEADERS)
-    if headers == NULL or not PyList_CheckExact(headers):
+    if unlikely(headers == NULL or not PyList_CheckExact(headers)):
         return NOT_TAKEN
     if reader.country_header is not None:
         country_name = PyBytes_AS_STRING(<PyObject*>reader.country_header)
     n = PyList_GET_SIZE(headers)
     for i in range(n):
         item = PyList_GET_ITEM(headers, i)
-        if not PyTuple_CheckExact(item) or PyTuple_GET_SIZE(item) != 2:
+        if unlikely(not PyTuple_CheckExact(item) or PyTuple_GET_SIZE(item) != 2):
             return NOT_TAKEN
         name = PyTuple_GET_ITEM(item, 0)
         value = PyTuple_GET_ITEM(item, 1)
-        if not PyBytes_CheckExact(name) or not PyBytes_CheckExact(value):
+        if unlikely(not PyBytes_CheckExact(name) or not PyBytes_CheckExact(value)):
             return NOT_TAKEN
         size = PyBytes_GET_SIZE(name)
         kept = True
@@ -537,13 +562,13 @@ cdef object lane(Entry entry, ReturningPath path, PyObject* scope, PyObject* rec
             referer = value
         elif size == 4 and host == NULL and is_bytes(name, 4, "host"):
             host = value
-        if not kept:
+        if unlikely(not kept):
             return NOT_TAKEN
-    if cookie == NULL:
+    if unlikely(cookie == NULL):
         return NOT_TAKEN
     client = PyDict_GetItem(scope, CLIENT)
     if client != NULL and client != Py_None:
-        if not PyTuple_CheckExact(client) or PyTuple_GET_SIZE(client) < 1:
+        if unlikely(not PyTuple_CheckExact(client) or PyTuple_GET_SIZE(client) < 1):
             return NOT_TAKEN
         peer = PyTuple_GET_ITEM(client, 0)
     # The visitor, by its Cookie header: the same browser, address and signals, or the
@@ -552,11 +577,12 @@ cdef object lane(Entry entry, ReturningPath path, PyObject* scope, PyObject* rec
     hash = header_hash(PyBytes_AS_STRING(cookie), size)
     slot = entry.slot_of(reader, hash)
     found = slot.known
-    if not (found != NULL and slot.hash == hash and not (<Known>found).forgotten
-            and PyBytes_GET_SIZE(slot.cookie) == size
-            and memcmp(PyBytes_AS_STRING(slot.cookie), PyBytes_AS_STRING(cookie), size) == 0):
+    if unlikely(not (found != NULL and slot.hash == hash and not (<Known>found).forgotten
+                     and PyBytes_GET_SIZE(slot.cookie) == size
+                     and memcmp(PyBytes_AS_STRING(slot.cookie), PyBytes_AS_STRING(cookie),
+                                size) == 0)):
         found = PyDict_GetItem(<PyObject*>reader._known, cookie)
-        if found == NULL:
+        if unlikely(found == NULL):
             return NOT_TAKEN
         Py_INCREF(cookie)
         Py_INCREF(found)
@@ -564,17 +590,18 @@ cdef object lane(Entry entry, ReturningPath path, PyObject* scope, PyObject* rec
         Py_XDECREF(slot.known)
         slot.cookie, slot.known, slot.hash = cookie, found, hash
     known = <Known>found
-    if not (same_bytes(known.agent, agent) and same_bytes(known.forwarded, forwarded)
-            and same_bytes(known.gpc_sent, gpc) and same_bytes(known.country_sent, country)):
+    if unlikely(not (same_bytes(known.agent, agent) and same_bytes(known.forwarded, forwarded)
+                     and same_bytes(known.gpc_sent, gpc)
+                     and same_bytes(known.country_sent, country))):
         return NOT_TAKEN
-    if <PyObject*>known.peer != peer and not PyObject_RichCompareBool(
-            <PyObject*>known.peer, peer, Py_EQ):
+    if unlikely(<PyObject*>known.peer != peer and not PyObject_RichCompareBool(
+            <PyObject*>known.peer, peer, Py_EQ)):
         return NOT_TAKEN
-    if known.plan is None:
+    if unlikely(known.plan is None):
         return NOT_TAKEN
     if known.until != INFINITY:
         now = clocks.wall() if reader.system_clock else reader.clock()
-        if known.until <= now:
+        if unlikely(known.until <= now):
             return NOT_TAKEN  # a decision to read anew
         known.seen = now
     # Taken: the consent on the scope, and the app called with the lane's send.

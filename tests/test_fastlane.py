@@ -108,6 +108,7 @@ VARIATIONS: list[tuple[str, list[dict[str, Any]], dict[str, Any] | None]] = [
     ("VARY", [{}], {"headers": [*HTML, (b"VARY", b"Accept-Language")]}),
     ("a cookie set by the app", [{}], {"headers": [*HTML, (b"set-cookie", b"_ga=GA1; Path=/")]}),
     ("not found", [{}], {"status": 404}),
+    ("a redirect", [{}], {"status": 302}),
     ("a HEAD", [{"method": "HEAD"}], None),
     ("another page", [{"path": "/pricing"}, {"path": "/orders/12345"}], None),
     ("a click within the site", [{"extra": ((b"referer", b"https://example.org/a"),)}], None),
@@ -258,3 +259,35 @@ async def test_the_pages_of_routes_and_mounts_on_the_lane_as_on_the_general_way(
     assert lane == general
     assert {"/", "/items/{item_id}", "/shop/{slug}", "/help/{slug}", "/r0"} <= set(general[1])
     assert sites[0].sends.count("LaneSend") > len(paths) // 3
+
+
+@pytest.mark.anyio
+async def test_a_page_view_the_lane_cannot_count_is_logged_and_the_page_served(tmp_path, caplog):
+    clock = [1_800_000_000.0]
+    broken = [False]
+
+    def page(scope: dict[str, Any]) -> str:
+        if broken[0]:
+            raise RuntimeError("no page today")
+        return "/home"
+
+    site = Site(tmp_path, "lane", clock, page=page)
+    decision = site.middleware.codec.encode(frozenset({"analytics"}), decision_id="A" * 22)
+    cookie = f"consentkit={decision}; consentkit_id={'B' * 22}".encode()
+    site.middleware.startup()
+    try:
+        for _ in range(2):
+            await site.middleware(request(cookie), receive, site.record)
+        broken[0] = True
+        with caplog.at_level("ERROR", logger="consentkit"):
+            await site.middleware(request(cookie), receive, site.record)
+        broken[0] = False
+        await site.middleware(request(cookie), receive, site.record)
+        pages = counted(site)[1]
+    finally:
+        await site.middleware.shutdown()
+    assert site.sends[-2:] == ["LaneSend", "LaneSend"]
+    assert [m["type"] for m in site.sent[-4:]] == ["http.response.start", "http.response.body"] * 2
+    assert "a page view could not be counted" in caplog.text
+    assert "no page today" in caplog.text
+    assert list(pages) == ["/home"]
