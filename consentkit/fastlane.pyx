@@ -61,8 +61,6 @@ cdef extern from *:
 
 
 cdef extern from "Python.h":
-    long long PyLong_AsLongLong(PyObject* o) except? -1
-    Py_ssize_t PyLong_AsSsize_t(PyObject* o) except? -1
     PyObject* PyDict_GetItem(PyObject* d, PyObject* key)  # borrowed; errors swallowed
     int PyDict_SetItem(PyObject* d, PyObject* key, PyObject* value) except -1
     int PyObject_SetItem(PyObject* o, PyObject* key, PyObject* value) except -1
