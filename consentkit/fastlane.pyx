@@ -56,12 +56,54 @@ cdef PyObject* OK = <PyObject*>_ok  # the status 200, as above
 
 
 cdef extern from *:
-    bint likely(bint) noexcept nogil  # Cython's own macros (__builtin_expect)
-    bint unlikely(bint) noexcept nogil
+    """
+    /* The lane's fallbacks and Cython's error exits marked cold: GCC then moves the code
+       on their way out of the functions' hot part (into .text.unlikely), and a request
+       on the lane runs through fewer lines of code. */
+    #if defined(__GNUC__)
+    #define CONSENTKIT_COLD __attribute__((cold, noinline))
+    static void __Pyx_AddTraceback(const char *funcname, int c_line, int py_line,
+                                   const char *filename) __attribute__((cold));
+    #else
+    #define CONSENTKIT_COLD
+    #endif
+    static CONSENTKIT_COLD void consentkit_cold(void) {
+    #if defined(__GNUC__)
+        __asm__ volatile("");  /* (a call kept: its being cold is the point) */
+    #endif
+    }
+    #if defined(__GNUC__)
+    #define consentkit_expect_not(x) __builtin_expect(!!(x), 0)
+    #else
+    #define consentkit_expect_not(x) (x)
+    #endif
+    #define consentkit_rarely(x) (consentkit_expect_not(x) ? (consentkit_cold(), 1) : 0)
+
+    /* dict[key] or NULL, borrowed, errors swallowed (as PyDict_GetItem), without
+       PyDict_GetItem's saving and restoring of the exception state around each lookup. */
+    static CYTHON_INLINE PyObject* consentkit_dict_get(PyObject* d, PyObject* key) {
+        PyObject* value = PyDict_GetItemWithError(d, key);
+        if (consentkit_expect_not(value == NULL) && PyErr_Occurred()) {
+            consentkit_cold();
+            PyErr_Clear();
+        }
+        return value;
+    }
+    """
+    bint likely(bint) noexcept nogil  # Cython's own macro (__builtin_expect)
+    bint unlikely "consentkit_rarely" (bint) noexcept nogil  # and on a cold path
+    PyObject* dict_get "consentkit_dict_get" (PyObject* d, PyObject* key) noexcept
+
+    # CPython's layout of an int, as Cython's own conversions read it (its macros)
+    ctypedef unsigned int digit
+    bint long_is_negative "__Pyx_PyLong_IsNeg" (PyObject* o) noexcept
+    const digit* long_digits "__Pyx_PyLong_Digits" (PyObject* o) noexcept
+    Py_ssize_t long_digit_count "__Pyx_PyLong_DigitCount" (PyObject* o) noexcept
+    const int PyLong_SHIFT
+    unsigned long long PyLong_AsUnsignedLongLong(PyObject* o) except? -1
 
 
 cdef extern from "Python.h":
-    PyObject* PyDict_GetItem(PyObject* d, PyObject* key)  # borrowed; errors swallowed
     int PyDict_SetItem(PyObject* d, PyObject* key, PyObject* value) except -1
     int PyObject_SetItem(PyObject* o, PyObject* key, PyObject* value) except -1
     int PyObject_RichCompareBool(PyObject* a, PyObject* b, int op) except -1
@@ -114,6 +156,40 @@ cdef PyObject* start_seen = NULL  # the "http.response.start" a framework sends 
 cdef object NOT_TAKEN = object()
 
 ctypedef object (*slot)(PyObject*, PyObject*, PyObject*)  # tp_call's, keywords NULL
+
+
+cdef inline bint as_u64(PyObject* value, unsigned long long* out) noexcept:
+    """Whether an int is below 2**64 and not negative (then in ``out``): read from its
+    digits, where Cython's conversion calls ``PyLong_AsLong`` for an int of three digits
+    (a cell, a visitor's ID), code a bare request does not run."""
+    cdef const digit* d
+    cdef Py_ssize_t n
+    if unlikely(not PyLong_CheckExact(value) or long_is_negative(value)):
+        return False
+    if unlikely(PyLong_SHIFT != 30):
+        return as_u64_slowly(value, out)
+    d = long_digits(value)
+    n = long_digit_count(value)
+    if n == 3 and d[2] < 16:
+        out[0] = (<unsigned long long>d[2] << 60) | (<unsigned long long>d[1] << 30) | d[0]
+    elif n == 2:
+        out[0] = (<unsigned long long>d[1] << 30) | d[0]
+    elif n == 1:
+        out[0] = d[0]
+    elif n == 0:
+        out[0] = 0
+    else:
+        return False
+    return True
+
+
+cdef bint as_u64_slowly(PyObject* value, unsigned long long* out) noexcept:
+    """``as_u64`` where CPython's digits are not of 30 bits."""
+    try:
+        out[0] = PyLong_AsUnsignedLongLong(value)
+    except OverflowError:
+        return False
+    return True
 
 
 cdef inline bint is_ascii(PyObject* text, const char* ascii, Py_ssize_t size) noexcept:
@@ -237,7 +313,7 @@ cdef class Entry(GeneralEntry):
                   and self.returning is not None):
             scope = PyTuple_GET_ITEM(<PyObject*>args, 0)
             if likely(PyDict_CheckExact(scope)):
-                kind = PyDict_GetItem(scope, TYPE)
+                kind = dict_get(scope, TYPE)
                 if likely(kind == HTTP) or (kind != NULL and is_ascii(kind, "http", 4)):
                     result = lane(self, self.returning, scope, PyTuple_GET_ITEM(<PyObject*>args, 1),
                                   PyTuple_GET_ITEM(<PyObject*>args, 2))
@@ -275,7 +351,7 @@ cdef class LaneSend:
             return self.send(*args)
         message = PyTuple_GET_ITEM(<PyObject*>args, 0)
         if likely(PyDict_CheckExact(message)):
-            kind = PyDict_GetItem(message, TYPE)
+            kind = dict_get(message, TYPE)
             if kind == start_seen or (kind != NULL and is_start(kind)):
                 self.respond(message)
         argv[1] = message
@@ -285,7 +361,7 @@ cdef class LaneSend:
     cdef int respond(self, PyObject* message) except -1:
         """What ``ReturningPath.respond`` does with a planned response, for the responses
         it takes: their own ``Vary`` or a ``Set-Cookie`` to enforce go the general way."""
-        cdef PyObject* raw = PyDict_GetItem(message, HEADERS)
+        cdef PyObject* raw = dict_get(message, HEADERS)
         cdef PyObject* item
         cdef PyObject* name
         cdef PyObject* content_type = NULL
@@ -355,28 +431,30 @@ cdef int count_page(LaneSend self, PyObject* message) except -1:
     cdef PyObject* last = <PyObject*>known.counted
     cdef PyObject* value
     cdef long long hour, cell
+    cdef unsigned long long packed
     cdef Tally tally
     if unlikely(not PyTuple_CheckExact(plan) or PyTuple_GET_SIZE(plan) != 2
                 or not is_long(PyTuple_GET_ITEM(plan, 0), COUNT_OBJECT, COUNT)
                 or not known.until < INFINITY or not known.seen >= 0
                 or not PyTuple_CheckExact(last) or PyTuple_GET_SIZE(last) != 4
-                or not PyLong_CheckExact(PyTuple_GET_ITEM(last, 0))
                 or not PyLong_CheckExact(PyTuple_GET_ITEM(last, 1))):
         return self.general_count(message)
     # A page view: a GET answered 2xx (is_page_view).
-    value = PyDict_GetItem(message, STATUS)
+    value = dict_get(message, STATUS)
     if unlikely(value == NULL or not PyLong_CheckExact(value)):
         return self.general_count(message)
     if unlikely(value != OK and not 200 <= PyLong_AsLong(value) < 300):
         return 0
-    value = PyDict_GetItem(<PyObject*>self.scope, METHOD)
+    value = dict_get(<PyObject*>self.scope, METHOD)
     if unlikely(value == NULL or not is_ascii(value, "GET", 3)):
         return self.general_count(message)
     # In the cell of the page view before: the same batch and hour, then the same page
     # and way in. (The hour as the general way's seen // 3600: seen is not negative.)
     tally = self.path.tally
     hour = <long long>(known.seen / 3600.0)
-    cell = <long long><object>PyTuple_GET_ITEM(last, 0)
+    if unlikely(not as_u64(PyTuple_GET_ITEM(last, 0), &packed) or packed >> 63):
+        return self.general_count(message)
+    cell = <long long>packed
     if unlikely(<Py_ssize_t><object>PyTuple_GET_ITEM(last, 1) != tally.batch
                 or cell >> HOUR_SHIFT != hour):
         return self.general_count(message)
@@ -422,8 +500,9 @@ cdef inline int count_cell(Tally tally, long long cell, PyObject* visitor) excep
     tally has room: the cell and the visitor written to its columns here (the rest, and
     a column to grow, by ``Tally.count_cell``)."""
     cdef Py_ssize_t n = tally._counted
-    if likely(tally.room > 0 and PyLong_CheckExact(visitor) and n < tally._cell_at.shape[0]):
-        tally._visitor_at[n] = <unsigned long long><object>visitor
+    cdef unsigned long long number
+    if likely(tally.room > 0 and as_u64(visitor, &number) and n < tally._cell_at.shape[0]):
+        tally._visitor_at[n] = number
         tally._cell_at[n] = cell
         tally._counted = n + 1
         tally.room -= 1
@@ -453,8 +532,8 @@ cdef object lane_page(dict scope, object option):
     cdef RoutePage* memo
     if option is not None:
         return page_of(scope, option)
-    route = PyDict_GetItem(<PyObject*>scope, ROUTE)
-    root = PyDict_GetItem(<PyObject*>scope, ROOT_PATH)
+    route = dict_get(<PyObject*>scope, ROUTE)
+    root = dict_get(<PyObject*>scope, ROOT_PATH)
     if unlikely(route == NULL or route == Py_None or not (
             root == NULL or (PyUnicode_CheckExact(root) and PyUnicode_GET_LENGTH(root) == 0))):
         return page_of(scope, None)
@@ -519,7 +598,7 @@ cdef object lane(Entry entry, ReturningPath path, PyObject* scope, PyObject* rec
     cdef Py_ssize_t country_size = reader.country_size
     cdef const char* country_name = NULL
     # The path: the middleware's own endpoints go the general way.
-    value = PyDict_GetItem(scope, PATH)
+    value = dict_get(scope, PATH)
     if unlikely(value == NULL or not PyUnicode_CheckExact(value)
                 or not PyUnicode_IS_COMPACT_ASCII(value)
                 or not PyUnicode_IS_COMPACT_ASCII(<PyObject*>path.prefix)):
@@ -530,7 +609,7 @@ cdef object lane(Entry entry, ReturningPath path, PyObject* scope, PyObject* rec
         return NOT_TAKEN
     # The visitor's headers and the request's Referer and Host, as VisitReader.known_of
     # reads them; a visitor's header sent twice goes the general way.
-    headers = PyDict_GetItem(scope, HEADERS)
+    headers = dict_get(scope, HEADERS)
     if unlikely(headers == NULL or not PyList_CheckExact(headers)):
         return NOT_TAKEN
     if reader.country_header is not None:
@@ -564,7 +643,7 @@ cdef object lane(Entry entry, ReturningPath path, PyObject* scope, PyObject* rec
             return NOT_TAKEN
     if unlikely(cookie == NULL):
         return NOT_TAKEN
-    client = PyDict_GetItem(scope, CLIENT)
+    client = dict_get(scope, CLIENT)
     if client != NULL and client != Py_None:
         if unlikely(not PyTuple_CheckExact(client) or PyTuple_GET_SIZE(client) < 1):
             return NOT_TAKEN
@@ -579,7 +658,7 @@ cdef object lane(Entry entry, ReturningPath path, PyObject* scope, PyObject* rec
                      and PyBytes_GET_SIZE(slot.cookie) == size
                      and memcmp(PyBytes_AS_STRING(slot.cookie), PyBytes_AS_STRING(cookie),
                                 size) == 0)):
-        found = PyDict_GetItem(<PyObject*>reader._known, cookie)
+        found = dict_get(<PyObject*>reader._known, cookie)
         if unlikely(found == NULL):
             return NOT_TAKEN
         Py_INCREF(cookie)
@@ -603,7 +682,7 @@ cdef object lane(Entry entry, ReturningPath path, PyObject* scope, PyObject* rec
             return NOT_TAKEN  # a decision to read anew
         known.seen = now
     # Taken: the consent on the scope, and the app called with the lane's send.
-    state = PyDict_GetItem(scope, STATE)
+    state = dict_get(scope, STATE)
     if state == NULL or state == Py_None:
         fresh = PyDict_New()
         PyDict_SetItem(scope, STATE, <PyObject*>fresh)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from consentkit import Category, ConsentMiddleware
+from consentkit.analytics.tally import Tally
 from consentkit.compiled import is_compiled
 
 pytestmark = pytest.mark.skipif(
@@ -291,3 +292,53 @@ async def test_a_page_view_the_lane_cannot_count_is_logged_and_the_page_served(t
     assert "a page view could not be counted" in caplog.text
     assert "no page today" in caplog.text
     assert list(pages) == ["/home"]
+
+
+class RecordingTally(Tally):
+    """A tally that notes the page views counted again in a cell by ``count_cell`` (the
+    general way's; the lane writes the cell and the visitor to the columns itself)."""
+
+    def __init__(self, max_pending: int) -> None:
+        super().__init__(max_pending)
+        self.by_count_cell = 0
+
+    def count_cell(self, cell: int, visitor: int | None) -> None:
+        self.by_count_cell += 1
+        super().count_cell(cell, visitor)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("at", "large_id"),
+    [(1_800_000_000.0, True), (1_800_000_000.0, False), (900_000_000.0, True)],
+    ids=["a cell and an ID of three digits", "an ID of two", "a cell of two"],
+)
+async def test_the_lane_counts_a_page_view_in_its_cell_itself(tmp_path, at, large_id):
+    """A returning visitor's page view in the cell of the one before is written to the
+    tally by the lane (``fastlane.count_cell``), not handed to ``Tally.count_cell``, for a
+    cell and a visitor's number of either size (CPython's ints of two or three 30-bit
+    digits: an hour since 2001 makes a cell of three); what is counted is the general way's."""
+    clock = [at]
+    sites = [Site(tmp_path, name, clock) for name in ("lane", "general")]
+    tallies = []
+    for site in sites:  # (before the first request: both hold the same tally)
+        tallies.append(RecordingTally(site.middleware.counter.max_pending))
+        site.middleware.counter.tally = site.middleware.returning.tally = tallies[-1]
+    number = sites[0].middleware.visitor_key
+    visitor = next(f"{n:022d}" for n in range(1000) if (number(f"{n:022d}") >= 1 << 60) == large_id)
+    decision = sites[0].middleware.codec.encode(frozenset({"analytics"}), decision_id="A" * 22)
+    cookie = f"consentkit={decision}; consentkit_id={visitor}".encode()
+    for site in sites:
+        site.middleware.startup()
+    try:
+        for _ in range(4):
+            await sites[0].middleware(request(cookie), receive, sites[0].record)
+            await sites[1].middleware.returning.page(request(cookie), receive, sites[1].record)
+        lane, general = counted(sites[0]), counted(sites[1])
+    finally:
+        for site in sites:
+            await site.middleware.shutdown()
+    assert sites[0].sends == ["HookedSend", "LaneSend", "LaneSend", "LaneSend"]
+    assert (tallies[0].by_count_cell, tallies[1].by_count_cell) == (0, 2)
+    assert lane == general
+    assert list(lane[3]).count(number(visitor)) == 3
