@@ -550,7 +550,7 @@ def test_banner_works_under_a_strict_csp_without_errors(new_page, site):
     page.frame_locator("#frame").get_by_text("embedded").wait_for()
     page.wait_for_function("window.externalRuns === 1")
     page.wait_for_function("document.querySelector('#pixel').naturalWidth === 1")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_load_state("networkidle", timeout=30_000)  # (a loaded machine)
     assert region.is_hidden()
     assert page.evaluate("window.__violations") == []
     assert errors == []
