@@ -9,6 +9,8 @@ the requests the lane takes and for those it hands to the general way.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,24 @@ async def receive() -> dict[str, Any]:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
+def returning_cookie(site: Site, visitor: str = "B" * 22, decision_id: str = "A" * 22) -> bytes:
+    """The Cookie header of a returning visitor who granted analytics, for ``site``."""
+    decision = site.middleware.codec.encode(frozenset({"analytics"}), decision_id=decision_id)
+    return f"consentkit={decision}; consentkit_id={visitor}".encode()
+
+
+@asynccontextmanager
+async def started(*sites: Site) -> AsyncIterator[None]:
+    """The sites' middlewares started (their lifespans), and shut down after."""
+    for site in sites:
+        site.middleware.startup()
+    try:
+        yield
+    finally:
+        for site in sites:
+            await site.middleware.shutdown()
+
+
 def counted(site: Site) -> tuple[Any, ...]:
     batch = site.middleware.counter.tally.take()
     return (batch.segments, batch.pages, list(batch.cells), list(batch.visitors),
@@ -130,12 +150,8 @@ VARIATIONS: list[tuple[str, list[dict[str, Any]], dict[str, Any] | None]] = [
 async def test_the_lane_does_what_the_general_way_does(tmp_path, name, requests, response):
     clock = [1_800_000_000.0]
     lane, general = Site(tmp_path, "lane", clock), Site(tmp_path, "general", clock)
-    codec = lane.middleware.codec
-    decision = codec.encode(frozenset({"analytics"}), decision_id="A" * 22)
-    cookie = f"consentkit={decision}; consentkit_id={'B' * 22}".encode()
-    lane.middleware.startup()
-    general.middleware.startup()
-    try:
+    cookie = returning_cookie(lane)
+    async with started(lane, general):
         for number, options in enumerate([{}, {}, *requests, *requests]):
             if number == 2 and response is not None:
                 lane.response.update(response)
@@ -147,9 +163,6 @@ async def test_the_lane_does_what_the_general_way_does(tmp_path, name, requests,
         assert lane.sent == general.sent
         assert lane.consents == general.consents
         assert counted(lane) == counted(general)
-    finally:
-        await lane.middleware.shutdown()
-        await general.middleware.shutdown()
     if name == "planned":  # the lane took the planned requests; the general way, the rest
         assert lane.sends == ["HookedSend", "LaneSend", "LaneSend", "LaneSend"]
         assert general.sends == ["HookedSend", "PlannedSend", "PlannedSend", "PlannedSend"]
@@ -160,19 +173,13 @@ async def test_the_lane_does_what_the_general_way_does(tmp_path, name, requests,
 async def test_a_decision_that_lapses_is_read_anew_on_the_lane_as_on_the_general_way(tmp_path):
     clock = [1_800_000_000.0]
     sites = [Site(tmp_path, name, clock, decision_max_age=3600) for name in ("lane", "general")]
-    decision = sites[0].middleware.codec.encode(frozenset({"analytics"}), decision_id="A" * 22)
-    cookie = f"consentkit={decision}; consentkit_id={'B' * 22}".encode()
-    for site in sites:
-        site.middleware.startup()
-    try:
+    cookie = returning_cookie(sites[0])
+    async with started(*sites):
         for step in range(4):
             if step == 3:
                 clock[0] += 7200  # the decision has lapsed: no consent, the cookie expired
             await sites[0].middleware(request(cookie), receive, sites[0].record)
             await sites[1].middleware.returning.page(request(cookie), receive, sites[1].record)
-    finally:
-        for site in sites:
-            await site.middleware.shutdown()
     assert sites[0].sent == sites[1].sent
     assert sites[0].consents == sites[1].consents
     assert "analytics" not in sites[0].consents[-1] and "analytics" in sites[0].consents[-2]
@@ -186,14 +193,11 @@ async def test_a_visitor_replaced_or_forgotten_is_found_anew_not_in_the_lanes_sl
     (the oldest, when full) is not used again."""
     clock = [1_800_000_000.0]
     site = Site(tmp_path, "lane", clock)
-    codec = site.middleware.codec
 
     def cookie_of(n: int) -> bytes:
-        decision = codec.encode(frozenset({"analytics"}), decision_id=f"{n:022d}")
-        return f"consentkit={decision}; consentkit_id={n:022d}".encode()
+        return returning_cookie(site, f"{n:022d}", decision_id=f"{n:022d}")
 
-    site.middleware.startup()
-    try:
+    async with started(site):
         reader = site.middleware.returning.reader
         first = cookie_of(0)
         for agent in (CHROME, CHROME, CHROME, b"curl/8.0", CHROME):
@@ -209,8 +213,6 @@ async def test_a_visitor_replaced_or_forgotten_is_found_anew_not_in_the_lanes_sl
         await site.middleware(request(first), receive, site.record)
         assert first in reader._known
         assert site.sends[-1] == "HookedSend"
-    finally:
-        await site.middleware.shutdown()
 
 
 @pytest.mark.anyio
@@ -242,11 +244,8 @@ async def test_the_pages_of_routes_and_mounts_on_the_lane_as_on_the_general_way(
              *(route.path for route in in_memo for _ in (1, 2))]  # fmt: skip
     clock = [1_800_000_000.0]
     sites = [Site(tmp_path, name, clock, Starlette(routes=routes)) for name in ("lane", "general")]
-    decision = sites[0].middleware.codec.encode(frozenset({"analytics"}), decision_id="A" * 22)
-    cookie = f"consentkit={decision}; consentkit_id={'B' * 22}".encode()
-    for site in sites:
-        site.middleware.startup()
-    try:
+    cookie = returning_cookie(sites[0])
+    async with started(*sites):
         for path in paths:
             await sites[0].middleware(request(cookie, path=path), receive, sites[0].record)
             await sites[1].middleware.returning.page(
@@ -254,9 +253,6 @@ async def test_the_pages_of_routes_and_mounts_on_the_lane_as_on_the_general_way(
             )
         assert sites[0].sent == sites[1].sent
         lane, general = counted(sites[0]), counted(sites[1])
-    finally:
-        for site in sites:
-            await site.middleware.shutdown()
     assert lane == general
     assert {"/", "/items/{item_id}", "/shop/{slug}", "/help/{slug}", "/r0"} <= set(general[1])
     assert sites[0].sends.count("LaneSend") > len(paths) // 3
@@ -273,10 +269,8 @@ async def test_a_page_view_the_lane_cannot_count_is_logged_and_the_page_served(t
         return "/home"
 
     site = Site(tmp_path, "lane", clock, page=page)
-    decision = site.middleware.codec.encode(frozenset({"analytics"}), decision_id="A" * 22)
-    cookie = f"consentkit={decision}; consentkit_id={'B' * 22}".encode()
-    site.middleware.startup()
-    try:
+    cookie = returning_cookie(site)
+    async with started(site):
         for _ in range(2):
             await site.middleware(request(cookie), receive, site.record)
         broken[0] = True
@@ -285,8 +279,6 @@ async def test_a_page_view_the_lane_cannot_count_is_logged_and_the_page_served(t
         broken[0] = False
         await site.middleware(request(cookie), receive, site.record)
         pages = counted(site)[1]
-    finally:
-        await site.middleware.shutdown()
     assert site.sends[-2:] == ["LaneSend", "LaneSend"]
     assert [m["type"] for m in site.sent[-4:]] == ["http.response.start", "http.response.body"] * 2
     assert "a page view could not be counted" in caplog.text
@@ -317,7 +309,7 @@ async def test_the_lane_counts_a_page_view_in_its_cell_itself(tmp_path, at, larg
     """A returning visitor's page view in the cell of the one before is written to the
     tally by the lane (``fastlane.count_cell``), not handed to ``Tally.count_cell``, for a
     cell and a visitor's number of either size (CPython's ints of two or three 30-bit
-    digits: an hour since 2001 makes a cell of three); what is counted is the general way's."""
+    digits: an hour after 1999 makes a cell of three); what is counted is the general way's."""
     clock = [at]
     sites = [Site(tmp_path, name, clock) for name in ("lane", "general")]
     tallies = []
@@ -326,18 +318,12 @@ async def test_the_lane_counts_a_page_view_in_its_cell_itself(tmp_path, at, larg
         site.middleware.counter.tally = site.middleware.returning.tally = tallies[-1]
     number = sites[0].middleware.visitor_key
     visitor = next(f"{n:022d}" for n in range(1000) if (number(f"{n:022d}") >= 1 << 60) == large_id)
-    decision = sites[0].middleware.codec.encode(frozenset({"analytics"}), decision_id="A" * 22)
-    cookie = f"consentkit={decision}; consentkit_id={visitor}".encode()
-    for site in sites:
-        site.middleware.startup()
-    try:
+    cookie = returning_cookie(sites[0], visitor)
+    async with started(*sites):
         for _ in range(4):
             await sites[0].middleware(request(cookie), receive, sites[0].record)
             await sites[1].middleware.returning.page(request(cookie), receive, sites[1].record)
         lane, general = counted(sites[0]), counted(sites[1])
-    finally:
-        for site in sites:
-            await site.middleware.shutdown()
     assert sites[0].sends == ["HookedSend", "LaneSend", "LaneSend", "LaneSend"]
     assert (tallies[0].by_count_cell, tallies[1].by_count_cell) == (0, 2)
     assert lane == general
